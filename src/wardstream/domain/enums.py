@@ -18,7 +18,7 @@ class AgeBand(StrEnum):
 class Action(StrEnum):
     """What happens to one event."""
 
-    PASS = "PASS"
+    PASS = "PASS"  # noqa: S105 - an action, not a password
     REDACT = "REDACT"
     QUARANTINE = "QUARANTINE"
     DROP = "DROP"
@@ -50,6 +50,9 @@ class DeletionReason(StrEnum):
     RETENTION_EXPIRED = "RETENTION_EXPIRED"
     COLLECTED_WITHOUT_CONSENT = "COLLECTED_WITHOUT_CONSENT"
     SERVICE_STOPPED = "SERVICE_STOPPED"
+    # A recipient was removed from the operator's list of assessed processors
+    # (CP art 16-18): data already sent to it must go.
+    PROCESSOR_REMOVED = "PROCESSOR_REMOVED"
 
 
 class AuditAction(StrEnum):
@@ -102,3 +105,42 @@ class PurposeKind(StrEnum):
     FUNDRAISING = "fundraising"
     LIVE_STREAMING = "live_streaming"
     SALES = "sales"
+
+
+class UnknownAge(StrEnum):
+    """A pipeline's treatment of subjects whose age is unknown (`unknown_age`)."""
+
+    CHILD = "child"  # fail closed: the child rules apply
+    QUARANTINE = "quarantine"
+    ADULT = "adult"
+
+
+class MissingConsent(StrEnum):
+    """A pipeline's `on_missing_consent`: where a child's uncovered event goes."""
+
+    QUARANTINE = "quarantine"
+    DROP = "drop"
+
+
+class EventFormat(StrEnum):
+    """Wire format of a pipeline's source events."""
+
+    AVRO = "avro"
+    AVRO_CONFLUENT = "avro-confluent"
+    JSON = "json"
+
+
+class DestinationKind(StrEnum):
+    """Who reads a pipeline's sink (the `destination` before any `:recipient`)."""
+
+    INTERNAL = "internal"
+    THIRD_PARTY = "third_party"
+    PUBLIC = "public"
+
+
+class NoticeKind(StrEnum):
+    """Why a GuardianNotice was issued."""
+
+    SERVICE_STOPPED = "SERVICE_STOPPED"
+    INCIDENT = "INCIDENT"
+    DELETION_DEFERRED = "DELETION_DEFERRED"

@@ -1,0 +1,179 @@
+"""Hash chains of audit records.
+
+``hash`` = SHA-256 hex of the record's canonical bytes: its schemaless Avro
+encoding (AuditRecord.avsc) with ``hash`` set to ``""`` and ``prev_hash``
+included. The encoder is injected (the serde layer passes fastavro's), so this
+module needs no Avro library.
+
+Because ``hash`` is the last field of AuditRecord.avsc, a written record's
+bytes end with ``varint(128) + 64 hex digits``; the canonical bytes are the
+same bytes ending in a single ``0x00`` instead. ``hash_of_written`` uses that
+to verify records written under any schema version, without re-encoding.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime
+
+from wardstream.audit.errors import ChainError
+from wardstream.domain.audit import AuditRecord
+from wardstream.domain.enums import AuditAction
+
+Encoder = Callable[[Mapping[str, object]], bytes]
+"""Schemaless Avro encoding of an AuditRecord datum (``AuditRecord.to_dict()``)."""
+
+GENESIS_HASH = "0" * 64
+_HASH_TRAILER = b"\x80\x01"  # zig-zag varint of the length 64
+
+
+def record_hash(record: AuditRecord, encode: Encoder) -> str:
+    """The hash ``record`` should carry, computed from its fields."""
+    datum = record.to_dict()
+    datum["hash"] = ""
+    return hashlib.sha256(encode(datum)).hexdigest()
+
+
+def hash_of_written(written: bytes) -> str | None:
+    """The hash a written (schemaless Avro) record should carry, from its bytes alone.
+
+    None when the bytes do not end in a 64-character ``hash`` field.
+    """
+    if len(written) < 66 or written[-66:-64] != _HASH_TRAILER:
+        return None
+    return hashlib.sha256(written[:-66] + b"\x00").hexdigest()
+
+
+def is_intact(record: AuditRecord, encode: Encoder) -> bool:
+    """Whether ``record.hash`` matches its contents."""
+    return record_hash(record, encode) == record.hash
+
+
+class ChainWriter:
+    """Appends records to one chain, continuing from its last written record.
+
+    After a restart or rebalance, pass the chain's last record read back from
+    the audit topic as ``last``: the writer continues at ``last.seq + 1``
+    linked to ``last.hash`` and never starts a second branch. ``last=None``
+    starts the chain at seq 0 with the genesis ``prev_hash``.
+    """
+
+    __slots__ = ("_chain", "_encode", "_last_hash", "_last_written", "_next_seq", "_new_id")
+
+    def __init__(
+        self,
+        chain_id: str,
+        encode: Encoder,
+        last: AuditRecord | None = None,
+        *,
+        new_id: Callable[[], str] | None = None,
+    ) -> None:
+        if not chain_id:
+            raise ChainError("a chain id is needed, e.g. 'clickstream/3' or '_control/0'")
+        if last is not None:
+            _check_last(chain_id, last, encode)
+        self._chain = chain_id
+        self._encode = encode
+        self._last_hash = GENESIS_HASH if last is None else last.hash
+        self._next_seq = 0 if last is None else last.seq + 1
+        self._new_id = new_id or _uuid_hex
+        self._last_written = b""
+
+    @property
+    def chain_id(self) -> str:
+        return self._chain
+
+    @property
+    def next_seq(self) -> int:
+        return self._next_seq
+
+    @property
+    def last_hash(self) -> str:
+        return self._last_hash
+
+    def append(
+        self,
+        *,
+        at: datetime,
+        worker: str,
+        pipeline: str,
+        action: AuditAction | str,
+        rule: str | None = None,
+        reason: str | None = None,
+        subject_ref: str | None = None,
+        event_ref: str | None = None,
+        consent_id: str | None = None,
+        fields_redacted: Sequence[str] = (),
+        counts: Mapping[str, int] | None = None,
+        deadline: datetime | None = None,
+        attrs: Mapping[str, str] | None = None,
+        audit_id: str | None = None,
+    ) -> AuditRecord:
+        """Seal the next record of the chain (chain, seq, prev_hash and hash filled in).
+
+        ``last_written`` then holds the record's schemaless Avro bytes, which the
+        stream layer can produce (framed as its serde requires) instead of
+        encoding the record a second time.
+        """
+        draft = AuditRecord(
+            audit_id=audit_id or self._new_id(),
+            at=at,
+            worker=worker,
+            pipeline=pipeline,
+            action=action,
+            chain=self._chain,
+            seq=self._next_seq,
+            rule=rule,
+            reason=reason,
+            subject_ref=subject_ref,
+            event_ref=event_ref,
+            consent_id=consent_id,
+            fields_redacted=tuple(fields_redacted),
+            counts=counts or {},
+            deadline=deadline,
+            attrs=attrs or {},
+            prev_hash=self._last_hash,
+        )
+        canonical = self._encode(draft.to_dict())
+        if not canonical.endswith(b"\x00"):
+            raise ChainError("the encoder must write AuditRecord.avsc, whose last field is hash")
+        digest = hashlib.sha256(canonical).hexdigest()
+        self._last_written = canonical[:-1] + _HASH_TRAILER + digest.encode("ascii")
+        self._last_hash = digest
+        self._next_seq += 1
+        return replace(draft, hash=digest)
+
+    @property
+    def last_written(self) -> bytes:
+        """Schemaless Avro bytes of the record ``append`` returned last."""
+        return self._last_written
+
+
+def _check_last(chain_id: str, last: AuditRecord, encode: Encoder) -> None:
+    if last.chain != chain_id:
+        raise ChainError(
+            f"cannot continue chain {chain_id!r} from a record of chain {last.chain!r}; "
+            "pass the last record of this chain, or None for a new chain"
+        )
+    if not is_intact(last, encode):
+        raise ChainError(
+            f"the last record of chain {chain_id!r} (seq {last.seq}) does not match its "
+            "hash; run `wardstream audit verify` before writing more to this chain"
+        )
+
+
+def last_records(records: Iterable[AuditRecord]) -> dict[str, AuditRecord]:
+    """The record with the highest seq of each chain: what ``ChainWriter`` continues from."""
+    tails: dict[str, AuditRecord] = {}
+    for record in records:
+        known = tails.get(record.chain)
+        if known is None or record.seq > known.seq:
+            tails[record.chain] = record
+    return tails
+
+
+def _uuid_hex() -> str:
+    return uuid.uuid4().hex

@@ -1,0 +1,30 @@
+"""The `wardstream` command line: one typer app, one module per command group."""
+
+from __future__ import annotations
+
+import typer
+
+from wardstream import __version__
+from wardstream.cli import kafka_cmd
+
+app = typer.Typer(
+    name="wardstream",
+    help="Enforce children's personal-information law on Apache Kafka streams.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+)
+app.add_typer(kafka_cmd.app, name="kafka")
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", help="Print the version and exit."),
+) -> None:
+    if version:
+        typer.echo(__version__)
+        raise typer.Exit()
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,304 @@
+"""A local Apache Kafka in KRaft mode on 127.0.0.1, for the demo and the tests.
+
+``LocalKafka(home).start()`` installs the jars (once), formats a KRaft log
+directory per node and starts each node as ``java kafka.Kafka server.properties``
+in its own process group, then waits until the cluster answers a metadata
+request. ``stop()`` ends every JVM it started. One node is a combined
+broker+controller; ``nodes=3`` makes a three-node cluster with static voters,
+replication factor 3 and ``min.insync.replicas=2`` for fault tests.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+from wardstream.kafka.errors import BrokerNotReady, LocalKafkaError, PortTaken
+from wardstream.kafka.install import KAFKA_VERSION, java_executable, kafka_libs
+
+HEAP = ("-Xms256m", "-Xmx512m")
+_LOG4J = """\
+log4j.rootLogger=WARN, file
+log4j.appender.file=org.apache.log4j.FileAppender
+log4j.appender.file.File={log}
+log4j.appender.file.layout=org.apache.log4j.PatternLayout
+log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n
+log4j.logger.kafka.server.KafkaServer=INFO
+log4j.logger.kafka.server.KafkaRaftServer=INFO
+log4j.logger.kafka.server.BrokerServer=INFO
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    node_id: int
+    port: int
+    controller_port: int
+    directory: Path
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def log_file(self) -> Path:
+        return self.directory / "server.log"
+
+
+def free_port() -> int:
+    with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def port_in_use(port: int) -> bool:
+    with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+class LocalKafka:
+    """Apache Kafka nodes on loopback, owned by this object (or by its state file)."""
+
+    def __init__(
+        self, home: Path, *, nodes: int = 1, port: int | None = None, version: str = KAFKA_VERSION
+    ) -> None:
+        if nodes not in (1, 3):
+            raise LocalKafkaError(f"nodes must be 1 or 3, not {nodes}")
+        self.home = home
+        self.version = version
+        self._node_count = nodes
+        self._first_port = port
+        self.nodes: list[Node] = []
+        self._procs: dict[int, subprocess.Popen[bytes]] = {}
+
+    # -- lifecycle ------------------------------------------------------------------
+    @property
+    def bootstrap_servers(self) -> str:
+        return ",".join(n.bootstrap for n in self.nodes)
+
+    def start(self, timeout: float = 60.0) -> str:
+        libs = kafka_libs(self.version)
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.nodes = self._plan_nodes()
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        for node in self.nodes:
+            self._write_config(node)
+            self._format(libs, node, cluster_id)
+        for node in self.nodes:
+            self._spawn(libs, node)
+        self._write_state()
+        try:
+            self.wait_ready(timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self.bootstrap_servers
+
+    def stop(self, timeout: float = 20.0) -> None:
+        for node_id in list(self._procs):
+            self.stop_node(node_id, timeout=timeout)
+        (self.home / "state.json").unlink(missing_ok=True)
+
+    def stop_node(self, node_id: int, timeout: float = 20.0, *, hard: bool = False) -> None:
+        proc = self._procs.pop(node_id, None)
+        if proc is not None:
+            _terminate_group(proc.pid, timeout, hard=hard)
+            proc.wait()
+
+    def start_node(self, node_id: int) -> None:
+        node = next(n for n in self.nodes if n.node_id == node_id)
+        self._spawn(kafka_libs(self.version), node)
+        self._write_state()
+
+    def __enter__(self) -> LocalKafka:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    # -- readiness ------------------------------------------------------------------
+    def wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for node_id, proc in self._procs.items():
+                if proc.poll() is not None:
+                    node = next(n for n in self.nodes if n.node_id == node_id)
+                    raise BrokerNotReady(time.monotonic() - deadline + timeout, _tail(node))
+            if metadata_ok(self.bootstrap_servers, len(self.nodes)):
+                return
+            time.sleep(0.25)
+        raise BrokerNotReady(timeout, _tail(self.nodes[0]))
+
+    # -- internals ------------------------------------------------------------------
+    def _plan_nodes(self) -> list[Node]:
+        if self._first_port is not None and port_in_use(self._first_port):
+            raise PortTaken(self._first_port)
+        nodes = []
+        for i in range(1, self._node_count + 1):
+            port = self._first_port if (i == 1 and self._first_port) else free_port()
+            nodes.append(Node(i, port, free_port(), self.home / f"node-{i}"))
+        return nodes
+
+    def _write_config(self, node: Node) -> None:
+        node.directory.mkdir(parents=True, exist_ok=True)
+        voters = ",".join(f"{n.node_id}@127.0.0.1:{n.controller_port}" for n in self.nodes)
+        rf = len(self.nodes)
+        props = {
+            "process.roles": "broker,controller",
+            "node.id": node.node_id,
+            "controller.quorum.voters": voters,
+            "listeners": f"PLAINTEXT://127.0.0.1:{node.port},CONTROLLER://127.0.0.1:{node.controller_port}",
+            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{node.port}",
+            "controller.listener.names": "CONTROLLER",
+            "inter.broker.listener.name": "PLAINTEXT",
+            "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+            "log.dirs": str(node.directory / "data"),
+            "num.partitions": 1,
+            "default.replication.factor": rf,
+            "min.insync.replicas": 2 if rf == 3 else 1,
+            "offsets.topic.replication.factor": rf,
+            "offsets.topic.num.partitions": 10,
+            "transaction.state.log.replication.factor": rf,
+            "transaction.state.log.min.isr": 2 if rf == 3 else 1,
+            "transaction.state.log.num.partitions": 10,
+            "group.initial.rebalance.delay.ms": 0,
+            "log.segment.bytes": 64 * 1024 * 1024,
+            "log.cleaner.dedupe.buffer.size": 8 * 1024 * 1024,
+            "auto.create.topics.enable": "true",
+        }
+        text = "".join(f"{k}={v}\n" for k, v in props.items())
+        (node.directory / "server.properties").write_text(text)
+        (node.directory / "log4j.properties").write_text(_LOG4J.format(log=node.log_file))
+
+    def _java(self, libs: Path, node: Node, main: str, *args: str) -> list[str]:
+        log4j = f"-Dlog4j.configuration=file:{node.directory / 'log4j.properties'}"
+        return [java_executable(), *HEAP, "-Djava.awt.headless=true", log4j,
+                "-cp", f"{libs}/*", main, *args]  # fmt: skip
+
+    def _format(self, libs: Path, node: Node, cluster_id: str) -> None:
+        props = str(node.directory / "server.properties")
+        cmd = self._java(libs, node, "kafka.tools.StorageTool", "format", "--ignore-formatted",
+                         "-t", cluster_id, "-c", props)  # fmt: skip
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)  # noqa: S603
+        if proc.returncode != 0:
+            raise LocalKafkaError(
+                f"Formatting the KRaft log directory {node.directory} failed: "
+                f"{(proc.stdout + proc.stderr).strip()[-2000:]}\n"
+                "Remove the directory (`wardstream kafka stop --wipe`) and start again."
+            )
+
+    def _spawn(self, libs: Path, node: Node) -> None:
+        for port in (node.port, node.controller_port):
+            if port_in_use(port):
+                raise PortTaken(port)
+        cmd = self._java(libs, node, "kafka.Kafka", str(node.directory / "server.properties"))
+        out = open(node.directory / "broker.out", "ab")  # noqa: SIM115 - handed to the child
+        self._procs[node.node_id] = subprocess.Popen(  # noqa: S603
+            cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )  # fmt: skip
+        out.close()
+
+    def _write_state(self) -> None:
+        state = {
+            "bootstrap": self.bootstrap_servers,
+            "pids": [p.pid for p in self._procs.values()],
+            "version": self.version,
+        }
+        (self.home / "state.json").write_text(json.dumps(state))
+
+
+def metadata_ok(bootstrap: str, expected_brokers: int = 1, timeout_ms: int = 2000) -> bool:
+    """True when the cluster answers a metadata request naming all its brokers."""
+    from kafka import KafkaAdminClient  # imported late: the CLI's --help should not pay for it
+    from kafka.errors import KafkaError
+
+    try:
+        admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=timeout_ms)
+    except (KafkaError, OSError, ValueError):
+        return False
+    try:
+        cluster = admin.describe_cluster()
+        return len(cluster.get("brokers", [])) >= expected_brokers
+    except (KafkaError, OSError):
+        return False
+    finally:
+        admin.close()
+
+
+def read_state(home: Path) -> dict[str, object] | None:
+    path = home / "state.json"
+    if not path.exists():
+        return None
+    data: dict[str, object] = json.loads(path.read_text())
+    return data
+
+
+def alive_pids(pids: Iterator[int] | list[int]) -> list[int]:
+    alive = []
+    for pid in pids:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            continue
+        alive.append(pid)
+    return alive
+
+
+def stop_from_state(home: Path, timeout: float = 20.0) -> int:
+    """Stop the nodes a state file names (for `wardstream kafka stop`); return how many ran."""
+    state = read_state(home)
+    if state is None:
+        return 0
+    pids = [int(p) for p in state.get("pids", [])]  # type: ignore[union-attr]
+    running = alive_pids(pids)
+    for pid in running:
+        _terminate_group(pid, timeout)
+    (home / "state.json").unlink(missing_ok=True)
+    return len(running)
+
+
+def _terminate_group(pid: int, timeout: float, *, hard: bool = False) -> None:
+    sig = signal.SIGKILL if hard else signal.SIGTERM
+    try:
+        os.killpg(pid, sig)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not alive_pids([pid]) or _is_zombie(pid):
+            return
+        time.sleep(0.1)
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
+    except OSError:
+        return True
+
+
+def _tail(node: Node, lines: int = 30) -> str:
+    texts = []
+    for path in (node.directory / "broker.out", node.log_file):
+        if path.exists():
+            texts.extend(path.read_text(errors="replace").splitlines()[-lines:])
+    return "\n".join(texts[-lines:]) or "(the broker wrote no log)"

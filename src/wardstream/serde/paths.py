@@ -1,0 +1,136 @@
+"""Dotted field paths into records: ``get_path(record, "geo.city")``.
+
+A path goes through fields of records (and of nullable records); it does not
+go into arrays or maps, whose whole field is the unit a pipeline classifies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from wardstream.serde.errors import UnknownFieldPath
+from wardstream.serde.schemas import AvroSchema
+
+
+@dataclass(frozen=True, slots=True)
+class FieldInfo:
+    """One field of a (possibly nested) record, as redaction sees it."""
+
+    path: str
+    parent: str | None
+    """Path of the enclosing record field; None at the top level."""
+    type: Any
+    """The field's type as fastavro parsed it (named types as their name)."""
+    nullable: bool
+    """The type is a union with ``null`` (or is ``null``)."""
+    has_default: bool
+    default: Any
+
+
+@lru_cache(maxsize=64)
+def _split(path: str) -> tuple[str, ...]:
+    return tuple(path.split("."))
+
+
+def get_path(record: Mapping[str, Any], path: str) -> Any:
+    """The value at a dotted path, or None when it or a record above it is null
+    or absent."""
+    node: Any = record
+    for part in _split(path):
+        if not isinstance(node, Mapping):
+            return None
+        node = node.get(part)
+        if node is None:
+            return None
+    return node
+
+
+def has_data(value: Any) -> bool:
+    """Whether a value carries anything: not null, not an empty array or map."""
+    if value is None:
+        return False
+    if isinstance(value, list | dict):
+        return bool(value)
+    return True
+
+
+def fields_present(record: Mapping[str, Any], paths: Iterable[str]) -> frozenset[str]:
+    """The paths whose value carries data (not null, not an empty array or map).
+
+    Empty arrays and maps count as absent: they hold no personal information,
+    and they are what redacting a field with an empty default leaves.
+    """
+    return frozenset(path for path in paths if has_data(get_path(record, path)))
+
+
+def resolve(node: Any, named: Mapping[str, Any]) -> Any:
+    """A named type's definition, for a type given by name; else the node."""
+    if isinstance(node, str):
+        return named.get(node, node)
+    return node
+
+
+def record_of(node: Any, named: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The record a field holds: its type is a record or ``["null", record]``."""
+    node = resolve(node, named)
+    if isinstance(node, list):
+        branches = [resolve(branch, named) for branch in node if branch != "null"]
+        node = branches[0] if len(branches) == 1 else None
+    if isinstance(node, dict) and node.get("type") == "record":
+        return node
+    return None
+
+
+def _is_nullable(node: Any) -> bool:
+    return node == "null" or (isinstance(node, list) and "null" in node)
+
+
+def _walk(
+    record: Mapping[str, Any],
+    named: Mapping[str, Any],
+    parent: str | None,
+    seen: frozenset[str],
+    out: dict[str, FieldInfo],
+) -> None:
+    for field in record["fields"]:
+        path = field["name"] if parent is None else f"{parent}.{field['name']}"
+        ftype = field["type"]
+        out[path] = FieldInfo(
+            path=path,
+            parent=parent,
+            type=ftype,
+            nullable=_is_nullable(ftype),
+            has_default="default" in field,
+            default=field.get("default"),
+        )
+        child = record_of(ftype, named)
+        if child is not None and child["name"] not in seen:  # stop at recursion
+            _walk(child, named, path, seen | {child["name"]}, out)
+
+
+@lru_cache(maxsize=256)
+def field_index(schema: AvroSchema) -> Mapping[str, FieldInfo]:
+    """Every field path of the schema, through nested records, in schema order."""
+    out: dict[str, FieldInfo] = {}
+    _walk(schema.parsed, schema.named_types, None, frozenset({schema.name}), out)
+    return out
+
+
+def field_paths(schema: AvroSchema) -> tuple[str, ...]:
+    """Every dotted field path of the schema, in schema order."""
+    return tuple(field_index(schema))
+
+
+def check_paths(schema: AvroSchema, paths: Iterable[str]) -> None:
+    """Raise :class:`UnknownFieldPath` unless the schema has every path.
+
+    For ``wardstream check`` and pipeline loading: call it on the pipeline's
+    ``fields`` keys and its ``subject``/``event_time`` (unless key/timestamp).
+    """
+    index = field_index(schema)
+    unknown = [path for path in paths if path not in index]
+    if unknown:
+        raise UnknownFieldPath(schema.name, unknown, index)

@@ -1,0 +1,73 @@
+"""The broker is real: topics are created through the admin API and a Faust
+agent carries records from one topic to another."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka.admin import NewTopic
+
+pytestmark = pytest.mark.integration
+
+
+def test_admin_creates_topic(kafka_bootstrap: str, unique_topic: Callable[[str], str]) -> None:
+    name = unique_topic("admin")
+    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    try:
+        admin.create_topics([NewTopic(name, num_partitions=3, replication_factor=1)])
+        described = admin.describe_topics([name])
+    finally:
+        admin.close()
+    assert described[0]["name"] == name
+    assert len(described[0]["partitions"]) == 3
+
+
+def test_faust_agent_carries_1000_records(
+    kafka_bootstrap: str, unique_topic: Callable[[str], str], project_root: Path, tmp_path: Path
+) -> None:
+    source, sink = unique_topic("in"), unique_topic("out")
+    sent = {f"k{i}".encode(): f"value-{i}".encode() for i in range(1000)}
+    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
+    for key, value in sent.items():
+        producer.send(source, key=key, value=value)
+    producer.flush()
+    producer.close()
+
+    env = dict(os.environ, BROKER=kafka_bootstrap, SOURCE=source, SINK=sink,
+               APP_ID=unique_topic("app"), PYTHONPATH=str(project_root))  # fmt: skip
+    log = (tmp_path / "worker.log").open("wb")
+    worker = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "tests.integration.apps.passthrough",
+         "--datadir", str(tmp_path / "faust"), "worker", "-l", "warn"],
+        cwd=project_root, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        received = _consume(kafka_bootstrap, sink, expected=len(sent), seconds=90, alive=worker)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+        log.close()
+    assert received == sent, (tmp_path / "worker.log").read_text()[-3000:]
+
+
+def _consume(
+    bootstrap: str, topic: str, expected: int, seconds: float, alive: subprocess.Popen[bytes]
+) -> dict[bytes, bytes]:
+    consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+                             enable_auto_commit=False, consumer_timeout_ms=1000)  # fmt: skip
+    got: dict[bytes, bytes] = {}
+    deadline = time.monotonic() + seconds
+    try:
+        while len(got) < expected and time.monotonic() < deadline and alive.poll() is None:
+            for message in consumer:
+                got[message.key] = message.value
+    finally:
+        consumer.close()
+    return got
