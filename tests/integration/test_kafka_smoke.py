@@ -40,14 +40,31 @@ def test_faust_agent_carries_1000_records(
     producer.flush()
     producer.close()
 
-    env = dict(os.environ, BROKER=kafka_bootstrap, SOURCE=source, SINK=sink,
-               APP_ID=unique_topic("app"), PYTHONPATH=str(project_root))  # fmt: skip
+    env = dict(
+        os.environ,
+        BROKER=kafka_bootstrap,
+        SOURCE=source,
+        SINK=sink,
+        APP_ID=unique_topic("app"),
+        PYTHONPATH=str(project_root),
+    )
     log = (tmp_path / "worker.log").open("wb")
     worker = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "tests.integration.apps.passthrough",
-         "--datadir", str(tmp_path / "faust"), "worker", "-l", "warn"],
-        cwd=project_root, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "tests.integration.apps.passthrough",
+            "--datadir",
+            str(tmp_path / "faust"),
+            "worker",
+            "-l",
+            "warn",
+        ],
+        cwd=project_root,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         received = _consume(kafka_bootstrap, sink, expected=len(sent), seconds=90, alive=worker)
     finally:
@@ -60,8 +77,13 @@ def test_faust_agent_carries_1000_records(
 def _consume(
     bootstrap: str, topic: str, expected: int, seconds: float, alive: subprocess.Popen[bytes]
 ) -> dict[bytes, bytes]:
-    consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                             enable_auto_commit=False, consumer_timeout_ms=1000)  # fmt: skip
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        consumer_timeout_ms=1000,
+    )
     got: dict[bytes, bytes] = {}
     deadline = time.monotonic() + seconds
     try:

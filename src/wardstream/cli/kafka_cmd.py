@@ -74,6 +74,8 @@ def status(home: Path = typer.Option(None, help=HOME_HELP)) -> None:
         fail("no local broker was started; run `wardstream kafka start`", code=1)
     bootstrap = str(state["bootstrap"])
     if not metadata_ok(bootstrap):
-        fail(f"the broker at {bootstrap} does not answer; `wardstream kafka stop` then start", code=1)
+        fail(
+            f"the broker at {bootstrap} does not answer; `wardstream kafka stop` then start", code=1
+        )
     say(f"running at [bold]{bootstrap}[/bold]")
     typer.echo(bootstrap)

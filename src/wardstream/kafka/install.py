@@ -61,12 +61,16 @@ def kafka_libs(version: str = KAFKA_VERSION) -> Path:
 
 def _copy_dependencies(mvn: str, pom: Path, out: Path, version: str) -> None:
     cmd = [
-        mvn, "-B", "-q", "-f", str(pom),
+        mvn,
+        "-B",
+        "-q",
+        "-f",
+        str(pom),
         f"-Dkafka.version={version}",
         "dependency:copy-dependencies",
         f"-DoutputDirectory={out}",
         "-DincludeScope=runtime",
-    ]  # fmt: skip
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)  # noqa: S603
     if proc.returncode != 0 or not any(out.glob("kafka_2.13-*.jar")):
         tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-20:])

@@ -126,7 +126,10 @@ class LocalKafka:
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.stop()
 
@@ -186,13 +189,30 @@ class LocalKafka:
 
     def _java(self, libs: Path, node: Node, main: str, *args: str) -> list[str]:
         log4j = f"-Dlog4j.configuration=file:{node.directory / 'log4j.properties'}"
-        return [java_executable(), *HEAP, "-Djava.awt.headless=true", log4j,
-                "-cp", f"{libs}/*", main, *args]  # fmt: skip
+        return [
+            java_executable(),
+            *HEAP,
+            "-Djava.awt.headless=true",
+            log4j,
+            "-cp",
+            f"{libs}/*",
+            main,
+            *args,
+        ]
 
     def _format(self, libs: Path, node: Node, cluster_id: str) -> None:
         props = str(node.directory / "server.properties")
-        cmd = self._java(libs, node, "kafka.tools.StorageTool", "format", "--ignore-formatted",
-                         "-t", cluster_id, "-c", props)  # fmt: skip
+        cmd = self._java(
+            libs,
+            node,
+            "kafka.tools.StorageTool",
+            "format",
+            "--ignore-formatted",
+            "-t",
+            cluster_id,
+            "-c",
+            props,
+        )
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)  # noqa: S603
         if proc.returncode != 0:
             raise LocalKafkaError(
@@ -208,9 +228,12 @@ class LocalKafka:
         cmd = self._java(libs, node, "kafka.Kafka", str(node.directory / "server.properties"))
         out = open(node.directory / "broker.out", "ab")  # noqa: SIM115 - handed to the child
         self._procs[node.node_id] = subprocess.Popen(  # noqa: S603
-            cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            cmd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
             start_new_session=True,
-        )  # fmt: skip
+        )
         out.close()
 
     def _write_state(self) -> None:

@@ -1,0 +1,152 @@
+"""Operator settings: `wardstream.yaml`, overridden by `WARDSTREAM__*` environment variables.
+
+Every model is frozen and forbids unknown keys, so a misspelt key is an error
+that names the key and the closest valid one instead of a silently ignored
+setting. Secrets are `SecretStr` and never printed (`as_dict()` hides them).
+Nested environment overrides use double underscores:
+``WARDSTREAM__KAFKA__BOOTSTRAP_SERVERS=broker:9092``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from wardstream.config.policy import PolicyConfig
+
+_FROZEN = ConfigDict(frozen=True, extra="forbid")
+
+
+class KafkaSettings(BaseModel):
+    model_config = _FROZEN
+
+    bootstrap_servers: str = Field(
+        "127.0.0.1:9092", description="Kafka bootstrap servers, comma-separated host:port."
+    )
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        "PLAINTEXT", description="How clients talk to the brokers."
+    )
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = Field(
+        None, description="SASL mechanism when security_protocol is SASL_*."
+    )
+    sasl_username: str | None = Field(None, description="SASL user name.")
+    sasl_password: SecretStr | None = Field(
+        None, description="SASL password (prefer the environment)."
+    )
+    ssl_cafile: Path | None = Field(None, description="CA bundle for TLS listeners.")
+    replication_factor: int = Field(
+        1, ge=1, description="Replication factor for topics wardstream creates."
+    )
+    partitions: int = Field(
+        1, ge=1, description="Partition count for wardstream's own topics it creates."
+    )
+
+    @model_validator(mode="after")
+    def _sasl_complete(self) -> KafkaSettings:
+        if self.security_protocol.startswith("SASL") and not (
+            self.sasl_mechanism and self.sasl_username and self.sasl_password
+        ):
+            raise ValueError(
+                "security_protocol is SASL_* but sasl_mechanism, sasl_username or sasl_password is "
+                "missing: set all three (the password through WARDSTREAM__KAFKA__SASL_PASSWORD)"
+            )
+        return self
+
+
+class TopicSettings(BaseModel):
+    model_config = _FROZEN
+
+    subjects: str = Field(
+        "ward.subjects", description="Subject profiles in (compacted, keyed by subject_id)."
+    )
+    consents: str = Field("ward.consents", description="Consent events in (keyed by subject_id).")
+    requests: str = Field("ward.requests", description="Guardian DELETE/CORRECT requests in.")
+    quarantine: str = Field(
+        "ward.quarantine", description="Quarantined events out (and release markers)."
+    )
+    deadletter: str = Field("ward.deadletter", description="Undecodable or invalid events out.")
+    deletions: str = Field("ward.deletions", description="DeletionRequests for downstream systems.")
+    notices: str = Field("ward.notices", description="GuardianNotices out.")
+    audit: str = Field("ward.audit", description="Hash-chained AuditRecords out.")
+    corrections: str = Field("ward.corrections", description="Forwarded guardian CORRECT requests.")
+    incidents: str = Field("ward.incidents", description="Breach-detection incidents out.")
+
+
+class WorkerSettings(BaseModel):
+    model_config = _FROZEN
+
+    app_id: str = Field(
+        "wardstream", description="Consumer group and Faust app id; one per deployment."
+    )
+    name: str = Field("worker-1", description="This worker's name, written into audit records.")
+    pipelines_dir: Path = Field(Path("pipelines"), description="Directory of pipeline YAML files.")
+    state_lateness_s: float = Field(
+        2.0,
+        ge=0,
+        description="How late consent/profile records may land after their effective time.",
+    )
+    max_hold_s: float = Field(
+        10.0, gt=0, description="Longest a child's event waits for current state before quarantine."
+    )
+    summary_interval_s: float = Field(
+        10.0, gt=0, description="Seconds between adult-pass SUMMARY audit records."
+    )
+    processing_guarantee: Literal["at_least_once", "exactly_once"] = Field(
+        "at_least_once",
+        description="Delivery guarantee of the Faust engine (see README, Semantics).",
+    )
+    batch_size: int = Field(1000, ge=1, description="Events taken from a source per batch.")
+    web_port: int = Field(
+        6066, ge=0, le=65535, description="Port for /health and /metrics (0 = off)."
+    )
+    data_dir: Path = Field(
+        Path(".wardstream"), description="Local working directory of the worker."
+    )
+
+
+class AuditSettings(BaseModel):
+    model_config = _FROZEN
+
+    hmac_key: SecretStr | None = Field(
+        None,
+        description="Key for subject pseudonyms (prefer the environment or hmac_key_file).",
+    )
+    hmac_key_file: Path | None = Field(
+        None, description="File holding the pseudonym key (a mounted secret)."
+    )
+    key_id: str = Field(
+        "k1", description="Name of the current pseudonym key; shown in every subject_ref."
+    )
+
+
+class Settings(BaseSettings):
+    """Everything a worker needs; `wardstream check` validates it with the pipelines."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="WARDSTREAM__", env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings, description="Connection to Kafka.")
+    topics: TopicSettings = Field(default_factory=TopicSettings, description="Topic names.")
+    worker: WorkerSettings = Field(default_factory=WorkerSettings, description="Worker behaviour.")
+    audit: AuditSettings = Field(default_factory=AuditSettings, description="Audit pseudonyms.")
+    policy: PolicyConfig = Field(default_factory=PolicyConfig, description="Operator policy.")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # the environment wins over the file's values, which come in as init kwargs
+        return env_settings, init_settings
+
+    def as_dict(self) -> dict[str, Any]:
+        """Settings as plain data with every secret shown as '**********'."""
+        return self.model_dump(mode="json")

@@ -1,0 +1,60 @@
+"""Topic administration with kafka-python: create what is missing, explain what is wrong."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from kafka import KafkaAdminClient
+from kafka.admin import NewTopic
+from kafka.errors import TopicAlreadyExistsError
+
+from wardstream.kafka.errors import LocalKafkaError
+
+
+@dataclass(frozen=True, slots=True)
+class TopicSpec:
+    name: str
+    partitions: int = 1
+    replication: int = 1
+    config: Mapping[str, str] = field(default_factory=dict)
+
+
+class TopicProblem(LocalKafkaError):
+    """A topic exists but cannot serve as configured."""
+
+
+def client_config(
+    bootstrap: str, security: Mapping[str, object] | None = None
+) -> dict[str, object]:
+    return {"bootstrap_servers": bootstrap, **(security or {})}
+
+
+def ensure_topics(config: Mapping[str, object], specs: Iterable[TopicSpec]) -> list[str]:
+    """Create the topics that do not exist yet; return the names created."""
+    admin = KafkaAdminClient(**config)
+    try:
+        existing = set(admin.list_topics())
+        missing = [s for s in specs if s.name not in existing]
+        new = [
+            NewTopic(s.name, num_partitions=s.partitions, replication_factor=s.replication,
+                     topic_configs=dict(s.config))
+            for s in missing
+        ]  # fmt: skip
+        if new:
+            try:
+                admin.create_topics(new)
+            except TopicAlreadyExistsError:
+                pass  # another worker made them between our look and our create
+        return [s.name for s in missing]
+    finally:
+        admin.close()
+
+
+def partition_counts(config: Mapping[str, object], topics: Iterable[str]) -> dict[str, int]:
+    admin = KafkaAdminClient(**config)
+    try:
+        described = admin.describe_topics(list(topics))
+    finally:
+        admin.close()
+    return {d["name"]: len(d["partitions"]) for d in described if d.get("partitions")}

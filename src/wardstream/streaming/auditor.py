@@ -1,0 +1,127 @@
+"""Audit records for the stream layer: one hash chain per input partition.
+
+A chain is ``<pipeline>/<partition>`` for events, ``_control/0`` for state and
+lifecycle records. Each chain has one writer at a time — the worker that owns
+the partition — and continues from the chain's last record read back from the
+audit topic at start-up (``resume``), so restarts never fork it. Records are
+keyed by chain id, so a chain lives in one audit partition, in order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
+
+from wardstream.audit.chain import ChainWriter
+from wardstream.audit.pseudonym import SubjectPseudonymizer
+from wardstream.audit.summary import AdultPassCounter
+from wardstream.domain.audit import AuditRecord
+from wardstream.domain.decision import Decision
+from wardstream.domain.enums import AuditAction
+from wardstream.serde import AvroCodec, Origin, record_schema
+from wardstream.streaming.records import OutRecord
+
+CONTROL_CHAIN = "_control/0"
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Auditor:
+    def __init__(
+        self,
+        topic: str,
+        worker: str,
+        pseudonymizer: SubjectPseudonymizer,
+        *,
+        summary_interval: timedelta = timedelta(seconds=10),
+        clock: Clock = utc_now,
+    ) -> None:
+        self.topic = topic
+        self.worker = worker
+        self.pseudonymizer = pseudonymizer
+        self.clock = clock
+        self._codec = AvroCodec(record_schema("AuditRecord"))
+        self._chains: dict[str, ChainWriter] = {}
+        self._last: dict[str, AuditRecord] = {}
+        self._counters: dict[str, AdultPassCounter] = {}
+        self._interval = summary_interval
+
+    # -- start-up -------------------------------------------------------------------
+    def resume(self, records: Iterable[AuditRecord]) -> None:
+        """Remember each chain's last record, so writing continues the chain."""
+        for record in records:
+            last = self._last.get(record.chain)
+            if last is None or record.seq > last.seq:
+                self._last[record.chain] = record
+
+    def decode(self, value: bytes, origin: Origin) -> AuditRecord:
+        return AuditRecord.from_dict(self._codec.decode(value, origin=origin))
+
+    # -- writing --------------------------------------------------------------------
+    def write(
+        self,
+        chain: str,
+        pipeline: str,
+        action: AuditAction,
+        *,
+        subject_id: str | None = None,
+        **fields: object,
+    ) -> OutRecord:
+        """Seal the next record of ``chain``; ``subject_id`` is pseudonymised here."""
+        writer = self._writer(chain)
+        ref = self.pseudonymizer.ref(subject_id) if subject_id else None
+        writer.append(
+            at=self.clock(),
+            worker=self.worker,
+            pipeline=pipeline,
+            action=action,
+            subject_ref=ref,
+            **fields,
+        )  # type: ignore[arg-type]
+        return OutRecord(self.topic, chain.encode(), writer.last_written)
+
+    def decision(
+        self,
+        chain: str,
+        pipeline: str,
+        subject_id: str,
+        decision: Decision,
+        event_ref: str,
+        action: AuditAction | None = None,
+    ) -> OutRecord:
+        return self.write(
+            chain,
+            pipeline,
+            action or decision.audit_action or AuditAction.DROPPED,
+            subject_id=subject_id,
+            rule=decision.rule,
+            reason=decision.reason.value,
+            event_ref=event_ref,
+            consent_id=decision.consent_id,
+            fields_redacted=sorted(decision.remove_fields),
+        )
+
+    def count_adult(self, chain: str, pipeline: str) -> None:
+        counter = self._counters.get(chain)
+        if counter is None:
+            counter = self._counters[chain] = AdultPassCounter(self._interval, self.clock)
+        counter.count(pipeline)
+
+    def summaries(self, *, flush: bool = False) -> list[OutRecord]:
+        """SUMMARY records for every chain whose interval elapsed (all, with ``flush``)."""
+        out = []
+        for chain, counter in self._counters.items():
+            for summary in counter.flush() if flush else counter.due():
+                summary.append_to(self._writer(chain), self.worker)
+                out.append(OutRecord(self.topic, chain.encode(), self._writer(chain).last_written))
+        return out
+
+    def _writer(self, chain: str) -> ChainWriter:
+        writer = self._chains.get(chain)
+        if writer is None:
+            encode = self._codec.encode
+            writer = self._chains[chain] = ChainWriter(chain, encode, self._last.pop(chain, None))
+        return writer

@@ -1,0 +1,92 @@
+"""Everything an engine drives, with no engine in it: processors, state, audit, quarantine.
+
+The engine calls ``submit`` per source record and ``tick`` about ten times a
+second, sends every returned ``OutRecord`` and acknowledges each record of an
+``Outcome`` after sending its outputs. ``owns`` says which source partitions
+this worker holds (quarantine releases and expiry act only on those).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from wardstream.streaming.auditor import Auditor
+from wardstream.streaming.metrics import Metrics
+from wardstream.streaming.processor import PipelineProcessor
+from wardstream.streaming.quarantine import QuarantineBook
+from wardstream.streaming.records import InRecord, Outcome, OutRecord
+from wardstream.streaming.state import StateStore
+
+Owns = Callable[[str, int], bool]
+EXPIRY_EVERY_S = 1.0
+
+
+@dataclass
+class Tick:
+    outcomes: list[Outcome] = field(default_factory=list)
+    outputs: list[OutRecord] = field(default_factory=list)
+
+
+class Enforcer:
+    def __init__(
+        self,
+        processors: Iterable[PipelineProcessor],
+        state: StateStore,
+        auditor: Auditor,
+        book: QuarantineBook,
+        metrics: Metrics,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        self.by_source = {p.pipeline.source: p for p in processors}
+        self.state, self.auditor, self.book, self.metrics = state, auditor, book, metrics
+        self.wall = wall
+        self._dirty: set[str] = set()
+        self._last_expiry = 0.0
+        state.listeners.append(self._dirty.add)
+
+    @property
+    def sources(self) -> list[str]:
+        return list(self.by_source)
+
+    def submit(self, record: InRecord) -> Outcome | None:
+        processor = self.by_source[record.topic]
+        self.metrics.received(processor.pipeline.name)
+        outcome = processor.submit(record)
+        if outcome is not None:
+            self.metrics.decided(processor.pipeline.name, outcome, self.wall())
+        return outcome
+
+    def tick(self, owns: Owns, *, flush: bool = False) -> Tick:
+        tick = Tick()
+        for processor in self.by_source.values():
+            for outcome in processor.poll():
+                self.metrics.decided(processor.pipeline.name, outcome, self.wall())
+                tick.outcomes.append(outcome)
+        dirty, self._dirty = self._dirty, set()
+        for subject_id in sorted(dirty):
+            for p in self.by_source.values():
+                tick.outputs.extend(p.revisit(subject_id, _bind(owns, p.pipeline.source)))
+        now = self.wall()
+        if now - self._last_expiry >= EXPIRY_EVERY_S:
+            self._last_expiry = now
+            for p in self.by_source.values():
+                tick.outputs.extend(p.expire(_bind(owns, p.pipeline.source)))
+        tick.outputs.extend(self.auditor.summaries(flush=flush))
+        self.metrics.gauges(
+            held=sum(len(p.waiting) for p in self.by_source.values()),
+            quarantined=len(self.book),
+            state_age=max(0.0, now - self.state.caught_up_at),
+        )
+        return tick
+
+    def forget(self, revoked: Iterable[tuple[str, int]]) -> None:
+        """Drop waiting events of revoked partitions: unacked, the new owner redoes them."""
+        gone = set(revoked)
+        for p in self.by_source.values():
+            p.waiting = [w for w in p.waiting if (w.record.topic, w.record.partition) not in gone]
+
+
+def _bind(owns: Owns, topic: str) -> Callable[[int], bool]:
+    return lambda partition: owns(topic, partition)

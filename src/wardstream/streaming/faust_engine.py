@@ -1,0 +1,155 @@
+"""The Faust engine: one agent per pipeline source, a 100 ms timer, Faust's web for health.
+
+Glue only: each agent turns Faust events into ``InRecord``, hands them to the
+``Enforcer`` and sends what comes back. Acks are manual (``noack``): an event
+is acknowledged only after its outputs were handed to the producer, and Faust
+commits an offset only when every earlier offset of the partition is acked and
+the producer is flushed. An event that waits for current state is acked when
+the timer decides it — so a crash never loses it (at-least-once).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import faust
+from aiokafka import AIOKafkaConsumer
+from faust.types import TP, EventT, StreamT
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from wardstream.streaming.enforcer import Enforcer
+from wardstream.streaming.records import InRecord, Outcome, OutRecord
+from wardstream.streaming.state_reader import StateReader
+
+log = logging.getLogger(__name__)
+TICK_S = 0.1
+Key = tuple[str, int, int]
+
+
+class FaustEngine:
+    def __init__(
+        self,
+        app: faust.App,
+        enforcer: Enforcer,
+        reader: StateReader,
+        batch_size: int = 1000,
+    ) -> None:
+        self.app, self.enforcer, self.reader = app, enforcer, reader
+        self.batch_size = batch_size
+        self._waiting: dict[Key, EventT] = {}
+        self._stopping = False
+        for source in enforcer.sources:
+            topic = app.topic(source, key_serializer="raw", value_serializer="raw")
+            app.agent(topic, name=f"wardstream.enforce.{source}")(self._agent)
+        app.timer(TICK_S, name="wardstream.tick")(self._tick)
+        app.task(self._run_reader)
+        app.on_partitions_revoked.connect(self._on_revoked)
+        app.page("/health")(self._health)
+        app.page("/metrics")(self._metrics)
+
+    # -- agents -------------------------------------------------------------------
+    async def _agent(self, stream: StreamT[bytes]) -> None:
+        await self.reader.ready.wait()
+        async for events in stream.noack().take_events(self.batch_size, within=0.05):
+            now = time.time()
+            for event in events:
+                record = _in_record(event, now)
+                outcome = self.enforcer.submit(record)
+                if outcome is None:
+                    self._waiting[(record.topic, record.partition, record.offset)] = event
+                else:
+                    await self._send(outcome.outputs)
+                    event.ack()
+
+    async def _tick(self) -> None:
+        tick = self.enforcer.tick(self._owns)
+        for outcome in tick.outcomes:
+            await self._finish(outcome)
+        await self._send(tick.outputs)
+
+    async def _finish(self, outcome: Outcome) -> None:
+        await self._send(outcome.outputs)
+        r = outcome.record
+        event = self._waiting.pop((r.topic, r.partition, r.offset), None)
+        if event is not None:
+            event.ack()
+
+    async def _send(self, outputs: list[OutRecord]) -> None:
+        producer = self.app.producer
+        for out in outputs:
+            await producer.send(
+                out.topic,
+                out.key,
+                out.value,
+                None,
+                None if out.timestamp_ms is None else out.timestamp_ms / 1000,
+                list(out.headers),
+            )
+
+    def _owns(self, topic: str, partition: int) -> bool:
+        return TP(topic, partition) in self.app.consumer.assignment()
+
+    async def _on_revoked(self, app: faust.App, revoked: set[TP], **_: Any) -> None:
+        gone = {(tp.topic, tp.partition) for tp in revoked}
+        self.enforcer.forget(gone)
+        for key in [k for k in self._waiting if (k[0], k[1]) in gone]:
+            del self._waiting[key]
+        await self._send(self.enforcer.auditor.summaries(flush=True))
+
+    async def _run_reader(self) -> None:
+        try:
+            await self.reader.run()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("the state reader stopped; children's events will wait, then quarantine")
+            raise
+
+    # -- web ----------------------------------------------------------------------
+    async def _health(self, web: Any, request: Any) -> Any:
+        age = time.time() - self.enforcer.state.caught_up_at
+        ok = self.reader.ready.is_set() and age < 30
+        body = {
+            "status": "ok" if ok else "degraded",
+            "state_age_s": round(age, 3),
+            "held": sum(len(p.waiting) for p in self.enforcer.by_source.values()),
+        }
+        return web.json(body, status=200 if ok else 503)
+
+    async def _metrics(self, web: Any, request: Any) -> Any:
+        data = generate_latest(self.enforcer.metrics.registry)
+        return web.bytes(data, content_type=CONTENT_TYPE_LATEST)
+
+
+def _in_record(event: EventT, now: float) -> InRecord:
+    m = event.message
+    ts = m.timestamp
+    headers = m.headers.items() if isinstance(m.headers, dict) else (m.headers or ())
+    return InRecord(
+        m.topic,
+        m.partition,
+        m.offset,
+        m.key,
+        m.value,
+        None if ts is None else int(round(ts * 1000)),
+        tuple((k, v) for k, v in headers),
+        now,
+    )
+
+
+def consumer_factory(bootstrap: str, security: dict[str, Any]) -> Callable[[], AIOKafkaConsumer]:
+    def make() -> AIOKafkaConsumer:
+        return AIOKafkaConsumer(
+            bootstrap_servers=bootstrap,
+            group_id=None,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            isolation_level="read_committed",
+            **security,
+        )
+
+    return make
