@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import replace
 from datetime import datetime
 
 from wardstream.audit.errors import ChainError
@@ -79,7 +78,7 @@ class ChainWriter:
         self._encode = encode
         self._last_hash = GENESIS_HASH if last is None else last.hash
         self._next_seq = 0 if last is None else last.seq + 1
-        self._new_id = new_id or _uuid_hex
+        self._new_id = new_id or _IdSource()
         self._last_written = b""
 
     @property
@@ -144,7 +143,8 @@ class ChainWriter:
         self._last_written = canonical[:-1] + _HASH_TRAILER + digest.encode("ascii")
         self._last_hash = digest
         self._next_seq += 1
-        return replace(draft, hash=digest)
+        object.__setattr__(draft, "hash", digest)  # sealed before anyone else sees it
+        return draft
 
     @property
     def last_written(self) -> bytes:
@@ -175,5 +175,16 @@ def last_records(records: Iterable[AuditRecord]) -> dict[str, AuditRecord]:
     return tails
 
 
-def _uuid_hex() -> str:
-    return uuid.uuid4().hex
+class _IdSource:
+    """Unique audit ids without a random draw per record: a random prefix per
+    writer, then a counter."""
+
+    __slots__ = ("_n", "_prefix")
+
+    def __init__(self) -> None:
+        self._prefix = uuid.uuid4().hex[:20]
+        self._n = 0
+
+    def __call__(self) -> str:
+        self._n += 1
+        return f"{self._prefix}{self._n:012x}"

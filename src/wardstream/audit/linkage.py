@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import NamedTuple
 
-GENESIS_HASH = "0" * 64
+from wardstream.audit.chain import GENESIS_HASH
 
 
 class Position(NamedTuple):
@@ -243,7 +243,8 @@ def _check_start(
     if first.seq == 1 and first.prev in altered:
         return None, []  # seq 0 was altered (its chain field too): named there
     if first.seq > 0:
-        msg = f"the chain starts at seq {first.seq}: seq 0 to {first.seq - 1} are missing"
+        span = "seq 0 is" if first.seq == 1 else f"seq 0 to {first.seq - 1} are"
+        msg = f"the chain starts at seq {first.seq}: {span} missing"
         return None, [Finding(BreakKind.MISSING, first, msg)]
     msg = "claims to start the chain but does not link to the genesis value"
     return None, [Finding(BreakKind.ALTERED, first, msg)]

@@ -30,7 +30,9 @@ from typing import Any
 from wardstream.domain.audit import AuditRecord, to_utc_millis
 from wardstream.domain.enums import AuditAction as A
 
-DECISION_ACTIONS = frozenset({A.PASSED, A.TAGGED, A.REDACTED, A.QUARANTINED, A.DROPPED, A.DEADLETTERED})
+DECISION_ACTIONS = frozenset(
+    {A.PASSED, A.TAGGED, A.REDACTED, A.QUARANTINED, A.DROPPED, A.DEADLETTERED}
+)
 NONE_KEY = "(none)"
 AGE_BUCKETS: tuple[tuple[str, timedelta], ...] = (
     ("under 1 hour", timedelta(hours=1)),
@@ -217,7 +219,7 @@ class _Quarantine:
         return QuarantineStats(
             **{k: self.counts[k] for k in ("quarantined", "released", "expired", "unmatched")},
             open=len(open_ages),
-            median_hours=_hours(median(self.closed)) if self.closed else None,
+            median_hours=median(map(_hours, self.closed)) if self.closed else None,
             max_hours=_hours(max(self.closed)) if self.closed else None,
             oldest_open_hours=_hours(max(open_ages)) if open_ages else None,
             closed_ages=_buckets(self.closed),
@@ -228,7 +230,9 @@ class _Quarantine:
 def _buckets(ages: list[timedelta]) -> dict[str, int]:
     counts = dict.fromkeys((label for label, _ in AGE_BUCKETS), 0)
     for age in ages:
-        counts[next(label for label, limit in AGE_BUCKETS if age < limit or limit == timedelta.max)] += 1
+        counts[
+            next(label for label, limit in AGE_BUCKETS if age < limit or limit == timedelta.max)
+        ] += 1
     return counts
 
 

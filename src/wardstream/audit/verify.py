@@ -14,15 +14,20 @@ seq, a kind and a plain-English message:
 A record that extends its chain's tail costs one hash and no memory beyond a
 window of the last ``keep`` records per chain. Anything else opens an episode:
 the chain's records are kept until ``settle`` records in a row extend it again,
-then ``linkage.resolve`` decides what happened. A record moved further than
-``keep`` records of its chain is reported as INSERTED plus MISSING; a record
-deleted from the very end of a chain cannot be seen by any hash chain.
+then ``linkage.resolve`` decides what happened. A record that turns up after
+its chain has moved more than ``keep`` records on is matched to the one-record
+hole it left (REORDERED); other records that far out are INSERTED. A record
+deleted from the very end of a chain cannot be seen by any hash chain: compare
+the chains' last seqs with the workers' (or a SUMMARY heartbeat) for that.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
+from typing import Any
 
 from wardstream.audit.chain import Encoder, hash_of_written, record_hash
 from wardstream.audit.linkage import (
@@ -35,7 +40,15 @@ from wardstream.audit.linkage import (
 )
 from wardstream.domain.audit import AuditRecord, to_utc_millis
 
-__all__ = ["Break", "BreakKind", "ChainStatus", "ChainVerifier", "Position", "VerifyResult"]
+__all__ = [
+    "Break",
+    "BreakKind",
+    "ChainStatus",
+    "ChainVerifier",
+    "Position",
+    "VerifyResult",
+    "verify_all",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +100,7 @@ class _Chain:
     min_seq: int = -1
     trusted: Entry | None = None
     findings: dict[int, list[Finding]] = field(default_factory=dict)
+    holes: dict[str, Finding] = field(default_factory=dict)  # one-record gaps, by hash
 
 
 class ChainVerifier:
@@ -122,7 +136,8 @@ class ChainVerifier:
     def feed(self, position: Position, record: AuditRecord, written: bytes | None = None) -> None:
         """Check one record. ``written`` (its schemaless Avro bytes, without any
         framing) lets the hash be checked whatever schema version wrote it."""
-        if (self._since and record.at < self._since) or (self._until and record.at > self._until):
+        since, until = self._since, self._until
+        if (since is not None and record.at < since) or (until is not None and record.at > until):
             self._skipped += 1
             return
         expected = hash_of_written(written) if written is not None else None
@@ -172,18 +187,22 @@ class ChainVerifier:
         for entry in chain.window:
             if entry is not chain.anchor:
                 chain.findings.pop(entry.idx, None)
-        for finding in res.findings:
+                chain.holes.pop(entry.prev, None)
+        for finding in map(partial(_fill_hole, chain), res.findings):
             known = chain.findings.setdefault(finding.entry.idx, [])
-            if all(f.kind != finding.kind or f.message != finding.message for f in known):
+            if all(f.kind != finding.kind for f in known):  # one finding of a kind each
                 known.append(finding)
+            if finding.kind == BreakKind.MISSING and _one_missing(finding):
+                chain.holes[finding.entry.prev] = finding
         if chain.anchor is None:
             chain.trusted = res.trusted_start
         chain.tail = res.main[-1]
         chain.open = False
         kept = res.main[-self._keep :]
-        if len(kept) < len(res.main):
+        if len(kept) < len(res.main) or len(chain.window) >= self._max_window:
             keep, low = set(kept), kept[0].idx
-            chain.window = [e for e in chain.window if e in keep or (not e.on_main and e.idx > low)]
+            window = [e for e in chain.window if e in keep or (not e.on_main and e.idx > low)]
+            chain.window = window if len(window) < self._max_window else kept
             chain.anchor = kept[0]
 
     def finish(self) -> VerifyResult:
@@ -203,6 +222,47 @@ class ChainVerifier:
             skipped=self._skipped,
             notes=tuple(_note(c.name, c.trusted) for c in chains if c.trusted is not None),
         )
+
+
+def verify_all(
+    items: Iterable[tuple[Position, AuditRecord] | tuple[Position, AuditRecord, bytes]],
+    encode: Encoder,
+    **options: Any,
+) -> VerifyResult:
+    """Verify ``(position, record[, written])`` items in topic order; options as
+    for ``ChainVerifier``."""
+    verifier = ChainVerifier(encode, **options)
+    for item in items:
+        verifier.feed(*item)
+    return verifier.finish()
+
+
+def _one_missing(finding: Finding) -> bool:
+    before = finding.related
+    return finding.entry.seq == (before.seq + 2 if before is not None else 1)
+
+
+def _fill_hole(chain: _Chain, finding: Finding) -> Finding:
+    """A record that arrives long after the hole it belongs in was reported: the
+    hole's record has left the window, so ``resolve`` saw an unlinked record."""
+    entry = finding.entry
+    hole = chain.holes.get(entry.hash)
+    if finding.kind != BreakKind.INSERTED or finding.related is not None or hole is None:
+        return finding
+    before = hole.related
+    if before is None:
+        if entry.prev != GENESIS_HASH or entry.seq != 0:
+            return finding
+    elif entry.prev != before.hash or entry.seq != before.seq + 1:
+        return finding
+    del chain.holes[entry.hash]
+    others = [f for f in chain.findings.get(hole.entry.idx, ()) if f.kind != BreakKind.MISSING]
+    chain.findings[hole.entry.idx] = others
+    msg = (
+        f"seq {entry.seq} appears after seq {hole.entry.seq} at {hole.entry.pos}, far from "
+        "its place: moved in the topic"
+    )
+    return Finding(BreakKind.REORDERED, entry, msg, hole.entry)
 
 
 def _extends(chain: _Chain, entry: Entry) -> bool:

@@ -34,6 +34,8 @@ class AuditRecordError(WardstreamError, ValueError):
 
 def to_utc_millis(value: datetime, name: str) -> datetime:
     """``value`` in UTC, cut to whole milliseconds; naive datetimes are refused."""
+    if value.tzinfo is UTC and not value.microsecond % 1000:
+        return value
     if value.tzinfo is None or value.utcoffset() is None:
         raise AuditRecordError(
             f"{name} is a naive datetime; pass a timezone-aware UTC datetime "
@@ -57,6 +59,8 @@ def _parse_time(value: object, name: str) -> datetime:
 
 
 def _action(value: object) -> AuditAction | str:
+    if isinstance(value, AuditAction):
+        return value
     if not isinstance(value, str) or not value:
         raise AuditRecordError("action must be a non-empty string, e.g. 'QUARANTINED'")
     try:
@@ -162,10 +166,6 @@ class AuditRecord:
             )
         except KeyError as exc:
             raise AuditRecordError(f"audit record has no {exc.args[0]!r} field") from exc
-
-    @property
-    def is_summary(self) -> bool:
-        return self.action == AuditAction.SUMMARY
 
 
 def _frozen_map(value: Mapping[str, Any], kind: type, name: str) -> Mapping[str, Any]:

@@ -151,11 +151,11 @@ class Compiler:
         symbols = frozenset(node["symbols"])
 
         def conv(value: Any) -> Any:
-            if type(value) is not str or value not in symbols:
+            if not isinstance(value, str) or value not in symbols:
                 raise JsonTypeError(
                     path, f"a symbol of enum {self.describe(node)}", json_type(value)
                 )
-            return value
+            return str(value)  # a StrEnum member becomes its plain value
 
         return conv
 

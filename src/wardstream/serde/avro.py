@@ -3,6 +3,12 @@
 Decoding is strict: the reader must consume exactly all bytes (leftovers mean
 the bytes were written with another schema), and any failure of the reader is
 turned into a typed :class:`DecodeError` that names the record's origin.
+
+fastavro reads a negative union or enum index as a Python negative index (-1
+picks the last branch), so some garbage decodes. ``canonical=True`` catches
+that and every other non-canonical encoding (over-long varints, booleans other
+than 0/1, arrays in several blocks) by re-encoding the record and comparing
+bytes, at about twice the cost of decoding.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from fastavro.validation import ValidationError, validate
 from wardstream.serde.errors import (
     DecodeError,
     EncodeError,
+    NonCanonicalEncoding,
     SchemaMismatch,
     TrailingBytes,
     TruncatedRecord,
@@ -58,8 +65,8 @@ def read_record(
     start: int = 0,
 ) -> Record:
     """Decode one record from ``data[start:]``, which it must fill exactly."""
-    if len(data) <= start:
-        raise TruncatedRecord(origin, "the value is empty")
+    if not data or len(data) <= start:
+        raise TruncatedRecord(origin, "the value is empty (a tombstone?)")
     stream = BytesIO(data)
     if start:
         stream.seek(start)
@@ -75,7 +82,11 @@ def read_record(
             fix="make the pipeline's schema a compatible evolution of the producer's",
         )
     except _READ_FAILURES as exc:
-        error = SchemaMismatch(origin, f"not valid {writer.name} bytes", cause=type(exc).__name__)
+        if isinstance(exc, IndexError) and stream.tell() >= len(data):  # a cut varint
+            error = TruncatedRecord(origin, f"{len(data) - start} bytes", cause="IndexError")
+        else:
+            cause = type(exc).__name__
+            error = SchemaMismatch(origin, f"not valid {writer.name} bytes", cause=cause)
     if error is not None:
         raise error  # outside the except: no __context__ that may quote the payload
     left = len(data) - stream.tell()
@@ -84,6 +95,22 @@ def read_record(
     if not isinstance(record, dict):
         raise SchemaMismatch(origin, f"{writer.name} did not decode to a record")
     return record
+
+
+def check_canonical(
+    record: Record, data: bytes, schema: AvroSchema, origin: Origin, start: int
+) -> None:
+    """Raise :class:`NonCanonicalEncoding` unless ``data[start:]`` is exactly how
+    ``record`` encodes."""
+    out = BytesIO()
+    same = False
+    try:
+        schemaless_writer(out, schema.parsed, record)
+        same = out.getbuffer() == memoryview(data)[start:]
+    except _WRITE_FAILURES:
+        pass
+    if not same:
+        raise NonCanonicalEncoding(origin, f"not the canonical {schema.name} encoding")
 
 
 def invalid_fields(record: Mapping[str, Any], schema: AvroSchema) -> list[str]:
@@ -110,16 +137,24 @@ class AvroCodec:
 
     ``reader``, when given, is the schema records are resolved to (Avro schema
     evolution); by default records are read with the writer schema.
+    ``canonical`` rejects non-canonical encodings (see the module docstring);
+    it has no effect with a ``reader``.
     Not thread-safe: one codec per worker thread (it reuses its output buffer).
     """
 
-    def __init__(self, schema: AvroSchema, *, reader: AvroSchema | None = None) -> None:
+    def __init__(
+        self, schema: AvroSchema, *, reader: AvroSchema | None = None, canonical: bool = False
+    ) -> None:
         self.schema = schema
         self.reader = reader
+        self.canonical = canonical and reader is None
         self._out = BytesIO()
 
     def decode(self, data: bytes, *, origin: Origin) -> Record:
-        return read_record(data, self.schema, origin, reader=self.reader)
+        record = read_record(data, self.schema, origin, reader=self.reader)
+        if self.canonical:
+            check_canonical(record, data, self.schema, origin, 0)
+        return record
 
     def encode(self, record: Mapping[str, Any]) -> bytes:
         out = self._out

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from wardstream.serde.avro import AvroCodec, read_record
+from wardstream.serde.avro import AvroCodec, check_canonical, read_record
 from wardstream.serde.errors import (
     BadMagicByte,
     EncodeError,
@@ -34,8 +34,9 @@ def frame(schema_id: int, body: bytes) -> bytes:
 
 def schema_id_of(data: bytes, origin: Origin) -> int:
     """The schema id in a framed value's header."""
-    if len(data) < HEADER_SIZE:
-        raise TruncatedRecord(origin, f"{len(data)} bytes, shorter than the 5-byte header")
+    if not data or len(data) < HEADER_SIZE:
+        size = len(data) if data else 0
+        raise TruncatedRecord(origin, f"{size} bytes, shorter than the 5-byte header")
     if data[0] != MAGIC_BYTE:
         raise BadMagicByte(origin)
     return int.from_bytes(data[1:HEADER_SIZE], "big")
@@ -48,6 +49,7 @@ class ConfluentAvroCodec:
     with it, registered under ``subject`` (e.g. ``app.clickstream-value``)
     on the first ``encode``. Without ``schema`` records are read with their
     writer schemas as they are. Lookups go through ``registry`` once per id.
+    ``canonical`` as for :class:`AvroCodec` (checked when no resolution is needed).
     """
 
     def __init__(
@@ -56,10 +58,12 @@ class ConfluentAvroCodec:
         *,
         schema: AvroSchema | None = None,
         subject: str | None = None,
+        canonical: bool = False,
     ) -> None:
         self.registry = registry
         self.schema = schema
         self.subject = subject
+        self.canonical = canonical
         self._readers: dict[int, tuple[AvroSchema, AvroSchema | None] | SchemaLoadError] = {}
         self._own_id: int | None = None
         self._writer = AvroCodec(schema) if schema is not None else None
@@ -76,7 +80,10 @@ class ConfluentAvroCodec:
                 fix="register a valid Avro record schema and produce with it",
             )
         writer, reader = entry
-        return read_record(data, writer, origin, reader=reader, start=HEADER_SIZE)
+        record = read_record(data, writer, origin, reader=reader, start=HEADER_SIZE)
+        if self.canonical and reader is None:
+            check_canonical(record, data, writer, origin, HEADER_SIZE)
+        return record
 
     def encode(self, record: Mapping[str, Any]) -> bytes:
         if self._writer is None or self.schema is None or self.subject is None:

@@ -25,6 +25,7 @@ __all__ = [
     "MissingEventTime",
     "MissingField",
     "MissingSubject",
+    "NonCanonicalEncoding",
     "Origin",
     "RedactionImpossible",
     "RegistryError",
@@ -129,6 +130,16 @@ class SchemaMismatch(DecodeError):
     problem = "the value does not match the schema"
 
 
+class NonCanonicalEncoding(SchemaMismatch):
+    code = "NON_CANONICAL_ENCODING"
+    problem = "the value decodes, but is not how Avro encodes the record it decodes to"
+    fix = (
+        "the bytes are corrupt or written by a non-standard Avro writer (negative union "
+        "or enum index, over-long varint, boolean other than 0/1, array in several blocks): "
+        "check the producer"
+    )
+
+
 class WrongType(SchemaMismatch):
     code = "WRONG_TYPE"
     problem = "a field has the wrong type for the schema"
@@ -144,6 +155,10 @@ class MissingField(SchemaMismatch):
 class InvalidJson(DecodeError):
     code = "INVALID_JSON"
     problem = "the value is not one UTF-8 JSON object"
+    fix = (
+        "make the producer write one UTF-8 JSON object per value (no NaN, no duplicate "
+        "keys), or set the pipeline's format to avro or avro-confluent if the values are Avro"
+    )
 
 
 class MissingSubject(DecodeError):
