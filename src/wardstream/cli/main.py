@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from wardstream import __version__
-from wardstream.cli import kafka_cmd
+from wardstream.cli import check_cmd, kafka_cmd, worker_cmd
 
 app = typer.Typer(
     name="wardstream",
@@ -15,6 +15,8 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 app.add_typer(kafka_cmd.app, name="kafka")
+app.command()(worker_cmd.worker)
+app.command()(check_cmd.check)
 
 
 @app.callback()

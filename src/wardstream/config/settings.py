@@ -37,6 +37,9 @@ class KafkaSettings(BaseModel):
         None, description="SASL password (prefer the environment)."
     )
     ssl_cafile: Path | None = Field(None, description="CA bundle for TLS listeners.")
+    schema_registry_url: str | None = Field(
+        None, description="Confluent-compatible schema registry, for format avro-confluent."
+    )
     replication_factor: int = Field(
         1, ge=1, description="Replication factor for topics wardstream creates."
     )
@@ -150,3 +153,30 @@ class Settings(BaseSettings):
     def as_dict(self) -> dict[str, Any]:
         """Settings as plain data with every secret shown as '**********'."""
         return self.model_dump(mode="json")
+
+
+def load_settings(path: Path | None) -> Settings:
+    """Read ``wardstream.yaml`` (if given) and the environment; raise ConfigError with lines."""
+    from pydantic import ValidationError
+
+    from wardstream.config.errors import ConfigError, Problem, load_yaml, problems_from_validation
+
+    data: Any = {}
+    marks: dict[Any, int] = {}
+    file = str(path) if path else "<environment>"
+    if path is not None:
+        if not path.exists():
+            fix = "pass an existing file with --config, or omit it to use defaults"
+            raise ConfigError([Problem(file, 1, "", "the configuration file does not exist", fix)])
+        data, marks, problems = load_yaml(path.read_text(), file)
+        if problems:
+            raise ConfigError(problems)
+        data = data or {}
+        if not isinstance(data, dict):
+            raise ConfigError(
+                [Problem(file, 1, "", "expected a mapping of sections", "start with kafka:")]
+            )
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError(problems_from_validation(exc, Settings, marks, file)) from None

@@ -64,8 +64,9 @@ class Enforcer:
             for outcome in processor.poll():
                 self.metrics.decided(processor.pipeline.name, outcome, self.wall())
                 tick.outcomes.append(outcome)
-        dirty, self._dirty = self._dirty, set()
-        for subject_id in sorted(dirty):
+        dirty = sorted(self._dirty)
+        self._dirty.clear()
+        for subject_id in dirty:
             for p in self.by_source.values():
                 tick.outputs.extend(p.revisit(subject_id, _bind(owns, p.pipeline.source)))
         now = self.wall()

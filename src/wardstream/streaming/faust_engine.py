@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import faust
@@ -48,8 +48,8 @@ class FaustEngine:
         app.timer(TICK_S, name="wardstream.tick")(self._tick)
         app.task(self._run_reader)
         app.on_partitions_revoked.connect(self._on_revoked)
-        app.page("/health")(self._health)
-        app.page("/metrics")(self._metrics)
+        app.page("/health")(_view(self._health))
+        app.page("/metrics")(_view(self._metrics))
 
     # -- agents -------------------------------------------------------------------
     async def _agent(self, stream: StreamT[bytes]) -> None:
@@ -105,12 +105,12 @@ class FaustEngine:
             await self.reader.run()
         except asyncio.CancelledError:
             raise
-        except Exception:
-            log.exception("the state reader stopped; children's events will wait, then quarantine")
-            raise
+        except Exception as exc:
+            log.exception("the state reader failed; stopping the worker (state would go stale)")
+            await self.app.crash(exc)
 
     # -- web ----------------------------------------------------------------------
-    async def _health(self, web: Any, request: Any) -> Any:
+    async def _health(self, web: Any) -> Any:
         age = time.time() - self.enforcer.state.caught_up_at
         ok = self.reader.ready.is_set() and age < 30
         body = {
@@ -120,9 +120,16 @@ class FaustEngine:
         }
         return web.json(body, status=200 if ok else 503)
 
-    async def _metrics(self, web: Any, request: Any) -> Any:
+    async def _metrics(self, web: Any) -> Any:
         data = generate_latest(self.enforcer.metrics.registry)
         return web.bytes(data, content_type=CONTENT_TYPE_LATEST)
+
+
+def _view(handler: Callable[[Any], Awaitable[Any]]) -> Callable[[Any, Any], Awaitable[Any]]:
+    async def view(web: Any, request: Any) -> Any:
+        return await handler(web)
+
+    return view
 
 
 def _in_record(event: EventT, now: float) -> InRecord:
@@ -153,3 +160,45 @@ def consumer_factory(bootstrap: str, security: dict[str, Any]) -> Callable[[], A
         )
 
     return make
+
+
+def make_app(
+    app_id: str,
+    bootstrap: str,
+    *,
+    web_port: int,
+    datadir: str,
+    guarantee: str,
+    security: dict[str, Any],
+    batch_size: int,
+) -> faust.App:
+    """A Faust app tuned for wardstream: raw bytes, manual acks, big fetches, acks=all."""
+    broker_credentials = None
+    if security.get("sasl_mechanism"):
+        broker_credentials = faust.SASLCredentials(
+            username=security["sasl_plain_username"],
+            password=security["sasl_plain_password"],
+            mechanism=security["sasl_mechanism"],
+            ssl_context=security.get("ssl_context"),
+        )
+    elif security.get("ssl_context") is not None:
+        broker_credentials = security["ssl_context"]
+    return faust.App(
+        app_id,
+        broker=[f"kafka://{b}" for b in bootstrap.split(",")],
+        broker_credentials=broker_credentials,
+        store="memory://",
+        datadir=datadir,
+        processing_guarantee=guarantee,
+        web_enabled=web_port > 0,
+        web_port=web_port or 6066,
+        web_host="127.0.0.1",
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,
+        stream_wait_empty=False,
+        broker_max_poll_records=max(batch_size, 500),
+        stream_buffer_maxsize=max(4 * batch_size, 4096),
+        producer_linger_ms=5,
+        topic_allow_declare=False,
+        topic_disable_leader=True,
+    )

@@ -92,6 +92,7 @@ class PipelineProcessor:
         self.timing, self.wall = timing, wall
         self.locator = EventLocator(pipeline.subject, pipeline.event_time)
         self.field_paths = tuple(pipeline.fields)
+        self._listed_roots = frozenset(path.split(".", 1)[0] for path in pipeline.fields)
         self.waiting: list[_Waiting] = []
         self._dl_codec = _AvroCodec(record_schema("DeadLetter"))
 
@@ -148,7 +149,7 @@ class PipelineProcessor:
 
     def _all_paths(self, value: dict[str, Any]) -> tuple[str, ...]:
         # listed paths plus every top-level field, so unlisted fields are seen (minimisation)
-        return (*self.field_paths, *(k for k in value if k not in self.pipeline.fields))
+        return (*self.field_paths, *(k for k in value if k not in self._listed_roots))
 
     def _decide_and_route(
         self,

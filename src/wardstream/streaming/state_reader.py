@@ -11,6 +11,7 @@ and ``state.caught_up_at`` becomes T.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -31,12 +32,14 @@ class StateReader:
         subjects_topic: str,
         consents_topic: str,
         quarantine_topic: str,
+        partitions: dict[str, int],
         state: StateStore,
         book: QuarantineBook,
         wall: Callable[[], float] = time.time,
     ) -> None:
         self._factory = consumer_factory
         self._topics = (subjects_topic, consents_topic, quarantine_topic)
+        self._partitions = partitions
         self.state, self.book, self.wall = state, book, wall
         self._decoder = StateDecoder()
         self.ready = asyncio.Event()
@@ -51,18 +54,11 @@ class StateReader:
                 await self._catch_up(consumer, tps)
                 await asyncio.sleep(0.05)
         finally:
-            await consumer.stop()
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await consumer.stop()
 
     async def _assign(self, consumer: AIOKafkaConsumer) -> list[TopicPartition]:
-        tps = []
-        for topic in self._topics:
-            partitions = consumer.partitions_for_topic(topic)
-            while partitions is None:
-                await consumer.force_metadata_update()
-                partitions = consumer.partitions_for_topic(topic)
-                if partitions is None:
-                    await asyncio.sleep(0.2)
-            tps.extend(TopicPartition(topic, p) for p in sorted(partitions))
+        tps = [TopicPartition(t, p) for t in self._topics for p in range(self._partitions[t])]
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
         return tps

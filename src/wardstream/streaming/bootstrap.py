@@ -1,0 +1,161 @@
+"""Build a running worker from settings: topics, keys, pipelines, audit resume, engine.
+
+Everything here happens once at start-up, before the first event: a problem
+stops the worker with a message that names the fix.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any
+
+from wardstream.audit.pseudonym import SubjectPseudonymizer, parse_key
+from wardstream.config.settings import Settings
+from wardstream.domain.pipeline import Pipeline
+from wardstream.errors import WardstreamError
+from wardstream.kafka.admin import TopicSpec, ensure_topics
+from wardstream.policy.context import PolicyContext
+from wardstream.serde import HttpSchemaRegistry, Origin, load_schema, make_codec
+from wardstream.streaming.auditor import Auditor
+from wardstream.streaming.enforcer import Enforcer
+from wardstream.streaming.metrics import Metrics
+from wardstream.streaming.processor import PipelineProcessor, Timing
+from wardstream.streaming.quarantine import QuarantineBook
+from wardstream.streaming.state import StateStore
+
+
+class StartupError(WardstreamError):
+    """The worker cannot start; the message says what to fix."""
+
+
+def security_config(settings: Settings) -> dict[str, Any]:
+    """kafka-python / aiokafka client options for the configured security protocol."""
+    k = settings.kafka
+    out: dict[str, Any] = {"security_protocol": k.security_protocol}
+    if k.sasl_mechanism:
+        out["sasl_mechanism"] = k.sasl_mechanism
+        out["sasl_plain_username"] = k.sasl_username
+        out["sasl_plain_password"] = k.sasl_password.get_secret_value() if k.sasl_password else None
+    if k.ssl_cafile:
+        import ssl
+
+        out["ssl_context"] = ssl.create_default_context(cafile=str(k.ssl_cafile))
+    return out
+
+
+def pseudonymizer(settings: Settings) -> SubjectPseudonymizer:
+    a = settings.audit
+    if a.hmac_key is not None:
+        text = a.hmac_key.get_secret_value()
+    elif a.hmac_key_file is not None:
+        try:
+            text = a.hmac_key_file.read_text().strip()
+        except OSError as exc:
+            raise StartupError(
+                f"cannot read audit.hmac_key_file ({exc.strerror}); mount the secret"
+            ) from None
+    else:
+        raise StartupError(
+            "no pseudonym key: set WARDSTREAM__AUDIT__HMAC_KEY (32+ random bytes, hex or base64) "
+            "or audit.hmac_key_file. wardstream never writes a child's raw id to the audit topic, "
+            "so it will not start without one."
+        )
+    return SubjectPseudonymizer(parse_key(text), a.key_id)
+
+
+def topic_specs(settings: Settings, pipelines: Iterable[Pipeline]) -> list[TopicSpec]:
+    k, t = settings.kafka, settings.topics
+    compacted = {"cleanup.policy": "compact"}
+
+    def spec(name: str, config: dict[str, str] | None = None) -> TopicSpec:
+        return TopicSpec(name, k.partitions, k.replication_factor, config or {})
+
+    specs = [
+        spec(t.subjects, compacted),
+        spec(t.consents),
+        spec(t.requests),
+        spec(t.quarantine),
+        spec(t.deadletter),
+        spec(t.deletions),
+        spec(t.notices),
+        spec(t.audit),
+        spec(t.corrections),
+        spec(t.incidents),
+    ]
+    for p in pipelines:
+        specs += [spec(p.source), spec(p.sink)]
+    return specs
+
+
+def read_audit_tails(settings: Settings, auditor: Auditor) -> int:
+    """Read the audit topic once so every chain continues from its last record."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(
+        bootstrap_servers=settings.kafka.bootstrap_servers,
+        group_id=None,
+        enable_auto_commit=False,
+        **security_config(settings),
+    )
+    try:
+        parts = consumer.partitions_for_topic(settings.topics.audit) or set()
+        tps = [TopicPartition(settings.topics.audit, p) for p in parts]
+        if not tps:
+            return 0
+        consumer.assign(tps)
+        consumer.seek_to_beginning(*tps)
+        ends = consumer.end_offsets(tps)
+        seen = 0
+        while any(consumer.position(tp) < ends[tp] for tp in tps):
+            for tp, messages in consumer.poll(timeout_ms=500, max_records=10000).items():
+                records = [
+                    auditor.decode(m.value, Origin(tp.topic, tp.partition, m.offset))
+                    for m in messages
+                    if m.value is not None
+                ]
+                auditor.resume(records)
+                seen += len(records)
+        return seen
+    finally:
+        consumer.close()
+
+
+def build_enforcer(
+    settings: Settings, pipelines: list[Pipeline], policy: PolicyContext, base_dir: str = "."
+) -> Enforcer:
+    w = settings.worker
+    state = StateStore()
+    book = QuarantineBook(settings.topics.quarantine)
+    auditor = Auditor(
+        settings.topics.audit,
+        w.name,
+        pseudonymizer(settings),
+        summary_interval=timedelta(seconds=w.summary_interval_s),
+    )
+    timing = Timing(w.state_lateness_s, w.max_hold_s, policy.quarantine_window)
+    url = settings.kafka.schema_registry_url
+    registry = HttpSchemaRegistry(url) if url else None
+    processors = []
+    for p in pipelines:
+        schema = load_schema(os.path.join(base_dir, p.schema)) if p.schema else None
+        if schema is None:
+            raise StartupError(f"pipeline {p.name}: a schema file is needed (schema: path/to.avsc)")
+        codec = make_codec(p.format, schema, registry=registry, subject=f"{p.sink}-value")
+        processors.append(
+            PipelineProcessor(
+                p, policy, codec, schema, state, auditor, book, settings.topics.deadletter, timing
+            )
+        )
+    return Enforcer(processors, state, auditor, book, Metrics(), time.time)
+
+
+def client_config(settings: Settings) -> dict[str, Any]:
+    """kafka-python client options: bootstrap servers plus security."""
+    return {"bootstrap_servers": settings.kafka.bootstrap_servers, **security_config(settings)}
+
+
+def prepare(settings: Settings, pipelines: Iterable[Pipeline]) -> None:
+    ensure_topics(client_config(settings), topic_specs(settings, pipelines))

@@ -1,0 +1,68 @@
+"""Start the Faust engine in this process (what `wardstream worker` runs)."""
+
+from __future__ import annotations
+
+import logging
+
+import faust
+
+from wardstream.config.settings import Settings
+from wardstream.domain.pipeline import Pipeline
+from wardstream.errors import WardstreamError
+from wardstream.kafka.admin import partition_counts
+from wardstream.policy.context import PolicyContext
+from wardstream.streaming.bootstrap import (
+    build_enforcer,
+    client_config,
+    prepare,
+    read_audit_tails,
+    security_config,
+)
+from wardstream.streaming.faust_engine import FaustEngine, consumer_factory, make_app
+from wardstream.streaming.state_reader import StateReader
+
+log = logging.getLogger(__name__)
+
+
+def run_faust(
+    settings: Settings,
+    pipelines: list[Pipeline],
+    policy: PolicyContext,
+    base_dir: str = ".",
+    loglevel: str = "warn",
+) -> None:
+    w, t = settings.worker, settings.topics
+    if w.processing_guarantee == "exactly_once":
+        raise WardstreamError(
+            "processing_guarantee exactly_once is not offered by the Faust engine: faust-streaming "
+            "0.15 picks a send's transaction by the output partition, not the input one, so a "
+            "transaction can commit outputs of events it did not read. Use at_least_once (the "
+            "default; duplicates are possible after a crash, losses are not)."
+        )
+    prepare(settings, pipelines)
+    enforcer = build_enforcer(settings, pipelines, policy, base_dir)
+    resumed = read_audit_tails(settings, enforcer.auditor)
+    log.info("audit chains resumed from %d records", resumed)
+    security = security_config(settings)
+    app = make_app(
+        w.app_id,
+        settings.kafka.bootstrap_servers,
+        web_port=w.web_port,
+        datadir=str(w.data_dir),
+        guarantee=w.processing_guarantee,
+        security=security,
+        batch_size=w.batch_size,
+    )
+    counts = partition_counts(client_config(settings), [t.subjects, t.consents, t.quarantine])
+    reader = StateReader(
+        consumer_factory(settings.kafka.bootstrap_servers, security),
+        t.subjects,
+        t.consents,
+        t.quarantine,
+        counts,
+        enforcer.state,
+        enforcer.book,
+    )
+    FaustEngine(app, enforcer, reader, w.batch_size)
+    worker = faust.Worker(app, loglevel=loglevel, quiet=True)
+    worker.execute_from_commandline()

@@ -1,0 +1,277 @@
+"""A wardstream deployment of its own for a test module: topics, config, a worker process.
+
+Every topic name carries a unique prefix, the example pipelines are copied
+with their source and sink renamed, and the worker runs as a real
+`python -m wardstream worker` subprocess against the real broker.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterable
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+from wardstream.kafka.local import free_port
+from wardstream.serde import AvroCodec, load_schema, make_codec, record_schema
+
+TEST_KEY = "8f2b0c6e4d1a9b7c3e5f0a2d4c6b8e1f3a5c7e9b0d2f4a6c8e0b1d3f5a7c9e1b"
+TOPIC_KEYS = (
+    "subjects",
+    "consents",
+    "requests",
+    "quarantine",
+    "deadletter",
+    "deletions",
+    "notices",
+    "audit",
+    "corrections",
+    "incidents",
+)
+
+
+def millis(when: datetime) -> int:
+    return int(when.timestamp() * 1000)
+
+
+class Workspace:
+    def __init__(
+        self, root: Path, bootstrap: str, prefix: str, project: Path, **worker: Any
+    ) -> None:
+        self.root, self.bootstrap, self.prefix, self.project = root, bootstrap, prefix, project
+        self.topics = {k: f"{prefix}.ward.{k}" for k in TOPIC_KEYS}
+        self.pipelines: dict[str, dict[str, Any]] = {}
+        self.web_port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._consumers: dict[str, tuple[KafkaConsumer, list[Any]]] = {}
+        self.producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+        self._write(worker)
+        self._subject_codec = AvroCodec(record_schema("SubjectProfile"))
+        self._consent_codec = AvroCodec(record_schema("ConsentEvent"))
+
+    # -- setup --------------------------------------------------------------------
+    def _write(self, worker: dict[str, Any]) -> None:
+        config = yaml.safe_load((self.project / "wardstream.yaml").read_text())
+        config["kafka"] = {"bootstrap_servers": self.bootstrap, "partitions": 2}
+        config["topics"] = self.topics
+        config["worker"] = {
+            "app_id": f"{self.prefix}-app",
+            "pipelines_dir": "pipelines",
+            "web_port": self.web_port,
+            "data_dir": str(self.root / "data"),
+            "summary_interval_s": 1,
+            **worker,
+        }
+        (self.root / "wardstream.yaml").write_text(yaml.safe_dump(config))
+        pdir = self.root / "pipelines"
+        pdir.mkdir(exist_ok=True)
+        for path in sorted((self.project / "pipelines").glob("*.yaml")):
+            p = yaml.safe_load(path.read_text())
+            p["source"], p["sink"] = f"{self.prefix}.{p['source']}", f"{self.prefix}.{p['sink']}"
+            p["schema"] = str(self.project / p["schema"])
+            (pdir / path.name).write_text(yaml.safe_dump(p))
+            self.pipelines[p["name"]] = p
+
+    def codec(self, pipeline: str) -> Any:
+        p = self.pipelines[pipeline]
+        return make_codec(p["format"], load_schema(p["schema"]))
+
+    # -- the worker ---------------------------------------------------------------
+    def start(self, timeout: float = 60) -> None:
+        env = dict(os.environ, WARDSTREAM__AUDIT__HMAC_KEY=TEST_KEY)
+        log = (self.root / "worker.log").open("ab")
+        self.proc = subprocess.Popen(  # noqa: S603
+            [
+                sys.executable,
+                "-m",
+                "wardstream",
+                "worker",
+                "-c",
+                str(self.root / "wardstream.yaml"),
+            ],
+            cwd=self.root,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"worker exited early:\n{self.log_tail()}")
+            if self.healthy():
+                return
+            time.sleep(0.3)
+        raise AssertionError(f"worker not healthy within {timeout}s:\n{self.log_tail()}")
+
+    def healthy(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.web_port}/health", timeout=1) as r:  # noqa: S310
+                return bool(r.status == 200)
+        except OSError:
+            return False
+
+    def metrics(self) -> str:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.web_port}/metrics", timeout=2) as r:  # noqa: S310
+            return str(r.read().decode())
+
+    def stop(self, *, kill: bool = False) -> None:
+        if self.proc is None:
+            return
+        self.proc.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+
+    def log_tail(self, n: int = 60) -> str:
+        path = self.root / "worker.log"
+        return (
+            "\n".join(path.read_text(errors="replace").splitlines()[-n:]) if path.exists() else ""
+        )
+
+    def close(self) -> None:
+        self.stop()
+        self.producer.close()
+        for consumer, _ in self._consumers.values():
+            consumer.close()
+
+    # -- producing ----------------------------------------------------------------
+    def subject(
+        self,
+        subject_id: str,
+        *,
+        birth: date | None = None,
+        band: str | None = None,
+        jurisdiction: str | None = "CN",
+        vulnerable: bool = False,
+        deregistered_at: datetime | None = None,
+        updated_at: datetime | None = None,
+    ) -> None:
+        datum = {
+            "subject_id": subject_id,
+            "birth_date": birth,
+            "age_band": band,
+            "jurisdiction": jurisdiction,
+            "verification": "document",
+            "vulnerable": vulnerable,
+            "deregistered_at": deregistered_at,
+            "updated_at": updated_at or datetime(2020, 1, 1, tzinfo=UTC),
+        }
+        self.producer.send(
+            self.topics["subjects"],
+            key=subject_id.encode(),
+            value=self._subject_codec.encode(datum),
+        )
+
+    def consent(
+        self,
+        subject_id: str,
+        consent_id: str,
+        *,
+        action: str = "GRANTED",
+        purposes: Iterable[str] = ("analytics",),
+        categories: Iterable[str] = (),
+        recipients: Iterable[str] = (),
+        version: int = 3,
+        by: str = "GUARDIAN",
+        effective_at: datetime | None = None,
+        expires_at: datetime | None = None,
+        evidence: str = "signed_form:doc-1",
+    ) -> None:
+        datum = {
+            "consent_id": consent_id,
+            "subject_id": subject_id,
+            "granted_by": by,
+            "guardian_ref": "g-1" if by == "GUARDIAN" else None,
+            "action": action,
+            "purposes": list(purposes),
+            "data_categories": list(categories),
+            "third_party_recipients": list(recipients),
+            "public_disclosure": False,
+            "policy_version": version,
+            "effective_at": effective_at or datetime(2020, 1, 1, tzinfo=UTC),
+            "expires_at": expires_at,
+            "evidence": evidence,
+        }
+        self.producer.send(
+            self.topics["consents"],
+            key=subject_id.encode(),
+            value=self._consent_codec.encode(datum),
+        )
+
+    def event(
+        self,
+        pipeline: str,
+        record: dict[str, Any] | None = None,
+        *,
+        raw: bytes | None = None,
+        key: bytes | None = None,
+        timestamp: datetime | None = None,
+    ) -> None:
+        value = raw if raw is not None else self.codec(pipeline).encode(record or {})
+        ts = millis(timestamp) if timestamp else None
+        self.producer.send(
+            self.pipelines[pipeline]["source"], key=key, value=value, timestamp_ms=ts
+        )
+
+    def flush(self) -> None:
+        self.producer.flush()
+
+    # -- reading ------------------------------------------------------------------
+    def records(self, topic: str) -> list[Any]:
+        """Everything on ``topic`` so far (reads on from where the last call stopped)."""
+        if topic not in self._consumers:
+            consumer = KafkaConsumer(
+                bootstrap_servers=self.bootstrap,
+                group_id=None,
+                enable_auto_commit=False,
+                auto_offset_reset="earliest",
+            )
+            parts = None
+            deadline = time.monotonic() + 10
+            while not parts and time.monotonic() < deadline:
+                parts = consumer.partitions_for_topic(topic)
+                if not parts:
+                    time.sleep(0.2)
+            tps = [TopicPartition(topic, p) for p in sorted(parts or ())]
+            consumer.assign(tps)
+            consumer.seek_to_beginning(*tps)
+            self._consumers[topic] = (consumer, [])
+        consumer, seen = self._consumers[topic]
+        for batch in consumer.poll(timeout_ms=300, max_records=50000).values():
+            seen.extend(batch)
+        return seen
+
+    def wait_for(
+        self, topic: str, predicate: Callable[[Any], bool], count: int = 1, timeout: float = 30
+    ) -> list[Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [r for r in self.records(topic) if predicate(r)]
+            if len(found) >= count or time.monotonic() > deadline:
+                return found
+            if self.proc is not None and self.proc.poll() is not None:
+                raise AssertionError(f"worker died:\n{self.log_tail()}")
+
+    def sink(self, pipeline: str) -> str:
+        return str(self.pipelines[pipeline]["sink"])
+
+
+def header(record: Any, name: str) -> bytes | None:
+    return dict(record.headers or []).get(name)
+
+
+def dumps(obj: Any) -> str:
+    return json.dumps(obj, default=str)
