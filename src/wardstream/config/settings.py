@@ -24,27 +24,27 @@ class KafkaSettings(BaseModel):
     model_config = _FROZEN
 
     bootstrap_servers: str = Field(
-        "127.0.0.1:9092", description="Kafka bootstrap servers, comma-separated host:port."
+        default="127.0.0.1:9092", description="Kafka bootstrap servers, comma-separated host:port."
     )
     security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
-        "PLAINTEXT", description="How clients talk to the brokers."
+        default="PLAINTEXT", description="How clients talk to the brokers."
     )
     sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = Field(
-        None, description="SASL mechanism when security_protocol is SASL_*."
+        default=None, description="SASL mechanism when security_protocol is SASL_*."
     )
-    sasl_username: str | None = Field(None, description="SASL user name.")
+    sasl_username: str | None = Field(default=None, description="SASL user name.")
     sasl_password: SecretStr | None = Field(
-        None, description="SASL password (prefer the environment)."
+        default=None, description="SASL password (prefer the environment)."
     )
-    ssl_cafile: Path | None = Field(None, description="CA bundle for TLS listeners.")
+    ssl_cafile: Path | None = Field(default=None, description="CA bundle for TLS listeners.")
     schema_registry_url: str | None = Field(
-        None, description="Confluent-compatible schema registry, for format avro-confluent."
+        default=None, description="Confluent-compatible schema registry, for format avro-confluent."
     )
     replication_factor: int = Field(
-        1, ge=1, description="Replication factor for topics wardstream creates."
+        default=1, ge=1, description="Replication factor for topics wardstream creates."
     )
     partitions: int = Field(
-        1, ge=1, description="Partition count for wardstream's own topics it creates."
+        default=1, ge=1, description="Partition count for wardstream's own topics it creates."
     )
 
     @model_validator(mode="after")
@@ -63,50 +63,66 @@ class TopicSettings(BaseModel):
     model_config = _FROZEN
 
     subjects: str = Field(
-        "ward.subjects", description="Subject profiles in (compacted, keyed by subject_id)."
+        default="ward.subjects", description="Subject profiles in (compacted, keyed by subject_id)."
     )
-    consents: str = Field("ward.consents", description="Consent events in (keyed by subject_id).")
-    requests: str = Field("ward.requests", description="Guardian DELETE/CORRECT requests in.")
+    consents: str = Field(
+        default="ward.consents", description="Consent events in (keyed by subject_id)."
+    )
+    requests: str = Field(
+        default="ward.requests", description="Guardian DELETE/CORRECT requests in."
+    )
     quarantine: str = Field(
-        "ward.quarantine", description="Quarantined events out (and release markers)."
+        default="ward.quarantine", description="Quarantined events out (and release markers)."
     )
-    deadletter: str = Field("ward.deadletter", description="Undecodable or invalid events out.")
-    deletions: str = Field("ward.deletions", description="DeletionRequests for downstream systems.")
-    notices: str = Field("ward.notices", description="GuardianNotices out.")
-    audit: str = Field("ward.audit", description="Hash-chained AuditRecords out.")
-    corrections: str = Field("ward.corrections", description="Forwarded guardian CORRECT requests.")
-    incidents: str = Field("ward.incidents", description="Breach-detection incidents out.")
+    deadletter: str = Field(
+        default="ward.deadletter", description="Undecodable or invalid events out."
+    )
+    deletions: str = Field(
+        default="ward.deletions", description="DeletionRequests for downstream systems."
+    )
+    notices: str = Field(default="ward.notices", description="GuardianNotices out.")
+    audit: str = Field(default="ward.audit", description="Hash-chained AuditRecords out.")
+    corrections: str = Field(
+        default="ward.corrections", description="Forwarded guardian CORRECT requests."
+    )
+    incidents: str = Field(default="ward.incidents", description="Breach-detection incidents out.")
 
 
 class WorkerSettings(BaseModel):
     model_config = _FROZEN
 
     app_id: str = Field(
-        "wardstream", description="Consumer group and Faust app id; one per deployment."
+        default="wardstream", description="Consumer group and Faust app id; one per deployment."
     )
-    name: str = Field("worker-1", description="This worker's name, written into audit records.")
-    pipelines_dir: Path = Field(Path("pipelines"), description="Directory of pipeline YAML files.")
+    name: str = Field(
+        default="worker-1", description="This worker's name, written into audit records."
+    )
+    pipelines_dir: Path = Field(
+        default=Path("pipelines"), description="Directory of pipeline YAML files."
+    )
     state_lateness_s: float = Field(
-        2.0,
+        default=2.0,
         ge=0,
         description="How late consent/profile records may land after their effective time.",
     )
     max_hold_s: float = Field(
-        10.0, gt=0, description="Longest a child's event waits for current state before quarantine."
+        default=10.0,
+        gt=0,
+        description="Longest a child's event waits for current state before quarantine.",
     )
     summary_interval_s: float = Field(
-        10.0, gt=0, description="Seconds between adult-pass SUMMARY audit records."
+        default=10.0, gt=0, description="Seconds between adult-pass SUMMARY audit records."
     )
     processing_guarantee: Literal["at_least_once", "exactly_once"] = Field(
-        "at_least_once",
+        default="at_least_once",
         description="Delivery guarantee of the Faust engine (see README, Semantics).",
     )
-    batch_size: int = Field(1000, ge=1, description="Events taken from a source per batch.")
+    batch_size: int = Field(default=1000, ge=1, description="Events taken from a source per batch.")
     web_port: int = Field(
-        6066, ge=0, le=65535, description="Port for /health and /metrics (0 = off)."
+        default=6066, ge=0, le=65535, description="Port for /health and /metrics (0 = off)."
     )
     data_dir: Path = Field(
-        Path(".wardstream"), description="Local working directory of the worker."
+        default=Path(".wardstream"), description="Local working directory of the worker."
     )
 
 
@@ -114,14 +130,14 @@ class AuditSettings(BaseModel):
     model_config = _FROZEN
 
     hmac_key: SecretStr | None = Field(
-        None,
+        default=None,
         description="Key for subject pseudonyms (prefer the environment or hmac_key_file).",
     )
     hmac_key_file: Path | None = Field(
-        None, description="File holding the pseudonym key (a mounted secret)."
+        default=None, description="File holding the pseudonym key (a mounted secret)."
     )
     key_id: str = Field(
-        "k1", description="Name of the current pseudonym key; shown in every subject_ref."
+        default="k1", description="Name of the current pseudonym key; shown in every subject_ref."
     )
 
 

@@ -30,6 +30,10 @@ class EventFacts(NamedTuple):
     event_time: datetime
     fields_present: frozenset[str] = frozenset()
 
+    def __repr__(self) -> str:  # the subject id stays out of logs
+        fields = sorted(self.fields_present)
+        return f"EventFacts(event_time={self.event_time!r}, fields_present={fields!r})"
+
 
 _AUDIT = {
     Action.REDACT: AuditAction.REDACTED,

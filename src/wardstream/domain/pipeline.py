@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from types import MappingProxyType
+from typing import Any
 
 from wardstream.domain import _coerce as c
 from wardstream.domain.enums import (
@@ -87,3 +88,47 @@ class Pipeline:
     def recipient(self) -> str | None:
         """The third-party recipient, for ``third_party:<recipient>`` destinations."""
         return parse_destination(self.destination)[1]
+
+
+_PRIMITIVES = {"null", "boolean", "int", "long", "float", "double", "bytes", "string"}
+
+
+def avro_field_paths(schema: Any) -> dict[str, bool]:
+    """Field paths of an Avro record schema (parsed JSON) -> whether the field can be dropped.
+
+    A field can be dropped (removed or nulled by redaction) when its type is a
+    union with ``null`` or it has a default. Nested records give dotted paths
+    (``device.ip``). Named types defined earlier in the schema are followed.
+    """
+    out: dict[str, bool] = {}
+    _record_paths(schema, "", out, {}, depth=0)
+    return out
+
+
+def _record_paths(
+    schema: Any, prefix: str, out: dict[str, bool], named: dict[str, Any], depth: int
+) -> None:
+    record = _as_record(schema, named)
+    if record is None or depth > 16:
+        return
+    for entry in record.get("fields") or []:
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+            continue
+        path = prefix + entry["name"]
+        kind = entry.get("type")
+        branches = kind if isinstance(kind, list) else [kind]
+        out[path] = "null" in branches or "default" in entry
+        for branch in branches:
+            _record_paths(branch, path + ".", out, named, depth + 1)
+
+
+def _as_record(schema: Any, named: dict[str, Any]) -> dict[str, Any] | None:
+    if isinstance(schema, str) and schema not in _PRIMITIVES:
+        schema = named.get(schema) or named.get(schema.rsplit(".", 1)[-1])
+    if not isinstance(schema, dict) or schema.get("type") != "record":
+        return None
+    if isinstance(schema.get("name"), str):
+        named[schema["name"]] = schema
+        if isinstance(schema.get("namespace"), str):
+            named[f"{schema['namespace']}.{schema['name']}"] = schema
+    return schema

@@ -8,6 +8,11 @@ without a verification method does not count (the age is then unknown).
 ``vulnerable`` marks a child in difficult situations (DSM). It is deliberately
 left out of ``repr`` so that it never reaches a log line; the same holds for the
 subject id and the birth date.
+
+``policy_memo`` is not part of the record (not compared, hashed, printed or
+serialised): the policy core keeps what it compiled from this profile there,
+so that the cache lives and dies with the profile object instead of growing
+in a global table.
 """
 
 from __future__ import annotations
@@ -32,6 +37,9 @@ class SubjectProfile:
     verification: str = ""
     vulnerable: bool = field(default=False, repr=False)
     deregistered_at: datetime | None = None
+    policy_memo: dict[Any, Any] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__

@@ -14,16 +14,18 @@ with neither birth date nor verified band the age is UNKNOWN.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import Any
 
 from wardstream.domain.enums import AgeBand
 from wardstream.domain.pipeline import Pipeline
 from wardstream.domain.subject import SubjectProfile
-from wardstream.policy.context import PolicyContext, remember
+from wardstream.policy.context import PolicyContext
 from wardstream.policy.errors import NaiveTimeError
 from wardstream.policy.packs import JurisdictionPack
 
+_CHILD, _MINOR, _ADULT, _UNKNOWN = AgeBand.CHILD, AgeBand.MINOR, AgeBand.ADULT, AgeBand.UNKNOWN
 NEVER = datetime.min.replace(tzinfo=UTC)
 ALWAYS = datetime.max.replace(tzinfo=UTC)
 
@@ -50,19 +52,19 @@ def _midnight(day: date) -> datetime:
 class SubjectFacts:
     """What the policy needs of one subject, compiled for fast decisions."""
 
-    pack: JurisdictionPack
+    pack: JurisdictionPack = field(repr=False)
     known: bool
     child_until: datetime = NEVER
     minor_until: datetime = NEVER
-    vulnerable: bool = False
+    vulnerable: bool = field(default=False, repr=False)  # R12: never in a log line
     deregistered_at: datetime | None = None
 
     def band_at(self, when: datetime) -> AgeBand:
         if not self.known:
-            return AgeBand.UNKNOWN
+            return _UNKNOWN
         if when < self.child_until:
-            return AgeBand.CHILD
-        return AgeBand.MINOR if when < self.minor_until else AgeBand.ADULT
+            return _CHILD
+        return _MINOR if when < self.minor_until else _ADULT
 
 
 def compile_subject(profile: SubjectProfile | None, pack: JurisdictionPack) -> SubjectFacts:
@@ -87,14 +89,18 @@ def facts_for(
     profile: SubjectProfile | None, pipeline: Pipeline, policy: PolicyContext
 ) -> SubjectFacts:
     """SubjectFacts for a profile under a pipeline, memoised on the profile object."""
-    key = (id(profile), pipeline.jurisdiction)
-    hit = policy.facts_memo.get(key)
-    if hit is not None and hit[0] is profile:
+    key: Any
+    if profile is None:
+        memo, key = policy.facts_memo, pipeline.jurisdiction
+    else:
+        memo, key = profile.policy_memo, (id(policy), pipeline.jurisdiction)
+    hit = memo.get(key)
+    if hit is not None and hit[0] is policy:
         facts: SubjectFacts = hit[1]
         return facts
     code = profile.jurisdiction if profile is not None else None
     facts = compile_subject(profile, policy.pack_for(code, pipeline.jurisdiction))
-    remember(policy.facts_memo, key, (profile, facts))
+    memo[key] = (policy, facts)
     return facts
 
 

@@ -20,7 +20,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from wardstream.domain.decision import Decision
-from wardstream.domain.enums import Action, AgeBand, DataCategory, DestinationKind
+from wardstream.domain.enums import (
+    Action,
+    AgeBand,
+    DataCategory,
+    DestinationKind,
+    GrantedBy,
+    MissingConsent,
+)
 from wardstream.domain.pipeline import Pipeline
 from wardstream.domain.reasons import ReasonCode
 from wardstream.policy.context import PolicyContext, PurposeSpec, remember
@@ -48,6 +55,16 @@ class FieldShape:
         return found
 
 
+Groups = tuple[frozenset[GrantedBy], ...]
+
+
+def consent_groups(parties: frozenset[GrantedBy], joint: bool) -> Groups:
+    """Party groups whose consent is needed: one group (any of) or one per party (joint)."""
+    if not parties:
+        return ()
+    return tuple(frozenset({p}) for p in sorted(parties)) if joint else (parties,)
+
+
 @dataclass(frozen=True, slots=True)
 class PackPlan:
     """A pipeline's checks under one jurisdiction pack, with memoised Decisions."""
@@ -58,6 +75,8 @@ class PackPlan:
     minor_closed: bool
     vulnerable_closed: bool
     operator_closed: bool
+    child_groups: Groups
+    minor_groups: Groups
     memo: dict[Any, Decision] = field(default_factory=dict, compare=False, repr=False)
 
     def decision(
@@ -68,9 +87,12 @@ class PackPlan:
         reasons: tuple[ReasonCode, ...],
         consent_ids: tuple[str, ...] = (),
         remove: frozenset[str] = frozenset(),
+        memo: dict[Any, Decision] | None = None,
     ) -> Decision:
+        """The Decision for these values, built once (in ``memo``, else the plan's own)."""
+        memo = self.memo if memo is None else memo
         key = (action, band, treated, reasons, consent_ids, remove)
-        found = self.memo.get(key)
+        found = memo.get(key)
         if found is None:
             found = Decision(
                 action=action,
@@ -84,7 +106,7 @@ class PackPlan:
                 jurisdiction=self.pack.code,
                 pipeline=self.pipeline,
             )
-            remember(self.memo, key, found)
+            remember(memo, key, found)
         return found
 
 
@@ -98,8 +120,10 @@ class CompiledPipeline:
     recipient: str | None
     public: bool
     assessed: bool
+    blocked: Action  # the pipeline's on_missing_consent, as an action
     shapes: dict[frozenset[str], FieldShape] = field(default_factory=dict, compare=False)
     plans: dict[str, PackPlan] = field(default_factory=dict, compare=False)
+    memo: dict[Any, Any] = field(default_factory=dict, compare=False)  # for decide.prepare
 
     def shape(self, present: frozenset[str]) -> FieldShape:
         found = self.shapes.get(present)
@@ -134,6 +158,8 @@ class CompiledPipeline:
                 minor_closed=bool(kinds & pack.minor_closed_kinds),
                 vulnerable_closed=bool(kinds & pack.vulnerable_closed_kinds),
                 operator_closed=self.purpose.closed_to_children,
+                child_groups=consent_groups(pack.child_consent_by, pack.child_consent_joint),
+                minor_groups=consent_groups(pack.minor_consent_by, pack.minor_consent_joint),
             )
         return found
 
@@ -159,6 +185,9 @@ def compile_pipeline(pipeline: Pipeline, policy: PolicyContext) -> CompiledPipel
         recipient=recipient,
         public=kind is DestinationKind.PUBLIC,
         assessed=recipient is None or recipient in policy.assessed_processors,
+        blocked=Action.QUARANTINE
+        if pipeline.on_missing_consent is MissingConsent.QUARANTINE
+        else Action.DROP,
     )
 
 

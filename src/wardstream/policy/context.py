@@ -1,9 +1,10 @@
 """PolicyContext: the operator's policy, as the core needs it, plus its caches.
 
 Built once at start-up (``wardstream.config.policy.PolicyConfig.to_context``
-or :func:`build_context`) and shared by every decision. The caches it carries
-(compiled pipelines, per-subject facts) are memo tables keyed by object
-identity: they never change an outcome, only make repeated work a dict lookup.
+or :func:`build_context`) and shared by every decision. It carries two small
+memo tables (compiled pipelines; facts for subjects without a profile); the
+per-subject caches live on the profile and ledger objects themselves. Caches
+never change an outcome, they only make repeated work a dict lookup.
 
 Purposes. Each purpose a pipeline names is declared with its ``kinds`` (what
 the law singles out: marketing, profiling, traffic, ...), whether it is
@@ -23,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from itertools import islice
 from types import MappingProxyType
 from typing import Any
 
@@ -110,10 +112,11 @@ class PolicyContext:
         return spec if spec is not None else PurposeSpec(name)
 
 
-def remember(table: dict[Any, Any], key: Any, value: Any) -> None:
-    """Store in a memo table, emptying it first when it has grown past a bound."""
-    if len(table) >= _CACHE_LIMIT:
-        table.clear()
+def remember(table: dict[Any, Any], key: Any, value: Any, limit: int = _CACHE_LIMIT) -> None:
+    """Store in a memo table; past ``limit`` entries the oldest half is evicted first."""
+    if len(table) >= limit:
+        for old in list(islice(table, len(table) // 2 or 1)):
+            del table[old]
     table[key] = value
 
 

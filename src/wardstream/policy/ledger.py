@@ -96,11 +96,11 @@ class Candidates:
 
 @dataclass(frozen=True, slots=True)
 class ConsentLedger:
-    subject_id: str
+    subject_id: str = field(repr=False)
     events: tuple[ConsentEvent, ...] = ()
     grants: tuple[Grant, ...] = field(init=False)
     refusals: tuple[Refusal, ...] = field(init=False)
-    memo: dict[Any, Candidates] = field(
+    memo: dict[Any, Any] = field(
         init=False, default_factory=dict, compare=False, repr=False, hash=False
     )
 

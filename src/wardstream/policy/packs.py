@@ -21,6 +21,7 @@ Built-in packs (REQUIREMENTS.md "Jurisdiction packs"):
   art 8(1) default of 16. Slovenia is not in the REQUIREMENTS table and gets
   that default (16).
 
+Each pack cites its own law in rule ids (``wardstream.policy.rules``).
 Every pack closes marketing and profiling to children (MOR art 24, AADC std
 11/12, COPPA 2025) and traffic, fundraising, live streaming and sales to
 children in difficult situations (DSM). Operators add packs or override
@@ -36,6 +37,9 @@ from types import MappingProxyType
 from wardstream.domain.enums import GrantedBy, PurposeKind
 from wardstream.domain.reasons import RULE_IDS, ReasonCode
 from wardstream.policy.errors import PackError
+from wardstream.policy.rules import EU_RULES as _EU_RULES
+from wardstream.policy.rules import GB_RULES as _GB_RULES
+from wardstream.policy.rules import US_RULES as _US_RULES
 
 G, S = GrantedBy.GUARDIAN, GrantedBy.SUBJECT
 K = PurposeKind
@@ -70,13 +74,8 @@ class JurisdictionPack:
 
 
 def _eu(code: str, age: int, **extra: object) -> JurisdictionPack:
-    rules = {
-        ReasonCode.CONSENT_COVERS: "EU-GDPR/art8(1)",
-        ReasonCode.NO_GUARDIAN_CONSENT: "EU-GDPR/art8(1)",
-        ReasonCode.EVIDENCE_MISSING: "EU-GDPR/art8(2)",
-        ReasonCode.MINIMISED: "EU-GDPR/art5(1)(c)",
-    }
-    return JurisdictionPack(code=code, child_under=age, rules=rules, **extra)  # type: ignore[arg-type]
+    extra.setdefault("rules", _EU_RULES)
+    return JurisdictionPack(code=code, child_under=age, **extra)  # type: ignore[arg-type]
 
 
 EU_ART8_AGES: Mapping[str, int] = MappingProxyType(
@@ -95,40 +94,21 @@ CN = JurisdictionPack(
     child_under=14,
     minor_consent_by=frozenset({S}),
     minor_closed_kinds=CHILD_CLOSED,
-    rules={ReasonCode.NO_OWN_CONSENT: "CN-PIPL/art14"},
 )
-US = JurisdictionPack(
-    code="US",
-    child_under=13,
-    rules={
-        ReasonCode.ADULT: "US-COPPA/312.2",
-        ReasonCode.CONSENT_COVERS: "US-COPPA/312.5",
-        ReasonCode.NO_GUARDIAN_CONSENT: "US-COPPA/312.5",
-        ReasonCode.EVIDENCE_MISSING: "US-COPPA/312.5(b)",
-        ReasonCode.RECIPIENT_NOT_COVERED: "US-COPPA/312.5(a)(2)",
-        ReasonCode.RECONSENT_REQUIRED: "US-COPPA/312.5(a)(1)",
-        ReasonCode.MARKETING_TO_MINOR: "US-COPPA/312.5(a)(2)",
-        ReasonCode.MINIMISED: "US-COPPA/312.7",
-    },
-)
+US = JurisdictionPack(code="US", child_under=13, rules=_US_RULES)
 GB = JurisdictionPack(
-    code="GB",
-    child_under=13,
-    minor_closed_kinds=frozenset({K.PROFILING}),
-    rules={
-        ReasonCode.AGE_UNKNOWN: "UK-AADC/std3",
-        ReasonCode.CONSENT_COVERS: "UK-GDPR/art8",
-        ReasonCode.NO_GUARDIAN_CONSENT: "UK-GDPR/art8",
-        ReasonCode.MARKETING_TO_MINOR: "UK-AADC/std12",
-        ReasonCode.MINIMISED: "UK-AADC/std8",
-    },
+    code="GB", child_under=13, minor_closed_kinds=frozenset({K.PROFILING}), rules=_GB_RULES
 )
 
 
 def _builtin() -> dict[str, JurisdictionPack]:
     packs = {p.code: p for p in (CN, US, GB)}
     for code, age in EU_ART8_AGES.items():
-        extra = {"child_consent_by": frozenset({G, S}), "child_consent_joint": True}
+        extra = {
+            "child_consent_by": frozenset({G, S}),
+            "child_consent_joint": True,
+            "rules": {**_EU_RULES, ReasonCode.NO_OWN_CONSENT: "FR-LIL/art45"},
+        }
         packs[code] = _eu(code, age, **(extra if code == "FR" else {}))
     packs["EU"] = _eu("EU", EU_DEFAULT_AGE)
     return packs

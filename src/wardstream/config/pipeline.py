@@ -1,0 +1,312 @@
+"""Pipeline files (``pipelines/*.yaml``): model, loader and ``check_pipelines``.
+
+The format is SPEC.md "Pipelines"::
+
+    name: clickstream
+    source: app.clickstream
+    sink: app.clickstream.lawful
+    format: avro                      # avro | avro-confluent | json
+    schema: schemas/examples/clickstream.avsc
+    subject: user_id                  # field path, or "key"
+    event_time: ts                    # field path, or "timestamp"
+    purpose: analytics                # declared under policy.purposes
+    destination: internal             # internal | third_party:<recipient> | public
+    jurisdiction: CN                  # optional; default when the profile has none
+    retention: 30d                    # required: no indefinite retention
+    policy_version: 3
+    on_missing_consent: quarantine    # quarantine | drop
+    unknown_age: child                # child | quarantine | adult
+    fields: {user_id: identifier, page: behaviour, geo: location, ts: technical}
+
+Required: name, source, sink, format, purpose, retention, fields (and schema
+for ``format: avro``). Schema paths are relative to ``base_dir`` (by default
+the parent of the pipelines directory), else to the pipeline file.
+
+A file is checked in two steps: the model (keys, types, categories,
+durations, destination), then the context (schema file and its fields,
+declared purpose, known jurisdiction, assessed processor, unique names).
+Each problem names the file, the line, the key and the fix.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from wardstream.config.errors import (
+    Marks,
+    PipelineConfigError,
+    Problem,
+    closest,
+    line_of,
+    load_yaml,
+    problems_from_validation,
+)
+from wardstream.config.policy import Duration, PolicyConfig, ward_error
+from wardstream.domain.enums import DataCategory
+from wardstream.domain.pipeline import Pipeline, avro_field_paths, parse_destination
+from wardstream.policy.packs import normalise_code
+
+CategoryName = Literal[
+    "identifier",
+    "contact",
+    "demographic",
+    "behaviour",
+    "location",
+    "content",
+    "device",
+    "financial",
+    "education",
+    "health",
+    "biometric",
+    "technical",
+]
+
+
+class PipelineFile(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="Unique pipeline name.")
+    source: str = Field(min_length=1, description="Topic the user-data events arrive on.")
+    sink: str = Field(min_length=1, description="Topic lawful events are written to.")
+    format: Literal["avro", "avro-confluent", "json"] = Field(description="Event wire format.")
+    schema_path: str | None = Field(
+        default=None,
+        alias="schema",
+        description="Avro schema file (.avsc); required for format avro.",
+    )
+    subject: str = Field(
+        default="key", min_length=1, description="Subject id field path, or 'key'."
+    )
+    event_time: str = Field(
+        default="timestamp", min_length=1, description="Event time field path, or 'timestamp'."
+    )
+    purpose: str = Field(min_length=1, description="Purpose declared under policy.purposes.")
+    destination: str = Field(
+        default="internal", description="internal, public or third_party:<recipient>."
+    )
+    jurisdiction: str | None = Field(default=None, description="Pack when the profile names none.")
+    retention: Duration = Field(description="How long downstream may keep a child's data.")
+    policy_version: int = Field(
+        default=1, ge=1, description="Consents to older versions do not count."
+    )
+    on_missing_consent: Literal["quarantine", "drop"] = Field(
+        default="quarantine", description="Where a child's event without covering consent goes."
+    )
+    unknown_age: Literal["child", "quarantine", "adult"] = Field(
+        default="child", description="How to treat subjects of unknown age (child = fail closed)."
+    )
+    fields: dict[str, CategoryName] = Field(
+        min_length=1, description="Field path -> data category; unlisted fields are minimised."
+    )
+
+    @field_validator("destination")
+    @classmethod
+    def _destination(cls, value: str) -> str:
+        try:
+            parse_destination(value)
+        except ValueError:
+            raise ward_error(
+                f"bad destination '{value}'", "use internal, public or third_party:<recipient>"
+            ) from None
+        return value
+
+    def to_pipeline(self, fixed_fields: frozenset[str] = frozenset()) -> Pipeline:
+        """The domain Pipeline the policy core decides with."""
+        return Pipeline(
+            name=self.name,
+            source=self.source,
+            sink=self.sink,
+            purpose=self.purpose,
+            fields={k: DataCategory(v) for k, v in self.fields.items()},
+            format=self.format,  # type: ignore[arg-type]
+            schema=self.schema_path,
+            subject=self.subject,
+            event_time=self.event_time,
+            destination=self.destination,
+            jurisdiction=self.jurisdiction,
+            retention=self.retention,
+            policy_version=self.policy_version,
+            on_missing_consent=self.on_missing_consent,  # type: ignore[arg-type]
+            unknown_age=self.unknown_age,  # type: ignore[arg-type]
+            fixed_fields=fixed_fields,
+        )
+
+
+class _Checked:
+    """One file's result: the pipeline (if valid) and its problems."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.pipeline: Pipeline | None = None
+        self.problems: list[Problem] = []
+        self.marks: Marks = {}
+
+    def add(self, key: tuple[str, ...], message: str, fix: str, severity: str = "error") -> None:
+        line = line_of(self.marks, key)
+        self.problems.append(
+            Problem(self.file, line, ".".join(key), message, fix, severity)  # type: ignore[arg-type]
+        )
+
+
+def _check_file(path: Path, policy: PolicyConfig | None, base_dir: Path) -> _Checked:
+    result = _Checked(str(path))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        result.add((), f"cannot read: {exc.strerror}", "check the file's permissions")
+        return result
+    data, result.marks, syntax = load_yaml(text, result.file)
+    result.problems.extend(syntax)
+    if syntax:
+        return result
+    if not isinstance(data, dict):
+        result.add((), "a pipeline file must be a mapping of keys", "see SPEC.md 'Pipelines'")
+        return result
+    try:
+        model = PipelineFile.model_validate(data)
+    except ValidationError as exc:
+        found = problems_from_validation(exc, PipelineFile, result.marks, result.file)
+        result.problems.extend(sorted(found, key=lambda p: p.line))
+        return result
+    fixed = _check_schema(model, path, base_dir, result)
+    _check_policy(model, policy, result)
+    if not any(p.severity == "error" for p in result.problems):
+        result.pipeline = model.to_pipeline(fixed)
+    result.problems.sort(key=lambda p: p.line)
+    return result
+
+
+def _resolve(schema: str, path: Path, base_dir: Path) -> Path | None:
+    candidate = Path(schema)
+    options = [candidate] if candidate.is_absolute() else [base_dir / schema, path.parent / schema]
+    return next((p for p in options if p.is_file()), None)
+
+
+def _check_schema(model: PipelineFile, path: Path, base_dir: Path, out: _Checked) -> frozenset[str]:
+    """Schema file present and parseable; pipeline fields in it. Returns the fixed fields."""
+    if model.schema_path is None:
+        if model.format == "avro":
+            out.add(("format",), "format avro needs a schema file", "add 'schema: <file>.avsc'")
+        return frozenset()
+    found = _resolve(model.schema_path, path, base_dir)
+    if found is None:
+        fix = f"create it or correct the path (relative to {base_dir} or to the pipeline file)"
+        out.add(("schema",), f"schema file not found: {model.schema_path}", fix)
+        return frozenset()
+    try:
+        paths = avro_field_paths(json.loads(found.read_text(encoding="utf-8")))
+    except (OSError, ValueError) as exc:
+        out.add(("schema",), f"schema file is not valid JSON: {exc}", "fix the .avsc file")
+        return frozenset()
+    if not paths:
+        return frozenset()
+    _check_paths(model, paths, out)
+    return frozenset(name for name in model.fields if paths.get(name) is False)
+
+
+def _check_paths(model: PipelineFile, paths: dict[str, bool], out: _Checked) -> None:
+    wanted = [("fields", name) for name in model.fields]
+    if model.subject != "key":
+        wanted.append(("subject", model.subject))
+    if model.event_time != "timestamp":
+        wanted.append(("event_time", model.event_time))
+    for key, name in wanted:
+        if name not in paths:
+            guess = closest(name, paths)
+            hint = f"did you mean '{guess}'? " if guess else ""
+            loc = (key, name) if key == "fields" else (key,)
+            out.add(loc, f"field '{name}' is not in the schema", f"{hint}use a field of the schema")
+
+
+def _check_policy(model: PipelineFile, policy: PolicyConfig | None, out: _Checked) -> None:
+    policy = policy or PolicyConfig.model_validate({})
+    if model.purpose not in policy.purposes:
+        guess = closest(model.purpose, policy.purposes)
+        hint = f"did you mean '{guess}'? or " if guess else ""
+        fix = f"{hint}declare it under policy.purposes in wardstream.yaml"
+        out.add(("purpose",), f"purpose '{model.purpose}' is not declared", fix)
+    packs = policy.packs()
+    if model.jurisdiction is not None and normalise_code(model.jurisdiction) not in packs:
+        guess = closest(model.jurisdiction.upper(), packs)
+        hint = f"did you mean {guess}? or " if guess else ""
+        fix = f"{hint}add a pack under policy.jurisdictions"
+        out.add(("jurisdiction",), f"no pack for jurisdiction '{model.jurisdiction}'", fix)
+    recipient = parse_destination(model.destination)[1]
+    if recipient is not None and recipient not in policy.assessed_processors:
+        message = f"recipient '{recipient}' is not an assessed processor: children's events blocked"
+        fix = "complete the assessment and add it to policy.assessed_processors"
+        out.add(("destination",), message, fix, "warning")
+
+
+def _files(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+
+
+def _check_all(
+    directory: str | Path, policy: PolicyConfig | None, base_dir: str | Path | None
+) -> tuple[list[Pipeline], list[Problem]]:
+    directory = Path(directory)
+    base = Path(base_dir) if base_dir is not None else directory.resolve().parent
+    if not directory.is_dir():
+        fix = "create it or set worker.pipelines_dir"
+        return [], [Problem(str(directory), 1, "", "pipelines directory not found", fix)]
+    results = [_check_file(path, policy, base) for path in _files(directory)]
+    problems = [p for r in results for p in r.problems]
+    if not results:
+        fix = "add one YAML file per stream (see SPEC.md 'Pipelines')"
+        problems.append(Problem(str(directory), 1, "", "no pipeline files", fix, "warning"))
+    problems.extend(_cross_checks(results))
+    return [r.pipeline for r in results if r.pipeline is not None], problems
+
+
+def _cross_checks(results: list[_Checked]) -> list[Problem]:
+    out: list[Problem] = []
+    names: dict[str, str] = {}
+    for r in results:
+        p = r.pipeline
+        if p is None:
+            continue
+        if p.name in names:
+            fix = f"rename one; '{p.name}' is also the name in {names[p.name]}"
+            r.add(("name",), "duplicate pipeline name", fix)
+            out.append(r.problems[-1])
+        names.setdefault(p.name, r.file)
+        if p.source == p.sink:
+            r.add(("sink",), "sink is the source topic", "write lawful events to another topic")
+            out.append(r.problems[-1])
+    return out
+
+
+def check_pipelines(
+    directory: str | Path, policy_config: PolicyConfig | None, base_dir: str | Path | None = None
+) -> list[Problem]:
+    """Every problem of every pipeline file in ``directory`` (errors and warnings)."""
+    return _check_all(directory, policy_config, base_dir)[1]
+
+
+def load_pipelines(
+    directory: str | Path, policy_config: PolicyConfig | None, base_dir: str | Path | None = None
+) -> tuple[Pipeline, ...]:
+    """The pipelines of ``directory``; raises PipelineConfigError if any file has an error."""
+    pipelines, problems = _check_all(directory, policy_config, base_dir)
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        raise PipelineConfigError(errors)
+    return tuple(pipelines)
+
+
+def load_pipeline(
+    path: str | Path, policy_config: PolicyConfig | None, base_dir: str | Path | None = None
+) -> Pipeline:
+    """One pipeline file; raises PipelineConfigError naming file, line, key and fix."""
+    path = Path(path)
+    base = Path(base_dir) if base_dir is not None else path.resolve().parent.parent
+    result = _check_file(path, policy_config, base)
+    errors = [p for p in result.problems if p.severity == "error"]
+    if errors or result.pipeline is None:
+        raise PipelineConfigError(errors)
+    return result.pipeline
