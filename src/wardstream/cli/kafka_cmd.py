@@ -35,7 +35,7 @@ def start(
     """
     where = _home(home)
     state = read_state(where)
-    if state and alive_pids([int(p) for p in state["pids"]]):  # type: ignore[union-attr]
+    if state and alive_pids([int(p) for p in state["pids"]]):
         say(f"already running: {state['bootstrap']}")
         return
     shutil.rmtree(where, ignore_errors=True)

@@ -6,6 +6,9 @@ import typer
 
 from wardstream import __version__
 from wardstream.cli import check_cmd, kafka_cmd, worker_cmd
+from wardstream.cli.audit_cmd import app as audit_app
+from wardstream.cli.demo_cmd import demo
+from wardstream.cli.quarantine_cmd import app as quarantine_app
 
 app = typer.Typer(
     name="wardstream",
@@ -15,8 +18,11 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 app.add_typer(kafka_cmd.app, name="kafka")
+app.add_typer(audit_app, name="audit")
+app.add_typer(quarantine_app, name="quarantine")
 app.command()(worker_cmd.worker)
 app.command()(check_cmd.check)
+app.command()(demo)
 
 
 @app.callback()

@@ -14,7 +14,7 @@ def worker(
     config: Path = typer.Option(
         None, "--config", "-c", help="wardstream.yaml (env WARDSTREAM__* overrides)."
     ),
-    engine: str = typer.Option("faust", help="Stream engine: faust."),
+    engine: str = typer.Option("faust", help="Stream engine: faust or fast (confluent-kafka)."),
     log_level: str = typer.Option("warn", help="crit, error, warn, info or debug."),
 ) -> None:
     """Run the enforcer on every pipeline file: tag, gate, redact, quarantine and audit.
@@ -24,10 +24,10 @@ def worker(
     """
     from wardstream.config.pipeline import load_pipelines
     from wardstream.config.settings import load_settings
-    from wardstream.streaming.run import run_faust
+    from wardstream.streaming.run import run_fast, run_faust
 
-    if engine != "faust":
-        fail(f"unknown engine {engine!r}; the engines are: faust")
+    if engine not in ("faust", "fast"):
+        fail(f"unknown engine {engine!r}; the engines are: faust, fast")
     try:
         settings = load_settings(config)
         base = config.parent if config else Path.cwd()
@@ -39,6 +39,7 @@ def worker(
             fail(f"no pipeline files in {pipelines_dir}; add one (see `wardstream check --help`)")
         kafka = settings.kafka.bootstrap_servers
         say(f"wardstream worker: {len(pipelines)} pipeline(s), Kafka at {kafka}")
-        run_faust(settings, pipelines, settings.policy.to_context(), str(base), log_level)
+        run = run_fast if engine == "fast" else run_faust
+        run(settings, pipelines, settings.policy.to_context(), str(base), log_level)
     except WardstreamError as exc:
         fail(str(exc))

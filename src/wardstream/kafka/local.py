@@ -23,6 +23,7 @@ from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from wardstream.kafka.errors import BrokerNotReady, LocalKafkaError, PortTaken
 from wardstream.kafka.install import KAFKA_VERSION, java_executable, kafka_libs
@@ -263,11 +264,12 @@ def metadata_ok(bootstrap: str, expected_brokers: int = 1, timeout_ms: int = 200
         admin.close()
 
 
-def read_state(home: Path) -> dict[str, object] | None:
+def read_state(home: Path) -> dict[str, Any] | None:
+    """The state file `wardstream kafka start` writes: bootstrap, pids, version."""
     path = home / "state.json"
     if not path.exists():
         return None
-    data: dict[str, object] = json.loads(path.read_text())
+    data: dict[str, Any] = json.loads(path.read_text())
     return data
 
 
@@ -287,7 +289,7 @@ def stop_from_state(home: Path, timeout: float = 20.0) -> int:
     state = read_state(home)
     if state is None:
         return 0
-    pids = [int(p) for p in state.get("pids", [])]  # type: ignore[union-attr]
+    pids = [int(p) for p in state.get("pids", [])]
     running = alive_pids(pids)
     for pid in running:
         _terminate_group(pid, timeout)

@@ -43,7 +43,13 @@ from wardstream.serde.errors import (
 from wardstream.serde.factory import FORMATS, make_codec
 from wardstream.serde.jsoncodec import JsonCodec
 from wardstream.serde.lazy import Envelope, EventLocator, is_lazy, lazy_envelope
-from wardstream.serde.paths import check_paths, field_paths, fields_present, get_path
+from wardstream.serde.paths import (
+    check_paths,
+    field_paths,
+    fields_present,
+    get_path,
+    presence_probe,
+)
 from wardstream.serde.records import dead_letter_record, kafka_headers, kafka_time
 from wardstream.serde.redact import RedactionPlan, redact, redaction_plan, unredactable
 from wardstream.serde.registry import HttpSchemaRegistry, InMemorySchemaRegistry
@@ -92,6 +98,7 @@ __all__ = [
     "fields_present",
     "frame",
     "get_path",
+    "presence_probe",
     "is_lazy",
     "kafka_headers",
     "kafka_time",

@@ -9,7 +9,7 @@ keyed by chain id, so a chain lives in one audit partition, in order.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
 from wardstream.audit.chain import ChainWriter
@@ -68,7 +68,14 @@ class Auditor:
         action: AuditAction,
         *,
         subject_id: str | None = None,
-        **fields: object,
+        rule: str | None = None,
+        reason: str | None = None,
+        event_ref: str | None = None,
+        consent_id: str | None = None,
+        fields_redacted: Sequence[str] = (),
+        counts: Mapping[str, int] | None = None,
+        deadline: datetime | None = None,
+        attrs: Mapping[str, str] | None = None,
     ) -> OutRecord:
         """Seal the next record of ``chain``; ``subject_id`` is pseudonymised here."""
         writer = self._writer(chain)
@@ -79,8 +86,15 @@ class Auditor:
             pipeline=pipeline,
             action=action,
             subject_ref=ref,
-            **fields,
-        )  # type: ignore[arg-type]
+            rule=rule,
+            reason=reason,
+            event_ref=event_ref,
+            consent_id=consent_id,
+            fields_redacted=fields_redacted,
+            counts=counts,
+            deadline=deadline,
+            attrs=attrs,
+        )
         return OutRecord(self.topic, chain.encode(), writer.last_written)
 
     def decision(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -124,7 +124,7 @@ def read_audit_tails(settings: Settings, auditor: Auditor) -> int:
 
 
 def build_enforcer(
-    settings: Settings, pipelines: list[Pipeline], policy: PolicyContext, base_dir: str = "."
+    settings: Settings, pipelines: Sequence[Pipeline], policy: PolicyContext, base_dir: str = "."
 ) -> Enforcer:
     w = settings.worker
     state = StateStore()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import faust
@@ -47,14 +47,15 @@ class FaustEngine:
             app.agent(topic, name=f"wardstream.enforce.{source}")(self._agent)
         app.timer(TICK_S, name="wardstream.tick")(self._tick)
         app.task(self._run_reader)
-        app.on_partitions_revoked.connect(self._on_revoked)
+        app.on_partitions_revoked.connect(self._on_revoked)  # type: ignore[arg-type]
         app.page("/health")(_view(self._health))
         app.page("/metrics")(_view(self._metrics))
 
     # -- agents -------------------------------------------------------------------
     async def _agent(self, stream: StreamT[bytes]) -> None:
         await self.reader.ready.wait()
-        async for events in stream.noack().take_events(self.batch_size, within=0.05):
+        manual: Any = stream.noack()  # type: ignore[attr-defined]  # StreamT lacks noack
+        async for events in manual.take_events(self.batch_size, within=0.05):
             now = time.time()
             for event in events:
                 record = _in_record(event, now)
@@ -87,13 +88,13 @@ class FaustEngine:
                 out.value,
                 None,
                 None if out.timestamp_ms is None else out.timestamp_ms / 1000,
-                list(out.headers),
+                list(out.headers),  # type: ignore[arg-type]  # None values are valid Kafka headers
             )
 
     def _owns(self, topic: str, partition: int) -> bool:
         return TP(topic, partition) in self.app.consumer.assignment()
 
-    async def _on_revoked(self, app: faust.App, revoked: set[TP], **_: Any) -> None:
+    async def _on_revoked(self, app: Any, *, revoked: set[TP], **_: Any) -> None:
         gone = {(tp.topic, tp.partition) for tp in revoked}
         self.enforcer.forget(gone)
         for key in [k for k in self._waiting if (k[0], k[1]) in gone]:
@@ -122,7 +123,8 @@ class FaustEngine:
 
     async def _metrics(self, web: Any) -> Any:
         data = generate_latest(self.enforcer.metrics.registry)
-        return web.bytes(data, content_type=CONTENT_TYPE_LATEST)
+        # aiohttp refuses a charset inside content_type; Prometheus text is ASCII
+        return web.bytes(data, content_type=CONTENT_TYPE_LATEST.split(";")[0] + "; version=0.0.4")
 
 
 def _view(handler: Callable[[Any], Awaitable[Any]]) -> Callable[[Any, Any], Awaitable[Any]]:
@@ -135,7 +137,10 @@ def _view(handler: Callable[[Any], Awaitable[Any]]) -> Callable[[Any, Any], Awai
 def _in_record(event: EventT, now: float) -> InRecord:
     m = event.message
     ts = m.timestamp
-    headers = m.headers.items() if isinstance(m.headers, dict) else (m.headers or ())
+    raw: Any = m.headers
+    headers: Iterable[tuple[str, bytes | None]] = (
+        raw.items() if isinstance(raw, dict) else raw or ()
+    )
     return InRecord(
         m.topic,
         m.partition,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from wardstream.streaming.records import Outcome
@@ -43,13 +45,23 @@ class Metrics:
             registry=r,
         )
 
+        self._children: dict[tuple[str, ...], Any] = {}
+
+    def _child(self, metric: Any, *labels: str) -> Any:
+        # labels() costs a lock and a dict build per call: cache the children
+        key = (metric._name, *labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
+
     def received(self, pipeline: str) -> None:
-        self.events_in.labels(pipeline).inc()
+        self._child(self.events_in, pipeline).inc()
 
     def decided(self, pipeline: str, outcome: Outcome, now: float) -> None:
-        self.events_out.labels(pipeline, outcome.destination).inc()
+        self._child(self.events_out, pipeline, outcome.destination).inc()
         if outcome.record.arrival:
-            self.latency.labels(pipeline).observe(max(0.0, now - outcome.record.arrival))
+            self._child(self.latency, pipeline).observe(max(0.0, now - outcome.record.arrival))
 
     def gauges(self, *, held: int, quarantined: int, state_age: float) -> None:
         self.held.set(held)

@@ -35,7 +35,7 @@ from wardstream.serde import (
     Origin,
     RedactionImpossible,
     dead_letter_record,
-    fields_present,
+    presence_probe,
     record_schema,
     redact,
 )
@@ -91,8 +91,7 @@ class PipelineProcessor:
         self.deadletter_topic = deadletter_topic
         self.timing, self.wall = timing, wall
         self.locator = EventLocator(pipeline.subject, pipeline.event_time)
-        self.field_paths = tuple(pipeline.fields)
-        self._listed_roots = frozenset(path.split(".", 1)[0] for path in pipeline.fields)
+        self._present = presence_probe(pipeline.fields)
         self.waiting: list[_Waiting] = []
         self._dl_codec = _AvroCodec(record_schema("DeadLetter"))
 
@@ -109,7 +108,7 @@ class PipelineProcessor:
             )
             profile = self.state.subjects.get(env.subject_id)
             if age_band_at(profile, env.event_time, self.pipeline, self.policy) is AgeBand.ADULT:
-                return self._decide_and_route(rec, value, env)
+                return self._decide_and_route(rec, None, env)  # adults: fields never matter
             if value is None:
                 value = self._decode(rec, origin)
         except DecodeError as exc:
@@ -142,14 +141,9 @@ class PipelineProcessor:
         return self.codec.decode(rec.value, origin=origin)
 
     def _facts(self, value: dict[str, Any] | None, env: Envelope) -> EventFacts:
-        present = (
-            fields_present(value, self._all_paths(value)) if value is not None else frozenset()
-        )
+        # listed fields plus unlisted top-level ones, so minimisation sees them
+        present = self._present(value) if value is not None else frozenset()
         return EventFacts(env.subject_id, env.event_time, present)
-
-    def _all_paths(self, value: dict[str, Any]) -> tuple[str, ...]:
-        # listed paths plus every top-level field, so unlisted fields are seen (minimisation)
-        return (*self.field_paths, *(k for k in value if k not in self._listed_roots))
 
     def _decide_and_route(
         self,

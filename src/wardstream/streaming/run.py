@@ -1,8 +1,9 @@
-"""Start the Faust engine in this process (what `wardstream worker` runs)."""
+"""Start an engine in this process (what `wardstream worker` runs): Faust or fast."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 import faust
 
@@ -26,7 +27,7 @@ log = logging.getLogger(__name__)
 
 def run_faust(
     settings: Settings,
-    pipelines: list[Pipeline],
+    pipelines: Sequence[Pipeline],
     policy: PolicyContext,
     base_dir: str = ".",
     loglevel: str = "warn",
@@ -66,3 +67,22 @@ def run_faust(
     FaustEngine(app, enforcer, reader, w.batch_size)
     worker = faust.Worker(app, loglevel=loglevel, quiet=True)
     worker.execute_from_commandline()
+
+
+def run_fast(
+    settings: Settings,
+    pipelines: Sequence[Pipeline],
+    policy: PolicyContext,
+    base_dir: str = ".",
+    loglevel: str = "warn",
+) -> None:
+    """Start the fast engine (confluent-kafka) here: `wardstream worker --engine fast`."""
+    from wardstream.streaming.fast_boot import build_fast_engine, serve
+    from wardstream.streaming.fast_config import fast_settings
+
+    fast = fast_settings(settings)
+    prepare(settings, pipelines)
+    enforcer = build_enforcer(settings, pipelines, policy, base_dir)
+    engine = build_fast_engine(settings, fast, enforcer)
+    log.info("fast engine: %s", settings.worker.processing_guarantee)
+    serve(engine, settings.worker.web_port, loglevel)

@@ -1,0 +1,170 @@
+"""Events/s through the engine-neutral core (decode -> decide -> route -> audit), no Kafka.
+
+    python bench/bench_processor.py [--events N] [--profile]
+
+Mixed clickstream workload: 70% adults, 20% consented children, 5% children
+without consent, 5% children whose consent lacks location (redaction).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import random
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from wardstream.audit.pseudonym import SubjectPseudonymizer
+from wardstream.config.pipeline import load_pipelines
+from wardstream.config.settings import load_settings
+from wardstream.domain.consent import ConsentEvent
+from wardstream.domain.subject import SubjectProfile
+from wardstream.serde import load_schema, make_codec
+from wardstream.streaming.auditor import Auditor
+from wardstream.streaming.enforcer import Enforcer
+from wardstream.streaming.metrics import Metrics
+from wardstream.streaming.processor import PipelineProcessor, Timing
+from wardstream.streaming.quarantine import QuarantineBook
+from wardstream.streaming.records import InRecord
+from wardstream.streaming.state import StateStore
+
+ROOT = Path(__file__).resolve().parents[1]
+ALL = ["identifier", "behaviour", "device", "location", "content", "technical"]
+
+
+def build(n_subjects: int = 5000) -> tuple[Enforcer, list[str]]:
+    settings = load_settings(ROOT / "wardstream.yaml")
+    pipeline = next(
+        p
+        for p in load_pipelines(ROOT / "pipelines", settings.policy, ROOT)
+        if p.name == "clickstream"
+    )
+    policy = settings.policy.to_context()
+    state = StateStore(caught_up_at=float("inf"))
+    rng = random.Random(1)
+    today = datetime.now(UTC).date()
+    subjects = []
+    for i in range(n_subjects):
+        s, roll = f"s{i}", rng.random()
+        adult = roll < 0.70
+        state.subjects[s] = SubjectProfile.from_dict(
+            {
+                "subject_id": s,
+                "birth_date": today.replace(year=today.year - (30 if adult else 9)),
+                "age_band": None,
+                "jurisdiction": "CN",
+                "verification": "document",
+                "vulnerable": False,
+                "deregistered_at": None,
+                "updated_at": datetime(2020, 1, 1, tzinfo=UTC),
+            }
+        )
+        if 0.70 <= roll < 0.95:
+            cats = ALL if roll < 0.90 else [c for c in ALL if c != "location"]
+            state.put_consent(
+                ConsentEvent.from_dict(
+                    {
+                        "consent_id": f"c{i}",
+                        "subject_id": s,
+                        "granted_by": "GUARDIAN",
+                        "guardian_ref": "g",
+                        "action": "GRANTED",
+                        "purposes": ["analytics"],
+                        "data_categories": cats,
+                        "third_party_recipients": [],
+                        "public_disclosure": False,
+                        "policy_version": 3,
+                        "effective_at": datetime(2020, 1, 1, tzinfo=UTC),
+                        "expires_at": None,
+                        "evidence": "signed_form:x",
+                    }
+                )
+            )
+        subjects.append(s)
+    schema = load_schema(ROOT / pipeline.schema)
+    auditor = Auditor(
+        "ward.audit",
+        "bench",
+        SubjectPseudonymizer(b"k" * 32, "k1"),
+        summary_interval=timedelta(seconds=10),
+    )
+    book = QuarantineBook("ward.quarantine")
+    proc = PipelineProcessor(
+        pipeline,
+        policy,
+        make_codec(pipeline.format, schema),
+        schema,
+        state,
+        auditor,
+        book,
+        "ward.deadletter",
+        Timing(),
+    )
+    return Enforcer([proc], state, auditor, book, Metrics()), subjects
+
+
+def records(enforcer: Enforcer, subjects: list[str], n: int) -> list[InRecord]:
+    proc = next(iter(enforcer.by_source.values()))
+    rng, now = random.Random(2), datetime.now(UTC)
+    out = []
+    for i in range(n):
+        s = rng.choice(subjects)
+        value = proc.codec.encode(
+            {
+                "event_id": f"e{i}",
+                "user_id": s,
+                "ts": now,
+                "session_id": None,
+                "action": "VIEW",
+                "page": "/p",
+                "referrer": None,
+                "search_query": None,
+                "duration_ms": None,
+                "experiment_group": "",
+                "device": {"device_id": "d", "os": "ios", "app_version": None, "ip": None},
+                "geo": {"lat": 1.0, "lon": 2.0, "city": None, "country": None},
+            }
+        )
+        out.append(
+            InRecord(
+                proc.pipeline.source,
+                0,
+                i,
+                s.encode(),
+                value,
+                int(now.timestamp() * 1000),
+                (),
+                time.time(),
+            )
+        )
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=50_000)
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args()
+    enforcer, subjects = build()
+    batch = records(enforcer, subjects, args.events)
+    profiler = cProfile.Profile() if args.profile else None
+    start = time.perf_counter()
+    if profiler:
+        profiler.enable()
+    outputs = 0
+    for rec in batch:
+        outcome = enforcer.submit(rec)
+        outputs += len(outcome.outputs) if outcome else 0
+    if profiler:
+        profiler.disable()
+    elapsed = time.perf_counter() - start
+    rate = args.events / elapsed
+    print(f"{args.events} events, {outputs} outputs in {elapsed:.2f} s: {rate:,.0f} events/s")
+    if profiler:
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,110 @@
+"""Assemble the fast engine from settings: clients, fencing, audit resume, state feed, web.
+
+The order matters under exactly_once: the transactional producer fences this
+worker's earlier incarnation (aborting its open transaction) before the audit
+chains are read back with read_committed, so a chain never continues from a
+record that was rolled back.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+
+from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
+
+from wardstream.config.settings import Settings
+from wardstream.serde import Origin
+from wardstream.streaming.auditor import Auditor
+from wardstream.streaming.enforcer import Enforcer
+from wardstream.streaming.fast_config import (
+    FastEngineSettings,
+    consumer_config,
+    producer_config,
+    state_consumer_config,
+)
+from wardstream.streaming.fast_delivery import (
+    AfterDelivery,
+    Delivery,
+    DeliveryErrors,
+    Transactions,
+)
+from wardstream.streaming.fast_engine import FastEngine
+from wardstream.streaming.fast_state import Row, StateFeed, partitions_of, read_to_end
+from wardstream.streaming.fast_web import WebServer
+
+LOG_LEVELS = {
+    "crit": logging.CRITICAL,
+    "error": logging.ERROR,
+    "warn": logging.WARNING,
+    "info": logging.INFO,
+    "debug": logging.DEBUG,
+}
+
+
+def build_fast_engine(
+    settings: Settings, fast: FastEngineSettings, enforcer: Enforcer
+) -> FastEngine:
+    t = settings.topics
+    eos = settings.worker.processing_guarantee == "exactly_once"
+    errors = DeliveryErrors()
+    producer = Producer(producer_config(settings, fast, errors))
+    consumer = Consumer(consumer_config(settings, fast))
+    delivery: Delivery = (
+        Transactions(producer, consumer, errors)
+        if eos
+        else AfterDelivery(producer, consumer, errors)
+    )
+    delivery.start()
+    read_audit_tails_committed(settings, enforcer.auditor)
+    feed = StateFeed(
+        lambda: Consumer(state_consumer_config(settings)),
+        (t.subjects, t.consents, t.quarantine),
+        enforcer.state,
+        enforcer.book,
+        interval_s=fast.state_poll_interval_s,
+    )
+    return FastEngine(enforcer, consumer, producer, feed, delivery, fast, exactly_once=eos)
+
+
+def read_audit_tails_committed(settings: Settings, auditor: Auditor) -> int:
+    """Read the audit topic's committed records so every chain continues from its last one."""
+    topic = settings.topics.audit
+    consumer = Consumer(state_consumer_config(settings))
+    seen = 0
+
+    def resume(rows: list[Row]) -> None:
+        nonlocal seen
+        records = [
+            auditor.decode(value, Origin(t, p, o))
+            for t, p, o, _, value in rows
+            if value is not None
+        ]
+        auditor.resume(records)
+        seen += len(records)
+
+    try:
+        tps = partitions_of(consumer, topic)
+        consumer.assign([TopicPartition(topic, tp.partition, OFFSET_BEGINNING) for tp in tps])
+        read_to_end(consumer, tps, {}, resume)
+    finally:
+        consumer.close()
+    return seen
+
+
+def serve(engine: FastEngine, web_port: int, loglevel: str) -> None:
+    """Run until SIGTERM or SIGINT, with /health and /metrics on ``web_port`` (0 = off)."""
+    logging.basicConfig(
+        level=LOG_LEVELS.get(loglevel.lower(), logging.WARNING),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    web = WebServer(web_port, engine.health, engine.enforcer.metrics.registry) if web_port else None
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: engine.stop())
+    if web is not None:
+        web.start()
+    try:
+        engine.run()
+    finally:
+        if web is not None:
+            web.stop()

@@ -1,0 +1,209 @@
+"""Tail the state topics (and the quarantine topic) for the fast engine, with confluent-kafka.
+
+The same contract as ``state_reader.StateReader``: no consumer group, every
+partition from the beginning, and ``state.caught_up_at`` becomes T once the
+records up to the end offsets listed after moment T are applied. The network
+side runs in a thread of its own; it hands the raw records and each "caught
+up at T" mark to the engine thread through a queue, and the engine thread
+applies them in order (``apply_pending``). So the state, the quarantine book
+and the enforcer's listeners are only ever touched by the engine thread, and
+T is published only after everything read before it was applied.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
+
+from wardstream.errors import WardstreamError
+from wardstream.serde import DecodeError, Origin
+from wardstream.streaming.quarantine import QuarantineBook
+from wardstream.streaming.state import StateDecoder, StateStore
+
+log = logging.getLogger(__name__)
+Row = tuple[str, int, int, bytes | None, bytes | None]
+LIST_OFFSETS_PATIENCE_S = 30.0
+OFFSET_END = -1  # the ListOffsets timestamp that asks for the end (LSO under read_committed)
+
+
+class StateReaderFailed(WardstreamError):
+    """The state reader thread stopped; the worker stops too (its state would go stale)."""
+
+
+class StateFeed:
+    def __init__(
+        self,
+        consumer_factory: Callable[[], Consumer],
+        topics: tuple[str, str, str],
+        state: StateStore,
+        book: QuarantineBook,
+        *,
+        interval_s: float = 0.05,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        self._factory = consumer_factory
+        self._topics = topics
+        self.state, self.book, self.wall = state, book, wall
+        self._interval = interval_s
+        self._decoder = StateDecoder()
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="wardstream-state", daemon=True)
+        self.ready = False
+        self.rejected = 0
+
+    # -- the engine thread ------------------------------------------------------------
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def apply_pending(self) -> None:
+        """Apply what the reader thread read; publish each catch-up moment after its records."""
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if isinstance(item, float):
+                self.state.caught_up_at = item
+                self.ready = True
+            elif isinstance(item, BaseException):
+                raise StateReaderFailed(
+                    f"the state reader stopped ({type(item).__name__}: {item}); check that the "
+                    f"state topics {', '.join(self._topics)} exist and the brokers answer"
+                ) from item
+            else:
+                for row in item:
+                    self._apply(*row)
+
+    def wait_ready(self, timeout: float, stopping: Callable[[], bool]) -> bool:
+        deadline = time.monotonic() + timeout
+        while not self.ready and not stopping() and time.monotonic() < deadline:
+            time.sleep(0.01)
+            self.apply_pending()
+        return self.ready
+
+    def _apply(
+        self, topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None
+    ) -> None:
+        origin = Origin(topic, partition, offset)
+        subjects, consents, quarantine = self._topics
+        try:
+            if topic == subjects:
+                self.state.put_subject(*self._decoder.subject(key, value, origin))
+            elif topic == consents and value is not None:
+                self.state.put_consent(self._decoder.consent(value, origin))
+            elif topic == quarantine and value is not None:
+                self.book.load(value, origin)
+        except (DecodeError, ValueError) as exc:
+            # a bad state record changes nothing: the subject stays as it was (fail closed)
+            self.rejected += 1
+            log.error("state record rejected at %s: %s", origin, type(exc).__name__)
+
+    # -- the reader thread ------------------------------------------------------------
+    def _run(self) -> None:
+        try:
+            consumer = self._factory()
+        except Exception as exc:  # noqa: BLE001 - handed to the engine thread, which stops
+            self._queue.put(exc)
+            return
+        try:
+            tps = [tp for t in self._topics for tp in partitions_of(consumer, t)]
+            consumer.assign(
+                [TopicPartition(tp.topic, tp.partition, OFFSET_BEGINNING) for tp in tps]
+            )
+            eof: dict[tuple[str, int], int] = {}
+            while not self._stop.is_set():
+                self._catch_up(consumer, tps, eof)
+                self._stop.wait(self._interval)
+        except Exception as exc:  # noqa: BLE001 - handed to the engine thread, which stops
+            self._queue.put(exc)
+        finally:
+            consumer.close()
+
+    def _catch_up(
+        self, consumer: Consumer, tps: list[TopicPartition], eof: dict[tuple[str, int], int]
+    ) -> None:
+        moment = self.wall()
+        read_to_end(consumer, tps, eof, self._queue.put, self._stop.is_set)
+        self._queue.put(moment)
+
+
+def partitions_of(consumer: Consumer, topic: str) -> list[TopicPartition]:
+    """The topic's partitions, waiting while a new topic's metadata settles."""
+    deadline = time.monotonic() + LIST_OFFSETS_PATIENCE_S
+    while True:
+        meta = consumer.list_topics(topic, timeout=10).topics.get(topic)
+        if meta is not None and meta.error is None and meta.partitions:
+            return [TopicPartition(topic, p) for p in sorted(meta.partitions)]
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"topic {topic} has no partitions; create it or fix its name")
+        time.sleep(0.2)
+
+
+def end_offsets(consumer: Consumer, tps: list[TopicPartition]) -> dict[tuple[str, int], int]:
+    """Log end offsets (the last stable offsets under read_committed), in one request.
+
+    Retried while the cluster settles (a new topic's leader is not known yet).
+    """
+    asked = [TopicPartition(tp.topic, tp.partition, OFFSET_END) for tp in tps]
+    deadline = time.monotonic() + LIST_OFFSETS_PATIENCE_S
+    while True:
+        try:
+            found = consumer.offsets_for_times(asked, 10)
+        except KafkaException as exc:
+            if exc.args[0].fatal() or time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+            continue
+        return {(e.topic, e.partition): e.offset for e in found}
+
+
+def read_to_end(
+    consumer: Consumer,
+    tps: list[TopicPartition],
+    eof: dict[tuple[str, int], int],
+    on_rows: Callable[[list[Row]], None],
+    stop: Callable[[], bool] = lambda: False,
+) -> None:
+    """Hand over every record up to the end offsets listed now (``eof``: seen ends)."""
+    ends = end_offsets(consumer, tps)
+    while not stop() and _behind(consumer, tps, ends, eof):
+        first = consumer.poll(0.2)
+        if first is None:
+            continue
+        rows: list[Row] = []
+        messages: list[Any] = [first, *consumer.consume(5000, 0)]
+        for m in messages:
+            err = m.error()
+            if err is None:
+                rows.append((m.topic(), m.partition(), m.offset(), m.key(), m.value()))
+            elif err.code() == KafkaError._PARTITION_EOF:
+                eof[(m.topic(), m.partition())] = m.offset()
+            elif err.fatal():
+                raise RuntimeError(err.str())
+        if rows:
+            on_rows(rows)
+
+
+def _behind(
+    consumer: Consumer,
+    tps: list[TopicPartition],
+    ends: dict[tuple[str, int], int],
+    eof: dict[tuple[str, int], int],
+) -> bool:
+    for tp in consumer.position(tps):
+        key = (tp.topic, tp.partition)
+        if max(tp.offset, eof.get(key, -1)) < ends.get(key, -1):
+            return True
+    return False
