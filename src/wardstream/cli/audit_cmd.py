@@ -1,0 +1,302 @@
+"""`wardstream audit verify|report|lookup`: the auditor's commands.
+
+Also what every operator command needs: a ``Session`` (settings, Kafka client
+options, who runs the command) and ``parse_when`` for time bounds. The
+staff-access helpers (approval, ACCESS records) live in ``quarantine_cmd``.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import socket
+import sys
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from wardstream.cli.output import EXIT_PROBLEM, err, fail, say
+from wardstream.errors import WardstreamError
+
+if TYPE_CHECKING:
+    from wardstream.audit.report import AuditReport
+    from wardstream.audit.verify import Break, VerifyResult
+    from wardstream.config.settings import Settings
+
+app = typer.Typer(help="Verify, report on and look up the hash-chained audit trail.")
+
+CONFIG_HELP = "wardstream.yaml (env WARDSTREAM__* overrides)."
+FROM_HELP = "Only records at or after this UTC time (ISO-8601: 2026-03-01 or 2026-03-01T08:00)."
+TO_HELP = "Only records at or before this UTC time; a bare date means to the end of that day."
+APPROVER_HELP = "Who approved this access (the child-data protection officer or delegate)."
+PURPOSE_HELP = "Why the data is needed, e.g. a ticket id; recorded in the audit trail."
+TRIMMED_HELP = "Retention removed the topic's oldest records: chains may start past seq 0."
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    settings: Settings
+    kafka: dict[str, Any]
+    operator: str  # "cli:<user>@<host>", written as the audit record's worker
+    config_dir: Path  # relative paths in the settings (pipelines_dir) start here
+
+    @property
+    def user(self) -> str:
+        return self.operator[4:].rsplit("@", 1)[0]
+
+
+def open_session(config: Path | None) -> Session:
+    from wardstream.config.settings import load_settings
+    from wardstream.streaming.bootstrap import client_config
+
+    try:
+        settings = load_settings(config)
+    except WardstreamError as exc:
+        fail(str(exc))
+    operator = f"cli:{_user()}@{socket.gethostname()}"
+    return Session(
+        settings, client_config(settings), operator, config.parent if config else Path.cwd()
+    )
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def parse_when(text: str | None, *, end_of_day: bool = False) -> datetime | None:
+    """ISO-8601 text as an aware UTC datetime (naive = UTC); None stays None."""
+    if text is None:
+        return None
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        fail(f"{text!r} is not an ISO-8601 time; write e.g. 2026-03-01 or 2026-03-01T08:00Z")
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    if end_of_day and len(text) == 10:
+        when += timedelta(days=1, milliseconds=-1)
+    return when.astimezone(UTC)
+
+
+def break_line(b: Break) -> str:
+    topic, partition, offset = b.position
+    seq = b.seq if b.seq >= 0 else "?"
+    return (
+        f"{b.kind} topic={topic} partition={partition} offset={offset} "
+        f"chain={b.chain} seq={seq}: {b.message}"
+    )
+
+
+def verification_data(result: VerifyResult) -> dict[str, Any]:
+    """The verification as JSON-ready data: every break with its exact position."""
+    fields = ("topic", "partition", "offset")
+
+    def brk(b: Break) -> dict[str, Any]:
+        related = None if b.related is None else dict(zip(fields, b.related, strict=True))
+        where = dict(zip(fields, b.position, strict=True))
+        return {"kind": str(b.kind), **where, "chain": b.chain, "seq": b.seq,
+                "message": b.message, "related": related}  # fmt: skip
+
+    chains = [
+        {**asdict(c), "trusted_from": None if c.trusted_from is None else str(c.trusted_from)}
+        for c in result.chains
+    ]
+    return {
+        "ok": result.ok,
+        "checked": result.checked,
+        "skipped": result.skipped,
+        "breaks": [brk(b) for b in result.breaks],
+        "chains": chains,
+        "notes": list(result.notes),
+    }
+
+
+def _verify(
+    session: Session,
+    since: datetime | None,
+    until: datetime | None,
+    trimmed: bool,
+    on_record: Any = None,
+    show_progress: bool = True,
+) -> VerifyResult:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from wardstream.kafka.audit_log import verify_topic
+
+    bar = Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=not (show_progress and err.is_terminal),
+    )
+    with bar:
+        task = bar.add_task("verifying audit records", total=None)
+        try:
+            return verify_topic(
+                session.kafka,
+                session.settings.topics.audit,
+                since=since,
+                until=until,
+                require_genesis=not trimmed,
+                on_record=on_record,
+                on_progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+        except WardstreamError as exc:
+            fail(str(exc))
+
+
+@app.command()
+def verify(
+    config: Path = typer.Option(None, "--config", "-c", help=CONFIG_HELP),
+    since: str = typer.Option(None, "--from", help=FROM_HELP),
+    until: str = typer.Option(None, "--to", help=TO_HELP),
+    trimmed: bool = typer.Option(False, "--allow-trimmed", help=TRIMMED_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON on stdout."),
+) -> None:
+    """Check every hash chain of the audit topic; exit 1 on any break.
+
+    Each altered, missing, inserted, reordered or forked record is printed with
+    its topic, partition, offset, chain, seq and kind. A progress bar shows on
+    a terminal.
+
+    Example: [bold]wardstream audit verify -c wardstream.yaml
+    --from 2026-03-01 --to 2026-03-31[/bold]
+    """
+    session = open_session(config)
+    result = _verify(
+        session, parse_when(since), parse_when(until, end_of_day=True), trimmed,
+        show_progress=not as_json,
+    )  # fmt: skip
+    if as_json:
+        typer.echo(json.dumps(verification_data(result), indent=2))
+    else:
+        for b in result.breaks:
+            typer.echo(break_line(b))
+        for note in result.notes:
+            say(f"note: {note}")
+        chains = len(result.chains)
+        if result.ok:
+            say(f"[green]ok[/green]: {result.checked} records in {chains} chain(s), no breaks")
+        else:
+            say(f"[red]BROKEN[/red]: {len(result.breaks)} break(s) in {result.checked} records")
+    if not result.ok:
+        raise typer.Exit(EXIT_PROBLEM)
+
+
+@app.command()
+def report(
+    out: Path = typer.Option(..., "--out", "-o", help="Directory for report.html/.json/.csv."),
+    config: Path = typer.Option(None, "--config", "-c", help=CONFIG_HELP),
+    since: str = typer.Option(None, "--from", help=FROM_HELP),
+    until: str = typer.Option(None, "--to", help=TO_HELP),
+    trimmed: bool = typer.Option(False, "--allow-trimmed", help=TRIMMED_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print the files and totals as JSON."),
+) -> None:
+    """Write the audit report (HTML page with charts, JSON, CSV) and verify the chains.
+
+    The page, report.json and report.csv carry the same figures and the
+    verification's status; exit 1 if a chain is broken (the report is written anyway).
+
+    Example: [bold]wardstream audit report -c wardstream.yaml --out audit-2026-03
+    --from 2026-03-01 --to 2026-03-31[/bold]
+    """
+    from wardstream.audit.report import ReportBuilder
+
+    session = open_session(config)
+    start, end = parse_when(since), parse_when(until, end_of_day=True)
+    builder = ReportBuilder(datetime.now(UTC))
+    result = _verify(session, start, end, trimmed, builder.add, show_progress=not as_json)
+    summary = builder.build()
+    files = _write_report(out, summary, result)
+    if as_json:
+        data = {"files": [str(f) for f in files], "ok": result.ok, "breaks": len(result.breaks),
+                "records": summary.records, "decisions": summary.decisions}  # fmt: skip
+        typer.echo(json.dumps(data, indent=2))
+    else:
+        for f in files:
+            typer.echo(str(f))
+        status = (
+            "[green]intact[/green]" if result.ok else f"[red]BROKEN ({len(result.breaks)})[/red]"
+        )
+        say(f"{summary.decisions} decisions in {summary.records} records; chains {status}")
+    if not result.ok:
+        raise typer.Exit(EXIT_PROBLEM)
+
+
+def _write_report(out: Path, report: AuditReport, result: VerifyResult) -> list[Path]:
+    from wardstream.audit.report import to_csv, to_json
+    from wardstream.audit.report_html import render_html
+
+    data = json.loads(to_json(report))
+    data["verification"] = verification_data(result)
+    csv_text = to_csv(report) + (
+        f"verification,status,,{'intact' if result.ok else 'broken'}\n"
+        f"verification,checked,,{result.checked}\nverification,breaks,,{len(result.breaks)}\n"
+    )
+    texts = {
+        "report.html": render_html(report, result),
+        "report.json": json.dumps(data, indent=2, sort_keys=True) + "\n",
+        "report.csv": csv_text,
+    }
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for name, text in texts.items():
+            (out / name).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        fail(f"cannot write the report to {out} ({exc.strerror}); pick a writable --out directory")
+    return [out / name for name in texts]
+
+
+@app.command()
+def lookup(
+    subject: str = typer.Option(
+        ..., "--subject", help="The subject id, or - to read it from stdin."
+    ),
+    approved_by: str = typer.Option(None, "--approved-by", help=APPROVER_HELP),
+    purpose: str = typer.Option(None, "--purpose", help=PURPOSE_HELP),
+    config: Path = typer.Option(None, "--config", "-c", help=CONFIG_HELP),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the ref and the ACCESS record id as JSON."
+    ),
+) -> None:
+    """Print a subject's pseudonymous ref (as the audit trail carries it), and audit the lookup.
+
+    Needs the pseudonym key (WARDSTREAM__AUDIT__HMAC_KEY or audit.hmac_key_file).
+    The lookup is recorded as an ACCESS audit record with the approver and purpose.
+
+    Example: [bold]echo u-1029 | wardstream audit lookup --subject -
+    --approved-by dpo@example.com --purpose "guardian request T-381"[/bold]
+    """
+    from wardstream.cli.quarantine_cmd import (
+        REASON_APPROVED,
+        record_access,
+        refuse_unaudited,
+        require_approval,
+    )
+    from wardstream.streaming.bootstrap import pseudonymizer
+
+    session = open_session(config)
+    approval = require_approval(session, "audit lookup", approved_by=approved_by, purpose=purpose)
+    subject_id = sys.stdin.readline().strip() if subject == "-" else subject.strip()
+    if not subject_id:
+        fail("no subject id given; pass --subject ID or --subject - with the id on stdin")
+    try:
+        ref = pseudonymizer(session.settings).ref(subject_id)
+        rec = record_access(session, "audit lookup", REASON_APPROVED, approval, subject_ref=ref)
+    except WardstreamError as exc:
+        refuse_unaudited(exc)
+    if as_json:
+        typer.echo(json.dumps({"subject_ref": ref, "audit_id": rec.audit_id, "chain": rec.chain,
+                               "seq": rec.seq}))  # fmt: skip
+    else:
+        typer.echo(ref)
+        say(f"recorded as ACCESS {rec.audit_id} ({rec.chain} seq {rec.seq})")

@@ -1,0 +1,246 @@
+"""`wardstream quarantine list|release`: staff access to held events, approved and audited.
+
+Here too the staff-access helpers ``audit lookup`` shares: ``require_approval``
+and ``record_access``. Both commands refuse to run without ``--approved-by`` and ``--purpose`` (and
+record the refusal), and record every access as an ACCESS (or RELEASED) audit
+record saying who, what and why before anything is shown or written. Listing
+shows ids, pipelines, reasons, ages and pseudonymous subject refs: never a raw
+subject id or a payload, and there is no export of payloads at all.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import typer
+
+from wardstream.cli.audit_cmd import APPROVER_HELP, CONFIG_HELP, PURPOSE_HELP, Session, open_session
+from wardstream.cli.output import EXIT_USAGE, fail, say
+from wardstream.errors import WardstreamError
+
+if TYPE_CHECKING:
+    from wardstream.domain.audit import AuditRecord
+    from wardstream.kafka.quarantine_log import HeldEvent
+
+app = typer.Typer(help="See and release quarantined events: approved, audited, no bulk export.")
+
+REASON_APPROVED = "APPROVED_ACCESS"
+REASON_REFUSED = "REFUSED"
+REASON_OVERRIDE = "OPERATOR_OVERRIDE"
+REASON_NOT_FOUND = "NOT_FOUND"
+
+
+def record_access(
+    session: Session, operation: str, reason: str, attrs: dict[str, str], **fields: Any
+) -> AuditRecord:
+    """One operator record (ACCESS unless ``fields`` says otherwise) on the operator chain."""
+    from wardstream.kafka.quarantine_log import write_access
+
+    attrs = {"operation": operation, "operator": session.user, **attrs}
+    return write_access(
+        session.kafka, session.settings.topics.audit, session.operator, reason, attrs, **fields
+    )
+
+
+def require_approval(session: Session, operation: str, **needed: str | None) -> dict[str, str]:
+    """The approval options, stripped, when all are given; else audit the refusal and exit 2."""
+    given = {name: (value or "").strip() for name, value in needed.items()}
+    missing = [name for name, value in given.items() if not value]
+    if not missing:
+        return given
+    flags = ", ".join("--" + m.replace("_", "-") for m in missing)
+    try:
+        record_access(session, operation, REASON_REFUSED, {"missing": flags})
+        recorded = "the refusal is recorded in the audit trail"
+    except WardstreamError as exc:
+        recorded = f"the refusal could not be audited: {exc}"
+    fail(
+        f"{operation} refused: {flags} missing. Staff access to children's data needs an "
+        f"approver and a purpose (CP art 15); {recorded}.",
+        EXIT_USAGE,
+    )
+
+
+def refuse_unaudited(exc: WardstreamError) -> NoReturn:
+    fail(f"{exc}\nNothing was shown: an access that cannot be audited is not made.")
+
+
+def _hours(delta: Any) -> float:
+    return round(delta.total_seconds() / 3600, 2)
+
+
+def _row(entry: HeldEvent, ref: str, now: datetime) -> dict[str, Any]:
+    return {
+        "quarantine_id": entry.quarantine_id,
+        "pipeline": entry.pipeline,
+        "reason": entry.reason,
+        "rule": entry.rule,
+        "event_ref": entry.event_ref,
+        "quarantined_at": entry.quarantined_at.isoformat(),
+        "age_hours": _hours(now - entry.quarantined_at),
+        "expires_in_hours": _hours(entry.expires_at - now),
+        "subject_ref": ref,
+    }
+
+
+@app.command("list")
+def list_(
+    approved_by: str = typer.Option(None, "--approved-by", help=APPROVER_HELP),
+    purpose: str = typer.Option(None, "--purpose", help=PURPOSE_HELP),
+    pipeline: str = typer.Option(None, "--pipeline", help="Only entries of this pipeline."),
+    reason: str = typer.Option(None, "--reason", help="Only entries held for this reason code."),
+    limit: int = typer.Option(
+        200, min=1, max=10_000, help="Show at most this many (oldest first)."
+    ),
+    config: Path = typer.Option(None, "--config", "-c", help=CONFIG_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print the entries as JSON."),
+) -> None:
+    """List the events held in quarantine: ids, pipeline, reason, ages, subject refs.
+
+    Never shows raw subject ids or payloads. The listing is recorded as an
+    ACCESS audit record (approver, purpose, filters, entries shown).
+
+    Example: [bold]wardstream quarantine list -c wardstream.yaml
+    --approved-by dpo@example.com --purpose "ticket T-381" --pipeline clickstream[/bold]
+    """
+    from wardstream.kafka.quarantine_log import read_open
+    from wardstream.streaming.bootstrap import pseudonymizer
+
+    session = open_session(config)
+    approval = require_approval(
+        session, "quarantine list", approved_by=approved_by, purpose=purpose
+    )
+    try:
+        refs = pseudonymizer(session.settings)
+        entries, unreadable = read_open(session.kafka, session.settings.topics.quarantine)
+        chosen = [
+            e
+            for e in sorted(entries, key=lambda e: e.quarantined_at)
+            if (pipeline is None or e.pipeline == pipeline)
+            and (reason is None or e.reason == reason)
+        ][:limit]
+        filters = {"pipeline": pipeline or "", "reason_filter": reason or ""}
+        attrs = {**approval, **filters, "entries_shown": str(len(chosen))}
+        record_access(session, "quarantine list", REASON_APPROVED, attrs)
+    except WardstreamError as exc:
+        refuse_unaudited(exc)
+    now = datetime.now(UTC)
+    rows = [_row(e, refs.ref(e.subject_id), now) for e in chosen]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+    else:
+        _print_table(rows)
+    say(f"{len(rows)} of {len(entries)} held entries shown; this access is audited")
+    if unreadable:
+        say(f"[yellow]warning[/yellow]: {unreadable} quarantine record(s) did not decode")
+
+
+def _print_table(rows: list[dict[str, Any]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("quarantine id", "pipeline", "reason", "age h", "expires in h", "subject ref")
+    for r in rows:
+        ref = r["subject_ref"]
+        table.add_row(
+            r["quarantine_id"], r["pipeline"], r["reason"], f"{r['age_hours']:.1f}",
+            f"{r['expires_in_hours']:.1f}", ref[: ref.index(":") + 17] + "…",
+        )  # fmt: skip
+    Console(highlight=False, width=160).print(table)
+
+
+@app.command()
+def release(
+    quarantine_id: str = typer.Option(..., "--id", help="The quarantine id (from `list`)."),
+    approved_by: str = typer.Option(None, "--approved-by", help=APPROVER_HELP),
+    purpose: str = typer.Option(None, "--purpose", help=PURPOSE_HELP),
+    reason: str = typer.Option(None, "--reason", help="Why this event may flow on after all."),
+    config: Path = typer.Option(None, "--config", "-c", help=CONFIG_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print what was written as JSON."),
+) -> None:
+    """Release one held event to its pipeline's sink: an explicit operator override.
+
+    Writes, in this order: a RELEASED audit record (approver, purpose, reason),
+    the original event bytes to the sink with header
+    ward-decision: RELEASED_BY_OPERATOR, and the RELEASED marker that closes
+    the quarantine entry. The consent state is not consulted: that is the
+    worker's job; this is the audited exception (safe default 7).
+
+    Example: [bold]wardstream quarantine release -c wardstream.yaml --id q-3f2a...
+    --approved-by dpo@example.com --purpose "ticket T-381"
+    --reason "paper consent form verified"[/bold]
+    """
+    from wardstream.kafka.quarantine_log import find_open
+
+    session = open_session(config)
+    approval = require_approval(
+        session, "quarantine release", approved_by=approved_by, purpose=purpose, reason=reason
+    )
+    try:
+        entry = find_open(session.kafka, session.settings.topics.quarantine, quarantine_id)
+        if entry is None:
+            attrs = {**approval, "quarantine_id": quarantine_id}
+            record_access(session, "quarantine release", REASON_NOT_FOUND, attrs)
+            fail(f"no open quarantine entry {quarantine_id}: released or expired, or a wrong id")
+        if any(entry.subject_id in v for v in approval.values()):
+            fail("--approved-by, --purpose and --reason must not contain the subject's id")
+        written = _release(session, entry, approval)
+    except WardstreamError as exc:
+        fail(str(exc))
+    if as_json:
+        typer.echo(json.dumps(written, indent=2))
+    else:
+        say(
+            f"released {quarantine_id} to {written['sink']}; audit RELEASED {written['audit_id']} "
+            f"({written['chain']} seq {written['seq']})"
+        )
+
+
+def _release(session: Session, entry: HeldEvent, approval: dict[str, str]) -> dict[str, Any]:
+    from wardstream.kafka.quarantine_log import release_records, send
+    from wardstream.streaming.bootstrap import pseudonymizer
+
+    sink = _sink_of(session, entry.pipeline)
+    outputs = release_records(entry, sink, session.settings.topics.quarantine, datetime.now(UTC))
+    attrs = {
+        "approved_by": approval["approved_by"],
+        "purpose": approval["purpose"],
+        "release_reason": approval["reason"],
+        "quarantine_id": entry.quarantine_id,
+        "held_for": entry.reason,
+    }
+    rec = record_access(
+        session,
+        "quarantine release",
+        REASON_OVERRIDE,
+        attrs,
+        action="RELEASED",
+        pipeline=entry.pipeline,
+        subject_ref=pseudonymizer(session.settings).ref(entry.subject_id),
+        event_ref=entry.event_ref,
+    )
+    try:
+        send(session.kafka, outputs)
+    except WardstreamError as exc:
+        raise WardstreamError(
+            f"{exc}. The release is audited ({rec.audit_id}) but was not completed; the entry "
+            "is still open: run the same release again"
+        ) from None
+    return {"quarantine_id": entry.quarantine_id, "sink": sink, "audit_id": rec.audit_id,
+            "chain": rec.chain, "seq": rec.seq, "event_ref": entry.event_ref}  # fmt: skip
+
+
+def _sink_of(session: Session, pipeline: str) -> str:
+    from wardstream.config.pipeline import load_pipelines
+
+    directory = session.settings.worker.pipelines_dir
+    base = session.config_dir
+    pipelines = load_pipelines(directory if directory.is_absolute() else base / directory,
+                               session.settings.policy, base_dir=base)  # fmt: skip
+    for p in pipelines:
+        if p.name == pipeline:
+            return p.sink
+    fail(f"pipeline {pipeline!r} has no file in {directory}; its sink is unknown, nothing released")

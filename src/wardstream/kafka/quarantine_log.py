@@ -1,0 +1,240 @@
+"""Staff operations: the quarantine topic read for staff, and what operators write.
+
+``read_open`` folds the quarantine topic (QUARANTINED entries minus the
+RELEASED/EXPIRED markers with the same ``quarantine_id``) into the entries
+still held. Payloads (key, value, headers) are kept only for the one entry
+asked for by id: listing never loads them, so there is nothing to export in bulk.
+
+``release_records`` builds what an operator's release writes besides its audit
+record: the original bytes to the pipeline's sink with a
+``ward-decision: RELEASED_BY_OPERATOR`` header, and the RELEASED marker that
+closes the entry (a running worker reads it and stops holding the event).
+
+``write_access`` (and ``append_audit`` under it) appends an operator's record
+to ``OPERATOR_CHAIN``, continuing the chain from its last record read back from
+the audit topic; ``send`` produces records and waits for every acknowledgement.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from kafka import KafkaProducer
+from kafka.errors import KafkaError
+
+from wardstream.audit.chain import ChainWriter
+from wardstream.audit.verify import Position
+from wardstream.domain.audit import AuditRecord
+from wardstream.domain.enums import AuditAction
+from wardstream.kafka.audit_log import (
+    AuditLogError,
+    audit_codec,
+    chain_tail,
+    scan_topic,
+    unreachable,
+)
+from wardstream.serde import AvroCodec, DecodeError, Origin, record_schema
+from wardstream.streaming.records import H_DECISION, Headers, OutRecord, forwarded_headers
+
+QUARANTINED, RELEASED = "QUARANTINED", "RELEASED"
+RELEASED_BY_OPERATOR = b"RELEASED_BY_OPERATOR"
+OPERATOR_CHAIN = "_control/0"
+"""The chain operator sessions (the CLI) write ACCESS and RELEASED records to."""
+CONTROL_PIPELINE = "_control"
+ACCESS_RULE = "CN-CPI-2019/art15"  # staff access: approved, for a purpose, each access recorded
+
+
+@dataclass(frozen=True, slots=True)
+class HeldEvent:
+    """One open quarantine entry. ``subject_id`` is the raw id: never print it."""
+
+    quarantine_id: str
+    pipeline: str
+    subject_id: str
+    reason: str
+    rule: str | None
+    origin_topic: str
+    origin_partition: int
+    origin_offset: int
+    origin_timestamp: datetime | None
+    quarantined_at: datetime
+    expires_at: datetime
+    position: Position  # where the QUARANTINED record sits in the quarantine topic
+    key: bytes | None = None  # payload fields: only when read with ``with_payload_of``
+    value: bytes | None = None
+    headers: Headers = ()
+
+    @property
+    def event_ref(self) -> str:
+        """``topic/partition/offset`` of the held event, as audit records name it."""
+        return f"{self.origin_topic}/{self.origin_partition}/{self.origin_offset}"
+
+
+def read_open(
+    config: Mapping[str, Any], topic: str, *, with_payload_of: str | None = None
+) -> tuple[list[HeldEvent], int]:
+    """Open entries in topic order, and how many records did not decode.
+
+    Only the entry whose id is ``with_payload_of`` keeps its key, value and headers.
+    """
+    codec = AvroCodec(record_schema("QuarantinedEvent"))
+    held: dict[str, HeldEvent] = {}
+    unreadable = 0
+    for message in scan_topic(config, topic, "quarantine"):
+        if message.value is None:
+            continue
+        pos = Position(message.topic, message.partition, message.offset)
+        try:
+            datum = codec.decode(message.value, origin=Origin(*pos))
+        except DecodeError:
+            unreadable += 1
+            continue
+        qid = datum["quarantine_id"]
+        if datum.get("status", QUARANTINED) != QUARANTINED:
+            held.pop(qid, None)
+        else:
+            held[qid] = _held(datum, pos, payload=qid == with_payload_of)
+    return list(held.values()), unreadable
+
+
+def _held(datum: Mapping[str, Any], pos: Position, *, payload: bool) -> HeldEvent:
+    headers: Headers = tuple((h["key"], h["value"]) for h in datum["headers"]) if payload else ()
+    return HeldEvent(
+        quarantine_id=datum["quarantine_id"],
+        pipeline=datum["pipeline"],
+        subject_id=datum["subject_id"],
+        reason=datum["reason"],
+        rule=datum.get("rule"),
+        origin_topic=datum["origin_topic"],
+        origin_partition=datum["origin_partition"],
+        origin_offset=datum["origin_offset"],
+        origin_timestamp=datum.get("origin_timestamp"),
+        quarantined_at=datum["quarantined_at"],
+        expires_at=datum["expires_at"],
+        position=pos,
+        key=datum.get("key") if payload else None,
+        value=datum.get("value") if payload else None,
+        headers=headers,
+    )
+
+
+def find_open(config: Mapping[str, Any], topic: str, quarantine_id: str) -> HeldEvent | None:
+    """The open entry ``quarantine_id`` with its payload, or None if not held (any more)."""
+    entries, _ = read_open(config, topic, with_payload_of=quarantine_id)
+    return next((e for e in entries if e.quarantine_id == quarantine_id), None)
+
+
+def release_records(
+    entry: HeldEvent, sink: str, quarantine_topic: str, now: datetime
+) -> list[OutRecord]:
+    """The sink record (original key, value and timestamp; the original headers
+    less any ``ward-*`` ones, plus ``ward-decision: RELEASED_BY_OPERATOR``) and
+    the RELEASED marker closing the entry."""
+    if entry.value is None:
+        raise AuditLogError(
+            f"quarantine entry {entry.quarantine_id} holds no event value; nothing to release"
+        )
+    ts = entry.origin_timestamp
+    out = OutRecord(
+        sink,
+        entry.key,
+        entry.value,
+        forwarded_headers(entry.headers, ((H_DECISION, RELEASED_BY_OPERATOR),)),
+        int(ts.timestamp() * 1000) if ts is not None else None,
+    )
+    return [out, OutRecord(quarantine_topic, entry.subject_id.encode(), _marker(entry, now))]
+
+
+def _marker(entry: HeldEvent, now: datetime) -> bytes:
+    datum: dict[str, Any] = {
+        "quarantine_id": entry.quarantine_id,
+        "pipeline": entry.pipeline,
+        "subject_id": entry.subject_id,
+        "reason": entry.reason,
+        "rule": entry.rule,
+        "headers": [],
+        "origin_topic": entry.origin_topic,
+        "origin_partition": entry.origin_partition,
+        "origin_offset": entry.origin_offset,
+        "quarantined_at": now,
+        "expires_at": entry.expires_at,
+        "status": RELEASED,
+    }
+    return AvroCodec(record_schema("QuarantinedEvent")).encode(datum)
+
+
+def write_access(
+    config: Mapping[str, Any],
+    audit_topic: str,
+    operator: str,
+    reason: str,
+    attrs: Mapping[str, str],
+    **fields: Any,
+) -> AuditRecord:
+    """One operator record on ``OPERATOR_CHAIN``: ACCESS of ``_control`` under
+    ``ACCESS_RULE`` unless ``fields`` says otherwise. Empty ``attrs`` values are left out."""
+    fields.setdefault("action", AuditAction.ACCESS)
+    fields.setdefault("pipeline", CONTROL_PIPELINE)
+    fields.setdefault("rule", ACCESS_RULE)
+    return append_audit(
+        config,
+        audit_topic,
+        OPERATOR_CHAIN,
+        at=datetime.now(UTC),
+        worker=operator,
+        reason=reason,
+        attrs={k: v for k, v in attrs.items() if v},
+        **fields,
+    )
+
+
+def append_audit(config: Mapping[str, Any], topic: str, chain: str, **fields: Any) -> AuditRecord:
+    """Continue ``chain`` from its last record with one record and produce it (acks=all).
+
+    ``fields`` are those of ``ChainWriter.append``. Raises ``AuditLogError`` if
+    the chain's last record does not match its hash (run ``audit verify``) or the
+    record cannot be produced.
+    """
+    from wardstream.audit.errors import ChainError
+
+    codec = audit_codec()
+    try:
+        writer = ChainWriter(chain, codec.encode, chain_tail(config, topic, chain))
+    except ChainError as exc:
+        raise AuditLogError(str(exc)) from None
+    record = writer.append(**fields)
+    send(config, [OutRecord(topic, chain.encode(), writer.last_written)])
+    return record
+
+
+def send(config: Mapping[str, Any], records: Sequence[OutRecord], timeout: float = 30) -> None:
+    """Produce ``records`` in order and wait until the brokers acknowledge each one."""
+    try:
+        producer = KafkaProducer(
+            acks="all", retries=5, max_in_flight_requests_per_connection=1, **config
+        )
+    except KafkaError as exc:
+        raise unreachable(exc) from None
+    try:
+        futures = [
+            producer.send(
+                r.topic, key=r.key, value=r.value, headers=list(r.headers),
+                timestamp_ms=r.timestamp_ms,
+            )
+            for r in records
+        ]  # fmt: skip
+        producer.flush(timeout=timeout)
+        for future in futures:
+            future.get(timeout=timeout)
+    except KafkaError as exc:
+        raise AuditLogError(
+            f"Kafka did not accept the records ({type(exc).__name__}); check that the brokers at "
+            "kafka.bootstrap_servers are up and this user may write to the topics"
+        ) from None
+    finally:
+        with contextlib.suppress(Exception):
+            producer.close(timeout=5)
