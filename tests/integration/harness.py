@@ -46,7 +46,13 @@ def millis(when: datetime) -> int:
 
 class Workspace:
     def __init__(
-        self, root: Path, bootstrap: str, prefix: str, project: Path, **worker: Any
+        self,
+        root: Path,
+        bootstrap: str,
+        prefix: str,
+        project: Path,
+        extra: dict[str, dict[str, Any]] | None = None,
+        **worker: Any,
     ) -> None:
         self.root, self.bootstrap, self.prefix, self.project = root, bootstrap, prefix, project
         self.topics = {k: f"{prefix}.ward.{k}" for k in TOPIC_KEYS}
@@ -55,12 +61,13 @@ class Workspace:
         self.proc: subprocess.Popen[bytes] | None = None
         self._consumers: dict[str, tuple[KafkaConsumer, list[Any]]] = {}
         self.producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
-        self._write(worker)
+        self._write(worker, extra or {})
         self._subject_codec = AvroCodec(record_schema("SubjectProfile"))
         self._consent_codec = AvroCodec(record_schema("ConsentEvent"))
 
     # -- setup --------------------------------------------------------------------
-    def _write(self, worker: dict[str, Any]) -> None:
+    def _write(self, worker: dict[str, Any], extra: dict[str, dict[str, Any]]) -> None:
+        """Config and pipelines; ``extra`` adds pipelines as clickstream copies with overrides."""
         config = yaml.safe_load((self.project / "wardstream.yaml").read_text())
         config["kafka"] = {"bootstrap_servers": self.bootstrap, "partitions": 2}
         config["topics"] = self.topics
@@ -75,11 +82,22 @@ class Workspace:
         (self.root / "wardstream.yaml").write_text(yaml.safe_dump(config))
         pdir = self.root / "pipelines"
         pdir.mkdir(exist_ok=True)
-        for path in sorted((self.project / "pipelines").glob("*.yaml")):
-            p = yaml.safe_load(path.read_text())
+        files = {
+            path.stem: yaml.safe_load(path.read_text())
+            for path in sorted((self.project / "pipelines").glob("*.yaml"))
+        }
+        for name, overrides in extra.items():
+            files[name] = {
+                **files["clickstream"],
+                "name": name,
+                "source": f"app.{name}",
+                "sink": f"app.{name}.lawful",
+                **overrides,
+            }
+        for stem, p in files.items():
             p["source"], p["sink"] = f"{self.prefix}.{p['source']}", f"{self.prefix}.{p['sink']}"
             p["schema"] = str(self.project / p["schema"])
-            (pdir / path.name).write_text(yaml.safe_dump(p))
+            (pdir / f"{stem}.yaml").write_text(yaml.safe_dump(p))
             self.pipelines[p["name"]] = p
 
     def codec(self, pipeline: str) -> Any:

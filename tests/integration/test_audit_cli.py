@@ -236,7 +236,7 @@ def test_quarantine_list_without_approver_is_refused_and_audited(run: Run) -> No
     assert "refused" in result.stderr and "--approved-by" in result.stderr
     assert result.stdout == "", "nothing is listed"
     [refusal] = [r for r in _access_records(run, "quarantine list") if r.reason == "REFUSED"]
-    assert refusal.action == "ACCESS" and refusal.chain == "_control/0"
+    assert refusal.action == "ACCESS" and refusal.chain == "_operator/0"
     assert refusal.attrs["missing"] == "--approved-by" and refusal.worker.startswith("cli:")
 
 
@@ -291,12 +291,12 @@ def test_release_is_an_audited_override_that_needs_a_reason(run: Run) -> None:
 
 def test_lookup_prints_the_ref_and_continues_the_control_chain(run: Run) -> None:
     subject = next(s for s, p in run.people.items() if p["kind"] == "tagged")
-    before = [r for r in _all(run) if r.chain == "_control/0"]
+    before = [r for r in _all(run) if r.chain == "_operator/0"]
     result = run.cli("audit", "lookup", "--subject", "-", *APPROVAL, "--json", input_=subject)
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["subject_ref"] == REFS.ref(subject)
-    assert (data["chain"], data["seq"]) == ("_control/0", len(before))
+    assert (data["chain"], data["seq"]) == ("_operator/0", len(before))
     [access] = [r for r in _all(run) if r.audit_id == data["audit_id"]]
     assert access.action == "ACCESS" and access.subject_ref == REFS.ref(subject)
     assert access.prev_hash == before[-1].hash
@@ -336,14 +336,14 @@ def test_the_log_with_every_operator_record_still_verifies(run: Run) -> None:
     result = run.cli("audit", "verify", "--json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    control = next(c for c in data["chains"] if c["chain"] == "_control/0")
+    control = next(c for c in data["chains"] if c["chain"] == "_operator/0")
     assert control["records"] >= 6 and control["last_seq"] == control["records"] - 1
 
 
 # -- R17: every tampering is named by topic, partition and offset ----------------------------
 
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
-CHAINS = ("clickstream/0", "clickstream/1", "_control/0")
+CHAINS = ("clickstream/0", "clickstream/1", "_operator/0")
 
 
 def chain_log(n: int = 40, seed: int = 11) -> list[AuditRecord]:
@@ -378,7 +378,7 @@ def _alter(log: list[AuditRecord]) -> tuple[list[Message], list[tuple[str, int]]
 
 
 def _delete(log: list[AuditRecord]) -> tuple[list[Message], list[tuple[str, int]]]:
-    mine = offsets(log, "_control/0")
+    mine = offsets(log, "_operator/0")
     gone, after = mine[2], mine[3]
     return encoded(log[:gone] + log[gone + 1 :]), [("MISSING", after - 1)]
 

@@ -31,11 +31,16 @@ quarantine_codec = AvroCodec(record_schema("QuarantinedEvent"))
 def ws(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
     project = Path(__file__).resolve().parents[2]
     prefix = f"enf{uuid.uuid4().hex[:8]}"
+    extra = {
+        "live": {"purpose": "live_streaming"},
+        "partner": {"destination": "third_party:ads.example.com"},
+    }
     workspace = Workspace(
         tmp_path_factory.mktemp("enforcer"),
         kafka_bootstrap,
         prefix,
         project,
+        extra,
         state_lateness_s=1.0,
         max_hold_s=8.0,
     )
@@ -263,3 +268,44 @@ def test_poison_record_goes_to_deadletter_and_the_worker_keeps_going(ws: Workspa
     assert dead, "the poison record is on the dead-letter topic"
     assert on_sink(ws, "clickstream", s), "the next event still flows"
     assert ws.proc is not None and ws.proc.poll() is None
+
+
+def test_r10_third_party_needs_the_recipient_in_the_consent(ws: Workspace) -> None:
+    s = child_with_consent(ws)  # analytics, every category, but no recipients
+    ws.event("partner", click(s), key=s.encode())
+    ws.flush()
+    [record] = audits(ws, s)
+    assert (record["action"], record["reason"]) == ("QUARANTINED", "RECIPIENT_NOT_COVERED")
+    covered = child_with_consent(ws, recipients=["ads.example.com"])
+    ws.event("partner", click(covered), key=covered.encode())
+    ws.flush()
+    assert on_sink(ws, "partner", covered)
+
+
+def test_r12_vulnerable_child_never_live_streamed_and_the_flag_never_shows(ws: Workspace) -> None:
+    s = sid()
+    ws.subject(s, birth=birthday(10), vulnerable=True)
+    ws.consent(s, f"c-{s}", purposes=["live_streaming"], categories=ALL)
+    ws.flush()
+    ws.event("live", click(s), key=s.encode())
+    ws.flush()
+    [record] = audits(ws, s)
+    assert (record["action"], record["reason"]) == ("DROPPED", "PURPOSE_PROHIBITED")
+    assert "vulnerab" not in repr(record).lower() and "DSM" not in repr(record)
+    assert not ws.wait_for(ws.sink("live"), _keyed(s), timeout=0.5)
+
+
+def test_restart_resumes_with_nothing_lost_and_nothing_leaked(ws: Workspace) -> None:
+    adult, child = sid(), sid()
+    ws.subject(adult, birth=birthday(35))
+    ws.subject(child, birth=birthday(7))
+    ws.flush()
+    ws.stop()
+    for _ in range(50):
+        ws.event("clickstream", click(adult), key=adult.encode())
+        ws.event("clickstream", click(child), key=child.encode())
+    ws.flush()
+    ws.start()
+    assert len(on_sink(ws, "clickstream", adult, count=50, timeout=60)) >= 50
+    assert len(audits(ws, child, count=50, timeout=60)) >= 50
+    assert not ws.wait_for(ws.sink("clickstream"), _keyed(child), timeout=0.5)

@@ -42,7 +42,7 @@ from wardstream.streaming.records import H_DECISION, Headers, OutRecord, forward
 
 QUARANTINED, RELEASED = "QUARANTINED", "RELEASED"
 RELEASED_BY_OPERATOR = b"RELEASED_BY_OPERATOR"
-OPERATOR_CHAIN = "_control/0"
+OPERATOR_CHAIN = "_operator/0"  # the worker never writes it: no fork between CLI and worker
 """The chain operator sessions (the CLI) write ACCESS and RELEASED records to."""
 CONTROL_PIPELINE = "_control"
 ACCESS_RULE = "CN-CPI-2019/art15"  # staff access: approved, for a purpose, each access recorded

@@ -89,7 +89,7 @@ class Auditor:
             rule=rule,
             reason=reason,
             event_ref=event_ref,
-            consent_id=consent_id,
+            consent_id=self.consent_ref(consent_id),
             fields_redacted=fields_redacted,
             counts=counts,
             deadline=deadline,
@@ -118,11 +118,15 @@ class Auditor:
             fields_redacted=sorted(decision.remove_fields),
         )
 
-    def count_adult(self, chain: str, pipeline: str) -> None:
+    def consent_ref(self, consent_id: str | None) -> str | None:
+        """Consent ids are the operator's and may embed a subject id: pseudonymise them too."""
+        return self.pseudonymizer.ref("consent:" + consent_id) if consent_id else None
+
+    def count_adult(self, chain: str, pipeline: str, rule: str) -> None:
         counter = self._counters.get(chain)
         if counter is None:
             counter = self._counters[chain] = AdultPassCounter(self._interval, self.clock)
-        counter.count(pipeline)
+        counter.count(pipeline, rule=rule)
 
     def summaries(self, *, flush: bool = False) -> list[OutRecord]:
         """SUMMARY records for every chain whose interval elapsed (all, with ``flush``)."""

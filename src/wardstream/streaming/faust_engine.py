@@ -94,7 +94,7 @@ class FaustEngine:
     def _owns(self, topic: str, partition: int) -> bool:
         return TP(topic, partition) in self.app.consumer.assignment()
 
-    async def _on_revoked(self, app: Any, *, revoked: set[TP], **_: Any) -> None:
+    async def _on_revoked(self, app: Any, revoked: set[TP], **_: Any) -> None:
         gone = {(tp.topic, tp.partition) for tp in revoked}
         self.enforcer.forget(gone)
         for key in [k for k in self._waiting if (k[0], k[1]) in gone]:

@@ -179,7 +179,7 @@ class PipelineProcessor:
             if decision.needs_own_audit_record:
                 outputs.append(self._audit(chain, env, decision, rec))
             else:
-                self.auditor.count_adult(chain, self.pipeline.name)
+                self.auditor.count_adult(chain, self.pipeline.name, decision.rule)
             return Outcome(rec, SINK, outputs)
         if decision.action is Action.QUARANTINE:
             return Outcome(
