@@ -5,6 +5,7 @@ One worker process serves the module; each test uses subjects of its own.
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -309,3 +310,25 @@ def test_restart_resumes_with_nothing_lost_and_nothing_leaked(ws: Workspace) -> 
     assert len(on_sink(ws, "clickstream", adult, count=50, timeout=60)) >= 50
     assert len(audits(ws, child, count=50, timeout=60)) >= 50
     assert not ws.wait_for(ws.sink("clickstream"), _keyed(child), timeout=0.5)
+
+
+def test_r6_a_childs_json_event_loses_keys_the_schema_does_not_name(ws: Workspace) -> None:
+    s = child_with_consent(ws, purposes=["learning"], categories=[*ALL, "demographic"])
+    message = {
+        "message_id": "m1",
+        "user_id": s,
+        "ts": int(datetime.now(UTC).timestamp() * 1000),
+        "conversation_id": "c1",
+        "reply_to": None,
+        "recipient_ids": [],
+        "text": "hello",
+        "attachments": [],
+        "language": "zh",
+        "client": None,
+        "home_address": "1 Example Road",  # not in the schema: must not reach the sink
+    }
+    ws.event("chat_message", raw=json.dumps(message).encode(), key=s.encode())
+    ws.flush()
+    [out] = on_sink(ws, "chat_message", s)
+    assert b"home_address" not in out.value and b"Example Road" not in out.value
+    assert json.loads(out.value)["text"] == "hello"

@@ -92,6 +92,7 @@ class PipelineProcessor:
         self.timing, self.wall = timing, wall
         self.locator = EventLocator(pipeline.subject, pipeline.event_time)
         self._present = presence_probe(pipeline.fields)
+        self._reencode = pipeline.format == "json"
         self.waiting: list[_Waiting] = []
         self._dl_codec = _AvroCodec(record_schema("DeadLetter"))
 
@@ -175,7 +176,7 @@ class PipelineProcessor:
             else:
                 return Outcome(rec, SINK, [out, self._audit(chain, env, decision, rec)])
         if decision.action is Action.PASS:
-            outputs = [self._sink(rec, decision, rec.value)]
+            outputs = [self._sink(rec, decision, self._passed(rec, value, decision))]
             if decision.needs_own_audit_record:
                 outputs.append(self._audit(chain, env, decision, rec))
             else:
@@ -192,6 +193,15 @@ class PipelineProcessor:
                 rec, MissingSubject(Origin(rec.topic, rec.partition, rec.offset))
             )
         return Outcome(rec, DROPPED, [self._audit(chain, env, decision, rec)])
+
+    def _passed(
+        self, rec: InRecord, value: dict[str, Any] | None, decision: Decision
+    ) -> bytes | None:
+        """The bytes a pass forwards: the original, except for a child's JSON event, whose
+        decoder dropped keys the schema does not name: re-encode so they stay dropped."""
+        if self._reencode and value is not None and decision.age_band is not AgeBand.ADULT:
+            return self.codec.encode(value)
+        return rec.value
 
     def _redacted(self, value: dict[str, Any] | None, decision: Decision) -> bytes:
         assert value is not None, "a redaction always follows a decode"  # noqa: S101
@@ -304,7 +314,7 @@ class PipelineProcessor:
             consent_at=now,
         )
         if decision.action is Action.PASS:
-            return decision, self._sink(rec, decision, rec.value)
+            return decision, self._sink(rec, decision, self._passed(rec, value, decision))
         if decision.action is Action.REDACT:
             try:
                 return decision, self._sink(rec, decision, self._redacted(value, decision))
