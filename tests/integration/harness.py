@@ -105,7 +105,7 @@ class Workspace:
         return make_codec(p["format"], load_schema(p["schema"]))
 
     # -- the worker ---------------------------------------------------------------
-    def start(self, timeout: float = 60) -> None:
+    def start(self, timeout: float = 90) -> None:
         env = dict(os.environ, WARDSTREAM__AUDIT__HMAC_KEY=TEST_KEY)
         log = (self.root / "worker.log").open("ab")
         self.proc = subprocess.Popen(  # noqa: S603

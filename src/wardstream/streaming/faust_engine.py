@@ -204,6 +204,8 @@ def make_app(
         broker_max_poll_records=max(batch_size, 500),
         stream_buffer_maxsize=max(4 * batch_size, 4096),
         producer_linger_ms=5,
+        broker_session_timeout=10.0,  # a killed worker's partitions move on after 10 s, not 60
+        broker_heartbeat_interval=3.0,
         topic_allow_declare=False,
         topic_disable_leader=True,
     )
