@@ -64,6 +64,9 @@ class Workspace:
         self._write(worker, extra or {})
         self._subject_codec = AvroCodec(record_schema("SubjectProfile"))
         self._consent_codec = AvroCodec(record_schema("ConsentEvent"))
+        self._request_codec = AvroCodec(record_schema("GuardianRequest"))
+        self.env: dict[str, str] = {}
+        """Extra environment for the worker and `cli` (e.g. WARDSTREAM_LIFECYCLE__*)."""
 
     # -- setup --------------------------------------------------------------------
     def _write(self, worker: dict[str, Any], extra: dict[str, dict[str, Any]]) -> None:
@@ -106,7 +109,7 @@ class Workspace:
 
     # -- the worker ---------------------------------------------------------------
     def start(self, timeout: float = 90) -> None:
-        env = dict(os.environ, WARDSTREAM__AUDIT__HMAC_KEY=TEST_KEY)
+        env = dict(os.environ, WARDSTREAM__AUDIT__HMAC_KEY=TEST_KEY, **self.env)
         log = (self.root / "worker.log").open("ab")
         self.proc = subprocess.Popen(  # noqa: S603
             [
@@ -229,6 +232,45 @@ class Workspace:
             value=self._consent_codec.encode(datum),
         )
 
+    def request(
+        self, subject_id: str, request_id: str, kind: str = "DELETE", scope: Iterable[str] = ()
+    ) -> datetime:
+        """A guardian request on ``ward.requests``; returns its received_at."""
+        received = datetime.now(UTC).replace(microsecond=0)
+        datum = {
+            "request_id": request_id,
+            "subject_id": subject_id,
+            "kind": kind,
+            "scope": list(scope),
+            "received_at": received,
+        }
+        self.producer.send(
+            self.topics["requests"],
+            key=subject_id.encode(),
+            value=self._request_codec.encode(datum),
+        )
+        return received
+
+    def cli(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        """Run ``wardstream <args> --config <this workspace's config>``."""
+        env = dict(os.environ, WARDSTREAM__AUDIT__HMAC_KEY=TEST_KEY, **self.env)
+        return subprocess.run(  # noqa: S603
+            [
+                sys.executable,
+                "-m",
+                "wardstream",
+                *args,
+                "--config",
+                str(self.root / "wardstream.yaml"),
+            ],
+            cwd=self.root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+
     def event(
         self,
         pipeline: str,
@@ -268,9 +310,12 @@ class Workspace:
             consumer.seek_to_beginning(*tps)
             self._consumers[topic] = (consumer, [])
         consumer, seen = self._consumers[topic]
-        for batch in consumer.poll(timeout_ms=300, max_records=50000).values():
-            seen.extend(batch)
-        return seen
+        while True:  # drain: read on until a poll comes back empty
+            batches = consumer.poll(timeout_ms=300, max_records=50000)
+            for batch in batches.values():
+                seen.extend(batch)
+            if not batches:
+                return seen
 
     def wait_for(
         self, topic: str, predicate: Callable[[Any], bool], count: int = 1, timeout: float = 30
