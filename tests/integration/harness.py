@@ -66,7 +66,7 @@ class Workspace:
         self._consent_codec = AvroCodec(record_schema("ConsentEvent"))
         self._request_codec = AvroCodec(record_schema("GuardianRequest"))
         self.env: dict[str, str] = {}
-        """Extra environment for the worker and `cli` (e.g. WARDSTREAM_LIFECYCLE__*)."""
+        """Extra environment for the worker and `cli` (e.g. WARDSTREAM__LIFECYCLE__*)."""
 
     # -- setup --------------------------------------------------------------------
     def _write(self, worker: dict[str, Any], extra: dict[str, dict[str, Any]]) -> None:

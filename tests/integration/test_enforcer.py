@@ -77,12 +77,16 @@ def click(subject: str, *, geo: bool = False, when: datetime | None = None) -> d
 
 
 def audits(
-    ws: Workspace, subject: str, count: int = 1, timeout: float = 20
+    ws: Workspace, subject: str, count: int = 1, timeout: float = 20, *, control: bool = False
 ) -> list[dict[str, Any]]:
+    """The subject's audit records; lifecycle (``_control``) records only with ``control``."""
     ref = refs.ref(subject)
-    found = ws.wait_for(
-        ws.topics["audit"], lambda r: _audit(r).get("subject_ref") == ref, count, timeout
-    )
+
+    def wanted(r: Any) -> bool:
+        a = _audit(r)
+        return a.get("subject_ref") == ref and (control or a.get("pipeline") != "_control")
+
+    found = ws.wait_for(ws.topics["audit"], wanted, count, timeout)
     return [_audit(r) for r in found]
 
 

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from wardstream.config.lifecycle import LifecycleSettings
 from wardstream.config.policy import PolicyConfig
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
@@ -152,6 +153,10 @@ class Settings(BaseSettings):
     topics: TopicSettings = Field(default_factory=TopicSettings, description="Topic names.")
     worker: WorkerSettings = Field(default_factory=WorkerSettings, description="Worker behaviour.")
     audit: AuditSettings = Field(default_factory=AuditSettings, description="Audit pseudonyms.")
+    lifecycle: LifecycleSettings = Field(
+        default_factory=LifecycleSettings,
+        description="Deletions, retention sweeps, holds, breach scans and key shredding.",
+    )
     policy: PolicyConfig = Field(default_factory=PolicyConfig, description="Operator policy.")
 
     @classmethod

@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from wardstream.audit.pseudonym import SubjectPseudonymizer, parse_key
+from wardstream.config.lifecycle import derived
 from wardstream.config.settings import Settings
 from wardstream.domain.pipeline import Pipeline
 from wardstream.errors import WardstreamError
@@ -21,6 +22,7 @@ from wardstream.policy.context import PolicyContext
 from wardstream.serde import HttpSchemaRegistry, Origin, load_schema, make_codec
 from wardstream.streaming.auditor import Auditor
 from wardstream.streaming.enforcer import Enforcer
+from wardstream.streaming.lifecycle import COMPACTED_KINDS, attach
 from wardstream.streaming.metrics import Metrics
 from wardstream.streaming.processor import PipelineProcessor, Timing
 from wardstream.streaming.quarantine import QuarantineBook
@@ -87,6 +89,7 @@ def topic_specs(settings: Settings, pipelines: Iterable[Pipeline]) -> list[Topic
     ]
     for p in pipelines:
         specs += [spec(p.source), spec(p.sink)]
+    specs += [spec(derived(settings, kind), compacted) for kind in COMPACTED_KINDS]
     return specs
 
 
@@ -149,7 +152,9 @@ def build_enforcer(
                 p, policy, codec, schema, state, auditor, book, settings.topics.deadletter, timing
             )
         )
-    return Enforcer(processors, state, auditor, book, Metrics(), time.time)
+    enforcer = Enforcer(processors, state, auditor, book, Metrics(), time.time)
+    attach(settings, pipelines, policy, enforcer)
+    return enforcer
 
 
 def client_config(settings: Settings) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from wardstream.streaming.auditor import Auditor
 from wardstream.streaming.metrics import Metrics
@@ -18,6 +19,10 @@ from wardstream.streaming.processor import PipelineProcessor
 from wardstream.streaming.quarantine import QuarantineBook
 from wardstream.streaming.records import InRecord, Outcome, OutRecord
 from wardstream.streaming.state import StateStore
+
+if TYPE_CHECKING:
+    from wardstream.streaming.issuer import LifecycleIssuer
+    from wardstream.streaming.lifecycle_state import StateApplier
 
 Owns = Callable[[str, int], bool]
 EXPIRY_EVERY_S = 1.0
@@ -45,6 +50,8 @@ class Enforcer:
         self._dirty: set[str] = set()
         self._last_expiry = 0.0
         state.listeners.append(self._dirty.add)
+        self.applier: StateApplier | None = None  # set by streaming.lifecycle.attach
+        self.issuer: LifecycleIssuer | None = None
 
     @property
     def sources(self) -> list[str]:
@@ -74,6 +81,8 @@ class Enforcer:
             self._last_expiry = now
             for p in self.by_source.values():
                 tick.outputs.extend(p.expire(_bind(owns, p.pipeline.source)))
+        if self.issuer is not None:
+            tick.outputs.extend(self.issuer.due(leader=self.is_leader(owns)))
         tick.outputs.extend(self.auditor.summaries(flush=flush))
         self.metrics.gauges(
             held=sum(len(p.waiting) for p in self.by_source.values()),
@@ -81,6 +90,10 @@ class Enforcer:
             state_age=max(0.0, now - self.state.caught_up_at),
         )
         return tick
+
+    def is_leader(self, owns: Owns) -> bool:
+        """The lifecycle issuer: whoever owns partition 0 of the first pipeline source."""
+        return bool(self.by_source) and owns(min(self.by_source), 0)
 
     def forget(self, revoked: Iterable[tuple[str, int]]) -> None:
         """Drop waiting events of revoked partitions: unacked, the new owner redoes them."""

@@ -51,6 +51,7 @@ from wardstream.streaming.records import (
     OutRecord,
     forwarded_headers,
 )
+from wardstream.streaming.seen import SeenTracker
 from wardstream.streaming.state import StateStore
 
 SINK, QUARANTINE, DEADLETTER, DROPPED = "sink", "quarantine", "deadletter", "dropped"
@@ -95,6 +96,7 @@ class PipelineProcessor:
         self._reencode = pipeline.format == "json"
         self.waiting: list[_Waiting] = []
         self._dl_codec = _AvroCodec(record_schema("DeadLetter"))
+        self.seen: SeenTracker | None = None  # set by the lifecycle (ward.seen marks)
 
     # -- the event path -------------------------------------------------------------
     def submit(self, rec: InRecord) -> Outcome | None:
@@ -165,6 +167,16 @@ class PipelineProcessor:
         return self._route(rec, value, env, decision)
 
     def _route(
+        self, rec: InRecord, value: dict[str, Any] | None, env: Envelope, decision: Decision
+    ) -> Outcome:
+        outcome = self._routed(rec, value, env, decision)
+        kept = outcome.destination in (SINK, QUARANTINE)
+        if self.seen is not None and kept and decision.age_band is not AgeBand.ADULT:
+            seen = self.seen.collected(env.subject_id, self.pipeline.name, env.event_time)
+            outcome.outputs.extend(seen)
+        return outcome
+
+    def _routed(
         self, rec: InRecord, value: dict[str, Any] | None, env: Envelope, decision: Decision
     ) -> Outcome:
         chain = f"{self.pipeline.name}/{rec.partition}"

@@ -32,7 +32,7 @@ def run_faust(
     base_dir: str = ".",
     loglevel: str = "warn",
 ) -> None:
-    w, t = settings.worker, settings.topics
+    w = settings.worker
     if w.processing_guarantee == "exactly_once":
         raise WardstreamError(
             "processing_guarantee exactly_once is not offered by the Faust engine: faust-streaming "
@@ -54,15 +54,14 @@ def run_faust(
         security=security,
         batch_size=w.batch_size,
     )
-    counts = partition_counts(client_config(settings), [t.subjects, t.consents, t.quarantine])
+    applier = enforcer.applier
+    assert applier is not None, "build_enforcer attaches the lifecycle"  # noqa: S101
+    counts = partition_counts(client_config(settings), list(applier.topics))
     reader = StateReader(
         consumer_factory(settings.kafka.bootstrap_servers, security),
-        t.subjects,
-        t.consents,
-        t.quarantine,
+        applier,
         counts,
         enforcer.state,
-        enforcer.book,
     )
     FaustEngine(app, enforcer, reader, w.batch_size)
     worker = faust.Worker(app, loglevel=loglevel, quiet=True)

@@ -1,4 +1,7 @@
-"""Tail the state topics (and the quarantine topic) into memory, with aiokafka.
+"""Tail the state topics (and the quarantine and lifecycle topics) into memory, with aiokafka.
+
+What each record means is the ``StateApplier``'s business (shared with the
+fast engine); this module only reads.
 
 No consumer group: every worker reads every partition from the beginning, so
 a subject's profile and consents are local to whichever worker handles its
@@ -18,9 +21,8 @@ from collections.abc import Callable
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from wardstream.serde import DecodeError, Origin
-from wardstream.streaming.quarantine import QuarantineBook
-from wardstream.streaming.state import StateDecoder, StateStore
+from wardstream.streaming.lifecycle_state import StateApplier
+from wardstream.streaming.state import StateStore
 
 log = logging.getLogger(__name__)
 
@@ -29,21 +31,21 @@ class StateReader:
     def __init__(
         self,
         consumer_factory: Callable[[], AIOKafkaConsumer],
-        subjects_topic: str,
-        consents_topic: str,
-        quarantine_topic: str,
+        applier: StateApplier,
         partitions: dict[str, int],
         state: StateStore,
-        book: QuarantineBook,
         wall: Callable[[], float] = time.time,
     ) -> None:
         self._factory = consumer_factory
-        self._topics = (subjects_topic, consents_topic, quarantine_topic)
+        self.applier = applier
+        self._topics = applier.topics
         self._partitions = partitions
-        self.state, self.book, self.wall = state, book, wall
-        self._decoder = StateDecoder()
+        self.state, self.wall = state, wall
         self.ready = asyncio.Event()
-        self.rejected = 0
+
+    @property
+    def rejected(self) -> int:
+        return self.applier.rejected
 
     async def run(self) -> None:
         consumer = self._factory()
@@ -80,16 +82,4 @@ class StateReader:
     def _apply(
         self, topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None
     ) -> None:
-        origin = Origin(topic, partition, offset)
-        subjects, consents, quarantine = self._topics
-        try:
-            if topic == subjects:
-                self.state.put_subject(*self._decoder.subject(key, value, origin))
-            elif topic == consents and value is not None:
-                self.state.put_consent(self._decoder.consent(value, origin))
-            elif topic == quarantine and value is not None:
-                self.book.load(value, origin)
-        except (DecodeError, ValueError) as exc:
-            # a bad state record changes nothing: the subject stays as it was (fail closed)
-            self.rejected += 1
-            log.error("state record rejected at %s: %s", origin, type(exc).__name__)
+        self.applier.apply(topic, partition, offset, key, value)

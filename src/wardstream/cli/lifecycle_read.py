@@ -1,0 +1,79 @@
+"""Read-backs for the lifecycle commands: children seen, deletions issued, current holds."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from typing import Any
+
+from kafka import KafkaConsumer, TopicPartition
+
+from wardstream.domain.holds import LegalHold
+
+
+def _consumer(config: Mapping[str, Any], topic: str) -> tuple[KafkaConsumer, list[TopicPartition]]:
+    consumer = KafkaConsumer(group_id=None, enable_auto_commit=False, **config)
+    parts = consumer.partitions_for_topic(topic) or set()
+    tps = [TopicPartition(topic, p) for p in sorted(parts)]
+    consumer.assign(tps)
+    consumer.seek_to_beginning(*tps)
+    return consumer, tps
+
+
+def read_all(config: Mapping[str, Any], topic: str) -> dict[bytes, bytes | None]:
+    """The latest value per key of a compacted topic, up to its current end."""
+    consumer, tps = _consumer(config, topic)
+    latest: dict[bytes, bytes | None] = {}
+    try:
+        ends = consumer.end_offsets(tps) if tps else {}
+        while any(consumer.position(tp) < ends[tp] for tp in tps):
+            for messages in consumer.poll(timeout_ms=500, max_records=10000).values():
+                for m in messages:
+                    if m.key is not None:
+                        latest[m.key] = m.value
+        return latest
+    finally:
+        consumer.close()
+
+
+def children_seen(config: Mapping[str, Any], topic: str, pipeline: str | None) -> int:
+    from wardstream.streaming.lifecycle_records import parse_seen_key
+
+    subjects = set()
+    for key, value in read_all(config, topic).items():
+        sid, name = parse_seen_key(key)
+        if value is not None and pipeline in (None, name):
+            subjects.add(sid)
+    return len(subjects)
+
+
+def stop_deletions(
+    config: Mapping[str, Any], topic: str, stopped_at: datetime, deadline: float
+) -> Iterator[int]:
+    """Yield the running count of SERVICE_STOPPED deletions issued for this stop."""
+    from wardstream.serde import AvroCodec, Origin, record_schema
+
+    codec = AvroCodec(record_schema("DeletionRequest"))
+    consumer, _ = _consumer(config, topic)
+    ids: set[str] = set()
+    try:
+        while time.monotonic() < deadline:
+            for tp, messages in consumer.poll(timeout_ms=300, max_records=10000).items():
+                for m in messages:
+                    d = codec.decode(m.value, origin=Origin(tp.topic, tp.partition, m.offset))
+                    if d["reason"] == "SERVICE_STOPPED" and d["issued_at"] == stopped_at:
+                        ids.add(d["deletion_id"])
+            yield len(ids)
+    finally:
+        consumer.close()
+
+
+def current_hold(config: Mapping[str, Any], topic: str, subject: str) -> LegalHold | None:
+    from wardstream.streaming.lifecycle_records import decode_holds_record, hold_key
+
+    value = read_all(config, topic).get(hold_key(subject))
+    if value is None:
+        return None
+    _, _, record = decode_holds_record(hold_key(subject), value)
+    return record if isinstance(record, LegalHold) else None

@@ -1,0 +1,64 @@
+"""Lifecycle settings: the topics, sweeps and keys of deletions, holds, breach scans and shredding.
+
+The ``lifecycle:`` section of ``wardstream.yaml`` (``Settings.lifecycle``),
+overridable like every setting: ``WARDSTREAM__LIFECYCLE__SWEEP_EVERY_S=5``.
+Topic names left empty are derived from ``topics.subjects`` by replacing its
+last dotted part: ``ward.subjects`` -> ``ward.seen``, ``ward.control``,
+``ward.holds``, ``ward.keys``. All four are compacted operational state keyed
+by subject id (or a control key); none holds personal data beyond that key.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+if TYPE_CHECKING:
+    from wardstream.config.settings import Settings
+
+
+class MonitoredTopic(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    topic: str = Field(description="An egress topic to scan (read only, never written).")
+    like: str = Field(description="Pipeline whose format, schema and subject path it carries.")
+
+
+class LifecycleSettings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    seen_topic: str = Field(default="", description="Who was seen in which pipeline, and when.")
+    control_topic: str = Field(default="", description="Service-stop markers (compacted).")
+    holds_topic: str = Field(default="", description="Legal holds and deferred deletions.")
+    keys_topic: str = Field(default="", description="Wrapped per-subject data keys.")
+    sweep_every_s: float = Field(default=1.0, gt=0, description="Seconds between sweeps.")
+    retention_grid_s: float = Field(
+        default=3600.0,
+        gt=0,
+        description="Retention cut-offs are rounded down to this grid, so replays match.",
+    )
+    clock_offset_s: float = Field(
+        default=0.0, description="Added to the wall clock of sweeps (tests move time forward)."
+    )
+    monitored_topics: tuple[MonitoredTopic, ...] = Field(
+        default=(), description="Egress topics scanned for breaches (R13)."
+    )
+    master_key: SecretStr | None = Field(
+        default=None, description="Key-wrapping key (32 bytes hex/base64) for crypto-shredding."
+    )
+    master_key_file: Path | None = Field(default=None, description="File holding master_key.")
+
+
+def lifecycle_settings(settings: Settings) -> LifecycleSettings:
+    return settings.lifecycle
+
+
+def derived(settings: Settings, kind: str) -> str:
+    """The topic of ``kind`` (seen, control, holds, keys): configured, or beside ward.subjects."""
+    explicit = getattr(lifecycle_settings(settings), f"{kind}_topic")
+    if explicit:
+        return str(explicit)
+    stem, dot, _ = settings.topics.subjects.rpartition(".")
+    return f"{stem}{dot}{kind}"

@@ -1,0 +1,222 @@
+"""What every worker knows about the lifecycle, and the one place state records are applied.
+
+``StateApplier.apply(topic, partition, offset, key, value)`` is what both
+engines' state readers call for every record of every topic in
+``StateApplier.topics``: subjects, consents and quarantine (as before) plus
+the lifecycle's topics - seen marks, stop markers, holds, data keys, guardian
+requests, and the ids already on the deletions, notices and corrections
+topics (so a restarted or newly elected issuer never issues an id twice).
+
+Applying never sends anything. A record that may require a deletion (a
+withdrawal, a deregistration, a guardian request) becomes a ``Trigger`` with
+the wall-clock moment it was applied; the issuer resolves it only once the
+reader was caught up after that moment, i.e. once every id already issued is
+known here.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from wardstream.domain.consent import ConsentEvent
+from wardstream.domain.enums import ConsentAction
+from wardstream.domain.holds import DeferredDeletion, LegalHold
+from wardstream.domain.requests import GuardianRequest
+from wardstream.domain.subject import SubjectProfile
+from wardstream.policy.ledger import ConsentLedger
+from wardstream.serde import AvroCodec, DecodeError, Origin, record_schema
+from wardstream.streaming import lifecycle_records as lr
+from wardstream.streaming.breach import BreachScanner, Sighting, reported_refs
+from wardstream.streaming.quarantine import QuarantineBook
+from wardstream.streaming.state import StateDecoder, StateStore
+
+log = logging.getLogger(__name__)
+TriggerBody = tuple[ConsentLedger, ConsentEvent] | SubjectProfile | GuardianRequest
+
+
+@dataclass(frozen=True, slots=True)
+class Trigger:
+    applied_at: float
+    body: TriggerBody
+
+
+@dataclass(slots=True)
+class LifecycleState:
+    seen: dict[str, dict[str, lr.SeenMark]] = field(default_factory=dict)
+    unconfirmed: dict[tuple[str, str], lr.SeenMark] = field(default_factory=dict)
+    stops: dict[str, datetime] = field(default_factory=dict)
+    holds: dict[str, LegalHold] = field(default_factory=dict)
+    deferred: dict[str, DeferredDeletion] = field(default_factory=dict)
+    keys: dict[str, bytes] = field(default_factory=dict)
+    issued: set[str] = field(default_factory=set)
+    triggers: list[Trigger] = field(default_factory=list)
+    on_stop: list[Callable[[str], None]] = field(default_factory=list)
+    sightings: list[Sighting] = field(default_factory=list)
+    reported: set[str] = field(default_factory=set)
+
+    def mark(self, subject_id: str, pipeline: str) -> lr.SeenMark | None:
+        local = self.unconfirmed.get((subject_id, pipeline))
+        return local or self.seen.get(subject_id, {}).get(pipeline)
+
+    def is_stopped(self, pipeline: str) -> bool:
+        return lr.STOP_ALL in self.stops or pipeline in self.stops
+
+
+@dataclass(frozen=True, slots=True)
+class LifecycleTopics:
+    subjects: str
+    consents: str
+    quarantine: str
+    requests: str
+    deletions: str
+    notices: str
+    corrections: str
+    seen: str
+    control: str
+    holds: str
+    keys: str
+
+
+class StateApplier:
+    def __init__(
+        self,
+        topics: LifecycleTopics,
+        state: StateStore,
+        book: QuarantineBook,
+        lifecycle: LifecycleState,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        self.names, self.state, self.book, self.lifecycle = topics, state, book, lifecycle
+        self.wall = wall
+        self.rejected = 0
+        self._decoder = StateDecoder()
+        self._requests = AvroCodec(record_schema("GuardianRequest"))
+        self._ids = {
+            topics.deletions: ("deletion_id", AvroCodec(record_schema("DeletionRequest"))),
+            topics.notices: ("notice_id", AvroCodec(record_schema("GuardianNotice"))),
+            topics.corrections: ("correction_id", AvroCodec(record_schema("Correction"))),
+        }
+        t = topics
+        self._handlers: dict[str, Callable[[bytes | None, bytes | None, Origin], None]] = {
+            t.subjects: self._subject,
+            t.consents: self._consent,
+            t.quarantine: self._quarantine,
+            t.requests: self._request,
+            t.seen: self._seen,
+            t.control: self._control,
+            t.holds: self._hold,
+            t.keys: self._key,
+            **{name: self._issued for name in self._ids},
+        }
+
+    def watch(self, scanner: BreachScanner, incidents_topic: str) -> None:
+        """Also tail the monitored egress topics and the incidents already reported."""
+        for topic in scanner.monitored:
+            self._handlers[topic] = self._sighting
+        self._handlers[incidents_topic] = self._reported
+        self._scanner = scanner
+
+    def _sighting(self, key: bytes | None, value: bytes | None, origin: Origin) -> None:
+        self.lifecycle.sightings.append(self._scanner.sight(origin, key, value, self.wall()))
+
+    def _reported(self, key: bytes | None, value: bytes | None, origin: Origin) -> None:
+        if value is not None:
+            self.lifecycle.reported.update(reported_refs(value))
+
+    @property
+    def topics(self) -> tuple[str, ...]:
+        """Every topic the state readers must tail (all partitions, from the beginning)."""
+        return tuple(self._handlers)
+
+    def apply(
+        self, topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None
+    ) -> None:
+        origin = Origin(topic, partition, offset)
+        handler = self._handlers.get(topic)
+        if handler is None:
+            return
+        try:
+            handler(key, value, origin)
+        except (DecodeError, ValueError, KeyError, TypeError) as exc:
+            # a bad state record changes nothing: the subject stays as it was (fail closed)
+            self.rejected += 1
+            log.error("state record rejected at %s: %s", origin, type(exc).__name__)
+
+    # -- the enforcer's state ---------------------------------------------------------
+    def _subject(self, key: bytes | None, value: bytes | None, origin: Origin) -> None:
+        subject_id, profile = self._decoder.subject(key, value, origin)
+        before = self.state.subjects.get(subject_id)
+        self.state.put_subject(subject_id, profile)
+        if profile is not None and profile.deregistered_at is not None:
+            if before is None or before.deregistered_at != profile.deregistered_at:
+                self._trigger(profile)
+
+    def _consent(self, key: bytes | None, value: bytes | None, origin: Origin) -> None:
+        if value is None:
+            return
+        event = self._decoder.consent(value, origin)
+        before = self.state.consents.get(event.subject_id)
+        self.state.put_consent(event)
+        if event.action in (ConsentAction.WITHDRAWN, ConsentAction.REFUSED):
+            self._trigger((before or ConsentLedger.empty(event.subject_id), event))
+
+    def _quarantine(self, key: bytes | None, value: bytes | None, origin: Origin) -> None:
+        if value is not None:
+            self.book.load(value, origin)
+
+    def _request(self, key: bytes | None, value: bytes | None, origin: Origin) -> None:
+        if value is not None:
+            data = self._requests.decode(value, origin=origin)
+            self._trigger(GuardianRequest.from_dict(data))
+
+    def _trigger(self, body: TriggerBody) -> None:
+        self.lifecycle.triggers.append(Trigger(self.wall(), body))
+
+    # -- the lifecycle's own topics ---------------------------------------------------
+    def _seen(self, key: bytes | None, value: bytes | None, origin: Origin) -> None:
+        if key is None or value is None:
+            return
+        subject_id, pipeline = lr.parse_seen_key(key)
+        mark = lr.decode_mark(value)
+        self.lifecycle.seen.setdefault(subject_id, {})[pipeline] = mark
+        if self.lifecycle.unconfirmed.get((subject_id, pipeline)) == mark:
+            del self.lifecycle.unconfirmed[(subject_id, pipeline)]
+
+    def _control(self, key: bytes | None, value: bytes | None, origin: Origin) -> None:
+        if key is None or value is None:
+            return
+        scope, stopped_at = lr.decode_stop(key, value)
+        if scope not in self.lifecycle.stops:
+            self.lifecycle.stops[scope] = stopped_at
+            for listener in self.lifecycle.on_stop:
+                listener(scope)
+
+    def _hold(self, key: bytes | None, value: bytes | None, origin: Origin) -> None:
+        if key is None:
+            return
+        kind, ident, record = lr.decode_holds_record(key, value)
+        table: dict[str, object] = (
+            self.lifecycle.holds if kind == "hold" else self.lifecycle.deferred  # type: ignore[assignment]
+        )
+        if record is None:
+            table.pop(ident, None)
+        else:
+            table[ident] = record
+
+    def _key(self, key: bytes | None, value: bytes | None, origin: Origin) -> None:
+        if key is None:
+            return
+        subject_id = key.decode("utf-8")
+        if value is None:
+            self.lifecycle.keys.pop(subject_id, None)
+        else:
+            self.lifecycle.keys[subject_id] = value
+
+    def _issued(self, key: bytes | None, value: bytes | None, origin: Origin) -> None:
+        if value is not None:
+            field_name, codec = self._ids[origin.topic]
+            self.lifecycle.issued.add(str(codec.decode(value, origin=origin)[field_name]))
