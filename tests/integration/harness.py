@@ -26,6 +26,11 @@ from wardstream.kafka.local import free_port
 from wardstream.serde import AvroCodec, load_schema, make_codec, record_schema
 
 TEST_KEY = "8f2b0c6e4d1a9b7c3e5f0a2d4c6b8e1f3a5c7e9b0d2f4a6c8e0b1d3f5a7c9e1b"
+TEST_MASTER_KEY = "3c1e5a7b9d0f2e4c6a8b0d1f3e5a7c9b2d4f6e8a0c1b3d5f7e9a2c4b6d8f0e1a"
+KEYS = {
+    "WARDSTREAM__AUDIT__HMAC_KEY": TEST_KEY,
+    "WARDSTREAM__LIFECYCLE__MASTER_KEY": TEST_MASTER_KEY,
+}
 TOPIC_KEYS = (
     "subjects",
     "consents",
@@ -109,7 +114,7 @@ class Workspace:
 
     # -- the worker ---------------------------------------------------------------
     def start(self, timeout: float = 90) -> None:
-        env = dict(os.environ, WARDSTREAM__AUDIT__HMAC_KEY=TEST_KEY, **self.env)
+        env = {**os.environ, **KEYS, **self.env}
         log = (self.root / "worker.log").open("ab")
         self.proc = subprocess.Popen(  # noqa: S603
             [
@@ -253,7 +258,7 @@ class Workspace:
 
     def cli(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         """Run ``wardstream <args> --config <this workspace's config>``."""
-        env = dict(os.environ, WARDSTREAM__AUDIT__HMAC_KEY=TEST_KEY, **self.env)
+        env = {**os.environ, **KEYS, **self.env}
         return subprocess.run(  # noqa: S603
             [
                 sys.executable,

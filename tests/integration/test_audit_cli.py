@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
-from tests.integration.harness import TEST_KEY, Workspace, header
+from tests.integration.harness import TEST_KEY, TEST_MASTER_KEY, Workspace, header
 from typer.testing import CliRunner, Result
 
 from wardstream.audit.chain import ChainWriter
@@ -49,6 +49,7 @@ def cli(
         "WARDSTREAM__KAFKA__BOOTSTRAP_SERVERS": bootstrap,
         "WARDSTREAM__TOPICS__AUDIT": audit_topic,
         "WARDSTREAM__AUDIT__HMAC_KEY": TEST_KEY,
+        "WARDSTREAM__LIFECYCLE__MASTER_KEY": TEST_MASTER_KEY,
     }
     extra = ["-c", str(config)] if config else []
     return CliRunner().invoke(app, [*args, *extra], env=env, input=input_)

@@ -31,6 +31,7 @@ REASON_APPROVED = "APPROVED_ACCESS"
 REASON_REFUSED = "REFUSED"
 REASON_OVERRIDE = "OPERATOR_OVERRIDE"
 REASON_NOT_FOUND = "NOT_FOUND"
+REASON_KEY_DESTROYED = "KEY_DESTROYED"
 
 
 def record_access(
@@ -187,6 +188,7 @@ def release(
             fail(f"no open quarantine entry {quarantine_id}: released or expired, or a wrong id")
         if any(entry.subject_id in v for v in approval.values()):
             fail("--approved-by, --purpose and --reason must not contain the subject's id")
+        entry = _unseal(session, entry, approval)
         written = _release(session, entry, approval)
     except WardstreamError as exc:
         fail(str(exc))
@@ -231,6 +233,35 @@ def _release(session: Session, entry: HeldEvent, approval: dict[str, str]) -> di
         ) from None
     return {"quarantine_id": entry.quarantine_id, "sink": sink, "audit_id": rec.audit_id,
             "chain": rec.chain, "seq": rec.seq, "event_ref": entry.event_ref}  # fmt: skip
+
+
+def _unseal(session: Session, entry: HeldEvent, approval: dict[str, str]) -> HeldEvent:
+    """The entry in the clear; a refusal (audited) once its data key was destroyed."""
+    from wardstream.config.lifecycle import derived
+    from wardstream.crypto import KeyUnavailable, SealBroken
+    from wardstream.kafka.quarantine_log import read_keys, unsealed
+    from wardstream.streaming.bootstrap import master_key
+    from wardstream.streaming.shredding import KeyDestroyed, KeyRing
+
+    if entry.key_id is None:
+        return entry
+    topic = derived(session.settings, "keys")
+    ring = KeyRing(master_key(session.settings), topic, read_keys(session.kafka, topic))
+    try:
+        return unsealed(entry, ring)
+    except KeyDestroyed:
+        attrs = {**approval, "quarantine_id": entry.quarantine_id}
+        record_access(session, "quarantine release", REASON_KEY_DESTROYED, attrs)
+        fail(
+            f"quarantine entry {entry.quarantine_id} cannot be released: the subject's data key "
+            "was destroyed after a deletion (crypto-shredding), so its payload can no longer be "
+            "read. Nothing was released; the refusal is recorded in the audit trail."
+        )
+    except (KeyUnavailable, SealBroken) as exc:
+        raise WardstreamError(
+            f"quarantine entry {entry.quarantine_id} does not decrypt ({exc}); check "
+            "lifecycle.master_key is the workers' key. Nothing was released"
+        ) from None
 
 
 def _sink_of(session: Session, pipeline: str) -> str:

@@ -19,7 +19,11 @@ def worker(
 ) -> None:
     """Run the enforcer on every pipeline file: tag, gate, redact, quarantine and audit.
 
+    Needs the pseudonym key and the master key that wraps the data keys of
+    quarantined payloads (WARDSTREAM__LIFECYCLE__MASTER_KEY or lifecycle.master_key_file).
+
     Example: [bold]WARDSTREAM__AUDIT__HMAC_KEY=$(cat /run/secrets/ward-key)
+    WARDSTREAM__LIFECYCLE__MASTER_KEY=$(cat /run/secrets/ward-master)
     wardstream worker -c wardstream.yaml[/bold]
     """
     from wardstream.config.pipeline import load_pipelines

@@ -6,6 +6,9 @@ Topic names left empty are derived from ``topics.subjects`` by replacing its
 last dotted part: ``ward.subjects`` -> ``ward.seen``, ``ward.control``,
 ``ward.holds``, ``ward.keys``. All four are compacted operational state keyed
 by subject id (or a control key); none holds personal data beyond that key.
+``ward.keys`` holds each subject's data keys wrapped by ``master_key``: with
+``encrypt_quarantine`` on (the default) a worker without a master key does not
+start.
 """
 
 from __future__ import annotations
@@ -45,8 +48,19 @@ class LifecycleSettings(BaseModel):
     monitored_topics: tuple[MonitoredTopic, ...] = Field(
         default=(), description="Egress topics scanned for breaches (R13)."
     )
+    encrypt_quarantine: bool = Field(
+        default=True,
+        description=(
+            "Seal quarantined payloads with per-subject data keys (AES-256-GCM) so deleting a "
+            "subject crypto-shreds them. On: the worker will not start without a master key."
+        ),
+    )
     master_key: SecretStr | None = Field(
-        default=None, description="Key-wrapping key (32 bytes hex/base64) for crypto-shredding."
+        default=None,
+        description=(
+            "Key-wrapping key, 32 random bytes as hex or base64 (`openssl rand -hex 32`); "
+            "prefer WARDSTREAM__LIFECYCLE__MASTER_KEY or master_key_file."
+        ),
     )
     master_key_file: Path | None = Field(default=None, description="File holding master_key.")
 

@@ -10,6 +10,10 @@ record: the original bytes to the pipeline's sink with a
 ``ward-decision: RELEASED_BY_OPERATOR`` header, and the RELEASED marker that
 closes the entry (a running worker reads it and stops holding the event).
 
+A sealed payload (``encryption`` set) is opened with the subject's data key
+from the keys topic (``read_keys``, ``unsealed``); once that key was destroyed
+it cannot be, and nothing is released.
+
 ``write_access`` (and ``append_audit`` under it) appends an operator's record
 to ``OPERATOR_CHAIN``, continuing the chain from its last record read back from
 the audit topic; ``send`` produces records and waits for every acknowledgement.
@@ -19,7 +23,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,7 +42,14 @@ from wardstream.kafka.audit_log import (
     unreachable,
 )
 from wardstream.serde import AvroCodec, DecodeError, Origin, record_schema
-from wardstream.streaming.records import H_DECISION, Headers, OutRecord, forwarded_headers
+from wardstream.streaming.records import (
+    H_DECISION,
+    Headers,
+    InRecord,
+    OutRecord,
+    forwarded_headers,
+)
+from wardstream.streaming.shredding import KeyRing, KeyStore
 
 QUARANTINED, RELEASED = "QUARANTINED", "RELEASED"
 RELEASED_BY_OPERATOR = b"RELEASED_BY_OPERATOR"
@@ -67,6 +78,7 @@ class HeldEvent:
     key: bytes | None = None  # payload fields: only when read with ``with_payload_of``
     value: bytes | None = None
     headers: Headers = ()
+    key_id: str | None = None  # the subject's data key when the payload is sealed
 
     @property
     def event_ref(self) -> str:
@@ -119,7 +131,30 @@ def _held(datum: Mapping[str, Any], pos: Position, *, payload: bool) -> HeldEven
         key=datum.get("key") if payload else None,
         value=datum.get("value") if payload else None,
         headers=headers,
+        key_id=(datum.get("encryption") or {}).get("key_id"),
     )
+
+
+def read_keys(config: Mapping[str, Any], topic: str) -> KeyStore:
+    """The wrapped data keys (and the destroyed ones still tombstoned) on the keys topic."""
+    store = KeyStore()
+    for message in scan_topic(config, topic, "lifecycle keys"):
+        if message.key is not None:
+            try:
+                store.apply(message.key, message.value)
+            except (ValueError, KeyError):
+                continue
+    return store
+
+
+def unsealed(entry: HeldEvent, ring: KeyRing) -> HeldEvent:
+    """``entry`` with its payload in the clear; ``KeyDestroyed`` once crypto-shredded."""
+    if entry.key_id is None:
+        return entry
+    rec = InRecord(entry.origin_topic, entry.origin_partition, entry.origin_offset,
+                   entry.key, entry.value, None, entry.headers)  # fmt: skip
+    plain = ring.open(entry.subject_id, entry.key_id, entry.quarantine_id, rec)
+    return replace(entry, key=plain.key, value=plain.value, headers=plain.headers)
 
 
 def find_open(config: Mapping[str, Any], topic: str, quarantine_id: str) -> HeldEvent | None:

@@ -12,9 +12,11 @@ from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from typing import Any
 
+from wardstream.audit.errors import KeyFormatError
 from wardstream.audit.pseudonym import SubjectPseudonymizer, parse_key
 from wardstream.config.lifecycle import derived
 from wardstream.config.settings import Settings
+from wardstream.crypto import MasterKey
 from wardstream.domain.pipeline import Pipeline
 from wardstream.errors import WardstreamError
 from wardstream.kafka.admin import TopicSpec, ensure_topics
@@ -26,6 +28,7 @@ from wardstream.streaming.lifecycle import COMPACTED_KINDS, attach
 from wardstream.streaming.metrics import Metrics
 from wardstream.streaming.processor import PipelineProcessor, Timing
 from wardstream.streaming.quarantine import QuarantineBook
+from wardstream.streaming.shredding import KeyRing
 from wardstream.streaming.state import StateStore
 
 
@@ -66,6 +69,39 @@ def pseudonymizer(settings: Settings) -> SubjectPseudonymizer:
             "so it will not start without one."
         )
     return SubjectPseudonymizer(parse_key(text), a.key_id)
+
+
+def master_key(settings: Settings) -> MasterKey:
+    """The key-wrapping key of crypto-shredding; StartupError (fail closed) without one."""
+    ls = settings.lifecycle
+    if ls.master_key is not None:
+        text = ls.master_key.get_secret_value()
+    elif ls.master_key_file is not None:
+        try:
+            text = ls.master_key_file.read_text().strip()
+        except OSError as exc:
+            raise StartupError(
+                f"cannot read lifecycle.master_key_file ({exc.strerror}); mount the secret"
+            ) from None
+    else:
+        raise StartupError(
+            "no master key: set WARDSTREAM__LIFECYCLE__MASTER_KEY (32 random bytes, hex or "
+            "base64: `openssl rand -hex 32`) or lifecycle.master_key_file. Quarantined "
+            "children's payloads are stored encrypted, so the worker will not start without one "
+            "(lifecycle.encrypt_quarantine: false turns encryption off)."
+        )
+    try:
+        return MasterKey(parse_key(text))
+    except (KeyFormatError, ValueError):
+        raise StartupError(
+            "lifecycle.master_key must be exactly 32 bytes as hex (64 digits) or base64"
+        ) from None
+
+
+def key_ring(settings: Settings) -> KeyRing | None:
+    if not settings.lifecycle.encrypt_quarantine:
+        return None
+    return KeyRing(master_key(settings), derived(settings, "keys"))
 
 
 def topic_specs(settings: Settings, pipelines: Iterable[Pipeline]) -> list[TopicSpec]:
@@ -131,7 +167,7 @@ def build_enforcer(
 ) -> Enforcer:
     w = settings.worker
     state = StateStore()
-    book = QuarantineBook(settings.topics.quarantine)
+    book = QuarantineBook(settings.topics.quarantine, key_ring(settings))
     auditor = Auditor(
         settings.topics.audit,
         w.name,

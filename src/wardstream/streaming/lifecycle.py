@@ -7,6 +7,8 @@
   ``applier.topics`` (every partition, from the beginning, no group) and calls
   ``applier.apply(topic, partition, offset, key, value)`` for each record;
 * ``enforcer.issuer`` - a ``LifecycleIssuer`` that ``Enforcer.tick`` drives;
+  with quarantine encryption on, its ``shred`` hook destroys a deleted
+  subject's data keys (``streaming.shredding``);
 * a ``SeenTracker`` on every processor, and a stop listener that switches a
   processor's policy to ``service_stopped`` when a stop marker for it (or for
   every pipeline) is read - so collection stays stopped across restarts.
@@ -17,18 +19,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
+from functools import partial
 
 from wardstream.config.lifecycle import derived, lifecycle_settings
 from wardstream.config.settings import Settings
 from wardstream.domain.pipeline import Pipeline
 from wardstream.errors import WardstreamError
 from wardstream.policy.context import PolicyContext
+from wardstream.streaming.auditor import CONTROL_CHAIN
 from wardstream.streaming.breach import BreachScanner
 from wardstream.streaming.enforcer import Enforcer
-from wardstream.streaming.issuer import LifecycleIssuer
+from wardstream.streaming.issuer import CONTROL, LifecycleIssuer
 from wardstream.streaming.lifecycle_records import STOP_ALL
 from wardstream.streaming.lifecycle_state import LifecycleState, LifecycleTopics, StateApplier
 from wardstream.streaming.seen import SeenTracker
+from wardstream.streaming.shredding import shredder
 
 COMPACTED_KINDS = ("seen", "control", "holds", "keys")
 
@@ -54,6 +59,9 @@ def attach(
     topics = lifecycle_topics(settings)
     grid = timedelta(seconds=ls.retention_grid_s)
     lifecycle = LifecycleState()
+    ring = enforcer.book.ring
+    if ring is not None:
+        lifecycle.keys = ring.store
     enforcer.applier = StateApplier(topics, enforcer.state, enforcer.book, lifecycle)
     offset = ls.clock_offset_s
     issuer = LifecycleIssuer(
@@ -68,6 +76,8 @@ def attach(
         clock=lambda: enforcer.wall() + offset,
     )
     enforcer.issuer = issuer
+    if ring is not None:
+        issuer.shred = shredder(ring, partial(enforcer.auditor.write, CONTROL_CHAIN, CONTROL))
     tracker = SeenTracker(topics.seen, lifecycle, grid)
     processors = list(enforcer.by_source.values())
     for p in processors:

@@ -32,6 +32,7 @@ from wardstream.serde import AvroCodec, DecodeError, Origin, record_schema
 from wardstream.streaming import lifecycle_records as lr
 from wardstream.streaming.breach import BreachScanner, Sighting, reported_refs
 from wardstream.streaming.quarantine import QuarantineBook
+from wardstream.streaming.shredding import KeyStore
 from wardstream.streaming.state import StateDecoder, StateStore
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ class LifecycleState:
     stops: dict[str, datetime] = field(default_factory=dict)
     holds: dict[str, LegalHold] = field(default_factory=dict)
     deferred: dict[str, DeferredDeletion] = field(default_factory=dict)
-    keys: dict[str, bytes] = field(default_factory=dict)
+    keys: KeyStore = field(default_factory=KeyStore)
     issued: set[str] = field(default_factory=set)
     triggers: list[Trigger] = field(default_factory=list)
     on_stop: list[Callable[[str], None]] = field(default_factory=list)
@@ -208,13 +209,8 @@ class StateApplier:
             table[ident] = record
 
     def _key(self, key: bytes | None, value: bytes | None, origin: Origin) -> None:
-        if key is None:
-            return
-        subject_id = key.decode("utf-8")
-        if value is None:
-            self.lifecycle.keys.pop(subject_id, None)
-        else:
-            self.lifecycle.keys[subject_id] = value
+        if key is not None:
+            self.lifecycle.keys.apply(key, value)  # a tombstone destroys the data key
 
     def _issued(self, key: bytes | None, value: bytes | None, origin: Origin) -> None:
         if value is not None:

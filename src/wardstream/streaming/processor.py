@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from wardstream.crypto import KeyUnavailable, SealBroken
 from wardstream.domain.decision import Decision, EventFacts
 from wardstream.domain.enums import Action, AgeBand, AuditAction
 from wardstream.domain.pipeline import Pipeline
@@ -52,6 +53,7 @@ from wardstream.streaming.records import (
     forwarded_headers,
 )
 from wardstream.streaming.seen import SeenTracker
+from wardstream.streaming.shredding import KEY_DESTROYED, KeyDestroyed
 from wardstream.streaming.state import StateStore
 
 SINK, QUARANTINE, DEADLETTER, DROPPED = "sink", "quarantine", "deadletter", "dropped"
@@ -195,11 +197,8 @@ class PipelineProcessor:
                 self.auditor.count_adult(chain, self.pipeline.name, decision.rule)
             return Outcome(rec, SINK, outputs)
         if decision.action is Action.QUARANTINE:
-            return Outcome(
-                rec,
-                QUARANTINE,
-                [self._quarantine(rec, env, decision), self._audit(chain, env, decision, rec)],
-            )
+            held = self._quarantine(rec, env, decision)
+            return Outcome(rec, QUARANTINE, [*held, self._audit(chain, env, decision, rec)])
         if decision.action is Action.DEADLETTER:
             return self._dead_letter(
                 rec, MissingSubject(Origin(rec.topic, rec.partition, rec.offset))
@@ -241,7 +240,7 @@ class PipelineProcessor:
             chain, self.pipeline.name, env.subject_id, decision, rec.ref, action
         )
 
-    def _quarantine(self, rec: InRecord, env: Envelope, decision: Decision) -> OutRecord:
+    def _quarantine(self, rec: InRecord, env: Envelope, decision: Decision) -> list[OutRecord]:
         now = datetime.fromtimestamp(self.wall(), UTC)
         entry = Entry(
             quarantine_id(rec),
@@ -298,7 +297,12 @@ class PipelineProcessor:
         return outputs
 
     def _try_release(self, entry: Entry, now: datetime) -> list[OutRecord]:
-        rec = entry.record
+        try:
+            rec = self.book.open(entry)
+        except KeyDestroyed:
+            return self._close(entry, KEY_DESTROYED, now)
+        except (KeyUnavailable, SealBroken):
+            return []  # key not read yet, or another master key: keep it held
         origin = Origin(rec.topic, rec.partition, rec.offset)
         try:
             value = self._decode(rec, origin)
@@ -338,25 +342,25 @@ class PipelineProcessor:
         now = datetime.fromtimestamp(self.wall(), UTC)
         outputs: list[OutRecord] = []
         for entry in self.book.entries():
-            if (
-                entry.pipeline != self.pipeline.name
-                or entry.expires_at > now
-                or not owns(entry.record.partition)
-            ):
+            if entry.pipeline != self.pipeline.name or not owns(entry.record.partition):
                 continue
-            chain = f"{self.pipeline.name}/{entry.record.partition}"
-            outputs.append(
-                self.auditor.write(
-                    chain,
-                    self.pipeline.name,
-                    AuditAction.EXPIRED,
-                    subject_id=entry.subject_id,
-                    reason=entry.reason,
-                    event_ref=entry.record.ref,
-                )
-            )
-            outputs.append(self.book.close(entry, EXPIRED, now))
+            if self.book.is_shredded(entry):
+                outputs.extend(self._close(entry, KEY_DESTROYED, now))
+            elif entry.expires_at <= now:
+                outputs.extend(self._close(entry, entry.reason, now))
         return outputs
+
+    def _close(self, entry: Entry, reason: str, now: datetime) -> list[OutRecord]:
+        """Audit EXPIRED (window over, or KEY_DESTROYED: unreadable) and close the entry."""
+        audit = self.auditor.write(
+            f"{self.pipeline.name}/{entry.record.partition}",
+            self.pipeline.name,
+            AuditAction.EXPIRED,
+            subject_id=entry.subject_id,
+            reason=reason,
+            event_ref=entry.record.ref,
+        )
+        return [audit, self.book.close(entry, EXPIRED, now)]
 
 
 class _NoValue(DecodeError):

@@ -2,7 +2,10 @@
 
 ``ward.quarantine`` is the durable store. A QUARANTINED record carries the
 original bytes; a RELEASED or EXPIRED marker with the same ``quarantine_id``
-closes the entry. A worker rebuilds the open entries by reading the topic at
+closes the entry. With a ``KeyRing`` (the default: ``lifecycle.encrypt_quarantine``)
+the payload - key, value and header values - is sealed with the subject's data
+key before it is written (``streaming.shredding``); ``open`` gives it back, or
+raises once the key was destroyed. A worker rebuilds the open entries by reading the topic at
 start-up (``load``), and acts only on entries whose source partition it owns,
 so two workers never release the same event.
 """
@@ -10,11 +13,14 @@ so two workers never release the same event.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import Any
 
+from wardstream.crypto import ALGORITHM, KeyUnavailable
 from wardstream.serde import AvroCodec, Origin, record_schema
 from wardstream.streaming.records import Headers, InRecord, OutRecord
+from wardstream.streaming.shredding import KeyRing
 
 QUARANTINED, RELEASED, EXPIRED = "QUARANTINED", "RELEASED", "EXPIRED"
 
@@ -33,6 +39,8 @@ class Entry:
     record: InRecord
     event_time: datetime | None
     expires_at: datetime
+    key_id: str | None = None
+    """The data key the payload is sealed with; None: stored in the clear."""
 
 
 def _millis(when: datetime) -> int:
@@ -40,8 +48,8 @@ def _millis(when: datetime) -> int:
 
 
 class QuarantineBook:
-    def __init__(self, topic: str) -> None:
-        self.topic = topic
+    def __init__(self, topic: str, ring: KeyRing | None = None) -> None:
+        self.topic, self.ring = topic, ring
         self._codec = AvroCodec(record_schema("QuarantinedEvent"))
         self._open: dict[str, Entry] = {}
         self._by_subject: dict[str, set[str]] = {}
@@ -50,7 +58,14 @@ class QuarantineBook:
         return len(self._open)
 
     # -- records out ----------------------------------------------------------------
-    def hold(self, entry: Entry, *, rule: str, now: datetime) -> OutRecord:
+    def hold(self, entry: Entry, *, rule: str, now: datetime) -> list[OutRecord]:
+        """The QUARANTINED record, after the key record of a data key created for it."""
+        keys: list[OutRecord] = []
+        if self.ring is not None:
+            sealed, key_id, keys = self.ring.seal(
+                entry.subject_id, entry.quarantine_id, entry.record
+            )
+            entry = replace(entry, record=sealed, key_id=key_id)
         rec = entry.record
         datum = {
             "quarantine_id": entry.quarantine_id,
@@ -69,9 +84,22 @@ class QuarantineBook:
             "quarantined_at": now,
             "expires_at": entry.expires_at,
             "status": QUARANTINED,
+            "encryption": _encryption(entry.key_id),
         }
         self._add(entry)
-        return OutRecord(self.topic, entry.subject_id.encode(), self._codec.encode(datum))
+        return [*keys, OutRecord(self.topic, entry.subject_id.encode(), self._codec.encode(datum))]
+
+    def open(self, entry: Entry) -> InRecord:
+        """The entry's record in the clear; ``KeyUnavailable`` (``KeyDestroyed`` once
+        shredded) or ``SealBroken`` if it cannot be read."""
+        if entry.key_id is None:
+            return entry.record
+        if self.ring is None:
+            raise KeyUnavailable("the payload is sealed and no master key is configured")
+        return self.ring.open(entry.subject_id, entry.key_id, entry.quarantine_id, entry.record)
+
+    def is_shredded(self, entry: Entry) -> bool:
+        return self.ring is not None and self.ring.is_destroyed(entry.subject_id, entry.key_id)
 
     def close(self, entry: Entry, status: str, now: datetime) -> OutRecord:
         rec = entry.record
@@ -118,6 +146,7 @@ class QuarantineBook:
                 rec,
                 d["event_time"],
                 d["expires_at"],
+                (d.get("encryption") or {}).get("key_id"),
             )
         )
 
@@ -139,6 +168,10 @@ class QuarantineBook:
                 ids.discard(qid)
                 if not ids:
                     del self._by_subject[entry.subject_id]
+
+
+def _encryption(key_id: str | None) -> dict[str, Any] | None:
+    return None if key_id is None else {"key_id": key_id, "alg": ALGORITHM}
 
 
 def _time(ms: int | None) -> datetime | None:

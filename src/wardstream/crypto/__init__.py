@@ -1,0 +1,29 @@
+"""Envelope encryption for crypto-shredding: per-subject data keys under a master key."""
+
+from wardstream.crypto.envelope import (
+    ALGORITHM,
+    KeyUnavailable,
+    MasterKey,
+    SealBroken,
+    new_data_key,
+    new_key_id,
+    open_sealed,
+    receipt,
+    seal,
+    unwrap_key,
+    wrap_key,
+)
+
+__all__ = [
+    "ALGORITHM",
+    "KeyUnavailable",
+    "MasterKey",
+    "SealBroken",
+    "new_data_key",
+    "new_key_id",
+    "open_sealed",
+    "receipt",
+    "seal",
+    "unwrap_key",
+    "wrap_key",
+]
