@@ -22,7 +22,7 @@ from faust.types import TP, EventT, StreamT
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from wardstream.streaming.enforcer import Enforcer
-from wardstream.streaming.records import InRecord, Outcome, OutRecord
+from wardstream.streaming.records import InRecord, OutRecord
 from wardstream.streaming.state_reader import StateReader
 
 log = logging.getLogger(__name__)
@@ -41,6 +41,10 @@ class FaustEngine:
         self.app, self.enforcer, self.reader = app, enforcer, reader
         self.batch_size = batch_size
         self._waiting: dict[Key, EventT] = {}
+        # Audit records are sealed (seq, prev_hash) when created: whoever creates
+        # records must send them before anyone else creates more, or a chain's
+        # records reach the topic out of order. The agents and the timer take turns.
+        self._order = asyncio.Lock()
         self._stopping = False
         for source in enforcer.sources:
             topic = app.topic(source, key_serializer="raw", value_serializer="raw")
@@ -57,27 +61,31 @@ class FaustEngine:
         manual: Any = stream.noack()  # type: ignore[attr-defined]  # StreamT lacks noack
         async for events in manual.take_events(self.batch_size, within=0.05):
             now = time.time()
-            for event in events:
-                record = _in_record(event, now)
-                outcome = self.enforcer.submit(record)
-                if outcome is None:
-                    self._waiting[(record.topic, record.partition, record.offset)] = event
-                else:
-                    await self._send(outcome.outputs)
-                    event.ack()
+            done: list[EventT] = []
+            async with self._order:
+                outputs: list[OutRecord] = []
+                for event in events:
+                    record = _in_record(event, now)
+                    outcome = self.enforcer.submit(record)
+                    if outcome is None:
+                        self._waiting[(record.topic, record.partition, record.offset)] = event
+                    else:
+                        outputs.extend(outcome.outputs)
+                        done.append(event)
+                await self._send(outputs)
+            for event in done:
+                event.ack()
 
     async def _tick(self) -> None:
-        tick = self.enforcer.tick(self._owns)
+        async with self._order:
+            tick = self.enforcer.tick(self._owns)
+            await self._send([out for outcome in tick.outcomes for out in outcome.outputs])
+            await self._send(tick.outputs)
         for outcome in tick.outcomes:
-            await self._finish(outcome)
-        await self._send(tick.outputs)
-
-    async def _finish(self, outcome: Outcome) -> None:
-        await self._send(outcome.outputs)
-        r = outcome.record
-        event = self._waiting.pop((r.topic, r.partition, r.offset), None)
-        if event is not None:
-            event.ack()
+            r = outcome.record
+            event = self._waiting.pop((r.topic, r.partition, r.offset), None)
+            if event is not None:
+                event.ack()
 
     async def _send(self, outputs: list[OutRecord]) -> None:
         producer = self.app.producer
@@ -99,7 +107,8 @@ class FaustEngine:
         self.enforcer.forget(gone)
         for key in [k for k in self._waiting if (k[0], k[1]) in gone]:
             del self._waiting[key]
-        await self._send(self.enforcer.auditor.summaries(flush=True))
+        async with self._order:
+            await self._send(self.enforcer.auditor.summaries(flush=True))
 
     async def _run_reader(self) -> None:
         _quiet_client_loggers()

@@ -1,0 +1,162 @@
+"""docker-compose.yml and the Dockerfile agree with the CLI and the settings (no Docker needed).
+
+Every service command must parse against the real typer app (the command and
+each option exist, values have the right type), every WARDSTREAM__* variable
+must name a settings field, and the files the commands use must be in the image.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer.main
+import yaml
+
+from wardstream.cli.main import app
+from wardstream.config.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1].parent
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+SERVICES: dict[str, Any] = COMPOSE["services"]
+DOCKERFILE = (ROOT / "Dockerfile").read_text()
+
+
+def _instruction(name: str) -> list[str]:
+    """The last ENTRYPOINT or CMD of the Dockerfile, as an exec-form list."""
+    found = re.findall(rf"^{name}\s+(\[.*\])\s*$", DOCKERFILE, flags=re.MULTILINE)
+    assert found, f"the Dockerfile needs an exec-form {name}"
+    return list(yaml.safe_load(found[-1]))
+
+
+def _argv(service: dict[str, Any]) -> list[str]:
+    command = service.get("command", _instruction("CMD"))
+    args = shlex.split(command) if isinstance(command, str) else [str(a) for a in command]
+    entry = service.get("entrypoint", _instruction("ENTRYPOINT"))
+    entry = shlex.split(entry) if isinstance(entry, str) else list(entry)
+    assert entry == ["wardstream"], "services run the wardstream command"
+    return args
+
+
+def _parse(args: list[str]) -> Any:
+    """Parse ``wardstream <args>`` as the CLI would, without running anything: an unknown
+    command or option, or a value of the wrong type, raises typer's UsageError."""
+    command: Any = typer.main.get_command(app)
+    ctx = command.make_context("wardstream", list(args), resilient_parsing=False)
+    rest = [*ctx._protected_args, *ctx.args]
+    while hasattr(command, "resolve_command") and rest:
+        name, sub, rest = command.resolve_command(ctx, rest)
+        assert sub is not None and name is not None, f"no such command in {args}"
+        ctx = sub.make_context(name, list(rest), parent=ctx, resilient_parsing=False)
+        command, rest = sub, [*ctx._protected_args, *ctx.args]
+    assert not rest, f"unexpected arguments {rest} in {args}"
+    return ctx
+
+
+def test_the_parser_rejects_what_the_cli_rejects() -> None:
+    with pytest.raises(Exception, match="No such option"):
+        _parse(["demo", "--no-such-option"])
+    with pytest.raises(Exception, match="No such command"):
+        _parse(["no-such-command"])
+    with pytest.raises(Exception, match="valid integer"):
+        _parse(["demo", "--events", "many"])
+
+
+def test_the_three_services_exist() -> None:
+    assert {"kafka", "worker", "demo"} <= set(SERVICES)
+
+
+def test_kafka_is_apache_kafka_in_kraft_mode() -> None:
+    kafka = SERVICES["kafka"]
+    assert kafka["image"] == "apache/kafka:3.9.1"
+    env = kafka["environment"]
+    assert set(env["KAFKA_PROCESS_ROLES"].split(",")) == {"broker", "controller"}
+    assert "PLAINTEXT://kafka:9092" in env["KAFKA_ADVERTISED_LISTENERS"]
+    assert "healthcheck" in kafka
+    assert not any("zookeeper" in str(v).lower() for v in env.values())
+
+
+@pytest.mark.parametrize("name", ["worker", "demo"])
+def test_wardstream_services_build_the_image_from_this_repo(name: str) -> None:
+    service = SERVICES[name]
+    assert service["build"] == "."
+    assert service["image"].startswith("wardstream:")
+    assert DOCKERFILE.startswith("#") and re.search(r"^FROM python:3\.1[1-9]", DOCKERFILE, re.M)
+
+
+def test_workers_scale_with_replicas() -> None:
+    worker = SERVICES["worker"]
+    assert worker["deploy"]["replicas"] >= 2
+    assert "container_name" not in worker, "a fixed container name cannot scale"
+    assert "ports" not in worker, "published ports clash between replicas"
+
+
+@pytest.mark.parametrize("name", ["worker", "demo"])
+def test_every_command_and_option_exists_in_the_cli(name: str) -> None:
+    assert _parse(_argv(SERVICES[name])).info_name == name
+
+
+def test_the_dockerfile_default_command_exists_in_the_cli() -> None:
+    assert _parse(_instruction("CMD")).info_name == "worker"
+
+
+def _image_files() -> set[str]:
+    """Paths inside the image that COPY puts there (files and directories of the repo)."""
+    workdir = Path(re.findall(r"^WORKDIR\s+(\S+)", DOCKERFILE, flags=re.MULTILINE)[-1])
+    out: set[str] = set()
+    for line in re.findall(r"^COPY\s+(.+)$", DOCKERFILE, flags=re.MULTILINE):
+        *sources, dest = line.split()
+        for src in sources:
+            assert (ROOT / src).exists(), f"Dockerfile copies {src}, which the repo lacks"
+            into = workdir / dest
+            keeps_name = dest in ("./", ".") or len(sources) > 1  # "COPY a b ./" -> ./a, ./b
+            out.add(str(into / Path(src).name) if keeps_name else str(into))
+    return out
+
+
+def test_the_commands_use_files_the_image_has() -> None:
+    files = _image_files()
+    assert {"/app/wardstream.yaml", "/app/pipelines", "/app/schemas"} <= files
+    for name in ("worker", "demo"):
+        config = _parse(_argv(SERVICES[name])).params.get("config")
+        assert config is not None and str(config) in files, f"{name}: {config} is not in the image"
+
+
+def test_the_demo_writes_to_the_composed_kafka() -> None:
+    ctx = _parse(_argv(SERVICES["demo"]))
+    assert ctx.params["generate_only"] is True
+    assert ctx.params["bootstrap"] == "kafka:9092"
+    assert SERVICES["demo"]["depends_on"]["kafka"]["condition"] == "service_healthy"
+
+
+def _settings_path_exists(variable: str) -> bool:
+    parts = variable.removeprefix("WARDSTREAM__").lower().split("__")
+    model: Any = Settings
+    for part in parts:
+        fields = getattr(model, "model_fields", None)
+        if fields is None or part not in fields:
+            return False
+        model = fields[part].annotation
+    return True
+
+
+@pytest.mark.parametrize("name", ["worker", "demo"])
+def test_environment_variables_name_real_settings(name: str) -> None:
+    env = SERVICES[name].get("environment", {})
+    names = list(env) if isinstance(env, dict) else [e.split("=", 1)[0] for e in env]
+    for variable in names:
+        assert variable.startswith("WARDSTREAM__"), f"{variable}: wardstream reads WARDSTREAM__*"
+        assert _settings_path_exists(variable), f"{variable} names no setting"
+    for variable in re.findall(r"^ENV\s+(WARDSTREAM__\w+)=", DOCKERFILE, flags=re.MULTILINE):
+        assert _settings_path_exists(variable), f"Dockerfile: {variable} names no setting"
+
+
+def test_workers_get_a_pseudonym_key_and_kafka_address() -> None:
+    env = SERVICES["worker"]["environment"]
+    assert env["WARDSTREAM__KAFKA__BOOTSTRAP_SERVERS"] == "kafka:9092"
+    for key in ("WARDSTREAM__AUDIT__HMAC_KEY", "WARDSTREAM__LIFECYCLE__MASTER_KEY"):
+        assert env[key].startswith("${"), f"{key} comes from the host, never from the file"
+    assert SERVICES["worker"]["depends_on"]["kafka"]["condition"] == "service_healthy"
