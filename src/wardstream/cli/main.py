@@ -7,7 +7,9 @@ import typer
 from wardstream import __version__
 from wardstream.cli import check_cmd, kafka_cmd, worker_cmd
 from wardstream.cli.audit_cmd import app as audit_app
+from wardstream.cli.bench_cmd import bench
 from wardstream.cli.demo_cmd import demo
+from wardstream.cli.lifecycle_cmd import hold_app, service_stop
 from wardstream.cli.quarantine_cmd import app as quarantine_app
 
 app = typer.Typer(
@@ -20,9 +22,12 @@ app = typer.Typer(
 app.add_typer(kafka_cmd.app, name="kafka")
 app.add_typer(audit_app, name="audit")
 app.add_typer(quarantine_app, name="quarantine")
+app.add_typer(hold_app, name="hold")
 app.command()(worker_cmd.worker)
 app.command()(check_cmd.check)
 app.command()(demo)
+app.command()(bench)
+app.command("service-stop")(service_stop)
 
 
 @app.callback()

@@ -14,6 +14,7 @@ import signal
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 
 from wardstream.config.settings import Settings
+from wardstream.errors import WardstreamError
 from wardstream.serde import Origin
 from wardstream.streaming.auditor import Auditor
 from wardstream.streaming.enforcer import Enforcer
@@ -45,7 +46,6 @@ LOG_LEVELS = {
 def build_fast_engine(
     settings: Settings, fast: FastEngineSettings, enforcer: Enforcer
 ) -> FastEngine:
-    t = settings.topics
     eos = settings.worker.processing_guarantee == "exactly_once"
     errors = DeliveryErrors()
     producer = Producer(producer_config(settings, fast, errors))
@@ -56,21 +56,25 @@ def build_fast_engine(
         else AfterDelivery(producer, consumer, errors)
     )
     delivery.start()
-    read_audit_tails_committed(settings, enforcer.auditor)
+    read_audit_tails_committed(settings, fast, enforcer.auditor)
+    applier = enforcer.applier
+    if applier is None:
+        raise WardstreamError("build_enforcer attaches the lifecycle state; call it first")
     feed = StateFeed(
-        lambda: Consumer(state_consumer_config(settings)),
-        (t.subjects, t.consents, t.quarantine),
+        lambda: Consumer(state_consumer_config(settings, fast)),
+        applier,
         enforcer.state,
-        enforcer.book,
         interval_s=fast.state_poll_interval_s,
     )
     return FastEngine(enforcer, consumer, producer, feed, delivery, fast, exactly_once=eos)
 
 
-def read_audit_tails_committed(settings: Settings, auditor: Auditor) -> int:
+def read_audit_tails_committed(
+    settings: Settings, fast: FastEngineSettings, auditor: Auditor
+) -> int:
     """Read the audit topic's committed records so every chain continues from its last one."""
     topic = settings.topics.audit
-    consumer = Consumer(state_consumer_config(settings))
+    consumer = Consumer(state_consumer_config(settings, fast))
     seen = 0
 
     def resume(rows: list[Row]) -> None:

@@ -80,15 +80,19 @@ class FastEngine:
             on_lost=self._on_lost,
         )
         next_tick = next_commit = self.clock()
+        last_commit = 0.0
+        idle_commit = self.fast.idle_commit_s if self.exactly_once else None
         try:
             while not self.stopping:
-                self._step()
+                caught_up = self._step()
                 now = self.clock()
                 if now >= next_tick:
                     self._tick()
                     next_tick = now + self.fast.tick_interval_s
-                if now >= next_commit:
+                soon = idle_commit is not None and caught_up and now - last_commit >= idle_commit
+                if now >= next_commit or soon:
                     self._commit()
+                    last_commit = now
                     next_commit = now + self.fast.commit_interval_s
             if self._failure:
                 raise EngineStopped(self._failure)
@@ -108,12 +112,17 @@ class FastEngine:
         self.producer.flush(30)
 
     # -- the loop -------------------------------------------------------------------
-    def _step(self) -> None:
+    def _step(self) -> bool:
+        """One batch; True when it did not fill (the engine has caught up with its sources)."""
         self.feed.apply_pending()
         first = self.consumer.poll(self.fast.poll_timeout_s)
+        taken = 0
         if first is not None:
-            self._handle([first, *self.consumer.consume(self.fast.consume_batch - 1, 0)])
+            batch = [first, *self.consumer.consume(self.fast.consume_batch - 1, 0)]
+            taken = len(batch)
+            self._handle(batch)
         self.producer.poll(0)
+        return taken < self.fast.consume_batch
 
     def _handle(self, messages: list[Any]) -> None:
         # Any: a message without error has topic, partition and offset (the stubs say Optional)
@@ -174,21 +183,21 @@ class FastEngine:
             if not started:
                 self.delivery.before_produce()
                 started = True
-            args: dict[str, Any] = {
-                "key": out.key,
-                "headers": list(out.headers) if out.headers else None,
-                "timestamp": out.timestamp_ms or 0,
-            }
+            headers: list[Any] | None = list(out.headers) if out.headers else None
             try:
-                produce(out.topic, out.value, **args)
+                produce(
+                    out.topic, out.value, out.key, headers=headers, timestamp=out.timestamp_ms or 0
+                )
             except BufferError:
-                self._produce_when_room(out.topic, out.value, args)
+                self._produce_when_room(out, headers)
 
-    def _produce_when_room(self, topic: str, value: bytes | None, args: dict[str, Any]) -> None:
+    def _produce_when_room(self, out: OutRecord, headers: list[Any] | None) -> None:
         while True:
             self.producer.poll(0.05)
             try:
-                self.producer.produce(topic, value, **args)
+                self.producer.produce(
+                    out.topic, out.value, out.key, headers=headers, timestamp=out.timestamp_ms or 0
+                )
                 return
             except BufferError:
                 log.debug("producer queue full; waiting for deliveries")

@@ -1,13 +1,15 @@
-"""Tail the state topics (and the quarantine topic) for the fast engine, with confluent-kafka.
+"""Tail the state topics (quarantine, lifecycle too) for the fast engine, with confluent-kafka.
 
-The same contract as ``state_reader.StateReader``: no consumer group, every
+What each record means is the shared ``StateApplier``'s business; this module
+only reads. The same contract as ``state_reader.StateReader``: no consumer group, every
 partition from the beginning, and ``state.caught_up_at`` becomes T once the
 records up to the end offsets listed after moment T are applied. The network
 side runs in a thread of its own; it hands the raw records and each "caught
 up at T" mark to the engine thread through a queue, and the engine thread
-applies them in order (``apply_pending``). So the state, the quarantine book
-and the enforcer's listeners are only ever touched by the engine thread, and
-T is published only after everything read before it was applied.
+applies them in order (``apply_pending``). So the state, the quarantine book,
+the lifecycle state and the enforcer's listeners are only ever touched by the
+engine thread, and T is published only after everything read before it was
+applied.
 """
 
 from __future__ import annotations
@@ -22,9 +24,8 @@ from typing import Any
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 
 from wardstream.errors import WardstreamError
-from wardstream.serde import DecodeError, Origin
-from wardstream.streaming.quarantine import QuarantineBook
-from wardstream.streaming.state import StateDecoder, StateStore
+from wardstream.streaming.lifecycle_state import StateApplier
+from wardstream.streaming.state import StateStore
 
 log = logging.getLogger(__name__)
 Row = tuple[str, int, int, bytes | None, bytes | None]
@@ -40,23 +41,21 @@ class StateFeed:
     def __init__(
         self,
         consumer_factory: Callable[[], Consumer],
-        topics: tuple[str, str, str],
+        applier: StateApplier,
         state: StateStore,
-        book: QuarantineBook,
         *,
         interval_s: float = 0.05,
         wall: Callable[[], float] = time.time,
     ) -> None:
         self._factory = consumer_factory
-        self._topics = topics
-        self.state, self.book, self.wall = state, book, wall
+        self.applier = applier
+        self._topics = applier.topics
+        self.state, self.wall = state, wall
         self._interval = interval_s
-        self._decoder = StateDecoder()
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="wardstream-state", daemon=True)
         self.ready = False
-        self.rejected = 0
 
     # -- the engine thread ------------------------------------------------------------
     def start(self) -> None:
@@ -83,8 +82,9 @@ class StateFeed:
                     f"state topics {', '.join(self._topics)} exist and the brokers answer"
                 ) from item
             else:
+                apply = self.applier.apply
                 for row in item:
-                    self._apply(*row)
+                    apply(*row)
 
     def wait_ready(self, timeout: float, stopping: Callable[[], bool]) -> bool:
         deadline = time.monotonic() + timeout
@@ -93,22 +93,9 @@ class StateFeed:
             self.apply_pending()
         return self.ready
 
-    def _apply(
-        self, topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None
-    ) -> None:
-        origin = Origin(topic, partition, offset)
-        subjects, consents, quarantine = self._topics
-        try:
-            if topic == subjects:
-                self.state.put_subject(*self._decoder.subject(key, value, origin))
-            elif topic == consents and value is not None:
-                self.state.put_consent(self._decoder.consent(value, origin))
-            elif topic == quarantine and value is not None:
-                self.book.load(value, origin)
-        except (DecodeError, ValueError) as exc:
-            # a bad state record changes nothing: the subject stays as it was (fail closed)
-            self.rejected += 1
-            log.error("state record rejected at %s: %s", origin, type(exc).__name__)
+    @property
+    def rejected(self) -> int:
+        return self.applier.rejected
 
     # -- the reader thread ------------------------------------------------------------
     def _run(self) -> None:

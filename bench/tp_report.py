@@ -1,0 +1,83 @@
+"""The bench's results: ratios, a rich table, JSON."""
+
+from __future__ import annotations
+
+import os
+import platform
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+
+def ratios(rows: dict[str, dict[str, Any]]) -> dict[str, float | None]:
+    def rate(row: str) -> float | None:
+        value = rows.get(row, {}).get("events_per_s")
+        return float(value) if value else None
+
+    def ratio(a: str, b: str) -> float | None:
+        x, y = rate(a), rate(b)
+        return round(x / y, 3) if x and y else None
+
+    out = {f"{row}/raw": ratio(row, "raw") for row in rows if row != "raw"}
+    out["faust-engine/faust-pass"] = ratio("faust-engine", "faust-pass")
+    return out
+
+
+def machine(load_before: tuple[float, float, float]) -> dict[str, Any]:
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "load_before": [round(x, 2) for x in load_before],
+        "load_after": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def table(result: dict[str, Any]) -> Table:
+    m = result["meta"]
+    t = Table(
+        title=f"wardstream bench: {m['events']:,} events, {m['partitions']} partitions, "
+        f"load {m['machine']['load_before'][0]} -> {m['machine']['load_after'][0]} "
+        f"on {m['machine']['cpus']} CPUs",
+    )
+    for col in ("row", "events/s", "x raw", "p50 ms", "p99 ms", "child p50", "CPU s/M ev",
+                "peak RSS MB", "withdrawal lag ms"):  # fmt: skip
+        t.add_column(col, justify="left" if col == "row" else "right")
+    raw = result["rows"].get("raw", {}).get("events_per_s")
+    for row, r in result["rows"].items():
+        if "error" in r:
+            t.add_row(row, f"[red]{r['error']}[/red]", *[""] * 7)
+            continue
+        lat = r.get("latency", {})
+        first = lat.get("adult") or lat.get("all") or {}
+        child = lat.get("child") or {}
+        lag = r.get("withdrawal", {}).get("lag_ms")
+        t.add_row(
+            r["name"],
+            f"{r['events_per_s']:,}",
+            f"{r['events_per_s'] / raw:.3f}" if raw else "-",
+            _fmt(first.get("p50_ms")),
+            _fmt(first.get("p99_ms")),
+            _fmt(child.get("p50_ms")),
+            f"{r['cpu_s_per_million']:,}",
+            f"{r['peak_rss_mb']:,}",
+            _fmt(lag),
+        )
+    return t
+
+
+def print_report(result: dict[str, Any], console: Console) -> None:
+    console.print(table(result))
+    r = result["ratios"]
+    console.print(
+        f"fast engine / raw librdkafka: exactly_once {r.get('fast-eos/raw')}, "
+        f"at_least_once {r.get('fast-alo/raw')} (target >= 0.5)\n"
+        f"Faust engine / naive Faust passthrough: {r.get('faust-engine/faust-pass')} "
+        "(target >= 2, bulletin 2026-11-22)\n"
+        "p50/p99: adults' (or all, for baselines) sink latency at half the row's rate; "
+        "children wait state_lateness (2 s) by design, see child p50."
+    )
+
+
+def _fmt(value: Any) -> str:
+    return "-" if value is None else f"{value:,}"
