@@ -32,7 +32,8 @@ def test_bench_json_has_every_row(kafka_bootstrap: str, tmp_path: Path) -> None:
     for row in ROWS:
         r = result["rows"][row]
         assert "error" not in r, r
-        assert r["events_per_s"] > 0 and r["cpu_s_per_million"] > 0 and r["peak_rss_mb"] > 0
+        # CPU time has a 10 ms grain: at this tiny size a fast row may measure 0
+        assert r["events_per_s"] > 0 and r["cpu_s_per_million"] >= 0 and r["peak_rss_mb"] > 0
     for row in ("raw", "faust-pass", "faust-engine", "fast-eos", "fast-alo"):
         assert result["rows"][row]["latency"]["sent"] > 0
     for row in ("faust-engine", "fast-eos", "fast-alo"):

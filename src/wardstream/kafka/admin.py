@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
-from kafka.errors import TopicAlreadyExistsError
+from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from wardstream.kafka.errors import LocalKafkaError
 
@@ -51,10 +52,28 @@ def ensure_topics(config: Mapping[str, object], specs: Iterable[TopicSpec]) -> l
         admin.close()
 
 
-def partition_counts(config: Mapping[str, object], topics: Iterable[str]) -> dict[str, int]:
+def partition_counts(
+    config: Mapping[str, object], topics: Iterable[str], timeout: float = 30.0
+) -> dict[str, int]:
+    """Partitions per topic; waits for topics just created to show their partitions."""
+    wanted = list(topics)
+    deadline = time.monotonic() + timeout
     admin = KafkaAdminClient(**config)
     try:
-        described = admin.describe_topics(list(topics))
+        while True:
+            try:
+                described = admin.describe_topics(wanted)
+            except KafkaError:  # e.g. not yet known to the broker answering: ask again
+                described = []
+            counts = {d["name"]: len(d["partitions"]) for d in described if d.get("partitions")}
+            missing = [t for t in wanted if t not in counts]
+            if not missing:
+                return counts
+            if time.monotonic() > deadline:
+                raise TopicProblem(
+                    f"topics {missing} have no partitions after {timeout:.0f} s; check that "
+                    "they exist and that this client may describe them (ACL DESCRIBE)"
+                )
+            time.sleep(0.2)
     finally:
         admin.close()
-    return {d["name"]: len(d["partitions"]) for d in described if d.get("partitions")}

@@ -157,16 +157,15 @@ class PipelineProcessor:
         env: Envelope,
         consent_at: datetime | None = None,
     ) -> Outcome:
+        return self._route(rec, value, env, self._decide(value, env, consent_at))
+
+    def _decide(
+        self, value: dict[str, Any] | None, env: Envelope, consent_at: datetime | None
+    ) -> Decision:
         sid = env.subject_id
-        decision = decide(
-            self._facts(value, env),
-            self.state.subjects.get(sid),
-            self.state.consents.get(sid),
-            self.pipeline,
-            self.policy,
-            consent_at=consent_at,
-        )
-        return self._route(rec, value, env, decision)
+        subject, consents = self.state.subjects.get(sid), self.state.consents.get(sid)
+        facts = self._facts(value, env)
+        return decide(facts, subject, consents, self.pipeline, self.policy, consent_at=consent_at)
 
     def _route(
         self, rec: InRecord, value: dict[str, Any] | None, env: Envelope, decision: Decision
@@ -320,15 +319,7 @@ class PipelineProcessor:
     def _preview(
         self, rec: InRecord, value: dict[str, Any], env: Envelope, now: datetime
     ) -> tuple[Decision, OutRecord] | None:
-        sid = env.subject_id
-        decision = decide(
-            self._facts(value, env),
-            self.state.subjects.get(sid),
-            self.state.consents.get(sid),
-            self.pipeline,
-            self.policy,
-            consent_at=now,
-        )
+        decision = self._decide(value, env, now)
         if decision.action is Action.PASS:
             return decision, self._sink(rec, decision, self._passed(rec, value, decision))
         if decision.action is Action.REDACT:
