@@ -137,6 +137,7 @@ class Workspace:
             if self.healthy():
                 return
             time.sleep(0.3)
+        self.stop(kill=True)  # never leave a worker behind a failed start
         raise AssertionError(f"worker not healthy within {timeout}s:\n{self.log_tail()}")
 
     def healthy(self) -> bool:

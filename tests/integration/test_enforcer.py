@@ -45,9 +45,11 @@ def ws(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         state_lateness_s=1.0,
         max_hold_s=8.0,
     )
-    workspace.start()
-    yield workspace
-    workspace.close()
+    try:
+        workspace.start()
+        yield workspace
+    finally:
+        workspace.close()
 
 
 def sid() -> str:

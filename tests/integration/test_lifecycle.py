@@ -63,9 +63,11 @@ def ws(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         WARDSTREAM__LIFECYCLE__RETENTION_GRID_S="1",
         WARDSTREAM__LIFECYCLE__MONITORED_TOPICS=json.dumps(monitored),
     )
-    workspace.start()
-    yield workspace
-    workspace.close()
+    try:
+        workspace.start()
+        yield workspace
+    finally:
+        workspace.close()
 
 
 def _decode(codec: AvroCodec, record: Any) -> dict[str, Any]:

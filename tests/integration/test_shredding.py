@@ -53,9 +53,11 @@ def ws(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         max_hold_s=8.0,
     )
     workspace.env.update(WARDSTREAM__LIFECYCLE__SWEEP_EVERY_S="0.5")
-    workspace.start()
-    yield workspace
-    workspace.close()
+    try:
+        workspace.start()
+        yield workspace
+    finally:
+        workspace.close()
 
 
 def keys_topic(ws: Workspace) -> str:
