@@ -10,7 +10,10 @@ import os
 import time
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
+
+from pydantic import SecretStr
 
 from wardstream.audit.errors import KeyFormatError
 from wardstream.audit.pseudonym import SubjectPseudonymizer, parse_key
@@ -51,45 +54,45 @@ def security_config(settings: Settings) -> dict[str, Any]:
     return out
 
 
-def pseudonymizer(settings: Settings) -> SubjectPseudonymizer:
-    a = settings.audit
-    if a.hmac_key is not None:
-        text = a.hmac_key.get_secret_value()
-    elif a.hmac_key_file is not None:
+def _secret(value: SecretStr | None, file: Path | None, name: str, missing: str) -> str:
+    """A secret given inline (best from the environment) or as a mounted file."""
+    if value is not None:
+        return value.get_secret_value()
+    if file is not None:
         try:
-            text = a.hmac_key_file.read_text().strip()
+            return file.read_text().strip()
         except OSError as exc:
             raise StartupError(
-                f"cannot read audit.hmac_key_file ({exc.strerror}); mount the secret"
+                f"cannot read {name}_file ({exc.strerror}); mount the secret"
             ) from None
-    else:
-        raise StartupError(
-            "no pseudonym key: set WARDSTREAM__AUDIT__HMAC_KEY (32+ random bytes, hex or base64) "
-            "or audit.hmac_key_file. wardstream never writes a child's raw id to the audit topic, "
-            "so it will not start without one."
-        )
+    raise StartupError(missing)
+
+
+def pseudonymizer(settings: Settings) -> SubjectPseudonymizer:
+    a = settings.audit
+    text = _secret(
+        a.hmac_key,
+        a.hmac_key_file,
+        "audit.hmac_key",
+        "no pseudonym key: set WARDSTREAM__AUDIT__HMAC_KEY (32+ random bytes, hex or base64) "
+        "or audit.hmac_key_file. wardstream never writes a child's raw id to the audit topic, "
+        "so it will not start without one.",
+    )
     return SubjectPseudonymizer(parse_key(text), a.key_id)
 
 
 def master_key(settings: Settings) -> MasterKey:
     """The key-wrapping key of crypto-shredding; StartupError (fail closed) without one."""
     ls = settings.lifecycle
-    if ls.master_key is not None:
-        text = ls.master_key.get_secret_value()
-    elif ls.master_key_file is not None:
-        try:
-            text = ls.master_key_file.read_text().strip()
-        except OSError as exc:
-            raise StartupError(
-                f"cannot read lifecycle.master_key_file ({exc.strerror}); mount the secret"
-            ) from None
-    else:
-        raise StartupError(
-            "no master key: set WARDSTREAM__LIFECYCLE__MASTER_KEY (32 random bytes, hex or "
-            "base64: `openssl rand -hex 32`) or lifecycle.master_key_file. Quarantined "
-            "children's payloads are stored encrypted, so the worker will not start without one "
-            "(lifecycle.encrypt_quarantine: false turns encryption off)."
-        )
+    text = _secret(
+        ls.master_key,
+        ls.master_key_file,
+        "lifecycle.master_key",
+        "no master key: set WARDSTREAM__LIFECYCLE__MASTER_KEY (32 random bytes, hex or "
+        "base64: `openssl rand -hex 32`) or lifecycle.master_key_file. Quarantined "
+        "children's payloads are stored encrypted, so the worker will not start without one "
+        "(lifecycle.encrypt_quarantine: false turns encryption off).",
+    )
     try:
         return MasterKey(parse_key(text))
     except (KeyFormatError, ValueError):
