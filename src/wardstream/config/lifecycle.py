@@ -42,6 +42,14 @@ class LifecycleSettings(BaseModel):
         gt=0,
         description="Retention cut-offs are rounded down to this grid, so replays match.",
     )
+    compensation_horizon_s: float = Field(
+        default=3600.0,
+        gt=0,
+        description=(
+            "How long a worker remembers what it passed, per subject and pipeline, so a late "
+            "consent or profile record can delete exactly those events (COLLECTED_WITHOUT_CONSENT)."
+        ),
+    )
     clock_offset_s: float = Field(
         default=0.0, description="Added to the wall clock of sweeps (tests move time forward)."
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from wardstream.streaming.auditor import Auditor
@@ -21,6 +22,7 @@ from wardstream.streaming.records import InRecord, Outcome, OutRecord
 from wardstream.streaming.state import StateStore
 
 if TYPE_CHECKING:
+    from wardstream.streaming.compensation import PassLog
     from wardstream.streaming.issuer import LifecycleIssuer
     from wardstream.streaming.lifecycle_state import StateApplier
 
@@ -52,6 +54,7 @@ class Enforcer:
         state.listeners.append(self._dirty.add)
         self.applier: StateApplier | None = None  # set by streaming.lifecycle.attach
         self.issuer: LifecycleIssuer | None = None
+        self.passes: PassLog | None = None
 
     @property
     def sources(self) -> list[str]:
@@ -83,6 +86,9 @@ class Enforcer:
                 tick.outputs.extend(p.expire(_bind(owns, p.pipeline.source)))
         if self.issuer is not None:
             tick.outputs.extend(self.issuer.due(leader=self.is_leader(owns)))
+            if self.passes is not None:
+                owed = self.passes.take(datetime.fromtimestamp(now, UTC), now)
+                tick.outputs.extend(self.issuer.issue_own(owed))
         tick.outputs.extend(self.auditor.summaries(flush=flush))
         self.metrics.gauges(
             held=sum(len(p.waiting) for p in self.by_source.values()),

@@ -99,6 +99,15 @@ class LifecycleIssuer:
         out += self._lift_holds(now)
         return out + self._incidents(now)
 
+    def issue_own(self, deletions: list[DeletionRequest]) -> list[OutRecord]:
+        """Issue deletions only this worker can know of (compensation), leader or not."""
+        now = datetime.fromtimestamp(self.clock(), UTC)
+        out: list[OutRecord] = []
+        for d in deletions:
+            if d.deletion_id not in self.lifecycle.issued and d.deletion_id not in self.sent:
+                out += self._issue(Candidate(d), now)
+        return out
+
     # -- what is due ------------------------------------------------------------------
     def _ready_triggers(self, now: datetime) -> list[Candidate]:
         ready = [t for t in self.lifecycle.triggers if t.applied_at <= self.state.caught_up_at]

@@ -28,6 +28,7 @@ from wardstream.errors import WardstreamError
 from wardstream.policy.context import PolicyContext
 from wardstream.streaming.auditor import CONTROL_CHAIN
 from wardstream.streaming.breach import BreachScanner
+from wardstream.streaming.compensation import PassLog
 from wardstream.streaming.enforcer import Enforcer
 from wardstream.streaming.issuer import CONTROL, LifecycleIssuer
 from wardstream.streaming.lifecycle_records import STOP_ALL
@@ -80,8 +81,17 @@ def attach(
         issuer.shred = shredder(ring, partial(enforcer.auditor.write, CONTROL_CHAIN, CONTROL))
     tracker = SeenTracker(topics.seen, lifecycle, grid)
     processors = list(enforcer.by_source.values())
+    passes = PassLog(
+        {p.pipeline.name: p.pipeline for p in processors},
+        policy,
+        enforcer.state,
+        horizon_s=ls.compensation_horizon_s,
+    )
     for p in processors:
-        p.seen = tracker
+        p.seen, p.passes = tracker, passes
+    enforcer.passes = passes
+    enforcer.applier.on_subject.append(passes.on_subject)
+    enforcer.applier.on_consent.append(passes.on_consent)
 
     def stop(scope: str) -> None:
         for p in processors:

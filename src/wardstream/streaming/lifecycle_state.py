@@ -94,6 +94,9 @@ class StateApplier:
         self.names, self.state, self.book, self.lifecycle = topics, state, book, lifecycle
         self.wall = wall
         self.rejected = 0
+        # told of every profile (before, after) and consent (ledger before, event) applied
+        self.on_subject: list[Callable[[SubjectProfile | None, SubjectProfile | None], None]] = []
+        self.on_consent: list[Callable[[ConsentLedger | None, ConsentEvent], None]] = []
         self._decoder = StateDecoder()
         self._requests = AvroCodec(record_schema("GuardianRequest"))
         self._ids = {
@@ -152,6 +155,8 @@ class StateApplier:
         subject_id, profile = self._decoder.subject(key, value, origin)
         before = self.state.subjects.get(subject_id)
         self.state.put_subject(subject_id, profile)
+        for hook in self.on_subject:
+            hook(before, profile)
         if profile is not None and profile.deregistered_at is not None:
             if before is None or before.deregistered_at != profile.deregistered_at:
                 self._trigger(profile)
@@ -162,6 +167,8 @@ class StateApplier:
         event = self._decoder.consent(value, origin)
         before = self.state.consents.get(event.subject_id)
         self.state.put_consent(event)
+        for watcher in self.on_consent:
+            watcher(before, event)
         if event.action in (ConsentAction.WITHDRAWN, ConsentAction.REFUSED):
             self._trigger((before or ConsentLedger.empty(event.subject_id), event))
 

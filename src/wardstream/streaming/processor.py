@@ -42,6 +42,7 @@ from wardstream.serde import (
 )
 from wardstream.serde.lazy import Envelope
 from wardstream.streaming.auditor import Auditor
+from wardstream.streaming.compensation import PassLog
 from wardstream.streaming.quarantine import EXPIRED, RELEASED, Entry, QuarantineBook, quarantine_id
 from wardstream.streaming.records import (
     H_AGE_BAND,
@@ -99,6 +100,7 @@ class PipelineProcessor:
         self.waiting: list[_Waiting] = []
         self._dl_codec = _AvroCodec(record_schema("DeadLetter"))
         self.seen: SeenTracker | None = None  # set by the lifecycle (ward.seen marks)
+        self.passes: PassLog | None = None  # set by the lifecycle (compensation)
 
     # -- the event path -------------------------------------------------------------
     def submit(self, rec: InRecord) -> Outcome | None:
@@ -171,6 +173,9 @@ class PipelineProcessor:
         self, rec: InRecord, value: dict[str, Any] | None, env: Envelope, decision: Decision
     ) -> Outcome:
         outcome = self._routed(rec, value, env, decision)
+        if self.passes is not None and outcome.destination == SINK:
+            name, consent = self.pipeline.name, decision.consent_id
+            self.passes.passed(env.subject_id, name, env.event_time, consent, rec.arrival)
         kept = outcome.destination in (SINK, QUARANTINE)
         if self.seen is not None and kept and decision.age_band is not AgeBand.ADULT:
             seen = self.seen.collected(env.subject_id, self.pipeline.name, env.event_time)
@@ -314,6 +319,9 @@ class PipelineProcessor:
         decision, out = outcome
         chain = f"{self.pipeline.name}/{rec.partition}"
         audit = self._audit(chain, env, decision, rec, AuditAction.RELEASED)
+        if self.passes is not None:
+            name, consent = self.pipeline.name, decision.consent_id
+            self.passes.passed(env.subject_id, name, env.event_time, consent, self.wall())
         return [out, audit, self.book.close(entry, RELEASED, now)]
 
     def _preview(
