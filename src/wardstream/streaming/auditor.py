@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
 from wardstream.audit.chain import ChainWriter
+from wardstream.audit.encode import encode_audit
 from wardstream.audit.pseudonym import SubjectPseudonymizer
 from wardstream.audit.summary import AdultPassCounter
 from wardstream.domain.audit import AuditRecord
@@ -140,6 +141,6 @@ class Auditor:
     def _writer(self, chain: str) -> ChainWriter:
         writer = self._chains.get(chain)
         if writer is None:
-            encode = self._codec.encode
-            writer = self._chains[chain] = ChainWriter(chain, encode, self._last.pop(chain, None))
+            last = self._last.pop(chain, None)
+            writer = self._chains[chain] = ChainWriter(chain, encode_audit, last)
         return writer
