@@ -9,10 +9,11 @@ Nested environment overrides use double underscores:
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from wardstream.config.lifecycle import LifecycleSettings
@@ -96,7 +97,13 @@ class WorkerSettings(BaseModel):
         default="wardstream", description="Consumer group and Faust app id; one per deployment."
     )
     name: str = Field(
-        default="worker-1", description="This worker's name, written into audit records."
+        default="",
+        validate_default=True,
+        description=(
+            "This worker's name, written into audit records and part of the fast engine's "
+            "transactional id, so it must differ between replicas. Empty: the host name "
+            "(a container's id), which does."
+        ),
     )
     pipelines_dir: Path = Field(
         default=Path("pipelines"), description="Directory of pipeline YAML files."
@@ -122,6 +129,16 @@ class WorkerSettings(BaseModel):
     web_port: int = Field(
         default=6066, ge=0, le=65535, description="Port for /health and /metrics (0 = off)."
     )
+    web_host: str = Field(
+        default="127.0.0.1",
+        description="Interface /health and /metrics listen on; 0.0.0.0 in a container.",
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _host_name(cls, value: str) -> str:
+        return value or socket.gethostname()
+
     data_dir: Path = Field(
         default=Path(".wardstream"), description="Local working directory of the worker."
     )

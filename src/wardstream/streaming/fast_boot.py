@@ -96,13 +96,14 @@ def read_audit_tails_committed(
     return seen
 
 
-def serve(engine: FastEngine, web_port: int, loglevel: str) -> None:
+def serve(engine: FastEngine, web_port: int, loglevel: str, web_host: str = "127.0.0.1") -> None:
     """Run until SIGTERM or SIGINT, with /health and /metrics on ``web_port`` (0 = off)."""
     logging.basicConfig(
         level=LOG_LEVELS.get(loglevel.lower(), logging.WARNING),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    web = WebServer(web_port, engine.health, engine.enforcer.metrics.registry) if web_port else None
+    registry = engine.enforcer.metrics.registry
+    web = WebServer(web_port, engine.health, registry, web_host) if web_port else None
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: engine.stop())
     if web is not None:

@@ -18,9 +18,11 @@ Health = Callable[[], tuple[bool, dict[str, Any]]]
 
 
 class WebServer:
-    def __init__(self, port: int, health: Health, registry: CollectorRegistry) -> None:
+    def __init__(
+        self, port: int, health: Health, registry: CollectorRegistry, host: str = "127.0.0.1"
+    ) -> None:
         handler = _handler(health, registry)
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+        self._server = ThreadingHTTPServer((host, port), handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="wardstream-web", daemon=True

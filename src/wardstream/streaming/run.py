@@ -49,6 +49,7 @@ def run_faust(
         w.app_id,
         settings.kafka.bootstrap_servers,
         web_port=w.web_port,
+        web_host=w.web_host,
         datadir=str(w.data_dir),
         guarantee=w.processing_guarantee,
         security=security,
@@ -84,4 +85,4 @@ def run_fast(
     enforcer = build_enforcer(settings, pipelines, policy, base_dir)
     engine = build_fast_engine(settings, fast, enforcer)
     log.info("fast engine: %s", settings.worker.processing_guarantee)
-    serve(engine, settings.worker.web_port, loglevel)
+    serve(engine, settings.worker.web_port, loglevel, settings.worker.web_host)
