@@ -278,3 +278,13 @@ def test_json_and_csv_carry_the_same_figures() -> None:
 )
 def test_slug(key: str, ident: str) -> None:
     assert slug(key) == ident
+
+
+def test_the_last_day_label_ends_inside_the_chart() -> None:
+    days = [rec("PASSED", at=T0 + timedelta(days=i)) for i in range(3)]
+    page = render_html(build_report(days, T0 + timedelta(days=3)))
+    chart = page[page.index('<svg id="chart-days"') :]
+    chart = chart[: chart.index("</svg>")]
+    width = chart.split('width="', 1)[1].split('"', 1)[0]
+    last = (T0 + timedelta(days=2)).date().isoformat()
+    assert f'<text x="{width}" y="228" text-anchor="end">{last}</text>' in chart

@@ -178,12 +178,15 @@ def _days(per_day: Mapping[str, Mapping[str, int]]) -> str:
                 f'fill="{_colour(action)}">'
                 f"<title>{escape(day)} {escape(action)}: {n}</title></rect>"
             )
+    width = max(step * len(days), 160)
     labels = f'<text x="0" y="{chart_h + 14}">{escape(days[0])}</text>'
-    if len(days) > 1:
-        labels += f'<text x="{(len(days) - 1) * step}" y="{chart_h + 28}">{escape(days[-1])}</text>'
+    if len(days) > 1:  # anchored at its end, so the last date is never cut off
+        labels += (
+            f'<text x="{width}" y="{chart_h + 28}" text-anchor="end">{escape(days[-1])}</text>'
+        )
     svg = _svg(
         "chart-days",
-        max(step * len(days), 160),
+        width,
         chart_h + 32,
         "Decisions per day",
         "".join(cols) + labels,
