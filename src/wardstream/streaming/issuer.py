@@ -76,6 +76,8 @@ class LifecycleIssuer:
         self.scanner: BreachScanner | None = None
         self.incidents_topic = ""
         self._last_sweep = 0.0
+        self.expiring = sweeps.ExpiryIndex()  # fed by the StateApplier's on_consent hook
+        self._retained_at: tuple[datetime, int] | None = None
         self._deletions = AvroCodec(record_schema("DeletionRequest"))
         self._notices = AvroCodec(record_schema("GuardianNotice"))
         self._corrections = AvroCodec(record_schema("Correction"))
@@ -131,8 +133,13 @@ class LifecycleIssuer:
 
     def _sweep(self, now: datetime) -> list[Candidate]:
         seen, p = self.lifecycle.seen, self.policy
-        out = sweeps.expiries(self.state.consents.values(), self.pipelines, now, p)
-        out += sweeps.retention(seen, self.pipelines, sweeps.on_grid(now, self.grid), p)
+        ledgers = [self.state.consents.get(s) for s in sorted(self.expiring.due(now))]
+        out = sweeps.expiries([x for x in ledgers if x is not None], self.pipelines, now, p)
+        # retention cut-offs move once per grid step: sweep the marks when it or they change
+        grid_now = sweeps.on_grid(now, self.grid)
+        if self._retained_at != (grid_now, self.lifecycle.seen_changes):
+            self._retained_at = (grid_now, self.lifecycle.seen_changes)
+            out += sweeps.retention(seen, self.pipelines, grid_now, p)
         return out + sweeps.stops(self.lifecycle.stops, seen, p)
 
     def _collect(self, candidates: list[Candidate]) -> None:

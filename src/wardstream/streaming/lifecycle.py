@@ -77,6 +77,7 @@ def attach(
         clock=lambda: enforcer.wall() + offset,
     )
     enforcer.issuer = issuer
+    enforcer.applier.on_consent.append(issuer.expiring.note)
     if ring is not None:
         issuer.shred = shredder(ring, partial(enforcer.auditor.write, CONTROL_CHAIN, CONTROL))
     tracker = SeenTracker(topics.seen, lifecycle, grid)

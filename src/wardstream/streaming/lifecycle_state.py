@@ -48,6 +48,7 @@ class Trigger:
 @dataclass(slots=True)
 class LifecycleState:
     seen: dict[str, dict[str, lr.SeenMark]] = field(default_factory=dict)
+    seen_changes: int = 0  # bumped per seen mark read: the retention sweep runs when it moves
     unconfirmed: dict[tuple[str, str], lr.SeenMark] = field(default_factory=dict)
     stops: dict[str, datetime] = field(default_factory=dict)
     holds: dict[str, LegalHold] = field(default_factory=dict)
@@ -191,6 +192,7 @@ class StateApplier:
         subject_id, pipeline = lr.parse_seen_key(key)
         mark = lr.decode_mark(value)
         self.lifecycle.seen.setdefault(subject_id, {})[pipeline] = mark
+        self.lifecycle.seen_changes += 1
         if self.lifecycle.unconfirmed.get((subject_id, pipeline)) == mark:
             del self.lifecycle.unconfirmed[(subject_id, pipeline)]
 
