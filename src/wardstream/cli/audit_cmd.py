@@ -50,16 +50,17 @@ class Session:
 
 def open_session(config: Path | None) -> Session:
     from wardstream.config.settings import load_settings
+    from wardstream.kafka.security import preflight
     from wardstream.streaming.bootstrap import client_config
 
     try:
         settings = load_settings(config)
+        preflight(settings.kafka)  # a refused login or CA fails at once, with the fix
+        kafka = client_config(settings)
     except WardstreamError as exc:
         fail(str(exc))
     operator = f"cli:{_user()}@{socket.gethostname()}"
-    return Session(
-        settings, client_config(settings), operator, config.parent if config else Path.cwd()
-    )
+    return Session(settings, kafka, operator, config.parent if config else Path.cwd())
 
 
 def _user() -> str:

@@ -27,8 +27,17 @@ def start(
     nodes: int = typer.Option(1, help="1 (broker+controller) or 3 (a cluster for fault tests)."),
     home: Path = typer.Option(None, help=HOME_HELP),
     timeout: float = typer.Option(60.0, help="Seconds to wait for the broker to answer."),
+    secure: bool = typer.Option(
+        False,
+        "--secure",
+        help="Add a SASL_SSL listener (SCRAM-SHA-512 user 'wardstream', throwaway CA); "
+        "PLAINTEXT stays for admin and inter-broker traffic. See docs/security.md.",
+    ),
 ) -> None:
     """Install Kafka's jars (first time only), start the broker and wait until it answers.
+
+    Prints the PLAINTEXT bootstrap address on stdout; with --secure, stderr also shows the
+    WARDSTREAM__KAFKA__* settings for the SASL_SSL listener (the password stays in its file).
 
     Example: [bold]wardstream kafka start --port 9092[/bold] then
     [bold]export KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9092[/bold]
@@ -39,12 +48,37 @@ def start(
         say(f"already running: {state['bootstrap']}")
         return
     shutil.rmtree(where, ignore_errors=True)
+    broker = LocalKafka(
+        where, nodes=nodes, port=port, security="sasl_ssl" if secure else "plaintext"
+    )
     try:
-        bootstrap = LocalKafka(where, nodes=nodes, port=port).start(timeout=timeout)
+        bootstrap = broker.start(timeout=timeout)
     except LocalKafkaError as exc:
         fail(str(exc))
     say(f"Kafka is ready at [bold]{bootstrap}[/bold] (data in {where})")
+    if broker.secure is not None:
+        _say_secure(broker)
     typer.echo(bootstrap)
+
+
+def _say_secure(broker: LocalKafka) -> None:
+    """The settings for the SASL_SSL listener, on stderr, one unwrapped line each."""
+    secure = broker.secure
+    assert secure is not None  # noqa: S101 - the caller checked
+    user = next(iter(secure.users))
+    say(
+        f"SASL_SSL (SCRAM-SHA-512) at [bold]{broker.secure_bootstrap_servers}[/bold]; connect with:"
+    )
+    lines = [
+        f"export WARDSTREAM__KAFKA__BOOTSTRAP_SERVERS={broker.secure_bootstrap_servers}",
+        "export WARDSTREAM__KAFKA__SECURITY_PROTOCOL=SASL_SSL",
+        "export WARDSTREAM__KAFKA__SASL_MECHANISM=SCRAM-SHA-512",
+        f"export WARDSTREAM__KAFKA__SASL_USERNAME={user}",
+        f'export WARDSTREAM__KAFKA__SASL_PASSWORD="$(cat {secure.password_file(user)})"',
+        f"export WARDSTREAM__KAFKA__SSL_CAFILE={secure.ca_file}",
+    ]
+    for line in lines:
+        typer.echo(f"  {line}", err=True)
 
 
 @app.command()

@@ -17,6 +17,14 @@ The format is SPEC.md "Pipelines"::
     on_missing_consent: quarantine    # quarantine | drop
     unknown_age: child                # child | quarantine | adult
     fields: {user_id: identifier, page: behaviour, geo: location, ts: technical}
+    sink_tombstones: false            # true: tombstone the subject on the sink (compacted,
+                                      # keyed by subject: needs subject: key)
+
+A ``fields`` entry is a category, or ``{category: <category>, encrypt: true}``:
+a child's or minor's value of that field is sealed with the subject's data key
+on the sink (``streaming.sink_crypto``); the field's type must be ``string`` or
+``bytes`` (either may be a union with null) and the worker needs the key ring
+(a master key, ``lifecycle.encrypt_quarantine`` on).
 
 Required: name, source, sink, format, purpose, retention, fields (and schema
 for ``format: avro``). Schema paths are relative to ``base_dir`` (by default
@@ -32,9 +40,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from wardstream.config.errors import (
     Marks,
@@ -47,7 +62,12 @@ from wardstream.config.errors import (
 )
 from wardstream.config.policy import Duration, PolicyConfig, ward_error
 from wardstream.domain.enums import DataCategory
-from wardstream.domain.pipeline import Pipeline, avro_field_paths, parse_destination
+from wardstream.domain.pipeline import (
+    Pipeline,
+    avro_field_kinds,
+    avro_field_paths,
+    parse_destination,
+)
 from wardstream.policy.packs import normalise_code
 
 CategoryName = Literal[
@@ -64,6 +84,36 @@ CategoryName = Literal[
     "biometric",
     "technical",
 ]
+
+ENCRYPTABLE = (frozenset({"string"}), frozenset({"bytes"}))
+
+
+class FieldSpec(BaseModel):
+    """One ``fields`` entry: ``geo: location`` or ``geo: {category: location, encrypt: true}``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    category: CategoryName = Field(description="Data category a consent must cover.")
+    encrypt: bool = Field(
+        default=False,
+        description=(
+            "Seal a child's or minor's value on the sink with the subject's data key "
+            "(string or bytes fields; destroyed with the key on deletion)."
+        ),
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short_form(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return value
+        names = get_args(CategoryName)
+        if isinstance(value, str) and value in names:
+            return {"category": value}
+        guess = closest(str(value), names)
+        hint = f"did you mean '{guess}'? " if guess else ""
+        fix = f"{hint}use one of: {', '.join(names)}; or {{category: <one>, encrypt: true}}"
+        raise ward_error(f"unknown value '{value}'", fix)
 
 
 class PipelineFile(BaseModel):
@@ -99,8 +149,18 @@ class PipelineFile(BaseModel):
     unknown_age: Literal["child", "quarantine", "adult"] = Field(
         default="child", description="How to treat subjects of unknown age (child = fail closed)."
     )
-    fields: dict[str, CategoryName] = Field(
-        min_length=1, description="Field path -> data category; unlisted fields are minimised."
+    fields: dict[str, FieldSpec] = Field(
+        min_length=1,
+        description=(
+            "Field path -> data category, or {category, encrypt}; unlisted fields are minimised."
+        ),
+    )
+    sink_tombstones: bool = Field(
+        default=False,
+        description=(
+            "Write a tombstone for the subject to the (compacted) sink when a deletion covers "
+            "all the sink holds of it; needs subject: key (the sink keeps the source key)."
+        ),
     )
 
     @field_validator("destination")
@@ -121,7 +181,7 @@ class PipelineFile(BaseModel):
             source=self.source,
             sink=self.sink,
             purpose=self.purpose,
-            fields={k: DataCategory(v) for k, v in self.fields.items()},
+            fields={k: DataCategory(v.category) for k, v in self.fields.items()},
             format=self.format,  # type: ignore[arg-type]
             schema=self.schema_path,
             subject=self.subject,
@@ -133,6 +193,8 @@ class PipelineFile(BaseModel):
             on_missing_consent=self.on_missing_consent,  # type: ignore[arg-type]
             unknown_age=self.unknown_age,  # type: ignore[arg-type]
             fixed_fields=fixed_fields,
+            encrypted_fields=frozenset(k for k, v in self.fields.items() if v.encrypt),
+            sink_tombstones=self.sink_tombstones,
         )
 
 
@@ -174,6 +236,7 @@ def _check_file(path: Path, policy: PolicyConfig | None, base_dir: Path) -> _Che
         return result
     fixed = _check_schema(model, path, base_dir, result)
     _check_policy(model, policy, result)
+    _check_tombstones(model, result)
     if not any(p.severity == "error" for p in result.problems):
         result.pipeline = model.to_pipeline(fixed)
     result.problems.sort(key=lambda p: p.line)
@@ -191,6 +254,9 @@ def _check_schema(model: PipelineFile, path: Path, base_dir: Path, out: _Checked
     if model.schema_path is None:
         if model.format == "avro":
             out.add(("format",), "format avro needs a schema file", "add 'schema: <file>.avsc'")
+        for name in _encrypted(model):
+            message = "encrypt: true needs a schema to check the field's type"
+            out.add(("fields", name), message, "add 'schema: <file>.avsc'")
         return frozenset()
     found = _resolve(model.schema_path, path, base_dir)
     if found is None:
@@ -198,13 +264,15 @@ def _check_schema(model: PipelineFile, path: Path, base_dir: Path, out: _Checked
         out.add(("schema",), f"schema file not found: {model.schema_path}", fix)
         return frozenset()
     try:
-        paths = avro_field_paths(json.loads(found.read_text(encoding="utf-8")))
+        document = json.loads(found.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         out.add(("schema",), f"schema file is not valid JSON: {exc}", "fix the .avsc file")
         return frozenset()
+    paths = avro_field_paths(document)
     if not paths:
         return frozenset()
     _check_paths(model, paths, out)
+    _check_encryptable(model, avro_field_kinds(document), out)
     return frozenset(name for name in model.fields if paths.get(name) is False)
 
 
@@ -220,6 +288,40 @@ def _check_paths(model: PipelineFile, paths: dict[str, bool], out: _Checked) -> 
             hint = f"did you mean '{guess}'? " if guess else ""
             loc = (key, name) if key == "fields" else (key,)
             out.add(loc, f"field '{name}' is not in the schema", f"{hint}use a field of the schema")
+
+
+def _encrypted(model: PipelineFile) -> list[str]:
+    return [name for name, spec in model.fields.items() if spec.encrypt]
+
+
+def _check_encryptable(
+    model: PipelineFile, kinds: dict[str, frozenset[str]], out: _Checked
+) -> None:
+    """An ``encrypt: true`` field must hold the ciphertext: string (base64 text) or bytes."""
+    for name in _encrypted(model):
+        found = kinds.get(name)
+        if found is None or found in ENCRYPTABLE:
+            continue  # not in the schema: _check_paths said so
+        shown = " | ".join(sorted(found)) or "null"
+        message = f"field '{name}' is {shown}: it cannot hold a ciphertext"
+        fix = (
+            "encrypt only string or bytes fields (optionally a union with null, no "
+            "logicalType), or change the field's type in the schema"
+        )
+        out.add(("fields", name), message, fix)
+
+
+def _check_tombstones(model: PipelineFile, out: _Checked) -> None:
+    if model.sink_tombstones and model.subject != "key":
+        message = (
+            f"sink_tombstones needs a sink keyed by subject id, but the subject is the "
+            f"field '{model.subject}' and the sink keeps the source key"
+        )
+        fix = (
+            "key the source records by subject id (UTF-8) and set 'subject: key', "
+            "or remove sink_tombstones"
+        )
+        out.add(("sink_tombstones",), message, fix)
 
 
 def _check_policy(model: PipelineFile, policy: PolicyConfig | None, out: _Checked) -> None:

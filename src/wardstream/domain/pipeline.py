@@ -4,6 +4,12 @@
 sink schema cannot omit (non-null without a default): a child's event that
 would need one of them removed is quarantined (REDACTION_IMPOSSIBLE) instead.
 ``destination`` is ``internal``, ``public`` or ``third_party:<recipient>``.
+``encrypted_fields`` (``encrypt: true`` in the file) are sealed with the
+subject's data key on a child's or minor's event before it reaches the sink
+(``streaming.sink_crypto``). ``sink_tombstones`` makes the lifecycle write a
+tombstone for the subject to the sink when a deletion covers all it holds
+there (``policy.tombstones``); it needs a sink keyed by subject id, i.e.
+``subject == "key"`` (the sink keeps the source key).
 """
 
 from __future__ import annotations
@@ -55,6 +61,8 @@ class Pipeline:
     on_missing_consent: MissingConsent = MissingConsent.QUARANTINE
     unknown_age: UnknownAge = UnknownAge.CHILD
     fixed_fields: frozenset[str] = frozenset()
+    encrypted_fields: frozenset[str] = frozenset()
+    sink_tombstones: bool = False
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -71,6 +79,12 @@ class Pipeline:
         )
         set_(self, "unknown_age", c.member(_R, "unknown_age", UnknownAge, self.unknown_age))
         set_(self, "fixed_fields", frozenset(self.fixed_fields))
+        set_(self, "encrypted_fields", frozenset(self.encrypted_fields))
+        unknown = sorted(self.encrypted_fields - set(cats))
+        if unknown:
+            raise InvalidRecordError(_R, "encrypted_fields", f"not in fields: {unknown}")
+        if self.sink_tombstones and self.subject != "key":
+            raise InvalidRecordError(_R, "sink_tombstones", "needs subject 'key'")
         if self.jurisdiction is not None:
             set_(self, "jurisdiction", self.jurisdiction.strip().upper())
         try:
@@ -132,3 +146,53 @@ def _as_record(schema: Any, named: dict[str, Any]) -> dict[str, Any] | None:
         if isinstance(schema.get("namespace"), str):
             named[f"{schema['namespace']}.{schema['name']}"] = schema
     return schema
+
+
+def avro_field_kinds(schema: Any) -> dict[str, frozenset[str]]:
+    """Field paths of an Avro record schema (parsed JSON) -> the kinds of the field's type.
+
+    A kind is the Avro type name of each non-null branch (``string``, ``bytes``,
+    ``long``, ``record``, ``enum``, ``fixed``, ``array``...), with
+    ``/<logicalType>`` appended when the branch has one (``long/timestamp-millis``).
+    Named types defined earlier in the schema are followed. Used to check that
+    an ``encrypt: true`` field can hold a ciphertext.
+    """
+    out: dict[str, frozenset[str]] = {}
+    _kind_paths(schema, "", out, {}, depth=0)
+    return out
+
+
+def _kind_paths(
+    schema: Any, prefix: str, out: dict[str, frozenset[str]], named: dict[str, Any], depth: int
+) -> None:
+    record = _as_record(schema, named)
+    if record is None or depth > 16:
+        return
+    for entry in record.get("fields") or []:
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+            continue
+        path = prefix + entry["name"]
+        kind = entry.get("type")
+        branches = [b for b in (kind if isinstance(kind, list) else [kind]) if b != "null"]
+        out[path] = frozenset(_kind_of(b, named) for b in branches)
+        for branch in branches:
+            _kind_paths(branch, path + ".", out, named, depth + 1)
+
+
+def _kind_of(branch: Any, named: dict[str, Any]) -> str:
+    if isinstance(branch, str):
+        if branch in _PRIMITIVES:
+            return branch
+        target = named.get(branch) or named.get(branch.rsplit(".", 1)[-1])
+        return str(target.get("type")) if isinstance(target, dict) else "unknown"
+    if not isinstance(branch, dict):
+        return "union" if isinstance(branch, list) else "unknown"
+    kind = branch.get("type")
+    if isinstance(kind, dict | list):
+        return _kind_of(kind, named)
+    if kind in ("enum", "fixed") and isinstance(branch.get("name"), str):
+        named[branch["name"]] = branch
+        if isinstance(branch.get("namespace"), str):
+            named[f"{branch['namespace']}.{branch['name']}"] = branch
+    logical = branch.get("logicalType")
+    return f"{kind}/{logical}" if logical else str(kind)

@@ -6,6 +6,11 @@ in its own process group, then waits until the cluster answers a metadata
 request. ``stop()`` ends every JVM it started. One node is a combined
 broker+controller; ``nodes=3`` makes a three-node cluster with static voters,
 replication factor 3 and ``min.insync.replicas=2`` for fault tests.
+
+``security="sasl_ssl"`` adds a second listener per node, SASL_SSL with
+SCRAM-SHA-512 users and a throwaway CA (see ``kafka/tls.py``): clients under
+test use ``secure_bootstrap_servers`` and trust ``ca_file``; the PLAINTEXT
+listener stays for inter-broker, controller and admin traffic on loopback.
 """
 
 from __future__ import annotations
@@ -18,15 +23,16 @@ import socket
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 from wardstream.kafka.errors import BrokerNotReady, LocalKafkaError, PortTaken
 from wardstream.kafka.install import KAFKA_VERSION, java_executable, kafka_libs
+from wardstream.kafka.tls import LISTENER, SecureListener, SecureListenerError
 
 HEAP = ("-Xms256m", "-Xmx512m")
 _LOG4J = """\
@@ -47,10 +53,19 @@ class Node:
     port: int
     controller_port: int
     directory: Path
+    secure_port: int | None = None
 
     @property
     def bootstrap(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+    @property
+    def secure_bootstrap(self) -> str | None:
+        return None if self.secure_port is None else f"127.0.0.1:{self.secure_port}"
+
+    @property
+    def ports(self) -> tuple[int, ...]:
+        return tuple(p for p in (self.port, self.controller_port, self.secure_port) if p)
 
     @property
     def log_file(self) -> Path:
@@ -72,15 +87,30 @@ class LocalKafka:
     """Apache Kafka nodes on loopback, owned by this object (or by its state file)."""
 
     def __init__(
-        self, home: Path, *, nodes: int = 1, port: int | None = None, version: str = KAFKA_VERSION
+        self,
+        home: Path,
+        *,
+        nodes: int = 1,
+        port: int | None = None,
+        version: str = KAFKA_VERSION,
+        security: Literal["plaintext", "sasl_ssl"] = "plaintext",
+        scram_users: Mapping[str, str] | None = None,
     ) -> None:
         if nodes not in (1, 3):
             raise LocalKafkaError(f"nodes must be 1 or 3, not {nodes}")
+        if security not in ("plaintext", "sasl_ssl"):
+            raise LocalKafkaError(f"security must be plaintext or sasl_ssl, not {security!r}")
+        if scram_users and security != "sasl_ssl":
+            raise LocalKafkaError("scram_users need security='sasl_ssl' (the SCRAM listener)")
         self.home = home
         self.version = version
+        self.security = security
+        self._scram_users = dict(scram_users or {})
         self._node_count = nodes
         self._first_port = port
         self.nodes: list[Node] = []
+        self.secure: SecureListener | None = None
+        """TLS files and SCRAM users of the SASL_SSL listener, once started with it."""
         self._procs: dict[int, subprocess.Popen[bytes]] = {}
 
     # -- lifecycle ------------------------------------------------------------------
@@ -88,9 +118,22 @@ class LocalKafka:
     def bootstrap_servers(self) -> str:
         return ",".join(n.bootstrap for n in self.nodes)
 
+    @property
+    def secure_bootstrap_servers(self) -> str | None:
+        """The SASL_SSL listeners (None without ``security="sasl_ssl"``)."""
+        found = [n.secure_bootstrap for n in self.nodes if n.secure_bootstrap]
+        return ",".join(found) if found else None
+
+    @property
+    def ca_file(self) -> Path | None:
+        """The CA certificate clients of the SASL_SSL listener trust (``kafka.ssl_cafile``)."""
+        return self.secure.ca_file if self.secure else None
+
     def start(self, timeout: float = 60.0) -> str:
         libs = kafka_libs(self.version)
         self.home.mkdir(parents=True, exist_ok=True)
+        if self.security == "sasl_ssl":
+            self.secure = SecureListener.create(self.home / "secure", self._scram_users or None)
         self.nodes = self._plan_nodes()
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         for node in self.nodes:
@@ -143,9 +186,30 @@ class LocalKafka:
                     node = next(n for n in self.nodes if n.node_id == node_id)
                     raise BrokerNotReady(time.monotonic() - deadline + timeout, _tail(node))
             if metadata_ok(self.bootstrap_servers, len(self.nodes)):
+                self._wait_secure(deadline)
                 return
             time.sleep(0.25)
         raise BrokerNotReady(timeout, _tail(self.nodes[0]))
+
+    def _wait_secure(self, deadline: float) -> None:
+        """Until a SCRAM user gets metadata over TLS from the SASL_SSL listener."""
+        secure, bootstrap = self.secure, self.secure_bootstrap_servers
+        if secure is None or bootstrap is None:
+            return
+        options = {**secure.client_config(), "bootstrap_timeout_ms": 2000}  # not 30 s a try
+        while True:
+            if metadata_ok(bootstrap, len(self.nodes), security=options):
+                return
+            if time.monotonic() > deadline:
+                raise SecureListenerError(
+                    f"the broker answers on PLAINTEXT but not on its {LISTENER} listener "
+                    f"{bootstrap} (TLS with {secure.ca_file}, SCRAM user "
+                    f"{next(iter(secure.users))!r}). Its log ends with:\n"
+                    f"{secure.redact(_tail(self.nodes[0]))}\n"
+                    "Check that Java supports EC keys and TLS 1.2+, then `wardstream kafka "
+                    "stop --wipe` and start again."
+                )
+            time.sleep(0.25)
 
     # -- internals ------------------------------------------------------------------
     def _plan_nodes(self) -> list[Node]:
@@ -154,22 +218,19 @@ class LocalKafka:
         nodes = []
         for i in range(1, self._node_count + 1):
             port = self._first_port if (i == 1 and self._first_port) else free_port()
-            nodes.append(Node(i, port, free_port(), self.home / f"node-{i}"))
+            secure = free_port() if self.secure else None
+            nodes.append(Node(i, port, free_port(), self.home / f"node-{i}", secure))
         return nodes
 
     def _write_config(self, node: Node) -> None:
         node.directory.mkdir(parents=True, exist_ok=True)
         voters = ",".join(f"{n.node_id}@127.0.0.1:{n.controller_port}" for n in self.nodes)
         rf = len(self.nodes)
-        props = {
+        props: dict[str, object] = {
             "process.roles": "broker,controller",
             "node.id": node.node_id,
             "controller.quorum.voters": voters,
-            "listeners": f"PLAINTEXT://127.0.0.1:{node.port},CONTROLLER://127.0.0.1:{node.controller_port}",
-            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{node.port}",
-            "controller.listener.names": "CONTROLLER",
-            "inter.broker.listener.name": "PLAINTEXT",
-            "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+            **_listeners(node),
             "log.dirs": str(node.directory / "data"),
             "num.partitions": 1,
             "default.replication.factor": rf,
@@ -183,6 +244,7 @@ class LocalKafka:
             "log.segment.bytes": 64 * 1024 * 1024,
             "log.cleaner.dedupe.buffer.size": 8 * 1024 * 1024,
             "auto.create.topics.enable": "true",
+            **(self.secure.properties() if self.secure else {}),
         }
         text = "".join(f"{k}={v}\n" for k, v in props.items())
         (node.directory / "server.properties").write_text(text)
@@ -213,17 +275,19 @@ class LocalKafka:
             cluster_id,
             "-c",
             props,
+            *(self.secure.format_args() if self.secure else ()),
         )
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)  # noqa: S603
         if proc.returncode != 0:
+            said = (proc.stdout + proc.stderr).strip()[-2000:]
             raise LocalKafkaError(
                 f"Formatting the KRaft log directory {node.directory} failed: "
-                f"{(proc.stdout + proc.stderr).strip()[-2000:]}\n"
+                f"{self.secure.redact(said) if self.secure else said}\n"
                 "Remove the directory (`wardstream kafka stop --wipe`) and start again."
             )
 
     def _spawn(self, libs: Path, node: Node) -> None:
-        for port in (node.port, node.controller_port):
+        for port in node.ports:
             if port_in_use(port):
                 raise PortTaken(port)
         cmd = self._java(libs, node, "kafka.Kafka", str(node.directory / "server.properties"))
@@ -238,21 +302,52 @@ class LocalKafka:
         out.close()
 
     def _write_state(self) -> None:
-        state = {
+        state: dict[str, Any] = {
             "bootstrap": self.bootstrap_servers,
             "pids": [p.pid for p in self._procs.values()],
             "version": self.version,
         }
+        if self.secure is not None:
+            state["secure_bootstrap"] = self.secure_bootstrap_servers
+            state["secure"] = self.secure.describe()  # paths and user names, no password
         (self.home / "state.json").write_text(json.dumps(state))
 
 
-def metadata_ok(bootstrap: str, expected_brokers: int = 1, timeout_ms: int = 2000) -> bool:
-    """True when the cluster answers a metadata request naming all its brokers."""
+def _listeners(node: Node) -> dict[str, str]:
+    """PLAINTEXT (clients, inter-broker) and CONTROLLER; SASL_SSL too when the node has a port."""
+    listeners = [f"PLAINTEXT://{node.bootstrap}", f"CONTROLLER://127.0.0.1:{node.controller_port}"]
+    advertised = [f"PLAINTEXT://{node.bootstrap}"]
+    protocols = ["CONTROLLER:PLAINTEXT", "PLAINTEXT:PLAINTEXT"]
+    if node.secure_bootstrap is not None:
+        listeners.append(f"{LISTENER}://{node.secure_bootstrap}")
+        advertised.append(f"{LISTENER}://{node.secure_bootstrap}")
+        protocols.append(f"{LISTENER}:{LISTENER}")
+    return {
+        "listeners": ",".join(listeners),
+        "advertised.listeners": ",".join(advertised),
+        "controller.listener.names": "CONTROLLER",
+        "inter.broker.listener.name": "PLAINTEXT",
+        "listener.security.protocol.map": ",".join(protocols),
+    }
+
+
+def metadata_ok(
+    bootstrap: str,
+    expected_brokers: int = 1,
+    timeout_ms: int = 2000,
+    security: Mapping[str, Any] | None = None,
+) -> bool:
+    """True when the cluster answers a metadata request naming all its brokers.
+
+    ``security`` adds kafka-python options (SASL, ``ssl_context``) for a secure listener.
+    """
     from kafka import KafkaAdminClient  # imported late: the CLI's --help should not pay for it
     from kafka.errors import KafkaError
 
     try:
-        admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=timeout_ms)
+        admin = KafkaAdminClient(
+            bootstrap_servers=bootstrap, request_timeout_ms=timeout_ms, **(security or {})
+        )
     except (KafkaError, OSError, ValueError):
         return False
     try:
@@ -265,7 +360,9 @@ def metadata_ok(bootstrap: str, expected_brokers: int = 1, timeout_ms: int = 200
 
 
 def read_state(home: Path) -> dict[str, Any] | None:
-    """The state file `wardstream kafka start` writes: bootstrap, pids, version."""
+    """The state file `wardstream kafka start` writes: bootstrap, pids, version and, in
+    secure mode, secure_bootstrap and secure (protocol, mechanism, ca_file, users' password
+    files)."""
     path = home / "state.json"
     if not path.exists():
         return None

@@ -23,6 +23,7 @@ from wardstream.crypto import MasterKey
 from wardstream.domain.pipeline import Pipeline
 from wardstream.errors import WardstreamError
 from wardstream.kafka.admin import TopicSpec, ensure_topics
+from wardstream.kafka.security import preflight, python_options
 from wardstream.policy.context import PolicyContext
 from wardstream.serde import HttpSchemaRegistry, Origin, load_schema, make_codec
 from wardstream.streaming.auditor import Auditor
@@ -32,6 +33,7 @@ from wardstream.streaming.metrics import Metrics
 from wardstream.streaming.processor import PipelineProcessor, Timing
 from wardstream.streaming.quarantine import QuarantineBook
 from wardstream.streaming.shredding import KeyRing
+from wardstream.streaming.sink_crypto import missing_ring_message
 from wardstream.streaming.state import StateStore
 
 
@@ -41,17 +43,7 @@ class StartupError(WardstreamError):
 
 def security_config(settings: Settings) -> dict[str, Any]:
     """kafka-python / aiokafka client options for the configured security protocol."""
-    k = settings.kafka
-    out: dict[str, Any] = {"security_protocol": k.security_protocol}
-    if k.sasl_mechanism:
-        out["sasl_mechanism"] = k.sasl_mechanism
-        out["sasl_plain_username"] = k.sasl_username
-        out["sasl_plain_password"] = k.sasl_password.get_secret_value() if k.sasl_password else None
-    if k.ssl_cafile:
-        import ssl
-
-        out["ssl_context"] = ssl.create_default_context(cafile=str(k.ssl_cafile))
-    return out
+    return python_options(settings.kafka)
 
 
 def _secret(value: SecretStr | None, file: Path | None, name: str, missing: str) -> str:
@@ -101,8 +93,14 @@ def master_key(settings: Settings) -> MasterKey:
         ) from None
 
 
-def key_ring(settings: Settings) -> KeyRing | None:
-    if not settings.lifecycle.encrypt_quarantine:
+def key_ring(settings: Settings, pipelines: Sequence[Pipeline] = ()) -> KeyRing | None:
+    """The per-subject key ring (None with quarantine encryption off). ``encrypt: true``
+    sink fields need it: StartupError (naming the setting) when it is off or has no key."""
+    ls = settings.lifecycle
+    marked = [p for p in pipelines if p.encrypted_fields]
+    if marked and (not ls.encrypt_quarantine or (ls.master_key is None and not ls.master_key_file)):
+        raise StartupError(missing_ring_message(marked[0]))
+    if not ls.encrypt_quarantine:
         return None
     return KeyRing(master_key(settings), derived(settings, "keys"))
 
@@ -126,8 +124,8 @@ def topic_specs(settings: Settings, pipelines: Iterable[Pipeline]) -> list[Topic
         spec(t.corrections),
         spec(t.incidents),
     ]
-    for p in pipelines:
-        specs += [spec(p.source), spec(p.sink)]
+    for p in pipelines:  # a sink that gets tombstones is created compacted
+        specs += [spec(p.source), spec(p.sink, compacted if p.sink_tombstones else None)]
     specs += [spec(derived(settings, kind), compacted) for kind in COMPACTED_KINDS]
     return specs
 
@@ -170,7 +168,7 @@ def build_enforcer(
 ) -> Enforcer:
     w = settings.worker
     state = StateStore()
-    book = QuarantineBook(settings.topics.quarantine, key_ring(settings))
+    book = QuarantineBook(settings.topics.quarantine, key_ring(settings, pipelines))
     auditor = Auditor(
         settings.topics.audit,
         w.name,
@@ -202,4 +200,5 @@ def client_config(settings: Settings) -> dict[str, Any]:
 
 
 def prepare(settings: Settings, pipelines: Iterable[Pipeline]) -> None:
+    preflight(settings.kafka)  # a refused login or CA stops start-up now, with the fix
     ensure_topics(client_config(settings), topic_specs(settings, pipelines))

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from wardstream.config.settings import KafkaSettings, Settings
+from wardstream.kafka.security import librdkafka_options
 
 ENV_PREFIX = "WARDSTREAM__FAST__"
 DeliveryCallback = Callable[[Any, Any], None]
@@ -107,19 +108,7 @@ def fast_settings(
 
 def common_config(kafka: KafkaSettings) -> dict[str, Any]:
     """librdkafka connection and security properties."""
-    out: dict[str, Any] = {
-        "bootstrap.servers": kafka.bootstrap_servers,
-        "security.protocol": kafka.security_protocol.lower(),
-    }
-    if kafka.sasl_mechanism:
-        out["sasl.mechanism"] = kafka.sasl_mechanism
-        out["sasl.username"] = kafka.sasl_username
-        out["sasl.password"] = (
-            kafka.sasl_password.get_secret_value() if kafka.sasl_password else None
-        )
-    if kafka.ssl_cafile:
-        out["ssl.ca.location"] = str(kafka.ssl_cafile)
-    return out
+    return librdkafka_options(kafka)
 
 
 def consumer_config(settings: Settings, fast: FastEngineSettings) -> dict[str, Any]:

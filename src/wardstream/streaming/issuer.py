@@ -9,6 +9,10 @@ moves the new leader issues whatever the old one had not. Ids are
 deterministic (``policy.ids``): a replay or a brief double leadership during a
 rebalance can only repeat an id, never invent a conflicting one.
 
+A deletion also tombstones the sinks of pipelines with ``sink_tombstones``
+when it covers all the sink holds of the subject (``policy.tombstones``); its
+DELETION_ISSUED record names them in ``attrs["sink_tombstones"]``.
+
 Every record sent is audited on the ``_control/0`` chain (DELETION_ISSUED
 with the deadline, NOTICE_ISSUED, DELETION_DEFERRED when a legal hold keeps a
 deletion back). A deferred deletion is stored on the holds topic and issued,
@@ -34,6 +38,7 @@ from wardstream.policy.lifecycle import (
     deletions_for_consent_event,
     on_guardian_request,
 )
+from wardstream.policy.tombstones import sink_tombstones
 from wardstream.serde import AvroCodec, record_schema
 from wardstream.streaming import lifecycle_records as lr
 from wardstream.streaming import lifecycle_sweeps as sweeps
@@ -173,6 +178,11 @@ class LifecycleIssuer:
 
     def _deletion(self, d: DeletionRequest) -> list[OutRecord]:
         out = [OutRecord(self.topics.deletions, d.subject_id.encode(), self._encode(d))]
+        attrs = {"deletion_id": d.deletion_id, "pipelines": ",".join(d.pipelines)}
+        tombstoned = self._sink_tombstones(d)
+        if tombstoned:  # value null, key = the subject id (the sink is keyed by subject)
+            out += [OutRecord(p.sink, d.subject_id.encode(), None) for p in tombstoned]
+            attrs["sink_tombstones"] = ",".join(p.name for p in tombstoned)
         out.append(
             self.auditor.write(
                 CONTROL_CHAIN,
@@ -181,12 +191,29 @@ class LifecycleIssuer:
                 subject_id=d.subject_id,
                 reason=d.reason.value,
                 deadline=d.deadline,
-                attrs={"deletion_id": d.deletion_id, "pipelines": ",".join(d.pipelines)},
+                attrs=attrs,
             )
         )
         if d.reason in SHREDDING and self.shred is not None:
             out += self.shred(d.subject_id, d.deletion_id)
         return out
+
+    def _sink_tombstones(self, d: DeletionRequest) -> tuple[Pipeline, ...]:
+        """The opted-in sinks that ``d`` tombstones (rule: ``policy.tombstones``)."""
+        sid, spans = d.subject_id, {}
+        for name in d.pipelines:
+            mark = self.lifecycle.mark(sid, name)
+            if mark is not None:
+                spans[name] = (mark.first_at, mark.last_at)
+        return sink_tombstones(
+            d,
+            self.pipelines,
+            profile=self.state.subjects.get(sid),
+            ledger=self.state.consents.get(sid),
+            spans=spans,
+            grid=self.grid,
+            policy=self.policy,
+        )
 
     def _encode(self, d: DeletionRequest) -> bytes:
         return self._deletions.encode(d.to_dict())

@@ -13,7 +13,7 @@ state changes; ``expire`` closes the entries whose window ran out.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -55,6 +55,7 @@ from wardstream.streaming.records import (
 )
 from wardstream.streaming.seen import SeenTracker
 from wardstream.streaming.shredding import KEY_DESTROYED, KeyDestroyed
+from wardstream.streaming.sink_crypto import field_sealer
 from wardstream.streaming.state import StateStore
 
 SINK, QUARANTINE, DEADLETTER, DROPPED = "sink", "quarantine", "deadletter", "dropped"
@@ -100,6 +101,7 @@ class PipelineProcessor:
         self.waiting: list[_Waiting] = []
         self._dl_codec = _AvroCodec(record_schema("DeadLetter"))
         self.seen: SeenTracker | None = None  # set by the lifecycle (ward.seen marks)
+        self.sealer = field_sealer(pipeline, book.ring)  # encrypt: true sink fields
         self.passes: PassLog | None = None  # set by the lifecycle (compensation)
 
     # -- the event path -------------------------------------------------------------
@@ -188,13 +190,13 @@ class PipelineProcessor:
         chain = f"{self.pipeline.name}/{rec.partition}"
         if decision.action is Action.REDACT:
             try:
-                out = self._sink(rec, decision, self._redacted(value, decision))
+                out = self._sink(rec, decision, self._redacted(value, decision, env))
             except RedactionImpossible:
                 decision = redaction_impossible(decision, self.policy)
             else:
-                return Outcome(rec, SINK, [out, self._audit(chain, env, decision, rec)])
+                return Outcome(rec, SINK, [*out, self._audit(chain, env, decision, rec)])
         if decision.action is Action.PASS:
-            outputs = [self._sink(rec, decision, self._passed(rec, value, decision))]
+            outputs = self._sink(rec, decision, self._passed(rec, value, decision, env))
             if decision.needs_own_audit_record:
                 outputs.append(self._audit(chain, env, decision, rec))
             else:
@@ -210,19 +212,31 @@ class PipelineProcessor:
         return Outcome(rec, DROPPED, [self._audit(chain, env, decision, rec)])
 
     def _passed(
-        self, rec: InRecord, value: dict[str, Any] | None, decision: Decision
+        self, rec: InRecord, value: dict[str, Any] | None, decision: Decision, env: Envelope
     ) -> bytes | None:
-        """The bytes a pass forwards: the original, except for a child's JSON event, whose
-        decoder dropped keys the schema does not name: re-encode so they stay dropped."""
-        if self._reencode and value is not None and decision.age_band is not AgeBand.ADULT:
-            return self.codec.encode(value)
-        return rec.value
+        """The bytes a pass forwards: the original, except for a child's event that is
+        re-encoded: JSON (the decoder dropped keys the schema does not name, so they stay
+        dropped) or with ``encrypt: true`` fields to seal."""
+        if value is None or decision.age_band is AgeBand.ADULT:
+            return rec.value
+        sealed = self._sealed(value, decision, env)
+        return self.codec.encode(sealed) if self._reencode or sealed is not value else rec.value
 
-    def _redacted(self, value: dict[str, Any] | None, decision: Decision) -> bytes:
+    def _redacted(self, value: dict[str, Any] | None, decision: Decision, env: Envelope) -> bytes:
         assert value is not None, "a redaction always follows a decode"  # noqa: S101
-        return self.codec.encode(redact(value, self.schema, decision.remove_fields))
+        kept = redact(value, self.schema, decision.remove_fields)
+        return self.codec.encode(self._sealed(kept, decision, env))
 
-    def _sink(self, rec: InRecord, decision: Decision, value: bytes | None) -> OutRecord:
+    def _sealed(
+        self, value: Mapping[str, Any], decision: Decision, env: Envelope
+    ) -> Mapping[str, Any]:
+        """``encrypt: true`` fields sealed with the subject's data key, unless an adult's."""
+        if self.sealer is None or decision.treated_as is AgeBand.ADULT:
+            return value
+        return self.sealer.seal(env.subject_id, value)
+
+    def _sink(self, rec: InRecord, decision: Decision, value: bytes | None) -> list[OutRecord]:
+        """The sink record, after any data key its sealed fields need (keys topic first)."""
         ward = [
             (H_AGE_BAND, decision.header_band.encode()),
             (H_DECISION, decision.action.value.encode()),
@@ -230,7 +244,8 @@ class PipelineProcessor:
         if decision.consent_id:
             ward.append((H_CONSENT, decision.consent_id.encode()))
         headers = forwarded_headers(rec.headers, tuple(ward))
-        return OutRecord(self.pipeline.sink, rec.key, value, headers, rec.timestamp_ms)
+        keys = self.sealer.take() if self.sealer is not None else []
+        return [*keys, OutRecord(self.pipeline.sink, rec.key, value, headers, rec.timestamp_ms)]
 
     def _audit(
         self,
@@ -322,17 +337,17 @@ class PipelineProcessor:
         if self.passes is not None:
             name, consent = self.pipeline.name, decision.consent_id
             self.passes.passed(env.subject_id, name, env.event_time, consent, self.wall())
-        return [out, audit, self.book.close(entry, RELEASED, now)]
+        return [*out, audit, self.book.close(entry, RELEASED, now)]
 
     def _preview(
         self, rec: InRecord, value: dict[str, Any], env: Envelope, now: datetime
-    ) -> tuple[Decision, OutRecord] | None:
+    ) -> tuple[Decision, list[OutRecord]] | None:
         decision = self._decide(value, env, now)
         if decision.action is Action.PASS:
-            return decision, self._sink(rec, decision, self._passed(rec, value, decision))
+            return decision, self._sink(rec, decision, self._passed(rec, value, decision, env))
         if decision.action is Action.REDACT:
             try:
-                return decision, self._sink(rec, decision, self._redacted(value, decision))
+                return decision, self._sink(rec, decision, self._redacted(value, decision, env))
             except RedactionImpossible:
                 return None
         return None

@@ -1,0 +1,144 @@
+"""``KafkaSettings`` as each Kafka library's connection options, and a login check.
+
+One place turns ``kafka.security_protocol``, ``sasl_*`` and ``ssl_cafile`` into
+the options of kafka-python and aiokafka (which share their names; Faust takes
+them as credentials, see ``streaming/faust_engine.make_app``) and of librdkafka
+(confluent-kafka, the fast engine). SASL options are set only for a SASL_*
+protocol and a TLS context only for SSL/SASL_SSL, where one is always built
+(from ``ssl_cafile``, else the system's CAs): aiokafka and Faust would otherwise
+quietly fall back to plaintext or refuse to start.
+
+The password is handed over as ``MaskedStr``, a str whose repr is
+``'**********'``: a client that logs its configuration (kafka-python's admin
+client does, at DEBUG) shows no secret. ``preflight`` logs in once with
+librdkafka, so a wrong password or CA stops start-up within a second with a
+message that names the fix, instead of a client retrying until its bootstrap
+timeout and then blaming the network.
+"""
+
+from __future__ import annotations
+
+import ssl
+import time
+from typing import Any
+
+from wardstream.config.settings import KafkaSettings
+from wardstream.errors import WardstreamError
+
+MASK = "**********"
+_PASSWORD_ENV = "WARDSTREAM__KAFKA__SASL_PASSWORD"  # noqa: S105 - a variable name
+
+
+class KafkaAccessError(WardstreamError):
+    """The brokers refused this client's TLS handshake or login; the message says what to fix."""
+
+
+class MaskedStr(str):
+    """A secret that works as a str but whose repr (and so any dict it sits in) is masked."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return repr(MASK)
+
+
+def is_tls(kafka: KafkaSettings) -> bool:
+    return kafka.security_protocol in ("SSL", "SASL_SSL")
+
+
+def is_sasl(kafka: KafkaSettings) -> bool:
+    return kafka.security_protocol.startswith("SASL")
+
+
+def password(kafka: KafkaSettings) -> MaskedStr | None:
+    secret = kafka.sasl_password
+    return None if secret is None else MaskedStr(secret.get_secret_value())
+
+
+def ssl_context(kafka: KafkaSettings) -> ssl.SSLContext:
+    """A verifying TLS context: trusts ``ssl_cafile`` (else the system CAs), checks host names."""
+    cafile = kafka.ssl_cafile
+    try:
+        return ssl.create_default_context(cafile=str(cafile) if cafile else None)
+    except OSError as exc:  # ssl.SSLError is an OSError too
+        reason = getattr(exc, "reason", None) or exc.strerror or type(exc).__name__
+        raise KafkaAccessError(
+            f"kafka.ssl_cafile {cafile} cannot be used ({reason}): point it (or "
+            "WARDSTREAM__KAFKA__SSL_CAFILE) at the PEM file of the CA that signed the brokers' "
+            "certificates"
+        ) from None
+
+
+def python_options(kafka: KafkaSettings) -> dict[str, Any]:
+    """kafka-python / aiokafka options for the security protocol (no bootstrap servers)."""
+    out: dict[str, Any] = {"security_protocol": kafka.security_protocol}
+    if is_sasl(kafka):
+        out["sasl_mechanism"] = kafka.sasl_mechanism
+        out["sasl_plain_username"] = kafka.sasl_username
+        out["sasl_plain_password"] = password(kafka)
+    if is_tls(kafka):
+        out["ssl_context"] = ssl_context(kafka)
+    return out
+
+
+def librdkafka_options(kafka: KafkaSettings) -> dict[str, Any]:
+    """librdkafka (confluent-kafka) connection and security properties."""
+    out: dict[str, Any] = {
+        "bootstrap.servers": kafka.bootstrap_servers,
+        "security.protocol": kafka.security_protocol.lower(),
+    }
+    if is_sasl(kafka):
+        out["sasl.mechanism"] = kafka.sasl_mechanism
+        out["sasl.username"] = kafka.sasl_username
+        out["sasl.password"] = password(kafka)
+    if is_tls(kafka) and kafka.ssl_cafile is not None:
+        out["ssl.ca.location"] = str(kafka.ssl_cafile)
+    return out
+
+
+def preflight(kafka: KafkaSettings, timeout: float = 10.0) -> None:
+    """Connect once; raise KafkaAccessError if the brokers refuse the TLS handshake or login.
+
+    Does nothing for PLAINTEXT. Brokers that do not answer at all are left to the
+    clients, which wait for them (a worker may start before its brokers).
+    """
+    if kafka.security_protocol == "PLAINTEXT":
+        return
+    if is_tls(kafka):
+        ssl_context(kafka)  # a bad ssl_cafile gets its own message, before librdkafka's
+    from confluent_kafka import KafkaError, KafkaException
+    from confluent_kafka.admin import AdminClient
+
+    errors: list[KafkaError] = []
+    config = {**librdkafka_options(kafka), "error_cb": errors.append, "log_level": 0}
+    admin = AdminClient(config)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            admin.list_topics(timeout=0.5)
+            return
+        except KafkaException:
+            admin.poll(0)
+        for error in errors:
+            if error.code() in (KafkaError._AUTHENTICATION, KafkaError._SSL):
+                raise _refused(kafka, error.code() == KafkaError._SSL, error.str()) from None
+
+
+def _refused(kafka: KafkaSettings, tls: bool, detail: str) -> KafkaAccessError:
+    secret = kafka.sasl_password.get_secret_value() if kafka.sasl_password else None
+    said = detail.replace(secret, MASK) if secret else detail
+    said = said.replace("[", "(").replace("]", ")")  # terminal markup
+    where = f"Kafka at {kafka.bootstrap_servers}"
+    if tls:
+        fix = (
+            "set kafka.ssl_cafile (WARDSTREAM__KAFKA__SSL_CAFILE) to the PEM file of the CA that "
+            "signed the brokers' certificates, and connect by a host name or IP address the "
+            "certificates name"
+        )
+        return KafkaAccessError(f"{where}: the TLS handshake failed ({said}); {fix}")
+    return KafkaAccessError(
+        f"{where} refused the {kafka.sasl_mechanism} login of user {kafka.sasl_username!r} "
+        f"({said}); check kafka.sasl_username, the password ({_PASSWORD_ENV}) and that the "
+        "user exists with this mechanism on the cluster "
+        "(kafka-configs.sh --describe --entity-type users)"
+    )
