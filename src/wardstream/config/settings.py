@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from wardstream.config.fast import FastEngineSettings
 from wardstream.config.lifecycle import LifecycleSettings
 from wardstream.config.policy import PolicyConfig
 
@@ -175,6 +176,10 @@ class Settings(BaseSettings):
         description="Deletions, retention sweeps, holds, breach scans and key shredding.",
     )
     policy: PolicyConfig = Field(default_factory=PolicyConfig, description="Operator policy.")
+    fast: FastEngineSettings = Field(
+        default_factory=FastEngineSettings,
+        description="Tuning of the fast engine (`wardstream worker --engine fast`).",
+    )
 
     @classmethod
     def settings_customise_sources(
