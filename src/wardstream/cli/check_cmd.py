@@ -5,10 +5,15 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from wardstream.cli.output import EXIT_PROBLEM, err, say
+
+if TYPE_CHECKING:
+    from wardstream.config.errors import Problem
+    from wardstream.config.settings import Settings
 
 
 def check(
@@ -22,7 +27,7 @@ def check(
 
     Example: [bold]wardstream check -c wardstream.yaml[/bold]
     """
-    from wardstream.config.errors import ConfigError, Problem
+    from wardstream.config.errors import ConfigError
     from wardstream.config.pipeline import check_pipelines
     from wardstream.config.settings import load_settings
 
@@ -38,6 +43,8 @@ def check(
         directory = base / directory
     policy = settings.policy if settings else None
     problems.extend(check_pipelines(directory, policy, base_dir=base))
+    if settings is not None and not any(p.severity == "error" for p in problems):
+        problems.extend(_key_ring_problems(settings, directory, base, config))
     errors = [p for p in problems if p.severity == "error"]
     if as_json:
         typer.echo(json.dumps([asdict(p) for p in problems], indent=2))
@@ -49,3 +56,22 @@ def check(
             say(f"[green]ok[/green]: configuration and pipelines in {directory} are valid")
     if errors:
         raise typer.Exit(EXIT_PROBLEM)
+
+
+def _key_ring_problems(
+    settings: Settings, directory: Path, base: Path, config: Path | None
+) -> list[Problem]:
+    """``encrypt: true`` sink fields need the key ring: the worker would refuse to start."""
+    from wardstream.config.errors import Problem
+    from wardstream.config.pipeline import load_pipelines
+    from wardstream.streaming.sink_crypto import missing_ring_message
+
+    ls = settings.lifecycle
+    if ls.encrypt_quarantine and (ls.master_key is not None or ls.master_key_file):
+        return []
+    where = str(config) if config else "(environment)"
+    return [
+        Problem(where, 0, "lifecycle", missing_ring_message(p), "see the message")
+        for p in load_pipelines(directory, settings.policy, base)
+        if p.encrypted_fields
+    ]
