@@ -6,7 +6,8 @@ child gets a tombstone on its compacted sink (audited with the deletion), the
 plain clickstream sink none. A child's marked fields reach the sink sealed:
 they open with the subject's data key from the keys topic, and no longer once
 a guardian DELETE request has destroyed that key. Adults' records pass byte
-for byte, and no key is made for them.
+for byte, and no key is made for them. A child's held event that an operator
+releases with `wardstream quarantine release` reaches the sink sealed too.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from tests.integration.test_enforcer import (
 
 from wardstream.audit.pseudonym import parse_key
 from wardstream.crypto import MasterKey
-from wardstream.serde import Origin
+from wardstream.serde import AvroCodec, Origin, record_schema
 from wardstream.streaming.shredding import KeyDestroyed, KeyRing, KeyStore
 from wardstream.streaming.sink_crypto import is_sealed, open_field
 
@@ -187,3 +188,28 @@ def test_an_adults_record_passes_byte_for_byte_and_gets_no_key(ws: Workspace) ->
     assert out.value == raw and header(out, "ward-age-band") == b"adult"
     prefix = f"{s}|".encode()
     assert not [r for r in ws.records(keys_topic(ws)) if r.key.startswith(prefix)]
+
+
+def test_an_operator_release_seals_the_childs_encrypted_fields(ws: Workspace) -> None:
+    s = sid()
+    ws.subject(s, birth=birthday(9))  # a child, and no consent: held
+    ws.flush()
+    time.sleep(1.0)
+    raw = send(ws, "protected", full_click(s))
+    codec = AvroCodec(record_schema("QuarantinedEvent"))
+    [held] = ws.wait_for(ws.topics["quarantine"], lambda r: r.key == s.encode())
+    qid = codec.decode(held.value, origin=Origin.unknown())["quarantine_id"]
+    approval = ["--approved-by", "dpo@example.com", "--purpose", "ticket T-9"]
+    done = ws.cli("quarantine", "release", "--id", qid, *approval, "--reason", "paper form")
+    assert done.returncode == 0, done.stderr[-2000:]
+    [out] = on_sink(ws, "protected", s)
+    assert header(out, "ward-decision") == b"RELEASED_BY_OPERATOR" and out.value != raw
+    for secret in (b"s-77", b"volcanoes", b"192.0.2.44"):
+        assert secret not in out.value
+    sink = decoded(ws, out)
+    assert all(is_sealed(v) for v in (sink["session_id"], sink["search_query"]))
+    assert sink["session_id"].startswith("wsenc1:") and is_sealed(sink["device"]["ip"])
+    holder = ring(ws)
+    assert open_field(holder, "search_query", sink["search_query"]) == "how do volcanoes work"
+    assert open_field(holder, "device.ip", sink["device"]["ip"], subject_id=s) == "192.0.2.44"
+    assert sink["page"] == full_click(s)["page"]

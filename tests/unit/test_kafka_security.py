@@ -14,6 +14,7 @@ from pydantic import SecretStr
 from typer.testing import CliRunner
 
 from wardstream.cli.main import app
+from wardstream.config.secrets import SecretUnavailable
 from wardstream.config.settings import KafkaSettings
 from wardstream.kafka.errors import LocalKafkaError
 from wardstream.kafka.local import LocalKafka
@@ -21,6 +22,7 @@ from wardstream.kafka.security import (
     MASK,
     KafkaAccessError,
     MaskedStr,
+    _refused,
     librdkafka_options,
     preflight,
     python_options,
@@ -102,6 +104,84 @@ def test_an_unusable_ca_file_is_named_with_the_fix(tmp_path: Path, content: byte
         python_options(kafka("SSL", path))
     with pytest.raises(KafkaAccessError):
         preflight(kafka("SSL", path))
+
+
+def file_kafka(protocol: str, password_file: Path, **kw: Any) -> KafkaSettings:
+    return KafkaSettings(
+        bootstrap_servers="b:9093",
+        security_protocol=protocol,
+        sasl_mechanism="SCRAM-SHA-512",
+        sasl_username="u",
+        sasl_password_file=password_file,
+        **kw,
+    )
+
+
+def test_the_password_file_is_read_trimmed_into_every_clients_options(tmp_path: Path) -> None:
+    secret_file = tmp_path / "kafka.password"
+    secret_file.write_text(f"  {SECRET}\n")
+    k = file_kafka("SASL_PLAINTEXT", secret_file)
+    py, rd = python_options(k), librdkafka_options(k)
+    assert py["sasl_plain_password"] == rd["sasl.password"] == SECRET
+    assert isinstance(py["sasl_plain_password"], MaskedStr)
+    assert SECRET not in repr(py) and SECRET not in repr(rd)
+    assert SECRET not in repr(k) and SECRET not in str(k.model_dump(mode="json"))
+
+
+def test_the_password_file_is_ignored_without_sasl(tmp_path: Path) -> None:
+    k = file_kafka("PLAINTEXT", tmp_path / "absent")
+    assert "sasl_plain_password" not in python_options(k)
+    assert "sasl.password" not in librdkafka_options(k)
+
+
+@pytest.mark.parametrize("content", [None, "\n  \n"])
+def test_an_unreadable_or_empty_password_file_is_named_with_the_fix(
+    tmp_path: Path, content: str | None
+) -> None:
+    path = tmp_path / "kafka.password"
+    if content is not None:
+        path.write_text(content)
+    k = file_kafka("SASL_PLAINTEXT", path)
+    for build in (python_options, librdkafka_options, preflight):
+        with pytest.raises(SecretUnavailable, match=f"kafka.sasl_password_file {path}"):
+            build(k)
+
+
+@pytest.mark.parametrize(
+    ("password", "file", "match"),
+    [
+        (SECRET, True, "both sasl_password and sasl_password_file"),
+        (None, False, "the password is missing"),
+        ("", False, "the password is missing"),
+    ],
+)
+def test_sasl_needs_exactly_one_password_source(
+    tmp_path: Path, password: str | None, file: bool, match: str
+) -> None:
+    kw: dict[str, Any] = {"sasl_password_file": tmp_path / "p"} if file else {}
+    if password is not None:
+        kw["sasl_password"] = password
+    with pytest.raises(ValueError, match=match) as caught:
+        KafkaSettings(
+            security_protocol="SASL_SSL", sasl_mechanism="SCRAM-SHA-512", sasl_username="u", **kw
+        )
+    assert SECRET not in caught.value.errors()[0]["msg"]  # (pydantic's own str shows input)
+
+
+def test_an_empty_password_variable_gives_way_to_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "kafka.password"
+    path.write_text(SECRET)
+    k = file_kafka("SASL_SSL", path, sasl_password="")
+    assert librdkafka_options(k)["sasl.password"] == SECRET
+
+
+def test_a_refused_login_names_the_password_file_never_the_password(tmp_path: Path) -> None:
+    path = tmp_path / "kafka.password"
+    path.write_text(SECRET)
+    message = str(_refused(file_kafka("SASL_SSL", path), False, f"bad {SECRET}", SECRET))
+    assert f"kafka.sasl_password_file ({path})" in message and SECRET not in message
+    inline = str(_refused(kafka("SASL_SSL"), False, "refused", SECRET))
+    assert "WARDSTREAM__KAFKA__SASL_PASSWORD)" in inline
 
 
 def test_preflight_does_nothing_for_plaintext() -> None:
@@ -247,6 +327,21 @@ def test_check_never_prints_the_password(tmp_path: Path, monkeypatch: pytest.Mon
 def test_kafka_start_offers_secure_mode() -> None:
     result = CliRunner().invoke(app, ["kafka", "start", "--help"])
     assert result.exit_code == 0 and "--secure" in result.output
+
+
+def test_kafka_start_secure_names_the_password_file_not_the_password(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from wardstream.cli.kafka_cmd import _say_secure
+
+    broker = LocalKafka(tmp_path, security="sasl_ssl", scram_users={"alice": SECRET})
+    broker.secure = SecureListener.create(tmp_path / "secure", {"alice": SECRET})
+    broker.nodes = broker._plan_nodes()
+    _say_secure(broker)
+    printed = capsys.readouterr().err
+    path = broker.secure.password_file("alice")
+    assert f"export WARDSTREAM__KAFKA__SASL_PASSWORD_FILE={path}" in printed
+    assert SECRET not in printed and "$(cat" not in printed
 
 
 def test_settings_never_show_the_password() -> None:

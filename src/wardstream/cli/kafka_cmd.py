@@ -37,7 +37,8 @@ def start(
     """Install Kafka's jars (first time only), start the broker and wait until it answers.
 
     Prints the PLAINTEXT bootstrap address on stdout; with --secure, stderr also shows the
-    WARDSTREAM__KAFKA__* settings for the SASL_SSL listener (the password stays in its file).
+    WARDSTREAM__KAFKA__* settings for the SASL_SSL listener (the password stays in its file,
+    named by WARDSTREAM__KAFKA__SASL_PASSWORD_FILE).
 
     Example: [bold]wardstream kafka start --port 9092[/bold] then
     [bold]export KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9092[/bold]
@@ -74,7 +75,7 @@ def _say_secure(broker: LocalKafka) -> None:
         "export WARDSTREAM__KAFKA__SECURITY_PROTOCOL=SASL_SSL",
         "export WARDSTREAM__KAFKA__SASL_MECHANISM=SCRAM-SHA-512",
         f"export WARDSTREAM__KAFKA__SASL_USERNAME={user}",
-        f'export WARDSTREAM__KAFKA__SASL_PASSWORD="$(cat {secure.password_file(user)})"',
+        f"export WARDSTREAM__KAFKA__SASL_PASSWORD_FILE={secure.password_file(user)}",
         f"export WARDSTREAM__KAFKA__SSL_CAFILE={secure.ca_file}",
     ]
     for line in lines:

@@ -23,7 +23,11 @@ from wardstream.errors import WardstreamError
 
 if TYPE_CHECKING:
     from wardstream.domain.audit import AuditRecord
+    from wardstream.domain.pipeline import Pipeline
     from wardstream.kafka.quarantine_log import HeldEvent
+    from wardstream.serde import Codec
+    from wardstream.streaming.records import OutRecord
+    from wardstream.streaming.shredding import KeyRing
 
 app = typer.Typer(help="See and release quarantined events: approved, audited, no bulk export.")
 
@@ -165,10 +169,11 @@ def release(
     """Release one held event to its pipeline's sink: an explicit operator override.
 
     Writes, in this order: a RELEASED audit record (approver, purpose, reason),
-    the original event bytes to the sink with header
-    ward-decision: RELEASED_BY_OPERATOR, and the RELEASED marker that closes
-    the quarantine entry. The consent state is not consulted: that is the
-    worker's job; this is the audited exception (safe default 7).
+    the original event to the sink with header ward-decision: RELEASED_BY_OPERATOR
+    (its encrypt: true fields sealed with the subject's data key, as the worker
+    seals them, after any new data key on the keys topic), and the RELEASED
+    marker that closes the quarantine entry. The consent state is not consulted:
+    that is the worker's job; this is the audited exception (safe default 7).
 
     Example: [bold]wardstream quarantine release -c wardstream.yaml --id q-3f2a...
     --approved-by dpo@example.com --purpose "ticket T-381"
@@ -188,8 +193,11 @@ def release(
             fail(f"no open quarantine entry {quarantine_id}: released or expired, or a wrong id")
         if any(entry.subject_id in v for v in approval.values()):
             fail("--approved-by, --purpose and --reason must not contain the subject's id")
-        entry = _unseal(session, entry, approval)
-        written = _release(session, entry, approval)
+        pipeline = _pipeline_of(session, entry.pipeline)
+        ring = _key_ring(session, entry, pipeline)
+        entry = _unseal(session, entry, approval, ring)
+        entry, keys = _sealed(session, entry, pipeline, ring)
+        written = _release(session, entry, approval, pipeline.sink, keys)
     except WardstreamError as exc:
         fail(str(exc))
     if as_json:
@@ -201,12 +209,18 @@ def release(
         )
 
 
-def _release(session: Session, entry: HeldEvent, approval: dict[str, str]) -> dict[str, Any]:
+def _release(
+    session: Session,
+    entry: HeldEvent,
+    approval: dict[str, str],
+    sink: str,
+    keys: list[OutRecord],
+) -> dict[str, Any]:
     from wardstream.kafka.quarantine_log import release_records, send
     from wardstream.streaming.bootstrap import pseudonymizer
 
-    sink = _sink_of(session, entry.pipeline)
-    outputs = release_records(entry, sink, session.settings.topics.quarantine, datetime.now(UTC))
+    quarantine, now = session.settings.topics.quarantine, datetime.now(UTC)
+    outputs = release_records(entry, sink, quarantine, now, keys)
     attrs = {
         "approved_by": approval["approved_by"],
         "purpose": approval["purpose"],
@@ -235,18 +249,60 @@ def _release(session: Session, entry: HeldEvent, approval: dict[str, str]) -> di
             "chain": rec.chain, "seq": rec.seq, "event_ref": entry.event_ref}  # fmt: skip
 
 
-def _unseal(session: Session, entry: HeldEvent, approval: dict[str, str]) -> HeldEvent:
-    """The entry in the clear; a refusal (audited) once its data key was destroyed."""
+def _key_ring(session: Session, entry: HeldEvent, pipeline: Pipeline) -> KeyRing | None:
+    """The subjects' data keys from the keys topic: to open a sealed entry and to seal the
+    pipeline's ``encrypt: true`` fields. None when neither is needed."""
     from wardstream.config.lifecycle import derived
+    from wardstream.kafka.quarantine_log import read_keys
+    from wardstream.streaming.bootstrap import key_ring, master_key
+    from wardstream.streaming.shredding import KeyRing
+
+    if entry.key_id is None and not pipeline.encrypted_fields:
+        return None
+    # encrypt: true fields need the ring: the worker's rule, failing with the setting to fix
+    checked = key_ring(session.settings, [pipeline]) if pipeline.encrypted_fields else None
+    master = checked.master if checked is not None else master_key(session.settings)
+    topic = derived(session.settings, "keys")
+    return KeyRing(master, topic, read_keys(session.kafka, topic))
+
+
+def _sealed(
+    session: Session, entry: HeldEvent, pipeline: Pipeline, ring: KeyRing | None
+) -> tuple[HeldEvent, list[OutRecord]]:
+    """The entry with its ``encrypt: true`` fields sealed, and the key records to send first."""
+    from wardstream.kafka.quarantine_log import sealed_for_sink
+    from wardstream.streaming.sink_crypto import field_sealer
+
+    sealer = field_sealer(pipeline, ring)
+    if sealer is None:
+        return entry, []
+    return sealed_for_sink(entry, _codec(session, pipeline), sealer)
+
+
+def _codec(session: Session, pipeline: Pipeline) -> Codec:
+    """The pipeline's codec, built as the worker builds it (``streaming.bootstrap``)."""
+    from wardstream.serde import HttpSchemaRegistry, load_schema, make_codec
+
+    if pipeline.schema is None:
+        fail(f"pipeline {pipeline.name} has no schema: its events cannot be decoded to seal them")
+    url = session.settings.kafka.schema_registry_url
+    registry = HttpSchemaRegistry(url) if url else None
+    schema = load_schema(str(session.config_dir / pipeline.schema))
+    return make_codec(pipeline.format, schema, registry=registry, subject=f"{pipeline.sink}-value")
+
+
+def _unseal(
+    session: Session, entry: HeldEvent, approval: dict[str, str], ring: KeyRing | None
+) -> HeldEvent:
+    """The entry in the clear; a refusal (audited) once its data key was destroyed."""
     from wardstream.crypto import KeyUnavailable, SealBroken
-    from wardstream.kafka.quarantine_log import read_keys, unsealed
-    from wardstream.streaming.bootstrap import master_key
-    from wardstream.streaming.shredding import KeyDestroyed, KeyRing
+    from wardstream.kafka.quarantine_log import unsealed
+    from wardstream.streaming.shredding import KeyDestroyed
 
     if entry.key_id is None:
         return entry
-    topic = derived(session.settings, "keys")
-    ring = KeyRing(master_key(session.settings), topic, read_keys(session.kafka, topic))
+    if ring is None:  # _key_ring builds one for every sealed entry: never release ciphertext
+        raise WardstreamError(f"quarantine entry {entry.quarantine_id} is sealed and no key ring")
     try:
         return unsealed(entry, ring)
     except KeyDestroyed:
@@ -264,7 +320,7 @@ def _unseal(session: Session, entry: HeldEvent, approval: dict[str, str]) -> Hel
         ) from None
 
 
-def _sink_of(session: Session, pipeline: str) -> str:
+def _pipeline_of(session: Session, pipeline: str) -> Pipeline:
     from wardstream.config.pipeline import load_pipelines
 
     directory = session.settings.worker.pipelines_dir
@@ -273,5 +329,5 @@ def _sink_of(session: Session, pipeline: str) -> str:
                                session.settings.policy, base_dir=base)  # fmt: skip
     for p in pipelines:
         if p.name == pipeline:
-            return p.sink
+            return p
     fail(f"pipeline {pipeline!r} has no file in {directory}; its sink is unknown, nothing released")

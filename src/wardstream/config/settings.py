@@ -37,7 +37,12 @@ class KafkaSettings(BaseModel):
     )
     sasl_username: str | None = Field(default=None, description="SASL user name.")
     sasl_password: SecretStr | None = Field(
-        default=None, description="SASL password (prefer the environment)."
+        default=None, description="SASL password (prefer the environment or sasl_password_file)."
+    )
+    sasl_password_file: Path | None = Field(
+        default=None,
+        description="File holding the SASL password (a mounted secret; its content is trimmed). "
+        "Set this or sasl_password, not both.",
     )
     ssl_cafile: Path | None = Field(default=None, description="CA bundle for TLS listeners.")
     schema_registry_url: str | None = Field(
@@ -52,12 +57,23 @@ class KafkaSettings(BaseModel):
 
     @model_validator(mode="after")
     def _sasl_complete(self) -> KafkaSettings:
-        if self.security_protocol.startswith("SASL") and not (
-            self.sasl_mechanism and self.sasl_username and self.sasl_password
-        ):
+        if not self.security_protocol.startswith("SASL"):
+            return self  # SASL settings are ignored for PLAINTEXT and SSL
+        inline = self.sasl_password is not None and self.sasl_password.get_secret_value() != ""
+        if inline and self.sasl_password_file is not None:
             raise ValueError(
-                "security_protocol is SASL_* but sasl_mechanism, sasl_username or sasl_password is "
-                "missing: set all three (the password through WARDSTREAM__KAFKA__SASL_PASSWORD)"
+                "both sasl_password and sasl_password_file are set: keep one (best the file, "
+                "a mounted secret; or WARDSTREAM__KAFKA__SASL_PASSWORD alone)"
+            )
+        missing = [name for name in ("sasl_mechanism", "sasl_username") if not getattr(self, name)]
+        if not inline and self.sasl_password_file is None:
+            missing.append("the password")
+        if missing:
+            raise ValueError(
+                f"security_protocol is SASL_* but {' and '.join(missing)} "
+                f"{'is' if len(missing) == 1 else 'are'} missing: set "
+                "sasl_mechanism, sasl_username and the password (sasl_password_file, a mounted "
+                "secret, or WARDSTREAM__KAFKA__SASL_PASSWORD)"
             )
         return self
 

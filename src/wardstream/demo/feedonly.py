@@ -4,7 +4,8 @@ For docker compose and other long-running deployments: the workers run on
 their own, so there is no worker to start, no prefix (the topics are the
 configuration's) and no accounting (the topics may hold earlier runs).
 Pipelines of the plan that the configuration lacks (the demo's own
-``live_comments``) are skipped and reported.
+``live_comments``) are skipped and reported. The producer connects with the
+configuration's ``kafka`` security settings (TLS, SASL), like the workers.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from rich.console import Console
 from wardstream.demo.generate import generate
 from wardstream.demo.produce import KafkaSender, Written, targets_for, write_plan
 from wardstream.demo.workspace import create_topics, find_project, load_config
+from wardstream.kafka.security import librdkafka_options, preflight
 
 
 def generate_only(
@@ -33,6 +35,7 @@ def generate_only(
 ) -> dict[str, Any]:
     path = config or find_project(project) / "wardstream.yaml"
     settings, pipelines = load_config(path, bootstrap)
+    preflight(settings.kafka)  # a refused login or CA stops here, with the fix
     created = create_topics(settings, pipelines)
     plan = generate(seed, events)
     targets = targets_for(
@@ -43,7 +46,7 @@ def generate_only(
         f"Writing {events:,} events over {duration:g}s to {brokers} ({len(created)} topics created)"
     )
     began = time.monotonic()
-    sender = KafkaSender(brokers)
+    sender = KafkaSender(brokers, librdkafka_options(settings.kafka))
     scale, ticker = duration / plan.span_s, _Ticker(console)
     written = write_plan(
         plan, targets, sender, start=datetime.now(UTC), scale=scale, pace=True, progress=ticker

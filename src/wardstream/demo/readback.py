@@ -36,7 +36,10 @@ class OutputTopics:
 
 
 class OutputReader:
-    def __init__(self, bootstrap: str, topics: OutputTopics) -> None:
+    def __init__(
+        self, bootstrap: str, topics: OutputTopics, config: Mapping[str, Any] | None = None
+    ) -> None:
+        """``config``: further librdkafka properties (security: ``librdkafka_options``)."""
         from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
         self.tally = Tally()
@@ -47,6 +50,7 @@ class OutputReader:
                 "enable.auto.commit": False,
                 "auto.offset.reset": "earliest",
                 "log_level": 3,  # errors only: warnings would tear the live view
+                **(config or {}),
             }
         )
         self._tps = [

@@ -43,6 +43,7 @@ from wardstream.demo.summary import RunInfo, build
 from wardstream.demo.workspace import Workspace, create_topics, find_project, new_prefix
 from wardstream.domain.pipeline import Pipeline
 from wardstream.kafka.local import LocalKafka, free_port
+from wardstream.kafka.security import librdkafka_options, preflight
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,8 +67,9 @@ class Result:
 class Feed:
     """Writes the plan from a thread of its own, so the main thread can draw the view."""
 
-    def __init__(self, plan: Plan, targets: Targets, bootstrap: str, scale: float) -> None:
-        self.plan, self.targets, self.bootstrap, self.scale = plan, targets, bootstrap, scale
+    def __init__(self, plan: Plan, targets: Targets, kafka: dict[str, Any], scale: float) -> None:
+        """``kafka``: librdkafka connection and security options (``librdkafka_options``)."""
+        self.plan, self.targets, self.kafka, self.scale = plan, targets, kafka, scale
         self.stop = threading.Event()
         self.produced = 0
         self.written: Written | None = None
@@ -83,7 +85,7 @@ class Feed:
 
     def _run(self) -> None:
         try:
-            sender = KafkaSender(self.bootstrap)
+            sender = KafkaSender(self.kafka["bootstrap.servers"], self.kafka)
             written = write_plan(
                 self.plan,
                 self.targets,
@@ -117,6 +119,7 @@ class DemoSession:
         self.worker: WorkerProcess | None = None
         self.reader: OutputReader | None = None
         self.feed: Feed | None = None
+        self.kafka: dict[str, Any] = {}  # librdkafka connection and security options
         self.completed = self.failed = False
         self._history: deque[Snapshot] = deque(maxlen=8)
 
@@ -139,6 +142,8 @@ class DemoSession:
         ws = Workspace(self.run_dir, project, bootstrap, new_prefix(), free_port())
         ws.write()
         settings, pipelines = ws.load()
+        preflight(settings.kafka)  # a refused login or CA stops here, with the fix
+        self.kafka = librdkafka_options(settings.kafka)
         create_topics(settings, pipelines)
         self.console.print(
             f"Starting the worker ({len(pipelines)} pipelines, topics {ws.prefix}.*)"
@@ -146,13 +151,13 @@ class DemoSession:
         self.worker = WorkerProcess(ws.config_path, ws.web_port, self.run_dir / "worker.log")
         self.worker.start()
         topics = output_topics(settings, pipelines)
-        self.reader = OutputReader(bootstrap, topics)
+        self.reader = OutputReader(bootstrap, topics, self.kafka)
         targets = targets_for(
             settings.topics.subjects, settings.topics.consents, pipelines, ws.root
         )
         title = f"wardstream demo · seed {opts.seed} · run {ws.prefix} · Kafka {bootstrap}"
         view = View(title=title, target=opts.events)
-        written = self._watch(plan, targets, bootstrap, view)
+        written = self._watch(plan, targets, view)
         self._settle()
         info = RunInfo(ws.prefix, opts.seed, opts.duration, bootstrap, opts.bootstrap is None,
                        time.monotonic() - began)  # fmt: skip
@@ -172,9 +177,9 @@ class DemoSession:
         return self.broker.start(timeout=120)
 
     # -- the live part ------------------------------------------------------------------
-    def _watch(self, plan: Plan, targets: Targets, bootstrap: str, view: View) -> Written:
+    def _watch(self, plan: Plan, targets: Targets, view: View) -> Written:
         assert self.reader is not None  # noqa: S101 - set by _run
-        feed = self.feed = Feed(plan, targets, bootstrap, self.opts.duration / plan.span_s)
+        feed = self.feed = Feed(plan, targets, self.kafka, self.opts.duration / plan.span_s)
         feed.start()
         deadline: float | None = None
         with self._screen(view) as redraw:

@@ -6,9 +6,12 @@ still held. Payloads (key, value, headers) are kept only for the one entry
 asked for by id: listing never loads them, so there is nothing to export in bulk.
 
 ``release_records`` builds what an operator's release writes besides its audit
-record: the original bytes to the pipeline's sink with a
+record: the event to the pipeline's sink with a
 ``ward-decision: RELEASED_BY_OPERATOR`` header, and the RELEASED marker that
 closes the entry (a running worker reads it and stops holding the event).
+The event is the original bytes, except that a pipeline's ``encrypt: true``
+fields are sealed first (``sealed_for_sink``), as the worker seals them on
+any release: a held event is never an adult's, so the sealing always applies.
 
 A sealed payload (``encryption`` set) is opened with the subject's data key
 from the keys topic (``read_keys``, ``unsealed``); once that key was destroyed
@@ -25,7 +28,7 @@ import contextlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
@@ -34,6 +37,7 @@ from wardstream.audit.chain import ChainWriter
 from wardstream.audit.verify import Position
 from wardstream.domain.audit import AuditRecord
 from wardstream.domain.enums import AuditAction
+from wardstream.errors import WardstreamError
 from wardstream.kafka.audit_log import (
     AuditLogError,
     audit_codec,
@@ -41,7 +45,7 @@ from wardstream.kafka.audit_log import (
     scan_topic,
     unreachable,
 )
-from wardstream.serde import AvroCodec, DecodeError, Origin, record_schema
+from wardstream.serde import AvroCodec, Codec, DecodeError, Origin, record_schema
 from wardstream.streaming.records import (
     H_DECISION,
     Headers,
@@ -50,6 +54,9 @@ from wardstream.streaming.records import (
     forwarded_headers,
 )
 from wardstream.streaming.shredding import KeyRing, KeyStore
+
+if TYPE_CHECKING:
+    from wardstream.streaming.sink_crypto import FieldSealer
 
 QUARANTINED, RELEASED = "QUARANTINED", "RELEASED"
 RELEASED_BY_OPERATOR = b"RELEASED_BY_OPERATOR"
@@ -163,12 +170,47 @@ def find_open(config: Mapping[str, Any], topic: str, quarantine_id: str) -> Held
     return next((e for e in entries if e.quarantine_id == quarantine_id), None)
 
 
+def sealed_for_sink(
+    entry: HeldEvent, codec: Codec, sealer: FieldSealer | None
+) -> tuple[HeldEvent, list[OutRecord]]:
+    """``entry`` with its pipeline's ``encrypt: true`` fields sealed with the subject's
+    data key (the value decoded with ``codec``, sealed, re-encoded), and the key records
+    the sealing created, to send before the sink record.
+
+    Held events are children's, minors' or of unknown age (an adult's event is never
+    quarantined), so, like the worker's release, this always seals. The entry comes back
+    unchanged, with no key records, without a sealer or when no marked field holds a value.
+    Raises ``WardstreamError`` (naming the entry, never its contents) when the value does
+    not decode: then it cannot be sealed and must not be released.
+    """
+    if sealer is None or entry.value is None:
+        return entry, []
+    origin = Origin(entry.origin_topic, entry.origin_partition, entry.origin_offset)
+    try:
+        value = codec.decode(entry.value, origin=origin)
+    except DecodeError as exc:
+        raise WardstreamError(
+            f"quarantine entry {entry.quarantine_id} does not decode with pipeline "
+            f"{entry.pipeline}'s schema ({exc.code}), so its encrypt: true fields cannot be "
+            "sealed; nothing was released. Check the pipeline's format and schema"
+        ) from None
+    sealed = sealer.seal(entry.subject_id, value)
+    if sealed is value:
+        return entry, []
+    return replace(entry, value=codec.encode(sealed)), sealer.take()
+
+
 def release_records(
-    entry: HeldEvent, sink: str, quarantine_topic: str, now: datetime
+    entry: HeldEvent,
+    sink: str,
+    quarantine_topic: str,
+    now: datetime,
+    keys: Sequence[OutRecord] = (),
 ) -> list[OutRecord]:
-    """The sink record (original key, value and timestamp; the original headers
-    less any ``ward-*`` ones, plus ``ward-decision: RELEASED_BY_OPERATOR``) and
-    the RELEASED marker closing the entry."""
+    """``keys`` (data-key records the sink record's sealed fields need), the sink record
+    (the entry's key, value and original timestamp; the original headers less any
+    ``ward-*`` ones, plus ``ward-decision: RELEASED_BY_OPERATOR``) and the RELEASED
+    marker closing the entry."""
     if entry.value is None:
         raise AuditLogError(
             f"quarantine entry {entry.quarantine_id} holds no event value; nothing to release"
@@ -181,7 +223,8 @@ def release_records(
         forwarded_headers(entry.headers, ((H_DECISION, RELEASED_BY_OPERATOR),)),
         int(ts.timestamp() * 1000) if ts is not None else None,
     )
-    return [out, OutRecord(quarantine_topic, entry.subject_id.encode(), _marker(entry, now))]
+    marker = OutRecord(quarantine_topic, entry.subject_id.encode(), _marker(entry, now))
+    return [*keys, out, marker]
 
 
 def _marker(entry: HeldEvent, now: datetime) -> bytes:

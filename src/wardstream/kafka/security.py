@@ -8,7 +8,9 @@ protocol and a TLS context only for SSL/SASL_SSL, where one is always built
 (from ``ssl_cafile``, else the system's CAs): aiokafka and Faust would otherwise
 quietly fall back to plaintext or refuse to start.
 
-The password is handed over as ``MaskedStr``, a str whose repr is
+The password is ``sasl_password`` (best from the environment) or the trimmed
+content of ``sasl_password_file`` (a mounted secret), read when the options are
+built. It is handed over as ``MaskedStr``, a str whose repr is
 ``'**********'``: a client that logs its configuration (kafka-python's admin
 client does, at DEBUG) shows no secret. ``preflight`` logs in once with
 librdkafka, so a wrong password or CA stops start-up within a second with a
@@ -22,6 +24,7 @@ import ssl
 import time
 from typing import Any
 
+from wardstream.config.secrets import read_secret
 from wardstream.config.settings import KafkaSettings
 from wardstream.errors import WardstreamError
 
@@ -51,8 +54,24 @@ def is_sasl(kafka: KafkaSettings) -> bool:
 
 
 def password(kafka: KafkaSettings) -> MaskedStr | None:
-    secret = kafka.sasl_password
-    return None if secret is None else MaskedStr(secret.get_secret_value())
+    """The SASL password, inline or read from ``sasl_password_file``; None when neither is set.
+
+    ``SecretUnavailable`` (naming the setting and the file) when the file cannot be read.
+    """
+    inline = kafka.sasl_password
+    if inline is not None and not inline.get_secret_value():
+        inline = None  # an empty variable is no password: the file, if any, holds it
+    if inline is None and kafka.sasl_password_file is None:
+        return None
+    missing = f"no SASL password: set kafka.sasl_password_file or {_PASSWORD_ENV}"
+    return MaskedStr(read_secret(inline, kafka.sasl_password_file, "kafka.sasl_password", missing))
+
+
+def password_source(kafka: KafkaSettings) -> str:
+    """Where the password comes from, for messages that say what to fix (never the value)."""
+    if kafka.sasl_password_file is not None and not kafka.sasl_password:
+        return f"the password in kafka.sasl_password_file ({kafka.sasl_password_file})"
+    return f"the password ({_PASSWORD_ENV})"
 
 
 def ssl_context(kafka: KafkaSettings) -> ssl.SSLContext:
@@ -111,6 +130,7 @@ def preflight(kafka: KafkaSettings, timeout: float = 10.0) -> None:
 
     errors: list[KafkaError] = []
     config = {**librdkafka_options(kafka), "error_cb": errors.append, "log_level": 0}
+    secret = config.get("sasl.password")
     admin = AdminClient(config)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -121,11 +141,11 @@ def preflight(kafka: KafkaSettings, timeout: float = 10.0) -> None:
             admin.poll(0)
         for error in errors:
             if error.code() in (KafkaError._AUTHENTICATION, KafkaError._SSL):
-                raise _refused(kafka, error.code() == KafkaError._SSL, error.str()) from None
+                tls = error.code() == KafkaError._SSL
+                raise _refused(kafka, tls, error.str(), secret) from None
 
 
-def _refused(kafka: KafkaSettings, tls: bool, detail: str) -> KafkaAccessError:
-    secret = kafka.sasl_password.get_secret_value() if kafka.sasl_password else None
+def _refused(kafka: KafkaSettings, tls: bool, detail: str, secret: str | None) -> KafkaAccessError:
     said = detail.replace(secret, MASK) if secret else detail
     said = said.replace("[", "(").replace("]", ")")  # terminal markup
     where = f"Kafka at {kafka.bootstrap_servers}"
@@ -138,7 +158,7 @@ def _refused(kafka: KafkaSettings, tls: bool, detail: str) -> KafkaAccessError:
         return KafkaAccessError(f"{where}: the TLS handshake failed ({said}); {fix}")
     return KafkaAccessError(
         f"{where} refused the {kafka.sasl_mechanism} login of user {kafka.sasl_username!r} "
-        f"({said}); check kafka.sasl_username, the password ({_PASSWORD_ENV}) and that the "
+        f"({said}); check kafka.sasl_username, {password_source(kafka)} and that the "
         "user exists with this mechanism on the cluster "
         "(kafka-configs.sh --describe --entity-type users)"
     )

@@ -18,6 +18,7 @@ from pydantic import SecretStr
 from wardstream.audit.errors import KeyFormatError
 from wardstream.audit.pseudonym import SubjectPseudonymizer, parse_key
 from wardstream.config.lifecycle import derived
+from wardstream.config.secrets import SecretUnavailable, read_secret
 from wardstream.config.settings import Settings
 from wardstream.crypto import MasterKey
 from wardstream.domain.pipeline import Pipeline
@@ -48,16 +49,10 @@ def security_config(settings: Settings) -> dict[str, Any]:
 
 def _secret(value: SecretStr | None, file: Path | None, name: str, missing: str) -> str:
     """A secret given inline (best from the environment) or as a mounted file."""
-    if value is not None:
-        return value.get_secret_value()
-    if file is not None:
-        try:
-            return file.read_text().strip()
-        except OSError as exc:
-            raise StartupError(
-                f"cannot read {name}_file ({exc.strerror}); mount the secret"
-            ) from None
-    raise StartupError(missing)
+    try:
+        return read_secret(value, file, name, missing)
+    except SecretUnavailable as exc:
+        raise StartupError(str(exc)) from None
 
 
 def pseudonymizer(settings: Settings) -> SubjectPseudonymizer:
