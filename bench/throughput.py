@@ -2,7 +2,8 @@
 
 Run: ``wardstream bench [--events 100000] [--bootstrap host:port] [--json]``
 (or ``python bench/throughput.py`` with the same options). See ``tp_runner``
-for what each number means.
+for what each number means, and ``tp_state`` for ``--state-subjects N`` (the
+recovery of N subject profiles; ``--rows none`` runs only that).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import tp_report  # noqa: E402
+import tp_state  # noqa: E402
 from tp_runner import ROWS, Bench  # noqa: E402
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -32,21 +34,39 @@ def run(
     partitions: int = 3,
     rows: list[str] | None = None,
     work: Path | None = None,
+    state_subjects: int = 0,
+    state_engines: tuple[str, ...] = ("fast", "faust"),
 ) -> dict[str, Any]:
+    """``rows=[]`` runs no engine row (only the state recovery, with ``state_subjects``)."""
     load = os.getloadavg()
     work = work or Path(tempfile.mkdtemp(prefix="wardstream-bench-"))
-    bench = Bench(
-        bootstrap,
-        PROJECT,
-        work,
-        events=events,
-        subjects=subjects,
-        live_seconds=live_seconds,
-        partitions=partitions,
-    )
-    bench.prepare()
-    results = {row: bench.run(row) for row in rows or list(ROWS)}
-    return {
+    results: dict[str, Any] = {}
+    bench = None
+    if rows is None or rows:
+        bench = Bench(
+            bootstrap,
+            PROJECT,
+            work,
+            events=events,
+            subjects=subjects,
+            live_seconds=live_seconds,
+            partitions=partitions,
+        )
+        bench.prepare()
+        results = {row: bench.run(row) for row in rows or list(ROWS)}
+    state = None
+    if state_subjects:
+        prefix = f"{bench.prefix}.state" if bench else f"bench{os.urandom(3).hex()}.state"
+        state = tp_state.run(
+            bootstrap,
+            state_subjects,
+            project=PROJECT,
+            work=work,
+            prefix=prefix,
+            partitions=partitions,
+            engines=state_engines,
+        )
+    out: dict[str, Any] = {
         "meta": {
             "events": events,
             "subjects": subjects,
@@ -59,6 +79,16 @@ def run(
         "rows": results,
         "ratios": tp_report.ratios(results),
     }
+    if state is not None:
+        out["state"] = state
+    return out
+
+
+def parse_rows(rows: str | None) -> list[str] | None:
+    """None: every row; "none": no row (with --state-subjects, only the state recovery)."""
+    if rows is None:
+        return None
+    return [] if rows.strip().lower() == "none" else [r for r in rows.split(",") if r]
 
 
 def main() -> None:
@@ -67,10 +97,20 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--live-seconds", type=float, default=5.0)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--rows", default=None, help="Comma-separated rows, or none.")
+    parser.add_argument("--state-subjects", type=int, default=0)
+    parser.add_argument("--state-engines", default="fast,faust")
     args = parser.parse_args()
     if not args.bootstrap:
         parser.error("--bootstrap (or KAFKA_BOOTSTRAP_SERVERS) is needed")
-    result = run(args.bootstrap, events=args.events, live_seconds=args.live_seconds)
+    result = run(
+        args.bootstrap,
+        events=args.events,
+        live_seconds=args.live_seconds,
+        rows=parse_rows(args.rows),
+        state_subjects=args.state_subjects,
+        state_engines=tuple(args.state_engines.split(",")),
+    )
     if args.json:
         print(json.dumps(result, indent=2))
     else:

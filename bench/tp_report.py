@@ -66,7 +66,36 @@ def table(result: dict[str, Any]) -> Table:
     return t
 
 
+def state_table(state: dict[str, Any]) -> Table:
+    t = Table(
+        title=f"state recovery: {state['subjects']:,} subjects, {state['consents']:,} consents "
+        f"({state['value_mb']:,} MB of values, produced in {state['produce_s']} s)"
+    )
+    cols = ("engine", "seconds", "records/s", "CPU s", "RSS growth MB", "peak growth MB",
+            "bytes/subject", "peak bytes/subject", "get cold us", "get hot us", "first tick s",
+            "wrong", "rejected")  # fmt: skip
+    for col in cols:
+        t.add_column(col, justify="left" if col == "engine" else "right")
+    for engine, r in state["engines"].items():
+        if "error" in r:
+            t.add_row(engine, f"[red]{r['error']}[/red]", *[""] * (len(cols) - 2))
+            continue
+        keys = ("seconds", "records_per_s", "cpu_s", "rss_growth_mb", "peak_growth_mb",
+                "bytes_per_subject", "peak_bytes_per_subject", "lookup_cold_us", "lookup_hot_us",
+                "first_tick_s", "wrong", "rejected")  # fmt: skip
+        t.add_row(engine, *[_fmt(r.get(k)) for k in keys])
+    return t
+
+
 def print_report(result: dict[str, Any], console: Console) -> None:
+    if "state" in result:
+        console.print(state_table(result["state"]))
+        console.print(
+            "goal (issue 9): 10,000,000 subjects within 2 GB, recovered in under 60 s; "
+            "growth = RSS after recovery minus before, peak = high-water mark minus before."
+        )
+    if not result["rows"]:
+        return
     console.print(table(result))
     r = result["ratios"]
     console.print(

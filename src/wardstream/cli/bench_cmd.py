@@ -39,16 +39,30 @@ def bench(
     partitions: int = typer.Option(3, min=1, help="Partitions of every topic."),
     rows: str = typer.Option(
         None,
-        help="Comma-separated subset: raw,faust-count,faust-pass,faust-engine,fast-eos,fast-alo.",
+        help="Comma-separated subset: raw,faust-count,faust-pass,faust-engine,fast-eos,fast-alo; "
+        "none for no engine row (only --state-subjects).",
+    ),
+    state_subjects: int = typer.Option(
+        0,
+        "--state-subjects",
+        min=0,
+        help="Also produce this many subject profiles (and their consents) and time each "
+        "engine's state recovery: seconds, bytes per subject (0: off).",
+    ),
+    state_engines: str = typer.Option(
+        "fast,faust", help="Engines whose state recovery --state-subjects times."
     ),
 ) -> None:
     """Measure raw librdkafka, Faust baselines, the Faust engine and the fast engine.
 
     Reports events/s, p50/p99 latency, CPU s per million events, peak RSS, the
     ratios to raw and to naive Faust, and the withdrawal->enforcement lag. Run it
-    on a quiet machine: the numbers carry the load average.
+    on a quiet machine: the numbers carry the load average. With
+    --state-subjects N it also times how long a worker takes to read N subject
+    profiles back and how much memory they take.
 
     Example: [bold]wardstream bench --events 100000[/bold]
+    or [bold]wardstream bench --state-subjects 1000000 --rows none[/bold]
     """
     module = _bench_module()
     with _broker(bootstrap) as servers:
@@ -59,7 +73,9 @@ def bench(
             subjects=subjects,
             live_seconds=live_seconds,
             partitions=partitions,
-            rows=rows.split(",") if rows else None,
+            rows=module.parse_rows(rows),
+            state_subjects=state_subjects,
+            state_engines=tuple(e for e in state_engines.split(",") if e),
         )
     if as_json:
         typer.echo(json.dumps(result, indent=2))

@@ -51,10 +51,17 @@ class Enforcer:
         self.wall = wall
         self._dirty: set[str] = set()
         self._last_expiry = 0.0
-        state.listeners.append(self._dirty.add)
+        self._revisited_all = False
+        state.listeners.append(self._changed)
         self.applier: StateApplier | None = None  # set by streaming.lifecycle.attach
         self.issuer: LifecycleIssuer | None = None
         self.passes: PassLog | None = None
+
+    def _changed(self, subject_id: str) -> None:
+        # only subjects with quarantined events have anything to revisit: a recovery that
+        # applies millions of state records must not queue millions of revisits
+        if self.book.holds_subject(subject_id):
+            self._dirty.add(subject_id)
 
     @property
     def sources(self) -> list[str]:
@@ -74,6 +81,10 @@ class Enforcer:
             for outcome in processor.poll():
                 self.metrics.decided(processor.pipeline.name, outcome, self.wall())
                 tick.outcomes.append(outcome)
+        if not self._revisited_all and self.state.caught_up_at > 0:
+            # once, after the first catch-up: entries loaded after their state was applied
+            self._revisited_all = True
+            self._dirty.update(self.book.subjects())
         dirty = sorted(self._dirty)
         self._dirty.clear()
         for subject_id in dirty:

@@ -9,7 +9,9 @@ up at T" mark to the engine thread through a queue, and the engine thread
 applies them in order (``apply_pending``). So the state, the quarantine book,
 the lifecycle state and the enforcer's listeners are only ever touched by the
 engine thread, and T is published only after everything read before it was
-applied.
+applied. The queue is bounded (``QUEUE_BATCHES`` batches): while the engine
+thread applies a long backlog (ten million profiles at start-up), the reader
+waits instead of holding the whole topic in memory as raw records.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from wardstream.streaming.state import StateStore
 log = logging.getLogger(__name__)
 Row = tuple[str, int, int, bytes | None, bytes | None]
 LIST_OFFSETS_PATIENCE_S = 30.0
+QUEUE_BATCHES = 32  # of up to 5,000 records each
 OFFSET_END = -1  # the ListOffsets timestamp that asks for the end (LSO under read_committed)
 
 
@@ -52,7 +55,7 @@ class StateFeed:
         self._topics = applier.topics
         self.state, self.wall = state, wall
         self._interval = interval_s
-        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._queue: queue.Queue[Any] = queue.Queue(QUEUE_BATCHES)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="wardstream-state", daemon=True)
         self.ready = False
@@ -83,8 +86,8 @@ class StateFeed:
                 ) from item
             else:
                 apply = self.applier.apply
-                for row in item:
-                    apply(*row)
+                for topic, partition, offset, key, value in item:
+                    apply(topic, partition, offset, key, value)
 
     def wait_ready(self, timeout: float, stopping: Callable[[], bool]) -> bool:
         deadline = time.monotonic() + timeout
@@ -102,7 +105,7 @@ class StateFeed:
         try:
             consumer = self._factory()
         except Exception as exc:  # noqa: BLE001 - handed to the engine thread, which stops
-            self._queue.put(exc)
+            self._put(exc)
             return
         try:
             tps = [tp for t in self._topics for tp in partitions_of(consumer, t)]
@@ -114,7 +117,7 @@ class StateFeed:
                 self._catch_up(consumer, tps, eof)
                 self._stop.wait(self._interval)
         except Exception as exc:  # noqa: BLE001 - handed to the engine thread, which stops
-            self._queue.put(exc)
+            self._put(exc)
         finally:
             consumer.close()
 
@@ -122,8 +125,17 @@ class StateFeed:
         self, consumer: Consumer, tps: list[TopicPartition], eof: dict[tuple[str, int], int]
     ) -> None:
         moment = self.wall()
-        read_to_end(consumer, tps, eof, self._queue.put, self._stop.is_set)
-        self._queue.put(moment)
+        read_to_end(consumer, tps, eof, self._put, self._stop.is_set)
+        self._put(moment)
+
+    def _put(self, item: Any) -> None:
+        """Hand ``item`` over, waiting while the queue is full (until stopped)."""
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
 
 
 def partitions_of(consumer: Consumer, topic: str) -> list[TopicPartition]:

@@ -117,10 +117,14 @@ class LifecycleIssuer:
 
     # -- what is due ------------------------------------------------------------------
     def _ready_triggers(self, now: datetime) -> list[Candidate]:
-        ready = [t for t in self.lifecycle.triggers if t.applied_at <= self.state.caught_up_at]
+        caught_up = self.state.caught_up_at
+        ready: list[Trigger] = []
+        later: list[Trigger] = []
+        for t in self.lifecycle.triggers:
+            (ready if t.applied_at <= caught_up else later).append(t)
         if not ready:
             return []
-        self.lifecycle.triggers = [t for t in self.lifecycle.triggers if t not in ready]
+        self.lifecycle.triggers = later
         return [c for t in ready for c in self._resolve(t, now)]
 
     def _resolve(self, trigger: Trigger, now: datetime) -> list[Candidate]:

@@ -154,8 +154,7 @@ class StateApplier:
     # -- the enforcer's state ---------------------------------------------------------
     def _subject(self, key: bytes | None, value: bytes | None, origin: Origin) -> None:
         subject_id, profile = self._decoder.subject(key, value, origin)
-        before = self.state.subjects.get(subject_id)
-        self.state.put_subject(subject_id, profile)
+        before = self.state.put_subject(subject_id, profile, value)  # the profile before
         for hook in self.on_subject:
             hook(before, profile)
         if profile is not None and profile.deregistered_at is not None:
@@ -166,8 +165,7 @@ class StateApplier:
         if value is None:
             return
         event = self._decoder.consent(value, origin)
-        before = self.state.consents.get(event.subject_id)
-        self.state.put_consent(event)
+        before = self.state.put_consent(event, value)  # the ledger before
         for watcher in self.on_consent:
             watcher(before, event)
         if event.action in (ConsentAction.WITHDRAWN, ConsentAction.REFUSED):

@@ -153,6 +153,12 @@ class QuarantineBook:
     def for_subject(self, subject_id: str) -> list[Entry]:
         return [self._open[q] for q in sorted(self._by_subject.get(subject_id, ()))]
 
+    def holds_subject(self, subject_id: str) -> bool:
+        return subject_id in self._by_subject
+
+    def subjects(self) -> list[str]:
+        return sorted(self._by_subject)
+
     def entries(self) -> list[Entry]:
         return list(self._open.values())
 

@@ -73,13 +73,10 @@ class StateReader:
             if not behind:
                 break
             batches = await consumer.getmany(*behind, timeout_ms=200, max_records=5000)
+            apply = self.applier.apply
             for tp, messages in batches.items():
+                topic, partition = tp.topic, tp.partition
                 for m in messages:
-                    self._apply(tp.topic, m.partition, m.offset, m.key, m.value)
+                    apply(topic, partition, m.offset, m.key, m.value)
         self.state.caught_up_at = moment
         self.ready.set()
-
-    def _apply(
-        self, topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None
-    ) -> None:
-        self.applier.apply(topic, partition, offset, key, value)
