@@ -57,9 +57,17 @@ class Workspace:
         prefix: str,
         project: Path,
         extra: dict[str, dict[str, Any]] | None = None,
+        *,
+        engine: str | None = None,
+        isolation_level: str = "read_uncommitted",
         **worker: Any,
     ) -> None:
+        """``engine`` adds ``--engine <engine>`` to every worker's command line;
+        ``isolation_level="read_committed"`` makes ``records`` skip aborted transactions."""
         self.root, self.bootstrap, self.prefix, self.project = root, bootstrap, prefix, project
+        self.engine, self.isolation_level = engine, isolation_level
+        self.workers: list[Worker] = []
+        """Further worker processes started with ``spawn`` (stopped by ``close``)."""
         self.topics = {k: f"{prefix}.ward.{k}" for k in TOPIC_KEYS}
         self.pipelines: dict[str, dict[str, Any]] = {}
         self.web_port = free_port()
@@ -122,6 +130,7 @@ class Workspace:
                 "-m",
                 "wardstream",
                 "worker",
+                *self._engine_args(),
                 "-c",
                 str(self.root / "wardstream.yaml"),
             ],
@@ -141,11 +150,42 @@ class Workspace:
         raise AssertionError(f"worker not healthy within {timeout}s:\n{self.log_tail()}")
 
     def healthy(self) -> bool:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.web_port}/health", timeout=1) as r:  # noqa: S310
-                return bool(r.status == 200)
-        except OSError:
-            return False
+        return _healthy(self.web_port)
+
+    def _engine_args(self) -> list[str]:
+        return ["--engine", self.engine] if self.engine else []
+
+    def spawn(self, name: str, timeout: float = 90) -> Worker:
+        """Start another worker of this deployment (same config and consumer group) with
+        its own ``worker.name``, web port, data directory and log (``worker-<name>.log``)."""
+        port = free_port()
+        env = {
+            **os.environ,
+            **KEYS,
+            **self.env,
+            "WARDSTREAM__WORKER__NAME": name,
+            "WARDSTREAM__WORKER__WEB_PORT": str(port),
+            "WARDSTREAM__WORKER__DATA_DIR": str(self.root / f"data-{name}"),
+        }
+        log_path = self.root / f"worker-{name}.log"
+        with log_path.open("ab") as log:
+            proc = subprocess.Popen(  # noqa: S603
+                [sys.executable, "-m", "wardstream", "worker", *self._engine_args()]
+                + ["-c", str(self.root / "wardstream.yaml")],
+                cwd=self.root,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        worker = Worker(name, proc, port, log_path)
+        self.workers.append(worker)
+        deadline = time.monotonic() + timeout
+        while not worker.healthy():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                worker.stop(kill=True)  # never leave a worker behind a failed start
+                raise AssertionError(f"worker {name} did not start:\n{worker.log_tail()}")
+            time.sleep(0.3)
+        return worker
 
     def metrics(self) -> str:
         with urllib.request.urlopen(f"http://127.0.0.1:{self.web_port}/metrics", timeout=2) as r:  # noqa: S310
@@ -170,6 +210,8 @@ class Workspace:
 
     def close(self) -> None:
         self.stop()
+        for worker in self.workers:
+            worker.stop()
         self.producer.close()
         for consumer, _ in self._consumers.values():
             consumer.close()
@@ -304,6 +346,7 @@ class Workspace:
                 group_id=None,
                 enable_auto_commit=False,
                 auto_offset_reset="earliest",
+                isolation_level=self.isolation_level,
             )
             parts = None
             deadline = time.monotonic() + 10
@@ -336,6 +379,41 @@ class Workspace:
 
     def sink(self, pipeline: str) -> str:
         return str(self.pipelines[pipeline]["sink"])
+
+
+class Worker:
+    """A worker process started by ``Workspace.spawn``."""
+
+    def __init__(self, name: str, proc: subprocess.Popen[bytes], web_port: int, log: Path) -> None:
+        self.name, self.proc, self.web_port, self.log = name, proc, web_port, log
+
+    def healthy(self) -> bool:
+        return _healthy(self.web_port)
+
+    def stop(self, *, kill: bool = False, timeout: float = 30) -> bool:
+        """SIGTERM (a graceful stop: the worker leaves its group) or SIGKILL; False when
+        the process had to be killed after ``timeout`` seconds."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            return False
+        return True
+
+    def log_tail(self, n: int = 60) -> str:
+        text = self.log.read_text(errors="replace") if self.log.exists() else ""
+        return "\n".join(text.splitlines()[-n:])
+
+
+def _healthy(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as r:  # noqa: S310
+            return bool(r.status == 200)
+    except OSError:
+        return False
 
 
 def header(record: Any, name: str) -> bytes | None:

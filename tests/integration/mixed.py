@@ -4,7 +4,9 @@ Used by the accounting test and the fault tests: subjects (70% adults, 20%
 consented children, 5% children whose consent lacks location, 5% children
 without consent), events with a skew towards a few busy subjects and one
 poison record in a thousand, and a census of sink, quarantine, dead-letter and
-dropped-with-audit that counts losses, duplicates and leaks.
+dropped-with-audit that counts losses, duplicates and leaks (an event quarantined
+and later released counts once, on the sink). ``produce_paced`` spreads the
+events over time for fault tests; ``fault_table`` prints their census.
 """
 
 from __future__ import annotations
@@ -16,7 +18,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tests.integration.harness import Workspace, header
+from typer.testing import CliRunner
 
+from wardstream.audit.linkage import Position
+from wardstream.audit.verify import BreakKind, verify_all
+from wardstream.cli.main import app
+from wardstream.domain.audit import AuditRecord
 from wardstream.serde import AvroCodec, DecodeError, Origin, record_schema
 
 ALL = ["identifier", "behaviour", "device", "location", "content", "technical"]
@@ -94,6 +101,90 @@ def produce(
     return expected
 
 
+def produce_paced(
+    ws: Workspace,
+    subjects: list[str],
+    rng: random.Random,
+    n: int,
+    seconds: float,
+    start: int = 0,
+    step_s: float = 0.25,
+) -> dict[str, str]:
+    """Like ``produce``, but spread evenly over about ``seconds`` (a flush every step), so
+    that faults injected meanwhile hit a worker with events still arriving."""
+    steps = max(1, int(seconds / step_s))
+    expected: dict[str, str] = {}
+    began = time.monotonic()
+    for k in range(steps):
+        lo, hi = start + n * k // steps, start + n * (k + 1) // steps
+        expected.update(produce(ws, subjects, rng, hi - lo, start=lo))
+        time.sleep(max(0.0, began + (k + 1) * step_s - time.monotonic()))
+    return expected
+
+
+def account(ws: Workspace, expected: dict[str, str], kinds: dict[str, str]) -> Counter[str]:
+    """One census now (see ``_account``)."""
+    return _account(ws, ws.codec("clickstream"), expected, kinds)
+
+
+def fault_table(rows: list[dict[str, object]]) -> str:
+    """The census of fault runs as a text table: one row per run."""
+    cols = [
+        ("run", "run"),
+        ("guarantee", "guarantee"),
+        ("faults", "faults injected"),
+        ("in", "events in"),
+        ("sink", "sink"),
+        ("released", "of which released"),
+        ("quarantine", "quarantine"),
+        ("deadletter", "deadletter"),
+        ("dropped", "dropped"),
+        ("leaks", "leaks"),
+        ("lost", "lost"),
+        ("duplicates", "duplicates"),
+        ("chains", "audit chains"),
+        ("seconds", "s"),
+    ]
+    cells = [[str(row.get(key, "")) for key, _ in cols] for row in rows]
+    widths = [max(len(title), *(len(c[i]) for c in cells)) for i, (_, title) in enumerate(cols)]
+    line = "+".join("-" * (w + 2) for w in widths)
+    out = [" | ".join(title.ljust(w) for (_, title), w in zip(cols, widths, strict=True)), line]
+    out += [" | ".join(c.ljust(w) for c, w in zip(cell, widths, strict=True)) for cell in cells]
+    return "\n".join(out)
+
+
+def audit_chains(ws: Workspace) -> tuple[str, str]:
+    """Every chain of the audit topic as the workspace reads it (read_committed under EOS):
+    ``("ok, ...", "")``, or a summary and, when every break shows two writers of a chain
+    (a fork, or a branch linked to no record near it), those breaks."""
+    items = []
+    for r in ws.records(ws.topics["audit"]):
+        pos = Position(r.topic, r.partition, r.offset)
+        data = AUDIT.decode(r.value, origin=Origin(*pos))
+        items.append((pos, AuditRecord.from_dict(data), r.value))
+    result = verify_all(items, AUDIT.encode)
+    if result.ok:
+        return f"ok, {len(result.chains)} chains, {result.checked} records", ""
+    kinds = sorted({str(b.kind) for b in result.breaks})
+    summary = f"BROKEN: {len(result.breaks)} {'/'.join(kinds)} in {len(result.chains)} chains"
+    two_writers = all(
+        b.kind == BreakKind.FORKED
+        or (b.kind == BreakKind.INSERTED and "links to no record" in b.message)
+        for b in result.breaks
+    )
+    return summary, "; ".join(str(b) for b in result.breaks) if two_writers else ""
+
+
+def audit_verify_cli(ws: Workspace) -> str | None:
+    """`wardstream audit verify`, as an auditor runs it; None when it passes."""
+    result = CliRunner().invoke(
+        app,
+        ["audit", "verify", "-c", str(ws.root / "wardstream.yaml")],
+        env={"WARDSTREAM__AUDIT__HMAC_KEY": "00" * 32},
+    )
+    return None if result.exit_code == 0 else result.output.strip()[:2000]
+
+
 def wait_decided(ws: Workspace, n: int, timeout: float) -> None:
     """Until the worker's metrics count ``n`` decisions (one worker, no restarts)."""
     deadline = time.monotonic() + timeout
@@ -135,10 +226,21 @@ def _account(
             totals["leaks"] += 1
         if kinds[v["user_id"]] == "redacted" and v["geo"] is not None:
             totals["leaks"] += 1
+    quarantined, released = [], set()
     for r in ws.records(ws.topics["quarantine"]):
         q = QUARANTINE.decode(r.value, origin=Origin("q", 0, 0))
         if q["status"] == "QUARANTINED":
-            mark((q["origin_partition"], q["origin_offset"]), "quarantine")
+            quarantined.append(q)
+        elif q["status"] == "RELEASED":
+            released.add(q["quarantine_id"])
+    for q in quarantined:
+        pos = (q["origin_partition"], q["origin_offset"])
+        if q["quarantine_id"] in released:
+            # held, then released to the sink: one event, not a duplicate (counted as sink)
+            released.discard(q["quarantine_id"])
+            totals["released"] += 1
+            continue
+        mark(pos, "quarantine")
     for r in ws.records(ws.topics["deadletter"]):
         d = DEADLETTER.decode(r.value, origin=Origin("d", 0, 0))
         mark((d["origin_partition"], d["origin_offset"]), "deadletter")
@@ -147,8 +249,11 @@ def _account(
         if a["action"] == "DROPPED" and a["event_ref"]:
             _, part, off = a["event_ref"].rsplit("/", 2)
             mark((int(part), int(off)), "dropped")
+    on_source = set(by_offset.values())
     for event_id in expected:
         count = seen[event_id]
+        if event_id not in on_source:
+            totals["unsent"] += 1  # never reached the source topic: the test's producer failed
         totals["lost" if count == 0 else where[event_id]] += 1
         totals["duplicates"] += max(0, count - 1)
     return totals

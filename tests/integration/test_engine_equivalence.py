@@ -52,8 +52,8 @@ class EngineWorkspace(Workspace):
     """A Workspace whose worker runs ``--engine <engine>``."""
 
     def __init__(self, *args: Any, engine: str, **worker: Any) -> None:
-        self.engine = engine
-        super().__init__(*args, **worker)
+        super().__init__(*args, engine=engine, **worker)
+        self.engine: str = engine
 
     def launch(self) -> None:
         env = {**os.environ, **KEYS, **self.env}

@@ -5,7 +5,9 @@ covering consent), nothing lost (every input event on the sink, in quarantine,
 dead-lettered or dropped with an audit record), duplicates counted and
 reported (at-least-once), every audit chain verifies.
 
-CI runs a small size. The full size (issue 10: 200,000 events, five kills):
+Both engines: Faust at-least-once (duplicates counted) and the fast engine
+exactly-once (sinks read read_committed: no duplicates). CI runs a small size.
+The full size (issue 10: 200,000 events, five kills):
     WARDSTREAM_FAULT_EVENTS=200000 WARDSTREAM_FAULT_KILLS=5 \\
         scripts/test tests/integration/test_faults.py -s
 """
@@ -31,17 +33,26 @@ EVENTS = int(os.environ.get("WARDSTREAM_FAULT_EVENTS", "20000"))
 KILLS = int(os.environ.get("WARDSTREAM_FAULT_KILLS", "2"))
 
 
+@pytest.mark.parametrize(
+    ("engine", "guarantee"), [("faust", "at_least_once"), ("fast", "exactly_once")]
+)
 def test_worker_killed_mid_run_loses_and_leaks_nothing(
-    kafka_bootstrap: str, tmp_path: Path
+    kafka_bootstrap: str, tmp_path: Path, engine: str, guarantee: str
 ) -> None:
+    exactly_once = guarantee == "exactly_once"
     ws = Workspace(
         tmp_path,
         kafka_bootstrap,
         f"flt{uuid.uuid4().hex[:8]}",
         Path(__file__).resolve().parents[2],
+        engine=engine,
+        isolation_level="read_committed" if exactly_once else "read_uncommitted",
+        processing_guarantee=guarantee,
         state_lateness_s=1.0,
         max_hold_s=30.0,
     )
+    if engine == "fast":  # a SIGKILLed member's partitions move on after the session timeout
+        ws.env["WARDSTREAM__FAST__CONSUMER_OVERRIDES"] = '{"session.timeout.ms": "6000"}'
     rng = random.Random(11)
     kinds = seed_subjects(ws, rng, n=1000)
     ws.start()
@@ -62,11 +73,13 @@ def test_worker_killed_mid_run_loses_and_leaks_nothing(
         log = ws.log_tail()
         ws.close()
     print(
-        f"\nfaults: {KILLS} x SIGKILL | events in: {EVENTS} | sink {totals['sink']} | "
-        f"quarantine {totals['quarantine']} | deadletter {totals['deadletter']} | "
-        f"dropped {totals['dropped']} | leaks {totals['leaks']} | lost {totals['lost']} | "
-        f"duplicates {totals['duplicates']} (at-least-once)"
+        f"\nfaults: {KILLS} x SIGKILL ({engine}, {guarantee}) | events in: {EVENTS} | "
+        f"sink {totals['sink']} | quarantine {totals['quarantine']} | "
+        f"deadletter {totals['deadletter']} | dropped {totals['dropped']} | "
+        f"leaks {totals['leaks']} | lost {totals['lost']} | duplicates {totals['duplicates']}"
     )
     assert totals["lost"] == 0, (totals, log)
     assert totals["leaks"] == 0, totals
+    if exactly_once:
+        assert totals["duplicates"] == 0, totals
     assert verify.exit_code == 0, verify.output

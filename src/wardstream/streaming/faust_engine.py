@@ -5,7 +5,10 @@ Glue only: each agent turns Faust events into ``InRecord``, hands them to the
 is acknowledged only after its outputs were handed to the producer, and Faust
 commits an offset only when every earlier offset of the partition is acked and
 the producer is flushed. An event that waits for current state is acked when
-the timer decides it — so a crash never loses it (at-least-once).
+the timer decides it — so a crash never loses it (at-least-once). Faust's own
+commit would step over one unacked offset (``HeldAwareConsumer`` stops it at the
+lowest held event), and its producer is made idempotent (``IdempotentProducer``)
+so that a retry after a lost broker never writes an audit record twice.
 """
 
 from __future__ import annotations
@@ -13,12 +16,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import Any, ClassVar, cast
 
 import faust
 from aiokafka import AIOKafkaConsumer
-from faust.types import TP, EventT, StreamT
+from faust.transport.drivers.aiokafka import Consumer as FaustAIOKafkaConsumer
+from faust.transport.drivers.aiokafka import Producer as FaustAIOKafkaProducer
+from faust.transport.drivers.aiokafka import Transport as FaustAIOKafkaTransport
+from faust.types import TP, ConsumerT, EventT, ProducerT, StreamT, TransportT
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from wardstream.streaming.enforcer import Enforcer
@@ -46,6 +52,8 @@ class FaustEngine:
         # records reach the topic out of order. The agents and the timer take turns.
         self._order = asyncio.Lock()
         self._stopping = False
+        if isinstance(app, WardstreamApp):
+            app.held_floor = self._held_floor  # type: ignore[method-assign]
         for source in enforcer.sources:
             topic = app.topic(source, key_serializer="raw", value_serializer="raw")
             app.agent(topic, name=f"wardstream.enforce.{source}")(self._agent)
@@ -98,6 +106,10 @@ class FaustEngine:
                 None if out.timestamp_ms is None else out.timestamp_ms / 1000,
                 list(out.headers),  # type: ignore[arg-type]  # None values are valid Kafka headers
             )
+
+    def _held_floor(self, tp: TP) -> int | None:
+        held = [o for t, p, o in self._waiting if p == tp.partition and t == tp.topic]
+        return min(held, default=None)
 
     def _owns(self, topic: str, partition: int) -> bool:
         return TP(topic, partition) in self.app.consumer.assignment()
@@ -186,6 +198,54 @@ def consumer_factory(bootstrap: str, security: dict[str, Any]) -> Callable[[], A
     return make
 
 
+class IdempotentProducer(FaustAIOKafkaProducer):
+    """Faust's aiokafka producer with idempotence on whatever the processing guarantee.
+
+    Faust turns idempotence on only under exactly_once. Without it, a produce request
+    retried after a broker is lost (its first attempt written, the answer lost) writes
+    the batch twice: a duplicate audit record, which `audit verify` must report as a
+    replay (INSERTED), and a duplicate on the sink. With it the broker drops the retry.
+    """
+
+    def _settings_extra(self) -> Mapping[str, Any]:
+        return {**super()._settings_extra(), "acks": "all", "enable_idempotence": True}
+
+
+class HeldAwareConsumer(FaustAIOKafkaConsumer):
+    """Faust's consumer, never committing past an event the engine holds for state.
+
+    Faust commits the acked offsets that follow its committed offset, and tolerates one
+    unacked offset at their head (``_new_offset``: ``min(acked) - committed > 1``, for a
+    transaction marker there). When the event at the committed offset is held (a child's,
+    waiting for current state: not acked yet) and the next ones are acked, Faust commits
+    past it; if the partition then moves or the worker stops, nobody decides it: lost.
+    """
+
+    def _new_offset(self, tp: TP) -> int | None:
+        floor = cast(WardstreamApp, self.app).held_floor(tp)
+        acked = self._acked[tp]
+        if floor is not None and acked and min(acked) > floor:
+            return None  # what is acked lies beyond a held event: commit when it is decided
+        return super()._new_offset(tp)
+
+
+class WardstreamTransport(FaustAIOKafkaTransport):
+    Consumer: ClassVar[type[ConsumerT]] = HeldAwareConsumer
+    Producer: ClassVar[type[ProducerT]] = IdempotentProducer
+
+
+class WardstreamApp(faust.App):
+    """A Faust app on ``WardstreamTransport``: an idempotent producer, and a consumer that
+    asks ``held_floor`` (set by the engine) before it commits."""
+
+    def held_floor(self, tp: TP) -> int | None:
+        """The lowest offset of ``tp`` the engine holds undecided (None: none)."""
+        return None
+
+    def _new_transport(self) -> TransportT:
+        return WardstreamTransport(self.conf.broker_consumer, self)
+
+
 def make_app(
     app_id: str,
     bootstrap: str,
@@ -208,7 +268,7 @@ def make_app(
         )
     elif security.get("ssl_context") is not None:
         broker_credentials = security["ssl_context"]
-    return faust.App(
+    return WardstreamApp(
         app_id,
         broker=[f"kafka://{b}" for b in bootstrap.split(",")],
         broker_credentials=broker_credentials,
