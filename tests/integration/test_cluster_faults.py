@@ -167,7 +167,7 @@ def test_broker_lost_mid_run(cluster: LocalKafka, runs: list[Run]) -> None:
 
 @pytest.mark.xfail(
     raises=(ChainsForked, FaustLost),
-    strict=True,
+    strict=False,  # both bugs depend on timing: a run may miss them
     reason="audit chains fork when a source partition changes owner: the new owner continues "
     "a chain from the tail it read at start-up, the old owner keeps its writer (fix: "
     "Auditor.hand_over on revoke, re-read the tails on assign); and now and then the Faust "
