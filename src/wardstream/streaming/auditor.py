@@ -30,6 +30,20 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def chains_of(pipelines: Mapping[str, str], partitions: Iterable[tuple[str, int]]) -> set[str]:
+    """The chains the owner of these source partitions writes: ``<pipeline>/<partition>``,
+    and ``_control/0`` with partition 0 of the first source (the lifecycle leader's).
+    ``pipelines`` maps each source topic to its pipeline name."""
+    first = min(pipelines, default=None)
+    out: set[str] = set()
+    for topic, partition in partitions:
+        if topic in pipelines:
+            out.add(f"{pipelines[topic]}/{partition}")
+            if topic == first and partition == 0:
+                out.add(CONTROL_CHAIN)
+    return out
+
+
 class Auditor:
     def __init__(
         self,
@@ -57,6 +71,16 @@ class Auditor:
             last = self._last.get(record.chain)
             if last is None or record.seq > last.seq:
                 self._last[record.chain] = record
+
+    def hand_over(self, chains: Iterable[str]) -> None:
+        """Stop writing ``chains``: their partitions moved to another worker. Their writers
+        are dropped, so a later write continues from what ``resume`` reads back from the
+        audit topic then, not from this worker's memory (which would fork the chain).
+        Send ``summaries(flush=True)`` first: uncounted adult passes are dropped too."""
+        for chain in chains:
+            self._chains.pop(chain, None)
+            self._last.pop(chain, None)
+            self._counters.pop(chain, None)
 
     def decode(self, value: bytes, origin: Origin) -> AuditRecord:
         return AuditRecord.from_dict(self._codec.decode(value, origin=origin))

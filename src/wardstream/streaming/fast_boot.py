@@ -66,7 +66,16 @@ def build_fast_engine(
         enforcer.state,
         interval_s=fast.state_poll_interval_s,
     )
-    return FastEngine(enforcer, consumer, producer, feed, delivery, fast, exactly_once=eos)
+    return FastEngine(
+        enforcer,
+        consumer,
+        producer,
+        feed,
+        delivery,
+        fast,
+        exactly_once=eos,
+        reload_audit=lambda: read_audit_tails_committed(settings, fast, enforcer.auditor),
+    )
 
 
 def read_audit_tails_committed(

@@ -22,6 +22,7 @@ from typing import Any
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 
 from wardstream.errors import WardstreamError
+from wardstream.streaming.auditor import chains_of
 from wardstream.streaming.enforcer import Enforcer
 from wardstream.streaming.fast_config import FastEngineSettings
 from wardstream.streaming.fast_delivery import Delivery
@@ -51,11 +52,14 @@ class FastEngine:
         exactly_once: bool,
         wall: Callable[[], float] = time.time,
         clock: Callable[[], float] = time.monotonic,
+        reload_audit: Callable[[], object] | None = None,
     ) -> None:
         self.enforcer, self.consumer, self.producer = enforcer, consumer, producer
         self.feed, self.delivery, self.fast = feed, delivery, fast
         self.exactly_once = exactly_once
         self.wall, self.clock = wall, clock
+        self.reload_audit = reload_audit
+        """Reads the audit topic (read_committed) to its end into ``auditor.resume``."""
         self.progress: dict[Key, Progress] = {}
         self._committed: dict[Key, CommitPoint] = {}
         self._paused: set[Key] = set()
@@ -246,6 +250,9 @@ class FastEngine:
             if tp.offset >= 0:
                 prog.resume_from(tp.offset, tp.metadata)
             self.progress[(tp.topic, tp.partition)] = prog
+        if partitions and self.reload_audit is not None:
+            # continue each chain from the tail its previous owner committed, not from memory
+            self.reload_audit()
         log.info("assigned %s", [f"{tp.topic}[{tp.partition}]" for tp in partitions])
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
@@ -265,6 +272,8 @@ class FastEngine:
 
     def _forget(self, gone: set[Key]) -> None:
         self.enforcer.forget(gone)
+        pipelines = {s: p.pipeline.name for s, p in self.enforcer.by_source.items()}
+        self.enforcer.auditor.hand_over(chains_of(pipelines, gone))
         for key in gone:
             self.progress.pop(key, None)
             self._committed.pop(key, None)

@@ -27,6 +27,7 @@ from faust.transport.drivers.aiokafka import Transport as FaustAIOKafkaTransport
 from faust.types import TP, ConsumerT, EventT, ProducerT, StreamT, TransportT
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from wardstream.streaming.auditor import chains_of
 from wardstream.streaming.enforcer import Enforcer
 from wardstream.streaming.records import InRecord, OutRecord
 from wardstream.streaming.state_reader import StateReader
@@ -43,9 +44,12 @@ class FaustEngine:
         enforcer: Enforcer,
         reader: StateReader,
         batch_size: int = 1000,
+        reload_audit: Callable[[], object] | None = None,
     ) -> None:
         self.app, self.enforcer, self.reader = app, enforcer, reader
         self.batch_size = batch_size
+        self.reload_audit = reload_audit
+        """Reads the audit topic to its end into ``auditor.resume`` (blocking; run aside)."""
         self._waiting: dict[Key, EventT] = {}
         # Audit records are sealed (seq, prev_hash) when created: whoever creates
         # records must send them before anyone else creates more, or a chain's
@@ -60,6 +64,7 @@ class FaustEngine:
         app.timer(TICK_S, name="wardstream.tick")(self._tick)
         app.task(self._run_reader)
         app.on_partitions_revoked.connect(self._on_revoked)  # type: ignore[arg-type]
+        app.on_partitions_assigned.connect(self._on_assigned)  # type: ignore[arg-type]
         app.page("/health")(_view(self._health))
         app.page("/metrics")(_view(self._metrics))
 
@@ -121,6 +126,21 @@ class FaustEngine:
             del self._waiting[key]
         async with self._order:
             await self._send(self.enforcer.auditor.summaries(flush=True))
+            # the next owner of these chains reads their tails once it is assigned them:
+            # everything written to them must be on the topic by then
+            await self.app.producer.flush()
+            self.enforcer.auditor.hand_over(chains_of(self._pipelines, gone))
+
+    async def _on_assigned(self, app: Any, assigned: set[TP], **_: Any) -> None:
+        """Continue each chain from the tail its previous owner left, not from memory."""
+        if self.reload_audit is None:
+            return
+        async with self._order:
+            await asyncio.get_running_loop().run_in_executor(None, self.reload_audit)
+
+    @property
+    def _pipelines(self) -> dict[str, str]:
+        return {s: p.pipeline.name for s, p in self.enforcer.by_source.items()}
 
     async def _run_reader(self) -> None:
         _quiet_client_loggers()

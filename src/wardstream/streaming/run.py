@@ -64,7 +64,13 @@ def run_faust(
         counts,
         enforcer.state,
     )
-    FaustEngine(app, enforcer, reader, w.batch_size)
+    FaustEngine(
+        app,
+        enforcer,
+        reader,
+        w.batch_size,
+        reload_audit=lambda: read_audit_tails(settings, enforcer.auditor),
+    )
     worker = faust.Worker(app, loglevel=loglevel, quiet=True)
     worker.execute_from_commandline()
 
