@@ -9,6 +9,7 @@ was lost when its partition moved at a rebalance.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -66,3 +67,30 @@ def test_commits_stop_at_the_lowest_held_event(
     consumer._acked[SOURCE] = list(acked)
     consumer._acked_index[SOURCE] = set(acked)
     assert consumer._new_offset(SOURCE) == expected
+
+
+def test_a_revoked_partition_is_never_committed_until_it_is_assigned_again(
+    tmp_path: Path,
+) -> None:
+    """An agent's batch under way at a revoke acks its events after Faust dropped the
+    partition's offsets; Faust would commit them (the broker accepts a commit of the old
+    generation) past the held event the engine just forgot, and the next owner would start
+    after it. Found by the 1->2->1 rebalance test."""
+    faust_app = app(tmp_path)
+    consumer = faust_app.consumer
+    assert isinstance(consumer, HeldAwareConsumer)
+
+    async def rebalance_callback(*_: object) -> None:
+        return None
+
+    consumer._on_partitions_revoked = rebalance_callback
+    consumer._on_partitions_assigned = rebalance_callback
+    consumer._committed_offset[SOURCE] = 997  # 997 is held by the engine, not acked
+    asyncio.run(consumer.on_partitions_revoked({SOURCE}))  # the engine forgets 997
+    consumer._acked[SOURCE].extend([998, 999])  # the batch under way acks late
+    consumer._acked_index[SOURCE].update([998, 999])
+    assert consumer._new_offset(SOURCE) is None
+    asyncio.run(consumer.on_partitions_assigned({SOURCE}))  # back: restarts at 997
+    assert consumer._new_offset(SOURCE) is None  # the stale acks were dropped
+    consumer._acked[SOURCE].extend([997, 998])
+    assert consumer._new_offset(SOURCE) == 999
