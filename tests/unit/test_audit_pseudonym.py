@@ -121,3 +121,13 @@ def test_audit_records_carry_no_raw_subject_id() -> None:
         )
         written += writer.last_written
     assert not [s for s in subjects if s.encode() in written]
+
+
+def test_remembered_refs_stay_the_hmac_when_the_memo_fills(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("wardstream.audit.pseudonym.MEMO_SIZE", 3)
+    p = SubjectPseudonymizer(KEY, "k1")
+    subjects = [f"child-{n}" for n in range(7)] * 2 + [b"child-1"]
+    for subject in subjects:
+        raw = subject if isinstance(subject, bytes) else subject.encode()
+        assert p.ref(subject) == "k1:" + hmac.new(KEY, raw, hashlib.sha256).hexdigest()
+    assert len(p._memo) <= 3
