@@ -10,10 +10,11 @@ from typing import Any
 from kafka import KafkaConsumer, TopicPartition
 
 from wardstream.domain.holds import LegalHold
+from wardstream.kafka.audit_log import reader_config
 
 
 def _consumer(config: Mapping[str, Any], topic: str) -> tuple[KafkaConsumer, list[TopicPartition]]:
-    consumer = KafkaConsumer(group_id=None, enable_auto_commit=False, **config)
+    consumer = KafkaConsumer(**reader_config(config))  # committed records only
     parts = consumer.partitions_for_topic(topic) or set()
     tps = [TopicPartition(topic, p) for p in sorted(parts)]
     consumer.assign(tps)

@@ -68,9 +68,26 @@ def decode_entry(
     return AuditEntry(position, key, written, record)
 
 
+def reader_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """``config`` (bootstrap and security) for a reader that sees committed records only.
+
+    Under exactly_once the fast engine writes the audit, quarantine and keys
+    topics in transactions: an aborted transaction's records stay in the log,
+    and read as uncommitted they would show up as chain breaks or as
+    quarantined events that never were. ``end_offsets`` then stops at the last
+    stable offset, before a transaction still open.
+    """
+    return {
+        **config,
+        "group_id": None,
+        "enable_auto_commit": False,
+        "isolation_level": "read_committed",
+    }
+
+
 def _consumer(config: Mapping[str, Any]) -> KafkaConsumer:
     try:
-        return KafkaConsumer(group_id=None, enable_auto_commit=False, **config)
+        return KafkaConsumer(**reader_config(config))
     except KafkaError as exc:
         raise unreachable(exc) from None
 
@@ -149,9 +166,10 @@ def _until_end(
     consumer: KafkaConsumer, tp: TopicPartition, end: int, stop_ms: int | None
 ) -> Iterator[Any]:
     idle = 0
-    while consumer.position(tp) < end:
+    while (before := consumer.position(tp)) < end:
         batch = consumer.poll(timeout_ms=_POLL_MS, max_records=5000).get(tp, ())
-        idle = 0 if batch else idle + 1
+        # an aborted transaction is skipped without records: the position still moves
+        idle = 0 if batch or consumer.position(tp) > before else idle + 1
         if idle * _POLL_MS >= _IDLE_LIMIT_MS:
             raise AuditLogError(
                 f"no records came from {tp.topic}[{tp.partition}] for "

@@ -23,7 +23,7 @@ import socket
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -265,18 +265,9 @@ class LocalKafka:
 
     def _format(self, libs: Path, node: Node, cluster_id: str) -> None:
         props = str(node.directory / "server.properties")
-        cmd = self._java(
-            libs,
-            node,
-            "kafka.tools.StorageTool",
-            "format",
-            "--ignore-formatted",
-            "-t",
-            cluster_id,
-            "-c",
-            props,
-            *(self.secure.format_args() if self.secure else ()),
-        )
+        extra = self.secure.format_args() if self.secure else []
+        args = format_args(cluster_id, props, extra)
+        cmd = self._java(libs, node, "kafka.tools.StorageTool", *args)
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)  # noqa: S603
         if proc.returncode != 0:
             said = (proc.stdout + proc.stderr).strip()[-2000:]
@@ -311,6 +302,16 @@ class LocalKafka:
             state["secure_bootstrap"] = self.secure_bootstrap_servers
             state["secure"] = self.secure.describe()  # paths and user names, no password
         (self.home / "state.json").write_text(json.dumps(state))
+
+
+def format_args(cluster_id: str, properties: str, extra: Sequence[str] = ()) -> list[str]:
+    """``kafka-storage format`` arguments for one node's log directory.
+
+    The id goes in the same argument as its option: a random base64url id
+    starts with "-" once in 64, and as a separate argument the tool would
+    take it for an option.
+    """
+    return ["format", "--ignore-formatted", f"--cluster-id={cluster_id}", "-c", properties, *extra]
 
 
 def _listeners(node: Node) -> dict[str, str]:

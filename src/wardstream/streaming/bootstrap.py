@@ -133,6 +133,7 @@ def read_audit_tails(settings: Settings, auditor: Auditor) -> int:
         bootstrap_servers=settings.kafka.bootstrap_servers,
         group_id=None,
         enable_auto_commit=False,
+        isolation_level="read_committed",  # not an aborted exactly-once transaction's
         **security_config(settings),
     )
     try:

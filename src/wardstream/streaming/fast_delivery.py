@@ -9,11 +9,27 @@ producer confirmed every output sent before them.
 A transaction that cannot commit is aborted and the worker stops: its memory
 (audit chains, quarantine book) already counts the aborted records, so only a
 restart, which rebuilds that memory from the committed topics, is safe.
+
+Exit code 75 (``EXIT_STALLED``, EX_TEMPFAIL): a transactional call did not
+return within ``STALL_AFTER_S``. librdkafka 2.16 can ignore the timeout of
+``send_offsets_to_transaction`` and ``commit_transaction`` when the coordinator
+broker died (confluentinc/librdkafka#5456, #5511); the worker would then hang
+for good, SIGTERM included, because Python runs signal handlers only between
+bytecodes. ``Watchdog`` ends the process instead, so that its supervisor
+restarts it: nothing is lost, since the open transaction's outputs and offsets
+were not committed, and the restart's ``init_transactions`` fences this
+incarnation and aborts that transaction.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, Protocol
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
@@ -23,6 +39,8 @@ from wardstream.errors import WardstreamError
 log = logging.getLogger(__name__)
 TIMEOUT_S = 30.0
 RETRIES = 5
+STALL_AFTER_S = 2 * TIMEOUT_S
+EXIT_STALLED = 75  # EX_TEMPFAIL: a supervisor restarts the worker
 
 
 class DeliveryFailed(WardstreamError):
@@ -81,14 +99,77 @@ class AfterDelivery:
         return None
 
 
+class Watchdog:
+    """Ends the process when a guarded call outlives ``limit_s`` (see the module docstring).
+
+    One daemon thread, started by the first ``guard``, serves every call: the
+    engine commits many times a second (``idle_commit_s``), where a
+    ``threading.Timer`` per call would start a thread each time, and a Timer
+    can still fire after ``cancel()`` once its wait ended. Here arming,
+    disarming and the deadline check share one lock, so a call that returned
+    in time never fires it. An ``exit`` that returns (tests) fires once; the
+    thread then ends.
+    """
+
+    def __init__(self, limit_s: float, exit: Callable[[int], object] = os._exit) -> None:
+        self.limit_s, self._exit = limit_s, exit
+        self._cond = threading.Condition()
+        self._call: str | None = None
+        self._deadline = 0.0
+        self._thread: threading.Thread | None = None
+
+    @contextmanager
+    def guard(self, call: str) -> Iterator[None]:
+        with self._cond:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._watch, name="eos-watchdog")
+                self._thread.daemon = True
+                self._thread.start()
+            self._call, self._deadline = call, time.monotonic() + self.limit_s
+            self._cond.notify()
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._call = None
+
+    def _watch(self) -> None:
+        with self._cond:
+            while self._call is None or time.monotonic() < self._deadline:
+                left = None if self._call is None else self._deadline - time.monotonic()
+                self._cond.wait(left)
+            log.error(
+                "%s has not returned after %.1fs: librdkafka ignores its timeout when the "
+                "transaction or group coordinator broker died (confluentinc/librdkafka#5456, "
+                "#5511). The worker exits with code %d so that its supervisor restarts it; the "
+                "restart's init_transactions fences this worker and aborts the open transaction, "
+                "whose outputs and offsets were not committed, so a restart redoes them",
+                self._call,
+                self.limit_s,
+                EXIT_STALLED,
+            )
+            _flush_logs()
+            self._exit(EXIT_STALLED)
+
+
 class Transactions:
-    def __init__(self, producer: Producer, consumer: Consumer, errors: DeliveryErrors) -> None:
+    def __init__(
+        self,
+        producer: Producer,
+        consumer: Consumer,
+        errors: DeliveryErrors,
+        *,
+        stall_after_s: float = STALL_AFTER_S,
+        exit: Callable[[int], object] = os._exit,
+    ) -> None:
         self.producer, self.consumer, self.errors = producer, consumer, errors
         self.open = False
+        self.watchdog = Watchdog(stall_after_s, exit)
 
     def start(self) -> None:
         """Fence this worker's earlier incarnation and abort its open transaction."""
-        self.producer.init_transactions(TIMEOUT_S)
+        with self.watchdog.guard("init_transactions"):
+            self.producer.init_transactions(TIMEOUT_S)
 
     def before_produce(self) -> None:
         if not self.open:
@@ -102,10 +183,8 @@ class Transactions:
         try:
             if offsets:
                 metadata = self.consumer.consumer_group_metadata()
-                _retry(
-                    lambda: self.producer.send_offsets_to_transaction(offsets, metadata, TIMEOUT_S)
-                )
-            _retry(lambda: self.producer.commit_transaction(TIMEOUT_S))
+                _retry(lambda: self._send_offsets(offsets, metadata))
+            _retry(self._commit)
         except KafkaException as exc:
             self.abort()
             raise DeliveryFailed(
@@ -118,9 +197,18 @@ class Transactions:
         if self.open:
             self.open = False
             try:
-                self.producer.abort_transaction(TIMEOUT_S)
+                with self.watchdog.guard("abort_transaction"):
+                    self.producer.abort_transaction(TIMEOUT_S)
             except KafkaException as exc:
                 log.error("aborting the transaction failed: %s", exc.args[0].str())
+
+    def _send_offsets(self, offsets: list[TopicPartition], metadata: Any) -> None:
+        with self.watchdog.guard("send_offsets_to_transaction"):
+            self.producer.send_offsets_to_transaction(offsets, metadata, TIMEOUT_S)
+
+    def _commit(self) -> None:
+        with self.watchdog.guard("commit_transaction"):
+            self.producer.commit_transaction(TIMEOUT_S)
 
 
 def _retry(call: Any) -> None:
@@ -133,3 +221,14 @@ def _retry(call: Any) -> None:
             if not err.retriable() or attempt == RETRIES - 1:
                 raise
             log.warning("retrying a transactional call: %s", err.str())
+
+
+def _flush_logs() -> None:
+    """Flush every handler ``log`` reaches: ``os._exit`` skips the interpreter's own flush."""
+    logger: logging.Logger | None = log
+    while logger is not None:
+        for handler in logger.handlers:
+            handler.flush()
+        logger = logger.parent if logger.propagate else None
+    sys.stdout.flush()
+    sys.stderr.flush()
