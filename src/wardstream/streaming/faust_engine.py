@@ -9,6 +9,12 @@ the timer decides it — so a crash never loses it (at-least-once). Faust's own
 commit would step over one unacked offset (``HeldAwareConsumer`` stops it at the
 lowest held event), and its producer is made idempotent (``IdempotentProducer``)
 so that a retry after a lost broker never writes an audit record twice.
+
+At a rebalance the audit chains change hands: on revoke the engine stops deciding,
+flushes and drops the revoked partitions' chain writers; on assign it reads the
+chains' tails back from the audit topic and only then decides events again. Events
+of a revoked partition still in a batch are skipped (never acked, never committed:
+their new owner decides them).
 """
 
 from __future__ import annotations
@@ -55,6 +61,12 @@ class FaustEngine:
         # records must send them before anyone else creates more, or a chain's
         # records reach the topic out of order. The agents and the timer take turns.
         self._order = asyncio.Lock()
+        # The partitions this worker decides: assigned, and their chains' tails read back.
+        # Between a revoke and that read nothing is decided (``_settled`` is clear): an
+        # event of a revoked partition left in a batch under way, or of a new one before
+        # its tail is known, would start a second line of its audit chain (a fork).
+        self._owned: set[tuple[str, int]] = set()
+        self._settled = asyncio.Event()
         self._stopping = False
         if isinstance(app, WardstreamApp):
             app.held_floor = self._held_floor  # type: ignore[method-assign]
@@ -73,11 +85,15 @@ class FaustEngine:
         await self.reader.ready.wait()
         manual: Any = stream.noack()  # type: ignore[attr-defined]  # StreamT lacks noack
         async for events in manual.take_events(self.batch_size, within=0.05):
+            await self._settled.wait()
             now = time.time()
             done: list[EventT] = []
             async with self._order:
                 outputs: list[OutRecord] = []
                 for event in events:
+                    m = event.message
+                    if (m.topic, m.partition) not in self._owned:
+                        continue  # revoked: its new owner decides it (nothing is committed)
                     record = _in_record(event, now)
                     outcome = self.enforcer.submit(record)
                     if outcome is None:
@@ -90,6 +106,8 @@ class FaustEngine:
                 event.ack()
 
     async def _tick(self) -> None:
+        if not self._settled.is_set():
+            return
         async with self._order:
             tick = self.enforcer.tick(self._owns)
             await self._send([out for outcome in tick.outcomes for out in outcome.outputs])
@@ -117,10 +135,12 @@ class FaustEngine:
         return min(held, default=None)
 
     def _owns(self, topic: str, partition: int) -> bool:
-        return TP(topic, partition) in self.app.consumer.assignment()
+        return (topic, partition) in self._owned
 
     async def _on_revoked(self, app: Any, revoked: set[TP], **_: Any) -> None:
         gone = {(tp.topic, tp.partition) for tp in revoked}
+        self._settled.clear()
+        self._owned -= gone
         self.enforcer.forget(gone)
         for key in [k for k in self._waiting if (k[0], k[1]) in gone]:
             del self._waiting[key]
@@ -132,11 +152,13 @@ class FaustEngine:
             self.enforcer.auditor.hand_over(chains_of(self._pipelines, gone))
 
     async def _on_assigned(self, app: Any, assigned: set[TP], **_: Any) -> None:
-        """Continue each chain from the tail its previous owner left, not from memory."""
-        if self.reload_audit is None:
-            return
+        """Continue each chain from the tail its previous owner left, not from memory;
+        then decide the assigned partitions' events."""
         async with self._order:
-            await asyncio.get_running_loop().run_in_executor(None, self.reload_audit)
+            if self.reload_audit is not None:
+                await asyncio.get_running_loop().run_in_executor(None, self.reload_audit)
+            self._owned = {(tp.topic, tp.partition) for tp in assigned}
+            self._settled.set()
 
     @property
     def _pipelines(self) -> dict[str, str]:
