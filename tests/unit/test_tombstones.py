@@ -156,3 +156,16 @@ def test_a_deletion_without_opted_in_sinks_is_audited_as_before() -> None:
     assert all(o.value is not None for o in out)
     [audit] = [auditor.decode(o.value, Origin("a", 0, 0)) for o in out if o.topic == "ward.audit"]
     assert set(audit.attrs) == {"deletion_id", "pipelines"}
+
+
+@pytest.mark.parametrize(("leader", "chain"), [(True, "_control/0"), (False, "_worker/w1")])
+def test_compensation_is_audited_on_the_leaders_chain_or_the_workers_own(
+    leader: bool, chain: str
+) -> None:
+    """A chain has one writer: a worker that is not the lifecycle leader must not write
+    ``_control/0`` (the leader does), or the chain forks."""
+    issuer, auditor = _issuer()
+    out = issuer.issue_own([_deletion(D.COLLECTED_WITHOUT_CONSENT)], leader=leader)
+    audits = [auditor.decode(o.value, Origin("a", 0, 0)) for o in out if o.topic == "ward.audit"]
+    assert [(a.chain, a.action) for a in audits] == [(chain, "DELETION_ISSUED")]
+    assert issuer.chain == "_control/0"  # the leader's chain again for what follows

@@ -1,10 +1,12 @@
 """Audit records for the stream layer: one hash chain per input partition.
 
 A chain is ``<pipeline>/<partition>`` for events, ``_control/0`` for state and
-lifecycle records. Each chain has one writer at a time — the worker that owns
-the partition — and continues from the chain's last record read back from the
-audit topic at start-up (``resume``), so restarts never fork it. Records are
-keyed by chain id, so a chain lives in one audit partition, in order.
+lifecycle records (the lifecycle leader's), ``_worker/<name>`` for deletions only
+one worker owes (compensation). Each chain has one writer at a time — the worker
+that owns the partition — and continues from the chain's last record read back
+from the audit topic at start-up and after each assignment (``resume``; on a
+revoke ``hand_over`` drops the writer), so neither restarts nor rebalances fork
+it. Records are keyed by chain id, so a chain lives in one audit partition, in order.
 """
 
 from __future__ import annotations
@@ -28,6 +30,11 @@ Clock = Callable[[], datetime]
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def worker_chain(worker: str) -> str:
+    """The chain only ``worker`` writes (deletions it alone owes: compensation)."""
+    return f"_worker/{worker}"
 
 
 def chains_of(pipelines: Mapping[str, str], partitions: Iterable[tuple[str, int]]) -> set[str]:

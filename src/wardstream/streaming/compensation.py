@@ -4,7 +4,8 @@ SPEC "State and time": a consent or profile record that reaches the worker
 after events it would have blocked were already passed triggers a
 DeletionRequest (COLLECTED_WITHOUT_CONSENT) for exactly those events, by
 pipeline and event-time range, and an audit record (DELETION_ISSUED on the
-``_control/0`` chain, written by the issuer).
+``_control/0`` chain when the lifecycle leader issues it, else on the worker's own
+``_worker/<name>`` chain: a chain has one writer).
 
 ``PassLog`` remembers, per subject, pipeline and consent, the first and last
 event time this worker passed to a sink (adults too: they are never held, so

@@ -96,10 +96,11 @@ class Enforcer:
             for p in self.by_source.values():
                 tick.outputs.extend(p.expire(_bind(owns, p.pipeline.source)))
         if self.issuer is not None:
-            tick.outputs.extend(self.issuer.due(leader=self.is_leader(owns)))
+            leader = self.is_leader(owns)
+            tick.outputs.extend(self.issuer.due(leader=leader))
             if self.passes is not None:
                 owed = self.passes.take(datetime.fromtimestamp(now, UTC), now)
-                tick.outputs.extend(self.issuer.issue_own(owed))
+                tick.outputs.extend(self.issuer.issue_own(owed, leader=leader))
         tick.outputs.extend(self.auditor.summaries(flush=flush))
         self.metrics.gauges(
             held=sum(len(p.waiting) for p in self.by_source.values()),

@@ -42,7 +42,7 @@ from wardstream.policy.tombstones import sink_tombstones
 from wardstream.serde import AvroCodec, record_schema
 from wardstream.streaming import lifecycle_records as lr
 from wardstream.streaming import lifecycle_sweeps as sweeps
-from wardstream.streaming.auditor import CONTROL_CHAIN, Auditor
+from wardstream.streaming.auditor import CONTROL_CHAIN, Auditor, worker_chain
 from wardstream.streaming.breach import RULE, BreachScanner, Sighting, incident
 from wardstream.streaming.lifecycle_state import LifecycleState, LifecycleTopics, Trigger
 from wardstream.streaming.records import OutRecord
@@ -76,6 +76,8 @@ class LifecycleIssuer:
         self.grid, self.sweep_every_s, self.clock = grid, sweep_every_s, clock
         self.pending: dict[str, Candidate] = {}
         self.sent: set[str] = set()
+        self.chain = CONTROL_CHAIN
+        """The audit chain ``_issue`` writes: the leader's, or this worker's own (``issue_own``)."""
         self._lifted: set[str] = set()
         self.shred: Shred | None = None
         self.scanner: BreachScanner | None = None
@@ -106,13 +108,20 @@ class LifecycleIssuer:
         out += self._lift_holds(now)
         return out + self._incidents(now)
 
-    def issue_own(self, deletions: list[DeletionRequest]) -> list[OutRecord]:
-        """Issue deletions only this worker can know of (compensation), leader or not."""
+    def issue_own(self, deletions: list[DeletionRequest], *, leader: bool) -> list[OutRecord]:
+        """Issue deletions only this worker can know of (compensation), leader or not.
+
+        A chain has one writer: the leader audits them on ``_control/0``, another worker
+        on its own chain, ``_worker/<name>``."""
         now = datetime.fromtimestamp(self.clock(), UTC)
         out: list[OutRecord] = []
-        for d in deletions:
-            if d.deletion_id not in self.lifecycle.issued and d.deletion_id not in self.sent:
-                out += self._issue(Candidate(d), now)
+        self.chain = CONTROL_CHAIN if leader else worker_chain(self.auditor.worker)
+        try:
+            for d in deletions:
+                if d.deletion_id not in self.lifecycle.issued and d.deletion_id not in self.sent:
+                    out += self._issue(Candidate(d), now)
+        finally:
+            self.chain = CONTROL_CHAIN
         return out
 
     # -- what is due ------------------------------------------------------------------
@@ -189,7 +198,7 @@ class LifecycleIssuer:
             attrs["sink_tombstones"] = ",".join(p.name for p in tombstoned)
         out.append(
             self.auditor.write(
-                CONTROL_CHAIN,
+                self.chain,
                 CONTROL,
                 AuditAction.DELETION_ISSUED,
                 subject_id=d.subject_id,
@@ -227,7 +236,7 @@ class LifecycleIssuer:
         return [
             OutRecord(self.topics.notices, n.subject_id.encode(), value),
             self.auditor.write(
-                CONTROL_CHAIN,
+                self.chain,
                 CONTROL,
                 AuditAction.NOTICE_ISSUED,
                 subject_id=n.subject_id,
@@ -261,7 +270,7 @@ class LifecycleIssuer:
                 self.topics.holds, lr.deferred_key(d.deletion_id), lr.encode_deferred(deferred)
             ),
             self.auditor.write(
-                CONTROL_CHAIN,
+                self.chain,
                 CONTROL,
                 AuditAction.DELETION_DEFERRED,
                 subject_id=d.subject_id,
