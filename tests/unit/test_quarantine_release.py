@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 
 from wardstream.audit.verify import Position
-from wardstream.crypto import MasterKey
 from wardstream.errors import WardstreamError
 from wardstream.kafka.quarantine_log import (
     RELEASED_BY_OPERATOR,
@@ -32,7 +31,6 @@ from wardstream.streaming.records import InRecord
 from wardstream.streaming.shredding import KeyRing
 from wardstream.streaming.sink_crypto import FieldSealer, is_sealed, open_field
 
-MASTER = MasterKey(bytes(range(32)))
 NOW = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 SCHEMA = parse_schema_dict(
     {
@@ -77,8 +75,7 @@ def codec(request: pytest.FixtureRequest) -> Codec:
     return make_codec(request.param, SCHEMA)
 
 
-def test_a_released_childs_marked_fields_reach_the_sink_sealed(codec: Codec) -> None:
-    ring = KeyRing(MASTER, "ward.keys")
+def test_a_released_childs_marked_fields_reach_the_sink_sealed(codec: Codec, ring: KeyRing) -> None:
     held = _held_as_written(codec, ring, _event())
     assert held.key_id is not None and b"Hangzhou" not in (held.value or b"")
     plain = unsealed(held, ring)  # what the command does first
@@ -97,10 +94,9 @@ def test_a_released_childs_marked_fields_reach_the_sink_sealed(codec: Codec) -> 
     assert sink.timestamp_ms == 1_700_000_000_000 and marker.topic == "ward.quarantine"
 
 
-def test_a_new_data_key_is_written_before_the_sink_record() -> None:
+def test_a_new_data_key_is_written_before_the_sink_record(ring: KeyRing) -> None:
     codec = make_codec("avro", SCHEMA)
     held = _held_as_written(codec, None, _event())  # held in the clear (before encryption)
-    ring = KeyRing(MASTER, "ward.keys")
     entry, keys = sealed_for_sink(held, codec, FieldSealer(ring, MARKED))
     [key] = keys
     assert key.topic == "ward.keys" and key.key is not None and key.key.startswith(b"kid-1|")
@@ -111,17 +107,18 @@ def test_a_new_data_key_is_written_before_the_sink_record() -> None:
 
 
 @pytest.mark.parametrize("sealer", [True, False])
-def test_nothing_to_seal_releases_the_original_bytes(codec: Codec, sealer: bool) -> None:
-    ring = KeyRing(MASTER, "ward.keys")
+def test_nothing_to_seal_releases_the_original_bytes(
+    codec: Codec, sealer: bool, ring: KeyRing
+) -> None:
     datum = _event(city=None, ip=None) if sealer else _event()
     held = unsealed(_held_as_written(codec, ring, datum), ring)
     entry, keys = sealed_for_sink(held, codec, FieldSealer(ring, MARKED) if sealer else None)
     assert entry is held and keys == []
 
 
-def test_an_entry_that_does_not_decode_is_not_released() -> None:
+def test_an_entry_that_does_not_decode_is_not_released(ring: KeyRing) -> None:
     codec = make_codec("avro", SCHEMA)
     held = _held_as_written(codec, None, _event())
     broken = replace(held, value=b"\xff")
     with pytest.raises(WardstreamError, match="q-1 does not decode .* nothing was released"):
-        sealed_for_sink(broken, codec, FieldSealer(KeyRing(MASTER, "ward.keys"), MARKED))
+        sealed_for_sink(broken, codec, FieldSealer(ring, MARKED))

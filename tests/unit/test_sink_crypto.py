@@ -36,7 +36,6 @@ from wardstream.streaming.sink_crypto import (
 )
 from wardstream.streaming.state import StateStore
 
-MASTER = MasterKey(bytes(range(32)))
 EVENT_SCHEMA = {
     "type": "record",
     "name": "Ping",
@@ -67,10 +66,6 @@ FIELDS = {
 SEALED = frozenset({"city", "blob", "device.ip"})
 
 
-def _ring() -> KeyRing:
-    return KeyRing(MASTER, "ward.keys")
-
-
 def _event(sid: str = "kid-1", **extra: Any) -> dict[str, Any]:
     return {
         "user_id": sid,
@@ -84,8 +79,7 @@ def _event(sid: str = "kid-1", **extra: Any) -> dict[str, Any]:
 
 
 # -- the token ------------------------------------------------------------------------------
-def test_string_and_bytes_fields_round_trip_and_keep_their_type() -> None:
-    ring = _ring()
+def test_string_and_bytes_fields_round_trip_and_keep_their_type(ring: KeyRing) -> None:
     sealer = FieldSealer(ring, SEALED)
     out = sealer.seal("kid-1", _event())
     assert isinstance(out["city"], str) and out["city"].startswith("wsenc1:k-")
@@ -99,8 +93,10 @@ def test_string_and_bytes_fields_round_trip_and_keep_their_type() -> None:
     assert out["page"] == "/lesson/3" and out["user_id"] == "kid-1"  # unmarked: untouched
 
 
-def test_the_input_is_not_changed_and_nothing_to_seal_gives_the_same_object() -> None:
-    sealer = FieldSealer(_ring(), SEALED)
+def test_the_input_is_not_changed_and_nothing_to_seal_gives_the_same_object(
+    ring: KeyRing,
+) -> None:
+    sealer = FieldSealer(ring, SEALED)
     event = _event()
     sealer.seal("kid-1", event)
     assert event == _event()
@@ -109,8 +105,9 @@ def test_the_input_is_not_changed_and_nothing_to_seal_gives_the_same_object() ->
     assert "kid-2" not in sealer.ring.store.wrapped  # no field to seal: no key made
 
 
-def test_one_key_per_subject_written_once_and_shared_with_quarantine_sealing() -> None:
-    ring = _ring()
+def test_one_key_per_subject_written_once_and_shared_with_quarantine_sealing(
+    ring: KeyRing,
+) -> None:
     sealer = FieldSealer(ring, SEALED)
     sealer.seal("kid-1", _event())
     [key_record] = sealer.take()
@@ -123,8 +120,7 @@ def test_one_key_per_subject_written_once_and_shared_with_quarantine_sealing() -
     assert quarantine_key_id == key_id and new == []
 
 
-def test_a_token_moved_to_another_field_or_altered_does_not_open() -> None:
-    ring = _ring()
+def test_a_token_moved_to_another_field_or_altered_does_not_open(ring: KeyRing) -> None:
     out = FieldSealer(ring, SEALED).seal("kid-1", _event())
     with pytest.raises(SealBroken):
         open_field(ring, "device.ip", out["city"])
@@ -135,19 +131,20 @@ def test_a_token_moved_to_another_field_or_altered_does_not_open() -> None:
 
 
 @pytest.mark.parametrize("value", ["Hangzhou", "wsenc1:", "wsenc1:k-1:not base64!", b"raw"])
-def test_a_plain_value_is_not_a_token(value: str | bytes) -> None:
+def test_a_plain_value_is_not_a_token(value: str | bytes, ring: KeyRing) -> None:
     with pytest.raises(NotSealed):
-        open_field(_ring(), "city", value)
+        open_field(ring, "city", value)
     assert is_sealed("wsenc1:k-1:AAAA") and not is_sealed("Hangzhou") and not is_sealed(7)
 
 
-def test_after_the_subject_is_shredded_its_sink_fields_no_longer_open() -> None:
-    ring = _ring()
+def test_after_the_subject_is_shredded_its_sink_fields_no_longer_open(
+    ring: KeyRing, master_key: MasterKey
+) -> None:
     out = FieldSealer(ring, SEALED).seal("kid-1", _event())
     downstream = KeyStore()  # a holder that read the keys topic
     for key, wrapped in ring.store.wrapped["kid-1"].items():
         downstream.wrapped.setdefault("kid-1", {})[key] = wrapped
-    holder = KeyRing(MASTER, "ward.keys", downstream)
+    holder = KeyRing(master_key, "ward.keys", downstream)
     assert open_field(holder, "city", out["city"]) == "Hangzhou"
     audit = Auditor("ward.audit", "w1", SubjectPseudonymizer(b"k" * 32, "k1"))
     writes = shredder(ring, lambda *a, **k: audit.write("_control/0", "_control", *a, **k))
@@ -161,7 +158,7 @@ def test_after_the_subject_is_shredded_its_sink_fields_no_longer_open() -> None:
     with pytest.raises(KeyDestroyed):
         open_field(ring, "blob", out["blob"])
     with pytest.raises(KeyUnavailable):
-        open_field(KeyRing(MASTER, "ward.keys"), "city", out["city"])  # never read the key
+        open_field(KeyRing(master_key, "ward.keys"), "city", out["city"])  # never read the key
 
 
 def test_without_a_key_ring_a_pipeline_with_encrypted_fields_cannot_run() -> None:
@@ -195,8 +192,7 @@ def _pipeline(**overrides: Any) -> Pipeline:
     return Pipeline(**values)
 
 
-def _processor(categories: tuple[str, ...] = ALL_CATEGORIES) -> tuple[PipelineProcessor, KeyRing]:
-    ring = _ring()
+def _processor(ring: KeyRing, categories: tuple[str, ...] = ALL_CATEGORIES) -> PipelineProcessor:
     schema = parse_schema_dict(EVENT_SCHEMA, source="test")
     codec = AvroCodec(schema)
     state = StateStore(caught_up_at=T0.timestamp() + 3600)
@@ -205,8 +201,7 @@ def _processor(categories: tuple[str, ...] = ALL_CATEGORIES) -> tuple[PipelinePr
     state.consents["kid-1"] = ledger(grant("c1", categories=(*categories, "content")))
     auditor = Auditor("ward.audit", "w1", SubjectPseudonymizer(b"k" * 32, "k1"))
     book = QuarantineBook("ward.quarantine", ring)
-    p = PipelineProcessor(_pipeline(), policy(), codec, schema, state, auditor, book, "ward.dl")
-    return p, ring
+    return PipelineProcessor(_pipeline(), policy(), codec, schema, state, auditor, book, "ward.dl")
 
 
 def _submit(p: PipelineProcessor, sid: str) -> tuple[bytes, Any]:
@@ -217,8 +212,8 @@ def _submit(p: PipelineProcessor, sid: str) -> tuple[bytes, Any]:
     return value, outcome
 
 
-def test_a_childs_marked_fields_reach_the_sink_sealed_after_their_key() -> None:
-    p, ring = _processor()
+def test_a_childs_marked_fields_reach_the_sink_sealed_after_their_key(ring: KeyRing) -> None:
+    p = _processor(ring)
     original, outcome = _submit(p, "kid-1")
     topics = [o.topic for o in outcome.outputs]
     assert topics[:2] == ["ward.keys", "app.pings.lawful"], topics
@@ -232,8 +227,8 @@ def test_a_childs_marked_fields_reach_the_sink_sealed_after_their_key() -> None:
     assert [o.topic for o in again.outputs][0] == "app.pings.lawful"  # the key exists now
 
 
-def test_a_redacted_childs_event_is_sealed_too() -> None:
-    p, ring = _processor(categories=("identifier", "behaviour"))  # no location: city goes
+def test_a_redacted_childs_event_is_sealed_too(ring: KeyRing) -> None:
+    p = _processor(ring, categories=("identifier", "behaviour"))  # no location: city goes
     _, outcome = _submit(p, "kid-1")
     audit = p.auditor.decode(outcome.outputs[-1].value, Origin("ward.audit", 0, 0))
     assert audit.action == AuditAction.REDACTED
@@ -243,8 +238,8 @@ def test_a_redacted_childs_event_is_sealed_too() -> None:
     assert open_field(ring, "blob", decoded["blob"]) == b"\x00\x01raw"
 
 
-def test_an_adults_event_passes_byte_for_byte() -> None:
-    p, ring = _processor()
+def test_an_adults_event_passes_byte_for_byte(ring: KeyRing) -> None:
+    p = _processor(ring)
     original, outcome = _submit(p, "adult-1")
     [sink] = [o for o in outcome.outputs if o.topic == "app.pings.lawful"]
     assert sink.value == original

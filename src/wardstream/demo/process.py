@@ -4,8 +4,15 @@ The worker gets a fresh random pseudonym key and quarantine master key in
 its environment (never written to disk or printed) and its own session, so a
 Ctrl-C in the terminal reaches the demo only, and the demo stops the worker in
 order: SIGTERM (Faust flushes the producer and the pending SUMMARY records),
-then SIGKILL after a grace period. Other WARDSTREAM__* variables of the
-caller are not passed on: they would override the run's configuration.
+then SIGKILL after a grace period.
+
+The caller's Kafka connection settings (``WARDSTREAM__KAFKA__SECURITY_PROTOCOL``,
+``SASL_*``, ``SSL_CAFILE``, ...) are passed on, so against a secure cluster
+(``--bootstrap``) the worker logs in as the demo does; relative file paths
+(``SASL_PASSWORD_FILE``, ``SSL_CAFILE``) are made absolute, as the worker runs
+in the run directory. Their values are handed over, never printed. The other
+WARDSTREAM__* variables are not passed on: they would override the run's
+configuration (bootstrap servers, topics, the worker's port, the fresh keys).
 """
 
 from __future__ import annotations
@@ -18,9 +25,20 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from pathlib import Path
 
+from wardstream.config.settings import KafkaSettings
 from wardstream.demo.errors import DemoError
+
+RUN_OWNED = frozenset({"bootstrap_servers", "partitions", "replication_factor"})
+"""Kafka settings the run's config sets (``Workspace.write``): the caller's are not passed on."""
+PASSED_ON = frozenset(
+    f"WARDSTREAM__KAFKA__{name.upper()}"
+    for name in KafkaSettings.model_fields
+    if name not in RUN_OWNED
+)
+"""The caller's variables the worker gets: how to reach and log in to the caller's cluster."""
 
 
 class WorkerProcess:
@@ -34,9 +52,7 @@ class WorkerProcess:
 
     def start(self, timeout: float = 90.0) -> None:
         """Start the worker and wait until /health answers 200; DemoError if it does not."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith("WARDSTREAM__")}
-        env["WARDSTREAM__AUDIT__HMAC_KEY"] = secrets.token_hex(32)
-        env["WARDSTREAM__LIFECYCLE__MASTER_KEY"] = secrets.token_hex(32)
+        env = worker_env(os.environ, Path.cwd())
         cmd = [sys.executable, "-m", "wardstream", "worker", "-c", str(self.config)]
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
@@ -100,6 +116,22 @@ class WorkerProcess:
         if not self.log.exists():
             return "(the worker wrote no log)"
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+
+def worker_env(caller: Mapping[str, str], cwd: Path) -> dict[str, str]:
+    """The worker's environment: ``caller``'s without its WARDSTREAM__* variables, except
+    the Kafka connection settings (file paths made absolute against ``cwd``), plus a fresh
+    pseudonym key and master key."""
+    env = {k: v for k, v in caller.items() if not k.upper().startswith("WARDSTREAM__")}
+    for name, value in caller.items():
+        if name.upper() not in PASSED_ON:
+            continue
+        if name.upper().endswith("FILE") and value and not Path(value).is_absolute():
+            value = str(cwd / value)
+        env[name] = value
+    env["WARDSTREAM__AUDIT__HMAC_KEY"] = secrets.token_hex(32)
+    env["WARDSTREAM__LIFECYCLE__MASTER_KEY"] = secrets.token_hex(32)
+    return env
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> None:

@@ -74,6 +74,8 @@ class Workspace:
         """Write wardstream.yaml and pipelines/ for this run."""
         self.root.mkdir(parents=True, exist_ok=True)
         config = yaml.safe_load((self.project / "wardstream.yaml").read_text())
+        # the caller's connection settings (SASL, TLS) reach the worker through its
+        # environment (process.worker_env), never this file: they may hold a password
         config["kafka"] = {
             "bootstrap_servers": self.bootstrap,
             "partitions": self.partitions,
@@ -111,8 +113,12 @@ class Workspace:
             self.pipelines[p["name"]] = p
 
     def load(self) -> tuple[Settings, tuple[Pipeline, ...]]:
-        """The settings and pipelines, validated exactly as the worker will."""
-        return load_config(self.config_path)
+        """The settings and pipelines, validated exactly as the worker will.
+
+        The run's bootstrap servers win over WARDSTREAM__KAFKA__BOOTSTRAP_SERVERS, which
+        the worker does not get; the caller's other Kafka variables apply, as in the worker.
+        """
+        return load_config(self.config_path, self.bootstrap)
 
 
 def load_config(path: Path, bootstrap: str | None = None) -> tuple[Settings, tuple[Pipeline, ...]]:

@@ -8,7 +8,8 @@ broker+controller; ``nodes=3`` makes a three-node cluster with static voters,
 replication factor 3 and ``min.insync.replicas=2`` for fault tests.
 
 ``security="sasl_ssl"`` adds a second listener per node, SASL_SSL with
-SCRAM-SHA-512 users and a throwaway CA (see ``kafka/tls.py``): clients under
+SCRAM-SHA-512 users and a throwaway CA (see ``kafka/tls.py``; each node's ports,
+listeners and server.properties are planned in ``kafka/nodes.py``): clients under
 test use ``secure_bootstrap_servers`` and trust ``ca_file``; the PLAINTEXT
 listener stays for inter-broker, controller and admin traffic on loopback.
 """
@@ -19,68 +20,38 @@ import base64
 import json
 import os
 import signal
-import socket
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import closing
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
 
 from wardstream.kafka.errors import BrokerNotReady, LocalKafkaError, PortTaken
 from wardstream.kafka.install import KAFKA_VERSION, java_executable, kafka_libs
+from wardstream.kafka.nodes import (
+    Node,
+    format_args,
+    free_port,
+    plan_nodes,
+    port_in_use,
+    write_config,
+)
 from wardstream.kafka.tls import LISTENER, SecureListener, SecureListenerError
 
+__all__ = [
+    "HEAP",
+    "LocalKafka",
+    "alive_pids",
+    "format_args",
+    "free_port",
+    "metadata_ok",
+    "read_state",
+    "stop_from_state",
+]
+
 HEAP = ("-Xms256m", "-Xmx512m")
-_LOG4J = """\
-log4j.rootLogger=WARN, file
-log4j.appender.file=org.apache.log4j.FileAppender
-log4j.appender.file.File={log}
-log4j.appender.file.layout=org.apache.log4j.PatternLayout
-log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n
-log4j.logger.kafka.server.KafkaServer=INFO
-log4j.logger.kafka.server.KafkaRaftServer=INFO
-log4j.logger.kafka.server.BrokerServer=INFO
-"""
-
-
-@dataclass(frozen=True, slots=True)
-class Node:
-    node_id: int
-    port: int
-    controller_port: int
-    directory: Path
-    secure_port: int | None = None
-
-    @property
-    def bootstrap(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    @property
-    def secure_bootstrap(self) -> str | None:
-        return None if self.secure_port is None else f"127.0.0.1:{self.secure_port}"
-
-    @property
-    def ports(self) -> tuple[int, ...]:
-        return tuple(p for p in (self.port, self.controller_port, self.secure_port) if p)
-
-    @property
-    def log_file(self) -> Path:
-        return self.directory / "server.log"
-
-
-def free_port() -> int:
-    with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def port_in_use(port: int) -> bool:
-    with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as s:
-        return s.connect_ex(("127.0.0.1", port)) == 0
 
 
 class LocalKafka:
@@ -213,42 +184,11 @@ class LocalKafka:
 
     # -- internals ------------------------------------------------------------------
     def _plan_nodes(self) -> list[Node]:
-        if self._first_port is not None and port_in_use(self._first_port):
-            raise PortTaken(self._first_port)
-        nodes = []
-        for i in range(1, self._node_count + 1):
-            port = self._first_port if (i == 1 and self._first_port) else free_port()
-            secure = free_port() if self.secure else None
-            nodes.append(Node(i, port, free_port(), self.home / f"node-{i}", secure))
-        return nodes
+        secure = self.secure is not None
+        return plan_nodes(self.home, self._node_count, self._first_port, secure=secure)
 
     def _write_config(self, node: Node) -> None:
-        node.directory.mkdir(parents=True, exist_ok=True)
-        voters = ",".join(f"{n.node_id}@127.0.0.1:{n.controller_port}" for n in self.nodes)
-        rf = len(self.nodes)
-        props: dict[str, object] = {
-            "process.roles": "broker,controller",
-            "node.id": node.node_id,
-            "controller.quorum.voters": voters,
-            **_listeners(node),
-            "log.dirs": str(node.directory / "data"),
-            "num.partitions": 1,
-            "default.replication.factor": rf,
-            "min.insync.replicas": 2 if rf == 3 else 1,
-            "offsets.topic.replication.factor": rf,
-            "offsets.topic.num.partitions": 10,
-            "transaction.state.log.replication.factor": rf,
-            "transaction.state.log.min.isr": 2 if rf == 3 else 1,
-            "transaction.state.log.num.partitions": 10,
-            "group.initial.rebalance.delay.ms": 0,
-            "log.segment.bytes": 64 * 1024 * 1024,
-            "log.cleaner.dedupe.buffer.size": 8 * 1024 * 1024,
-            "auto.create.topics.enable": "true",
-            **(self.secure.properties() if self.secure else {}),
-        }
-        text = "".join(f"{k}={v}\n" for k, v in props.items())
-        (node.directory / "server.properties").write_text(text)
-        (node.directory / "log4j.properties").write_text(_LOG4J.format(log=node.log_file))
+        write_config(node, self.nodes, self.secure)
 
     def _java(self, libs: Path, node: Node, main: str, *args: str) -> list[str]:
         log4j = f"-Dlog4j.configuration=file:{node.directory / 'log4j.properties'}"
@@ -302,34 +242,6 @@ class LocalKafka:
             state["secure_bootstrap"] = self.secure_bootstrap_servers
             state["secure"] = self.secure.describe()  # paths and user names, no password
         (self.home / "state.json").write_text(json.dumps(state))
-
-
-def format_args(cluster_id: str, properties: str, extra: Sequence[str] = ()) -> list[str]:
-    """``kafka-storage format`` arguments for one node's log directory.
-
-    The id goes in the same argument as its option: a random base64url id
-    starts with "-" once in 64, and as a separate argument the tool would
-    take it for an option.
-    """
-    return ["format", "--ignore-formatted", f"--cluster-id={cluster_id}", "-c", properties, *extra]
-
-
-def _listeners(node: Node) -> dict[str, str]:
-    """PLAINTEXT (clients, inter-broker) and CONTROLLER; SASL_SSL too when the node has a port."""
-    listeners = [f"PLAINTEXT://{node.bootstrap}", f"CONTROLLER://127.0.0.1:{node.controller_port}"]
-    advertised = [f"PLAINTEXT://{node.bootstrap}"]
-    protocols = ["CONTROLLER:PLAINTEXT", "PLAINTEXT:PLAINTEXT"]
-    if node.secure_bootstrap is not None:
-        listeners.append(f"{LISTENER}://{node.secure_bootstrap}")
-        advertised.append(f"{LISTENER}://{node.secure_bootstrap}")
-        protocols.append(f"{LISTENER}:{LISTENER}")
-    return {
-        "listeners": ",".join(listeners),
-        "advertised.listeners": ",".join(advertised),
-        "controller.listener.names": "CONTROLLER",
-        "inter.broker.listener.name": "PLAINTEXT",
-        "listener.security.protocol.map": ",".join(protocols),
-    }
 
 
 def metadata_ok(

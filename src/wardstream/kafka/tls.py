@@ -4,9 +4,10 @@
 trust: ``kafka.ssl_cafile``) and a broker certificate for 127.0.0.1/localhost
 signed by it (``broker.pem``: the unencrypted PKCS#8 key and the chain, a PEM
 keystore, so no ``keytool``), plus one ``<user>.password`` file (mode 0600) per
-SCRAM-SHA-512 user. ``LocalKafka`` adds ``properties(port)`` to each node's
-server.properties and ``format_args()`` to ``kafka-storage format``, which
-writes the users' SCRAM credentials into the KRaft metadata log.
+SCRAM-SHA-512 user. Each node's server.properties gets ``properties()`` (next
+to the SASL_SSL listener that ``kafka/nodes.py`` plans) and ``kafka-storage
+format`` gets ``format_args()``, which writes the users' SCRAM credentials into
+the KRaft metadata log.
 
 The PLAINTEXT listener stays for inter-broker, controller and admin traffic
 on loopback; only the second listener is SASL_SSL. Passwords are never put in

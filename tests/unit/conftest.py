@@ -1,0 +1,20 @@
+"""Fixtures shared by unit tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from wardstream.crypto import MasterKey
+from wardstream.streaming.shredding import KeyRing
+
+
+@pytest.fixture
+def master_key() -> MasterKey:
+    """A fixed, fictional master key (32 bytes)."""
+    return MasterKey(bytes(range(32)))
+
+
+@pytest.fixture
+def ring(master_key: MasterKey) -> KeyRing:
+    """A fresh key ring on ``ward.keys``, as a worker with that master key holds it."""
+    return KeyRing(master_key, "ward.keys")
