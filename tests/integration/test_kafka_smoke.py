@@ -93,3 +93,50 @@ def _consume(
     finally:
         consumer.close()
     return got
+
+
+@pytest.mark.parametrize("codec", ["lz4", "zstd", "snappy", "gzip"])
+def test_every_client_reads_what_the_fast_engine_compresses(
+    codec: str, kafka_bootstrap: str, unique_topic: Callable[[str], str]
+) -> None:
+    """The fast engine may compress its outputs (``fast.compression``); the Faust engine
+    (aiokafka) and the command-line tools (kafka-python) read them. Without the codec
+    libraries aiokafka's fetch task died on lz4 and a Faust worker waited for good."""
+    import asyncio
+
+    from aiokafka import AIOKafkaConsumer
+    from confluent_kafka import Producer
+
+    topic = unique_topic(codec)
+    producer = Producer({"bootstrap.servers": kafka_bootstrap, "compression.type": codec})
+    sent = [f"value-{i}".encode() * 20 for i in range(200)]
+    for value in sent:
+        producer.produce(topic, value)
+    assert producer.flush(30) == 0
+
+    async def read_aiokafka() -> list[bytes]:
+        consumer = AIOKafkaConsumer(
+            topic, bootstrap_servers=kafka_bootstrap, auto_offset_reset="earliest"
+        )
+        await consumer.start()
+        got: list[bytes] = []
+        try:
+            deadline = time.monotonic() + 30
+            while len(got) < len(sent) and time.monotonic() < deadline:
+                batches = await consumer.getmany(timeout_ms=1000)
+                got += [m.value for ms in batches.values() for m in ms if m.value is not None]
+        finally:
+            await consumer.stop()
+        return got
+
+    assert asyncio.run(read_aiokafka()) == sent
+    reader = KafkaConsumer(
+        topic,
+        bootstrap_servers=kafka_bootstrap,
+        auto_offset_reset="earliest",
+        consumer_timeout_ms=10_000,
+    )
+    try:
+        assert [m.value for m in reader][: len(sent)] == sent
+    finally:
+        reader.close()
