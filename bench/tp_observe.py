@@ -42,6 +42,9 @@ class Probe:
     key: bytes
     withdrawn_ms: int | None = None
     withdrawn_at: float | None = None
+    """When the bench produced the withdrawal."""
+    stored_at: float | None = None
+    """When the broker confirmed it (the earliest any worker can read it)."""
     first_blocked_at: float | None = None
     first_blocked_event_ms: int | None = None
     blocked: int = 0

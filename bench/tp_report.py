@@ -104,7 +104,9 @@ def print_report(result: dict[str, Any], console: Console) -> None:
         f"Faust engine / naive Faust passthrough: {r.get('faust-engine/faust-pass')} "
         "(target >= 2, bulletin 2026-11-22)\n"
         "p50/p99: adults' (or all, for baselines) sink latency at half the row's rate; "
-        "children wait state_lateness (2 s) by design, see child p50."
+        "children wait state_lateness (2 s) by design, see child p50.\n"
+        "withdrawal lag: from the broker's confirmation of the withdrawal to the first of "
+        "that child's events on the quarantine topic."
     )
 
 

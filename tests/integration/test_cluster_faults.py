@@ -11,9 +11,10 @@ mixed workload of ``mixed.py`` at a steady rate while the faults happen.
   seconds and restarted (with more faults, every second one SIGTERMs the
   leader of a source's partition 0 instead); each fault waits until every
   replica is back in sync.
-  A librdkafka bug sometimes leaves the exactly-once fast worker blocked in a
-  transactional call when the coordinator died; its watchdog then exits with
-  code 75, and the test, like a supervisor, starts it again.
+  The exactly-once fast worker exits with code 75 (EXIT_RESTART) when a
+  transaction cannot commit (the coordinator died), or when its watchdog sees
+  a transactional call blocked (a librdkafka bug); the test, like a
+  supervisor, starts it again.
 - Rebalance: worker w1 runs alone; w2 joins the group mid-run; later w1 gets
   SIGTERM (a graceful stop) and w2 finishes the run. The second half of the
   events waits until w2 is healthy, so that w1 leaves while events arrive.
@@ -67,8 +68,9 @@ from tests.integration.mixed import (
     wait_accounted,
 )
 
+from wardstream.errors import EXIT_RESTART
 from wardstream.kafka.local import LocalKafka
-from wardstream.streaming.fast_delivery import EXIT_STALLED, STALL_AFTER_S
+from wardstream.streaming.fast_delivery import STALL_AFTER_S
 
 EVENTS = int(os.environ.get("WARDSTREAM_CLUSTER_EVENTS", "5000"))
 """Events per deployment (each test runs two)."""
@@ -202,14 +204,14 @@ class Run:
         self.started = time.monotonic()
 
     def _supervise(self) -> None:
-        """Start again a worker that exited with EXIT_STALLED, as its supervisor would
+        """Start again a worker that exited with EXIT_RESTART, as its supervisor would
         (unless the test stopped it)."""
         while not self.done.wait(1.0):
             for w in list(self.workers):
-                if w.proc.poll() == EXIT_STALLED and w.name not in self.leaving:
+                if w.proc.poll() == EXIT_RESTART and w.name not in self.leaving:
                     self.workers.remove(w)
                     at = time.monotonic() - self.started
-                    self.notes.append(f"{w.name} stalled, exited 75 at {at:.0f}s: restarted")
+                    self.notes.append(f"{w.name} exited 75 at {at:.0f}s: restarted")
                     self.workers.append(self.ws.spawn(w.name))
 
     @property

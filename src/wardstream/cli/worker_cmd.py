@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from wardstream.cli.output import fail, say
-from wardstream.errors import WardstreamError
+from wardstream.errors import EXIT_RESTART, RestartNeeded, WardstreamError
 
 
 def worker(
@@ -45,5 +45,7 @@ def worker(
         say(f"wardstream worker: {len(pipelines)} pipeline(s), Kafka at {kafka}")
         run = run_fast if engine == "fast" else run_faust
         run(settings, pipelines, settings.policy.to_context(), str(base), log_level)
+    except RestartNeeded as exc:
+        fail(str(exc), EXIT_RESTART)
     except WardstreamError as exc:
         fail(str(exc))

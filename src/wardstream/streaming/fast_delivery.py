@@ -34,16 +34,16 @@ from typing import Any, Protocol
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
-from wardstream.errors import WardstreamError
+from wardstream.errors import EXIT_RESTART, RestartNeeded
 
 log = logging.getLogger(__name__)
 TIMEOUT_S = 30.0
 RETRIES = 5
 STALL_AFTER_S = 2 * TIMEOUT_S
-EXIT_STALLED = 75  # EX_TEMPFAIL: a supervisor restarts the worker
+EXIT_STALLED = EXIT_RESTART  # a supervisor restarts the worker
 
 
-class DeliveryFailed(WardstreamError):
+class DeliveryFailed(RestartNeeded):
     """Outputs could not be made durable; the worker stops without committing past them."""
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 
-from wardstream.errors import WardstreamError
+from wardstream.errors import RestartNeeded
 from wardstream.streaming.auditor import chains_of
 from wardstream.streaming.enforcer import Enforcer
 from wardstream.streaming.fast_config import FastEngineSettings
@@ -35,7 +35,7 @@ Key = tuple[str, int]
 READY_TIMEOUT_S = 300.0
 
 
-class EngineStopped(WardstreamError):
+class EngineStopped(RestartNeeded):
     """The engine cannot go on; the message says why."""
 
 
