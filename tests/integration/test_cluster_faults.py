@@ -80,7 +80,7 @@ BROKER_FAULTS = int(os.environ.get("WARDSTREAM_CLUSTER_BROKER_FAULTS", "1"))
 DOWN_S = float(os.environ.get("WARDSTREAM_CLUSTER_DOWN_S", "5"))
 SUBJECTS = int(os.environ.get("WARDSTREAM_CLUSTER_SUBJECTS", "1000"))
 SETTLE_S = max(120.0, EVENTS / 500)
-TIMEOUT_S = max(600, int(4 * SECONDS + 2 * SETTLE_S + 120 * BROKER_FAULTS))
+TIMEOUT_S = max(600, int(4 * SECONDS + 2 * SETTLE_S + 120 * BROKER_FAULTS + EVENTS / 200))
 PROJECT = Path(__file__).resolve().parents[2]
 ENGINES = {"faust": ("faust", "at_least_once"), "fast-eos": ("fast", "exactly_once")}
 RUNS = {
@@ -310,7 +310,7 @@ class Feeds:
     def __exit__(self, *exc: object) -> None:
         self.resume.set()
         for t in self.threads:
-            t.join(timeout=SECONDS + 300)
+            t.join(timeout=SECONDS + 300 + EVENTS / 200)  # a loaded machine feeds slower
         assert not any(t.is_alive() for t in self.threads), "the test's producer is stuck"
         assert not self.errors, f"the test's producer failed: {self.errors!r}"
 
