@@ -26,6 +26,7 @@ NOW = datetime.now(UTC)
 refs = SubjectPseudonymizer(parse_key(TEST_KEY), "k1")
 audit_codec = AvroCodec(record_schema("AuditRecord"))
 quarantine_codec = AvroCodec(record_schema("QuarantinedEvent"))
+dead_letter_codec = AvroCodec(record_schema("DeadLetter"))
 
 
 @pytest.fixture(scope="module")
@@ -274,6 +275,26 @@ def test_poison_record_goes_to_deadletter_and_the_worker_keeps_going(ws: Workspa
     dead = ws.wait_for(ws.topics["deadletter"], lambda r: r.key == b"poison-" + s.encode())
     assert dead, "the poison record is on the dead-letter topic"
     assert on_sink(ws, "clickstream", s), "the next event still flows"
+    assert ws.proc is not None and ws.proc.poll() is None
+
+
+def test_a_state_record_that_cannot_be_applied_is_dead_lettered_and_audited(
+    ws: Workspace,
+) -> None:
+    """Nothing is lost: a consent the worker cannot read changes nothing (fail closed) and
+    goes to the dead-letter topic, with a DEADLETTERED audit record naming where it was."""
+    s = sid()
+    ws.producer.send(ws.topics["consents"], key=s.encode(), value=b"\x02not a consent")
+    ws.flush()
+    [dead] = ws.wait_for(ws.topics["deadletter"], lambda r: r.key == s.encode(), timeout=30)
+    letter = dead_letter_codec.decode(dead.value, origin=Origin("t", 0, 0))
+    assert letter["origin_topic"] == ws.topics["consents"] and letter["pipeline"] is None
+    assert letter["value"] == b"\x02not a consent" and letter["error_code"] == "TRUNCATED_RECORD"
+    ref = f"{ws.topics['consents']}/{letter['origin_partition']}/{letter['origin_offset']}"
+    found = ws.wait_for(ws.topics["audit"], lambda r: ref.encode() in r.value, timeout=30)
+    [audit] = [audit_codec.decode(r.value, origin=Origin("a", 0, 0)) for r in found]
+    assert (audit["chain"], audit["action"]) == ("_control/0", "DEADLETTERED")
+    assert audit["event_ref"] == ref and audit["reason"] == "DECODE_ERROR"
     assert ws.proc is not None and ws.proc.poll() is None
 
 

@@ -24,6 +24,8 @@ from wardstream.domain.enums import AuditAction
 from wardstream.serde import AvroCodec, Origin, record_schema
 from wardstream.streaming.records import OutRecord
 
+CONTROL = "_control"
+"""The pipeline name of lifecycle and state records."""
 CONTROL_CHAIN = "_control/0"
 Clock = Callable[[], datetime]
 

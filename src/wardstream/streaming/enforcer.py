@@ -14,7 +14,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from wardstream.streaming.auditor import Auditor
+from wardstream.domain.enums import AuditAction
+from wardstream.domain.reasons import ReasonCode
+from wardstream.serde import AvroCodec, dead_letter_record, record_schema
+from wardstream.streaming.auditor import CONTROL, CONTROL_CHAIN, Auditor
 from wardstream.streaming.metrics import Metrics
 from wardstream.streaming.processor import PipelineProcessor
 from wardstream.streaming.quarantine import QuarantineBook
@@ -24,10 +27,11 @@ from wardstream.streaming.state import StateStore
 if TYPE_CHECKING:
     from wardstream.streaming.compensation import PassLog
     from wardstream.streaming.issuer import LifecycleIssuer
-    from wardstream.streaming.lifecycle_state import StateApplier
+    from wardstream.streaming.lifecycle_state import Rejected, StateApplier
 
 Owns = Callable[[str, int], bool]
 EXPIRY_EVERY_S = 1.0
+_DEAD_LETTERS = AvroCodec(record_schema("DeadLetter"))
 
 
 @dataclass
@@ -95,8 +99,12 @@ class Enforcer:
             self._last_expiry = now
             for p in self.by_source.values():
                 tick.outputs.extend(p.expire(_bind(owns, p.pipeline.source)))
+        leader = self.is_leader(owns)
+        if self.applier is not None and self.applier.rejects:
+            rejects, self.applier.rejects = self.applier.rejects, []
+            if leader:  # every worker reads every state record: one of them reports it
+                tick.outputs.extend(self._dead_letter_state(rejects, now))
         if self.issuer is not None:
-            leader = self.is_leader(owns)
             tick.outputs.extend(self.issuer.due(leader=leader))
             if self.passes is not None:
                 owed = self.passes.take(datetime.fromtimestamp(now, UTC), now)
@@ -108,6 +116,37 @@ class Enforcer:
             state_age=max(0.0, now - self.state.caught_up_at),
         )
         return tick
+
+    def _dead_letter_state(self, rejects: list[Rejected], now: float) -> list[OutRecord]:
+        """State records that could not be applied: to the dead-letter topic, audited on
+        ``_control/0``. A restarted leader reads them again and reports them again."""
+        processors = list(self.by_source.values())
+        if not processors:
+            return []
+        topic, at = processors[0].deadletter_topic, datetime.fromtimestamp(now, UTC)
+        out: list[OutRecord] = []
+        for r in rejects:
+            o = r.origin
+            datum = dead_letter_record(
+                r.error,
+                key=r.key,
+                value=r.value,
+                headers=None,
+                timestamp_ms=None,
+                pipeline=None,
+                at=at,
+            )
+            out.append(OutRecord(topic, r.key, _DEAD_LETTERS.encode(datum)))
+            out.append(
+                self.auditor.write(
+                    CONTROL_CHAIN,
+                    CONTROL,
+                    AuditAction.DEADLETTERED,
+                    reason=ReasonCode.DECODE_ERROR.value,
+                    event_ref=f"{o.topic}/{o.partition}/{o.offset}",
+                )
+            )
+        return out
 
     def is_leader(self, owns: Owns) -> bool:
         """The lifecycle issuer: whoever owns partition 0 of the first pipeline source."""

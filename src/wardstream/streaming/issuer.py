@@ -42,14 +42,13 @@ from wardstream.policy.tombstones import sink_tombstones
 from wardstream.serde import AvroCodec, record_schema
 from wardstream.streaming import lifecycle_records as lr
 from wardstream.streaming import lifecycle_sweeps as sweeps
-from wardstream.streaming.auditor import CONTROL_CHAIN, Auditor, worker_chain
+from wardstream.streaming.auditor import CONTROL, CONTROL_CHAIN, Auditor, worker_chain
 from wardstream.streaming.breach import RULE, BreachScanner, Sighting, incident
 from wardstream.streaming.lifecycle_state import LifecycleState, LifecycleTopics, Trigger
 from wardstream.streaming.records import OutRecord
 from wardstream.streaming.state import StateStore
 
 Candidate = sweeps.Candidate
-CONTROL = "_control"
 # Reasons after which nothing of the subject may be kept: its data key is destroyed.
 SHREDDING = frozenset(
     {DeletionReason.DEREGISTERED, DeletionReason.GUARDIAN_REQUEST, DeletionReason.SERVICE_STOPPED}

@@ -26,11 +26,11 @@ from wardstream.config.settings import Settings
 from wardstream.domain.pipeline import Pipeline
 from wardstream.errors import WardstreamError
 from wardstream.policy.context import PolicyContext
-from wardstream.streaming.auditor import CONTROL_CHAIN
+from wardstream.streaming.auditor import CONTROL, CONTROL_CHAIN
 from wardstream.streaming.breach import BreachScanner
 from wardstream.streaming.compensation import PassLog
 from wardstream.streaming.enforcer import Enforcer
-from wardstream.streaming.issuer import CONTROL, LifecycleIssuer
+from wardstream.streaming.issuer import LifecycleIssuer
 from wardstream.streaming.lifecycle_records import STOP_ALL
 from wardstream.streaming.lifecycle_state import LifecycleState, LifecycleTopics, StateApplier
 from wardstream.streaming.seen import SeenTracker

@@ -7,7 +7,9 @@ the lifecycle's topics - seen marks, stop markers, holds, data keys, guardian
 requests, and the ids already on the deletions, notices and corrections
 topics (so a restarted or newly elected issuer never issues an id twice).
 
-Applying never sends anything. A record that may require a deletion (a
+Applying never sends anything. A record that cannot be applied changes nothing
+(the subject stays as it was: fail closed) and is kept in ``rejects`` for the
+lifecycle leader to dead-letter (``Enforcer.tick``). A record that may require a deletion (a
 withdrawal, a deregistration, a guardian request) becomes a ``Trigger`` with
 the wall-clock moment it was applied; the issuer resolves it only once the
 reader was caught up after that moment, i.e. once every id already issued is
@@ -28,7 +30,7 @@ from wardstream.domain.holds import DeferredDeletion, LegalHold
 from wardstream.domain.requests import GuardianRequest
 from wardstream.domain.subject import SubjectProfile
 from wardstream.policy.ledger import ConsentLedger
-from wardstream.serde import AvroCodec, DecodeError, Origin, record_schema
+from wardstream.serde import AvroCodec, DecodeError, Origin, SchemaMismatch, record_schema
 from wardstream.streaming import lifecycle_records as lr
 from wardstream.streaming.breach import BreachScanner, Sighting, reported_refs
 from wardstream.streaming.quarantine import QuarantineBook
@@ -37,6 +39,18 @@ from wardstream.streaming.state import StateDecoder, StateStore
 
 log = logging.getLogger(__name__)
 TriggerBody = tuple[ConsentLedger, ConsentEvent] | SubjectProfile | GuardianRequest
+MAX_REJECTS = 10_000
+"""Rejected records kept for the dead-letter topic between ticks; more are only counted."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """A state record that could not be applied: what the dead-letter topic gets."""
+
+    origin: Origin
+    key: bytes | None
+    value: bytes | None
+    error: DecodeError
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +109,7 @@ class StateApplier:
         self.names, self.state, self.book, self.lifecycle = topics, state, book, lifecycle
         self.wall = wall
         self.rejected = 0
+        self.rejects: list[Rejected] = []
         # told of every profile (before, after) and consent (ledger before, event) applied
         self.on_subject: list[Callable[[SubjectProfile | None, SubjectProfile | None], None]] = []
         self.on_consent: list[Callable[[ConsentLedger | None, ConsentEvent], None]] = []
@@ -150,6 +165,9 @@ class StateApplier:
             # a bad state record changes nothing: the subject stays as it was (fail closed)
             self.rejected += 1
             log.error("state record rejected at %s: %s", origin, type(exc).__name__)
+            if len(self.rejects) < MAX_REJECTS:
+                error = exc if isinstance(exc, DecodeError) else _invalid(origin, exc)
+                self.rejects.append(Rejected(origin, key, value, error))
 
     # -- the enforcer's state ---------------------------------------------------------
     def _subject(self, key: bytes | None, value: bytes | None, origin: Origin) -> None:
@@ -223,3 +241,10 @@ class StateApplier:
         if value is not None:
             field_name, codec = self._ids[origin.topic]
             self.lifecycle.issued.add(str(codec.decode(value, origin=origin)[field_name]))
+
+
+def _invalid(origin: Origin, exc: Exception) -> DecodeError:
+    """A decoded record its domain type refuses (a bad value), as a DecodeError."""
+    return SchemaMismatch(
+        origin, "a value its record type does not accept", cause=type(exc).__name__
+    )

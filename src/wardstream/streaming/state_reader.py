@@ -9,6 +9,11 @@ events, however the sources are keyed (no repartitioning needed). After each
 fetch round the reader lists the end offsets; when its positions reach the
 end offsets listed after moment T, everything produced before T is applied,
 and ``state.caught_up_at`` becomes T.
+
+A broker that does not answer (a timeout, a node not ready, a leader moving) is
+waited out: the round starts again after ``RETRY_S``. Meanwhile ``caught_up_at``
+stands still, so children's events are held and, past ``max_hold``, quarantined
+(fail closed); /health turns degraded after 30 s. Other errors stop the worker.
 """
 
 from __future__ import annotations
@@ -20,11 +25,13 @@ import time
 from collections.abc import Callable
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError, KafkaTimeoutError
 
 from wardstream.streaming.lifecycle_state import StateApplier
 from wardstream.streaming.state import StateStore
 
 log = logging.getLogger(__name__)
+RETRY_S = 1.0
 
 
 class StateReader:
@@ -53,7 +60,14 @@ class StateReader:
         try:
             tps = await self._assign(consumer)
             while True:
-                await self._catch_up(consumer, tps)
+                try:
+                    await self._catch_up(consumer, tps)
+                except KafkaError as exc:
+                    if not (exc.retriable or isinstance(exc, KafkaTimeoutError)):
+                        raise
+                    log.warning("state topics unreachable (%s); retrying", type(exc).__name__)
+                    await asyncio.sleep(RETRY_S)
+                    continue
                 await asyncio.sleep(0.05)
         finally:
             with contextlib.suppress(Exception, asyncio.CancelledError):
