@@ -18,6 +18,8 @@ from typing import Any
 
 from confluent_kafka import Producer
 
+from wardstream.state._wire import long_bytes
+
 BASE_MS = 1_704_067_200_000  # 2024-01-01T00:00:00Z
 TODAY = date(2026, 6, 1)
 JURISDICTIONS = (b"CN", b"CN", b"CN", b"US", b"DE", b"GB", None)
@@ -87,15 +89,6 @@ def _ms(ms: int | None) -> datetime | None:
     return None if ms is None else datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=ms)
 
 
-def _zz(n: int) -> bytes:
-    z, out = (n << 1) ^ (n >> 63), bytearray()
-    while z >= 0x80:
-        out.append((z & 0x7F) | 0x80)
-        z >>= 7
-    out.append(z)
-    return bytes(out)
-
-
 class Encoder:
     """SubjectProfile Avro bytes by hand (checked against fastavro in ``check``), memoised parts."""
 
@@ -105,7 +98,7 @@ class Encoder:
     def z(self, n: int) -> bytes:
         found = self._zz.get(n)
         if found is None:
-            found = self._zz[n] = _zz(n)
+            found = self._zz[n] = long_bytes(n)
         return found
 
     def subject(self, i: int) -> tuple[bytes, bytes, str]:
@@ -118,7 +111,7 @@ class Encoder:
             b"\x00" if jur is None else b"\x02" + z(len(jur)) + jur,
             z(len(s["ver"])), s["ver"],
             b"\x01" if s["vulnerable"] else b"\x00",
-            b"\x00" if dereg is None else b"\x02" + _zz(dereg),
+            b"\x00" if dereg is None else b"\x02" + long_bytes(dereg),
             z(s["updated_ms"]),
         ))  # fmt: skip
         return key, value, s["kind"]
