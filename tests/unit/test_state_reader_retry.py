@@ -1,6 +1,7 @@
 """The Faust engine's state reader waits out a broker that does not answer (found by the
 full-size broker-loss run: a 40 s ListOffsets timeout while a node restarted stopped the
-worker for good, and every later event was lost to it)."""
+worker for good, and every later event was lost to it); a fast worker whose state reader
+stopped asks its supervisor for a restart."""
 
 from __future__ import annotations
 
@@ -9,8 +10,11 @@ from typing import Any
 
 import pytest
 from aiokafka.errors import KafkaTimeoutError, UnsupportedVersionError
+from confluent_kafka import KafkaException
 
+from wardstream.errors import RestartNeeded
 from wardstream.streaming import state_reader
+from wardstream.streaming.fast_state import StateFeed
 from wardstream.streaming.state import StateStore
 from wardstream.streaming.state_reader import StateReader
 
@@ -73,3 +77,12 @@ def test_an_error_a_retry_cannot_fix_stops_the_reader() -> None:
     r = reader(Consumer([UnsupportedVersionError()]), Applier(), StateStore())
     with pytest.raises(UnsupportedVersionError):
         asyncio.run(r.run())
+
+
+def test_the_fast_engines_state_reader_failure_asks_for_a_restart() -> None:
+    """The fast engine's reader thread hands its failure over; ``wardstream worker`` then
+    exits with EXIT_RESTART (75), as for every other failure a restart fixes."""
+    feed = StateFeed(lambda: None, Applier(), StateStore())  # type: ignore[arg-type, return-value]
+    feed._queue.put(KafkaException("the brokers do not answer"))
+    with pytest.raises(RestartNeeded, match="the state reader stopped"):
+        feed.apply_pending()

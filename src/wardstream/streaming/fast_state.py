@@ -25,7 +25,7 @@ from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 
-from wardstream.errors import WardstreamError
+from wardstream.errors import RestartNeeded
 from wardstream.streaming.lifecycle_state import StateApplier
 from wardstream.streaming.state import StateStore
 
@@ -36,8 +36,9 @@ QUEUE_BATCHES = 32  # of up to 5,000 records each
 OFFSET_END = -1  # the ListOffsets timestamp that asks for the end (LSO under read_committed)
 
 
-class StateReaderFailed(WardstreamError):
-    """The state reader thread stopped; the worker stops too (its state would go stale)."""
+class StateReaderFailed(RestartNeeded):
+    """The state reader thread stopped; the worker stops too (its state would go stale), and
+    exits with ``EXIT_RESTART``: a restart reads the state topics again."""
 
 
 class StateFeed:
