@@ -11,12 +11,11 @@ from __future__ import annotations
 import logging
 import signal
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, Producer
 
 from wardstream.config.settings import Settings
 from wardstream.errors import WardstreamError
-from wardstream.serde import Origin
-from wardstream.streaming.auditor import Auditor
+from wardstream.streaming.bootstrap import read_audit_tails
 from wardstream.streaming.enforcer import Enforcer
 from wardstream.streaming.fast_config import (
     FastEngineSettings,
@@ -31,7 +30,7 @@ from wardstream.streaming.fast_delivery import (
     Transactions,
 )
 from wardstream.streaming.fast_engine import FastEngine
-from wardstream.streaming.fast_state import Row, StateFeed, partitions_of, read_to_end
+from wardstream.streaming.fast_state import StateFeed
 from wardstream.streaming.fast_web import WebServer
 
 LOG_LEVELS = {
@@ -56,7 +55,7 @@ def build_fast_engine(
         else AfterDelivery(producer, consumer, errors)
     )
     delivery.start()
-    read_audit_tails_committed(settings, fast, enforcer.auditor)
+    read_audit_tails(settings, enforcer.auditor)
     applier = enforcer.applier
     if applier is None:
         raise WardstreamError("build_enforcer attaches the lifecycle state; call it first")
@@ -74,35 +73,8 @@ def build_fast_engine(
         delivery,
         fast,
         exactly_once=eos,
-        reload_audit=lambda: read_audit_tails_committed(settings, fast, enforcer.auditor),
+        reload_audit=lambda: read_audit_tails(settings, enforcer.auditor),
     )
-
-
-def read_audit_tails_committed(
-    settings: Settings, fast: FastEngineSettings, auditor: Auditor
-) -> int:
-    """Read the audit topic's committed records so every chain continues from its last one."""
-    topic = settings.topics.audit
-    consumer = Consumer(state_consumer_config(settings, fast))
-    seen = 0
-
-    def resume(rows: list[Row]) -> None:
-        nonlocal seen
-        records = [
-            auditor.decode(value, Origin(t, p, o))
-            for t, p, o, _, value in rows
-            if value is not None
-        ]
-        auditor.resume(records)
-        seen += len(records)
-
-    try:
-        tps = partitions_of(consumer, topic)
-        consumer.assign([TopicPartition(topic, tp.partition, OFFSET_BEGINNING) for tp in tps])
-        read_to_end(consumer, tps, {}, resume)
-    finally:
-        consumer.close()
-    return seen
 
 
 def serve(engine: FastEngine, web_port: int, loglevel: str, web_host: str = "127.0.0.1") -> None:
