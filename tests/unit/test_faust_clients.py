@@ -1,5 +1,5 @@
-"""The Faust engine's Kafka clients: an idempotent producer, and commits that never pass a
-held event.
+"""The Faust engine's Kafka clients: an idempotent producer, and commits that never pass an
+undecided event.
 
 Both were found by tests/integration/test_cluster_faults.py: without idempotence a produce
 request retried after a broker is lost wrote audit records twice (7 in one run, reported by
@@ -13,10 +13,12 @@ import asyncio
 from pathlib import Path
 
 import pytest
+from faust.transport.drivers.aiokafka import Consumer as FaustAIOKafkaConsumer
 from faust.types import TP
 
 from wardstream.streaming.faust_engine import (
-    HeldAwareConsumer,
+    DecidedOffsets,
+    EngineCommitConsumer,
     IdempotentProducer,
     WardstreamApp,
     make_app,
@@ -47,50 +49,69 @@ def test_the_producer_is_idempotent(guarantee: str, tmp_path: Path) -> None:
     assert extra["enable_idempotence"] is True and extra["acks"] == "all"
 
 
-@pytest.mark.parametrize(
-    ("held", "acked", "expected"),
-    [
-        (None, [998, 999, 1000], 1001),  # Faust alone: past unacked 997 (its one-offset slack)
-        (997, [998, 999, 1000], None),  # 997 is held: nothing is committed yet
-        (999, [997, 998, 1000], 999),  # up to the held event, not past it
-        (None, [997, 998], 999),
-    ],
-)
-def test_commits_stop_at_the_lowest_held_event(
-    held: int | None, acked: list[int], expected: int | None, tmp_path: Path
-) -> None:
+def test_commits_follow_the_engine_not_fausts_acks(tmp_path: Path) -> None:
+    """Faust's own choice from its acked offsets steps over an unacked event twice over:
+    one unacked offset at the head is let go, and after a gap in the offsets read the next
+    event counts as acked. Either lost an event at a rebalance (1-2 of 200,000)."""
     faust_app = app(tmp_path)
-    faust_app.held_floor = lambda tp: held if tp == SOURCE else None
     consumer = faust_app.consumer
-    assert isinstance(consumer, HeldAwareConsumer)
+    assert isinstance(consumer, EngineCommitConsumer)
     consumer._committed_offset[SOURCE] = 997
-    consumer._acked[SOURCE] = list(acked)
-    consumer._acked_index[SOURCE] = set(acked)
-    assert consumer._new_offset(SOURCE) == expected
+    consumer._acked[SOURCE] = [998, 999, 1000]  # 997: not decided
+    consumer._acked_index[SOURCE] = {998, 999, 1000}
+    assert FaustAIOKafkaConsumer._new_offset(consumer, SOURCE) == 1001  # Faust: past 997
+
+    consumer._acked[SOURCE] = [997, 998, 1001]  # 1000: not decided
+    consumer._acked_index[SOURCE] = {997, 998, 1001}
+    asyncio.run(consumer._add_gap(SOURCE, 998 + 1, 1000))  # read 998, then 1000 (as Faust)
+    assert FaustAIOKafkaConsumer._new_offset(consumer, SOURCE) == 1002  # Faust: past 1000
+
+    faust_app.commit_point = lambda tp: 997 if tp == SOURCE else None
+    consumer._acked[SOURCE] = [998, 999, 1000]
+    consumer._acked_index[SOURCE] = {998, 999, 1000}
+    assert consumer._new_offset(SOURCE) == 997
+    faust_app.commit_point = lambda tp: 1000 if tp == SOURCE else None
+    assert consumer._new_offset(SOURCE) == 1000
+    assert consumer._acked[SOURCE] == [1000]  # Faust's list is trimmed below the commit
+    faust_app.commit_point = lambda tp: None
+    assert consumer._new_offset(SOURCE) is None
+
+
+def test_the_engine_commits_up_to_its_lowest_held_event() -> None:
+    offsets = DecidedOffsets()
+    assert offsets.point(*SOURCE) is None  # nothing read since the assignment
+    offsets.handed_over({SOURCE: 1005}, [(*SOURCE, 1001), (*SOURCE, 1003)])
+    assert offsets.point(*SOURCE) == 1001
+    offsets.decided(*SOURCE, 1001)
+    assert offsets.point(*SOURCE) == 1003
+    offsets.handed_over({SOURCE: 1010}, [])
+    assert offsets.point(*SOURCE) == 1003  # later batches never step over a held event
+    offsets.decided(*SOURCE, 1003)
+    assert offsets.point(*SOURCE) == 1010
+    offsets.forget([SOURCE])  # revoked, or assigned again: restarts at its committed offset
+    assert offsets.point(*SOURCE) is None
+    offsets.decided(*SOURCE, 1003)  # a late decision of a forgotten partition is moot
+    assert offsets.point(*SOURCE) is None
 
 
 def test_a_revoked_partition_is_never_committed_until_it_is_assigned_again(
     tmp_path: Path,
 ) -> None:
-    """An agent's batch under way at a revoke acks its events after Faust dropped the
-    partition's offsets; Faust would commit them (the broker accepts a commit of the old
-    generation) past the held event the engine just forgot, and the next owner would start
-    after it. Found by the 1->2->1 rebalance test."""
+    """An agent's batch under way at a revoke may still finish; the broker accepts a commit
+    of the old generation, past an event the engine just forgot. Found by the 1->2->1
+    rebalance test."""
     faust_app = app(tmp_path)
+    faust_app.commit_point = lambda tp: 999
     consumer = faust_app.consumer
-    assert isinstance(consumer, HeldAwareConsumer)
+    assert isinstance(consumer, EngineCommitConsumer)
 
     async def rebalance_callback(*_: object) -> None:
         return None
 
     consumer._on_partitions_revoked = rebalance_callback
     consumer._on_partitions_assigned = rebalance_callback
-    consumer._committed_offset[SOURCE] = 997  # 997 is held by the engine, not acked
-    asyncio.run(consumer.on_partitions_revoked({SOURCE}))  # the engine forgets 997
-    consumer._acked[SOURCE].extend([998, 999])  # the batch under way acks late
-    consumer._acked_index[SOURCE].update([998, 999])
+    assert consumer._new_offset(SOURCE) == 999
+    asyncio.run(consumer.on_partitions_revoked({SOURCE}))
     assert consumer._new_offset(SOURCE) is None
-    asyncio.run(consumer.on_partitions_assigned({SOURCE}))  # back: restarts at 997
-    assert consumer._new_offset(SOURCE) is None  # the stale acks were dropped
-    consumer._acked[SOURCE].extend([997, 998])
+    asyncio.run(consumer.on_partitions_assigned({SOURCE}))
     assert consumer._new_offset(SOURCE) == 999

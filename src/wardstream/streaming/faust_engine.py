@@ -1,20 +1,23 @@
 """The Faust engine: one agent per pipeline source, a 100 ms timer, Faust's web for health.
 
 Glue only: each agent turns Faust events into ``InRecord``, hands them to the
-``Enforcer`` and sends what comes back. Acks are manual (``noack``): an event
-is acknowledged only after its outputs were handed to the producer, and Faust
-commits an offset only when every earlier offset of the partition is acked and
-the producer is flushed. An event that waits for current state is acked when
-the timer decides it — so a crash never loses it (at-least-once). Faust's own
-commit would step over one unacked offset (``HeldAwareConsumer`` stops it at the
-lowest held event), and its producer is made idempotent (``IdempotentProducer``)
-so that a retry after a lost broker never writes an audit record twice.
+``Enforcer`` and sends what comes back. What is committed is the engine's call,
+not Faust's (``DecidedOffsets``, asked by ``EngineCommitConsumer``): a source
+partition's offset goes past an event only once the event's outputs were handed
+to the producer (Faust flushes it before it commits), and never past an event that
+waits for current state until the timer decides it, so a crash never loses one
+(at-least-once). Faust's acked-offset commit lost an event now and then at a
+rebalance: it lets one unacked offset at the head go, and counts the first offset
+after a gap as acked. The producer is idempotent (``IdempotentProducer``), so a
+retry after a lost broker never writes an audit record twice.
 
 At a rebalance the audit chains change hands: on revoke the engine stops deciding,
 flushes and drops the revoked partitions' chain writers; on assign it reads the
 chains' tails back from the audit topic and only then decides events again. Events
-of a revoked partition still in a batch are skipped (never acked, never committed:
-their new owner decides them).
+fetched before the last rebalance and still in a batch are skipped: their partition
+restarts at its committed offset, here or at its new owner. aiokafka's group protocol
+is eager: a rebalance revokes every partition, and each assigned one is read again
+from its committed offset.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, cast
 
 import faust
@@ -35,12 +39,46 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from wardstream.streaming.auditor import chains_of
 from wardstream.streaming.enforcer import Enforcer
+from wardstream.streaming.fast_offsets import Progress
 from wardstream.streaming.records import InRecord, OutRecord
 from wardstream.streaming.state_reader import StateReader
 
 log = logging.getLogger(__name__)
 TICK_S = 0.1
+Part = tuple[str, int]
 Key = tuple[str, int, int]
+
+
+@dataclass(slots=True)
+class DecidedOffsets:
+    """How far each source partition may be committed: to its lowest held event, else
+    past the last event whose outputs were handed to the producer. Pure."""
+
+    progress: dict[Part, Progress] = field(default_factory=dict)
+
+    def handed_over(self, read: Mapping[Part, int], held: Iterable[Key]) -> None:
+        """A batch's outputs are with the producer: ``read`` maps each partition to the
+        offset after its last event in the batch; ``held`` are the batch's held events."""
+        for part, end in read.items():
+            self.progress.setdefault(part, Progress()).next = end
+        for topic, partition, offset in held:
+            self.progress[(topic, partition)].held.add(offset)
+
+    def decided(self, topic: str, partition: int, offset: int) -> None:
+        """A held event's outputs are with the producer."""
+        prog = self.progress.get((topic, partition))
+        if prog is not None:
+            prog.held.discard(offset)
+
+    def forget(self, parts: Iterable[Part]) -> None:
+        for part in parts:
+            self.progress.pop(part, None)
+
+    def point(self, topic: str, partition: int) -> int | None:
+        """The offset to commit, or None: nothing read since the partition was assigned."""
+        prog = self.progress.get((topic, partition))
+        point = None if prog is None else prog.commit_point()
+        return None if point is None else point.offset
 
 
 class FaustEngine:
@@ -57,6 +95,7 @@ class FaustEngine:
         self.reload_audit = reload_audit
         """Reads the audit topic to its end into ``auditor.resume`` (blocking; run aside)."""
         self._waiting: dict[Key, EventT] = {}
+        self.offsets = DecidedOffsets()
         # Audit records are sealed (seq, prev_hash) when created: whoever creates
         # records must send them before anyone else creates more, or a chain's
         # records reach the topic out of order. The agents and the timer take turns.
@@ -72,7 +111,7 @@ class FaustEngine:
         self._reload_task: asyncio.Future[None] | None = None
         self._stopping = False
         if isinstance(app, WardstreamApp):
-            app.held_floor = self._held_floor  # type: ignore[method-assign]
+            app.commit_point = self._commit_point  # type: ignore[method-assign]
         for source in enforcer.sources:
             topic = app.topic(source, key_serializer="raw", value_serializer="raw")
             app.agent(topic, name=f"wardstream.enforce.{source}")(self._agent)
@@ -90,23 +129,31 @@ class FaustEngine:
         async for events in manual.take_events(self.batch_size, within=0.05):
             await self._settled.wait()
             now = time.time()
+            generation, fetched = self._generation, self.app.consumer_generation_id
             done: list[EventT] = []
+            read: dict[Part, int] = {}
+            held: list[Key] = []
             async with self._order:
                 outputs: list[OutRecord] = []
                 for event in events:
                     m = event.message
-                    if (m.topic, m.partition) not in self._owned:
-                        continue  # revoked: its new owner decides it (nothing is committed)
+                    if m.generation_id != fetched or (m.topic, m.partition) not in self._owned:
+                        continue  # fetched before a rebalance: read again from the commit
                     record = _in_record(event, now)
                     outcome = self.enforcer.submit(record)
+                    read[(m.topic, m.partition)] = m.offset + 1
                     if outcome is None:
-                        self._waiting[(record.topic, record.partition, record.offset)] = event
+                        key = (m.topic, m.partition, m.offset)
+                        self._waiting[key] = event
+                        held.append(key)
                     else:
                         outputs.extend(outcome.outputs)
                         done.append(event)
                 await self._send(outputs)
+                if generation == self._generation:  # else its partitions restart (eager)
+                    self.offsets.handed_over(read, held)
             for event in done:
-                event.ack()
+                event.ack()  # Faust's bookkeeping only: the engine decides what is committed
 
     async def _tick(self) -> None:
         if not self._settled.is_set():
@@ -119,6 +166,7 @@ class FaustEngine:
             r = outcome.record
             event = self._waiting.pop((r.topic, r.partition, r.offset), None)
             if event is not None:
+                self.offsets.decided(r.topic, r.partition, r.offset)
                 event.ack()
 
     async def _send(self, outputs: list[OutRecord]) -> None:
@@ -133,9 +181,8 @@ class FaustEngine:
                 list(out.headers),  # type: ignore[arg-type]  # None values are valid Kafka headers
             )
 
-    def _held_floor(self, tp: TP) -> int | None:
-        held = [o for t, p, o in self._waiting if p == tp.partition and t == tp.topic]
-        return min(held, default=None)
+    def _commit_point(self, tp: TP) -> int | None:
+        return self.offsets.point(tp.topic, tp.partition)
 
     def _owns(self, topic: str, partition: int) -> bool:
         return (topic, partition) in self._owned
@@ -145,6 +192,7 @@ class FaustEngine:
         self._generation += 1
         self._settled.clear()
         self._owned -= gone
+        self.offsets.forget(gone)
         self.enforcer.forget(gone)
         for key in [k for k in self._waiting if (k[0], k[1]) in gone]:
             del self._waiting[key]
@@ -164,6 +212,7 @@ class FaustEngine:
         self._settled.clear()
         self._owned = set()
         owned = {(tp.topic, tp.partition) for tp in assigned}
+        self.offsets.forget(owned)  # each restarts at its committed offset
         self._reload_task = asyncio.ensure_future(self._reload(self._generation, owned))
 
     async def _reload(self, generation: int, owned: set[tuple[str, int]]) -> None:
@@ -271,15 +320,17 @@ class IdempotentProducer(FaustAIOKafkaProducer):
         return {**super()._settings_extra(), "acks": "all", "enable_idempotence": True}
 
 
-class HeldAwareConsumer(FaustAIOKafkaConsumer):
-    """Faust's consumer, never committing past an event the engine holds for state.
+class EngineCommitConsumer(FaustAIOKafkaConsumer):
+    """Faust's consumer, committing what the engine says is decided (``commit_point``).
 
-    Faust commits the acked offsets that follow its committed offset, and tolerates one
-    unacked offset at their head (``_new_offset``: ``min(acked) - committed > 1``, for a
-    transaction marker there). When the event at the committed offset is held (a child's,
-    waiting for current state: not acked yet) and the next ones are acked, Faust commits
-    past it; if the partition then moves or the worker stops, nobody decides it: lost.
-    For the same reason it never commits a partition it no longer owns.
+    Faust's own choice, from acked offsets, lost an event now and then at a rebalance.
+    ``_new_offset`` lets one unacked offset at the head of the acked ones go
+    (``min(acked) - committed > 1``, meant for a transaction marker), and the drain loop
+    records a gap after offset r up to and including the next offset read, so that event
+    counts as acked before anyone decided it. An event skipped at a rebalance, or held
+    for state, could be committed past and never decided. A partition is also never
+    committed between its revoke and its next assignment: an agent's batch under way may
+    still finish, and the broker accepts a commit of the old generation.
     """
 
     _gone: set[TP]
@@ -290,41 +341,38 @@ class HeldAwareConsumer(FaustAIOKafkaConsumer):
         super().__init__(*args, **kwargs)
 
     async def on_partitions_revoked(self, revoked: set[TP]) -> None:
-        # An agent may still ack events of a revoked partition (its batch was under way):
-        # Faust would then commit them under the old generation, which the broker
-        # accepts, past an event the engine held and has just forgotten. The next owner
-        # starts after it: lost. Found by the 1->2->1 rebalance test.
         self._gone.update(revoked)
         await super().on_partitions_revoked(revoked)
 
     async def on_partitions_assigned(self, assigned: set[TP], generation_id: int = 0) -> None:
-        for tp in assigned:  # acks left from before the revoke: the partition restarts
-            self._acked.pop(tp, None)  # at its committed offset, so they are redone
-            self._acked_index.pop(tp, None)
         self._gone.difference_update(assigned)
         await super().on_partitions_assigned(assigned, generation_id)
 
     def _new_offset(self, tp: TP) -> int | None:
         if tp in self._gone:
             return None
-        floor = cast(WardstreamApp, self.app).held_floor(tp)
-        acked = self._acked[tp]
-        if floor is not None and acked and min(acked) > floor:
-            return None  # what is acked lies beyond a held event: commit when it is decided
-        return super()._new_offset(tp)
+        point = cast(WardstreamApp, self.app).commit_point(tp)
+        if point is not None:  # Faust's own bookkeeping, unused: trimmed so it stays small
+            acked, gaps = self._acked[tp], self._gap[tp]
+            if acked:
+                acked[:] = [o for o in acked if o >= point]
+                self._acked_index[tp].intersection_update(acked)
+            if gaps:
+                gaps.chop(0, point)
+        return point
 
 
 class WardstreamTransport(FaustAIOKafkaTransport):
-    Consumer: ClassVar[type[ConsumerT]] = HeldAwareConsumer
+    Consumer: ClassVar[type[ConsumerT]] = EngineCommitConsumer
     Producer: ClassVar[type[ProducerT]] = IdempotentProducer
 
 
 class WardstreamApp(faust.App):
     """A Faust app on ``WardstreamTransport``: an idempotent producer, and a consumer that
-    asks ``held_floor`` (set by the engine) before it commits."""
+    commits what ``commit_point`` (set by the engine) says."""
 
-    def held_floor(self, tp: TP) -> int | None:
-        """The lowest offset of ``tp`` the engine holds undecided (None: none)."""
+    def commit_point(self, tp: TP) -> int | None:
+        """The offset ``tp`` may be committed to now (None: not yet)."""
         return None
 
     def _new_transport(self) -> TransportT:
