@@ -162,7 +162,7 @@ def produce(bootstrap: str, topics: dict[str, str], n: int) -> dict[str, Any]:
     check()
     p = Producer({
         "bootstrap.servers": bootstrap, "linger.ms": 50, "batch.num.messages": 100_000,
-        "batch.size": 1_000_000, "compression.type": "none",  # aiokafka lacks lz4 here
+        "batch.size": 1_000_000, "compression.type": "none",  # recovery cost, not decompression
         "queue.buffering.max.messages": 2_000_000, "queue.buffering.max.kbytes": 2_097_151,
     })  # fmt: skip
     enc, templates = Encoder(), consent_templates()

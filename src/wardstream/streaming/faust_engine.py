@@ -129,11 +129,11 @@ class FaustEngine:
         async for events in manual.take_events(self.batch_size, within=0.05):
             await self._settled.wait()
             now = time.time()
-            generation, fetched = self._generation, self.app.consumer_generation_id
             done: list[EventT] = []
             read: dict[Part, int] = {}
             held: list[Key] = []
-            async with self._order:
+            async with self._order:  # a rebalance may have come while this batch waited
+                generation, fetched = self._generation, self.app.consumer_generation_id
                 outputs: list[OutRecord] = []
                 for event in events:
                     m = event.message
