@@ -37,6 +37,7 @@ from faust.transport.drivers.aiokafka import Transport as FaustAIOKafkaTransport
 from faust.types import TP, ConsumerT, EventT, ProducerT, StreamT, TransportT
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from wardstream.errors import RestartNeeded
 from wardstream.streaming.auditor import chains_of
 from wardstream.streaming.enforcer import Enforcer
 from wardstream.streaming.fast_offsets import Progress
@@ -239,7 +240,12 @@ class FaustEngine:
             raise
         except Exception as exc:
             log.exception("the state reader failed; stopping the worker (state would go stale)")
-            await self.app.crash(exc)
+            await self.app.crash(
+                RestartNeeded(
+                    f"the state reader stopped ({type(exc).__name__}); check that the state "
+                    f"topics {', '.join(self.reader.applier.topics)} exist and the brokers answer"
+                )
+            )
 
     # -- web ----------------------------------------------------------------------
     async def _health(self, web: Any) -> Any:

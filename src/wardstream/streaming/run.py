@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 import faust
 
 from wardstream.config.settings import Settings
 from wardstream.domain.pipeline import Pipeline
-from wardstream.errors import WardstreamError
+from wardstream.errors import RestartNeeded, WardstreamError
 from wardstream.kafka.admin import partition_counts
 from wardstream.policy.context import PolicyContext
 from wardstream.streaming.bootstrap import (
@@ -71,8 +72,19 @@ def run_faust(
         w.batch_size,
         reload_audit=lambda: read_audit_tails(settings, enforcer.auditor),
     )
-    worker = faust.Worker(app, loglevel=loglevel, quiet=True)
-    worker.execute_from_commandline()
+    run_until_stopped(faust.Worker(app, loglevel=loglevel, quiet=True))
+
+
+def run_until_stopped(worker: Any) -> None:
+    """Run a Faust (mode) worker. mode turns any crash into exit code 1; a crash whose
+    reason is a ``RestartNeeded`` leaves as that error, so ``wardstream worker`` exits
+    with ``EXIT_RESTART`` as the fast engine does."""
+    try:
+        worker.execute_from_commandline()
+    except SystemExit:
+        if isinstance(worker.crash_reason, RestartNeeded):
+            raise worker.crash_reason from None
+        raise
 
 
 def run_fast(
