@@ -157,7 +157,7 @@ def _recover_fast(settings: Any, enforcer: Any) -> Any:
 def _recover_faust(settings: Any, enforcer: Any) -> Any:
     from wardstream.kafka.admin import partition_counts
     from wardstream.streaming.bootstrap import client_config, security_config
-    from wardstream.streaming.faust_engine import consumer_factory
+    from wardstream.streaming.faust_clients import consumer_factory
     from wardstream.streaming.state_reader import StateReader
 
     applier = enforcer.applier

@@ -193,7 +193,7 @@ def test_faust_gets_sasl_ssl_credentials_without_showing_the_password(
 ) -> None:
     import faust
 
-    from wardstream.streaming.faust_engine import make_app
+    from wardstream.streaming.faust_clients import make_app
 
     options = python_options(kafka("SASL_SSL", ca[0]))
     faust_app = make_app(

@@ -20,7 +20,8 @@ from wardstream.streaming.bootstrap import (
     read_audit_tails,
     security_config,
 )
-from wardstream.streaming.faust_engine import FaustEngine, consumer_factory, make_app
+from wardstream.streaming.faust_clients import consumer_factory, make_app
+from wardstream.streaming.faust_engine import FaustEngine
 from wardstream.streaming.state_reader import StateReader
 
 log = logging.getLogger(__name__)
