@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import fastavro
@@ -19,8 +19,10 @@ from wardstream.audit.chain import (
     last_records,
     record_hash,
 )
+from wardstream.audit.encode import encode_audit
 from wardstream.audit.errors import ChainError
 from wardstream.domain.audit import AuditRecord
+from wardstream.domain.enums import AuditAction
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "AuditRecord.avsc"
 SCHEMA = fastavro.parse_schema(json.loads(SCHEMA_PATH.read_text()))
@@ -112,3 +114,34 @@ def test_last_records_picks_the_highest_seq_of_each_chain() -> None:
     a, b = write(ChainWriter("a/0", encode), 3), write(ChainWriter("b/0", encode), 2)
     tails = last_records([a[2], b[0], a[0], b[1], a[1]])
     assert tails == {"a/0": a[2], "b/0": b[1]}
+
+
+def test_write_seals_the_same_bytes_as_append_and_moves_the_chain_on_the_same() -> None:
+    fields = {
+        "at": datetime(2026, 3, 1, 8, 0, 0, 123456, tzinfo=timezone(timedelta(hours=8))),
+        "worker": "w",
+        "pipeline": "clickstream",
+        "action": AuditAction.REDACTED,
+        "rule": "CN-CPI-2019/art9",
+        "reason": "CATEGORY_NOT_COVERED",
+        "subject_ref": "k1:ab",
+        "event_ref": "clicks:0:7",
+        "consent_id": "k1:cd",
+        "fields_redacted": ["geo", "device.ip"],
+        "counts": {"b": 2, "a": 1},
+        "deadline": T0 + timedelta(days=15, microseconds=999),
+        "attrs": {"z": "1", "k": "2"},
+    }
+    ids = iter(["id-1", "id-2", "id-1", "id-2"])
+    by_append = ChainWriter("c/0", encode, new_id=lambda: next(ids))
+    by_write = ChainWriter("c/0", encode, new_id=lambda: next(ids))
+    appended = [by_append.append(**fields) for _ in range(2)]
+    written = [by_write.write(**fields) for _ in range(2)]
+    assert written[1] == by_append.last_written and by_write.last_written == written[1]
+    assert hash_of_written(written[0]) == appended[0].hash
+    assert (by_write.next_seq, by_write.last_hash) == (2, appended[1].hash)
+    with pytest.raises(ChainError, match="not an AuditRecord datum"):
+        bad: dict[str, str] = {"k": 1}  # type: ignore[dict-item]
+        ChainWriter("c/0", encode_audit).write(
+            at=T0, worker="w", pipeline="p", action="X", attrs=bad
+        )

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 
 from wardstream.audit.errors import ChainError
-from wardstream.domain.audit import AuditRecord
+from wardstream.domain.audit import AuditRecord, to_utc_millis
 from wardstream.domain.enums import AuditAction
 
 Encoder = Callable[[Mapping[str, object]], bytes]
@@ -136,15 +136,67 @@ class ChainWriter:
             attrs=attrs or {},
             prev_hash=self._last_hash,
         )
-        canonical = self._encode(draft.to_dict())
+        digest = self._seal(draft.to_dict())
+        object.__setattr__(draft, "hash", digest)  # sealed before anyone else sees it
+        return draft
+
+    def write(
+        self,
+        *,
+        at: datetime,
+        worker: str,
+        pipeline: str,
+        action: AuditAction | str,
+        rule: str | None = None,
+        reason: str | None = None,
+        subject_ref: str | None = None,
+        event_ref: str | None = None,
+        consent_id: str | None = None,
+        fields_redacted: Sequence[str] = (),
+        counts: Mapping[str, int] | None = None,
+        deadline: datetime | None = None,
+        attrs: Mapping[str, str] | None = None,
+    ) -> bytes:
+        """``append`` for the hot path: the sealed record's bytes, no ``AuditRecord``.
+
+        The same record and bytes as ``append`` (``tests/unit/test_audit_chain.py``), at
+        about half the cost: the datum is built directly, not through the validating
+        dataclass. Values of the wrong type still fail, in the encoder (``ChainError``).
+        """
+        self._seal(
+            {
+                "audit_id": self._new_id(),
+                "at": to_utc_millis(at, "at"),
+                "worker": worker,
+                "pipeline": pipeline,
+                "chain": self._chain,
+                "seq": self._next_seq,
+                "action": str(action),
+                "rule": rule,
+                "reason": reason,
+                "subject_ref": subject_ref,
+                "event_ref": event_ref,
+                "consent_id": consent_id,
+                "fields_redacted": list(fields_redacted),
+                "counts": dict(sorted(counts.items())) if counts else {},
+                "deadline": None if deadline is None else to_utc_millis(deadline, "deadline"),
+                "attrs": dict(sorted(attrs.items())) if attrs else {},
+                "prev_hash": self._last_hash,
+                "hash": "",
+            }
+        )
+        return self._last_written
+
+    def _seal(self, datum: Mapping[str, object]) -> str:
+        """Encode ``datum`` (hash ""), hash it, remember the bytes, advance the chain."""
+        canonical = self._encode(datum)
         if not canonical.endswith(b"\x00"):
             raise ChainError("the encoder must write AuditRecord.avsc, whose last field is hash")
         digest = hashlib.sha256(canonical).hexdigest()
         self._last_written = canonical[:-1] + _HASH_TRAILER + digest.encode("ascii")
         self._last_hash = digest
         self._next_seq += 1
-        object.__setattr__(draft, "hash", digest)  # sealed before anyone else sees it
-        return draft
+        return digest
 
     @property
     def last_written(self) -> bytes:

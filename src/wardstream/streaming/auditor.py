@@ -114,7 +114,7 @@ class Auditor:
         """Seal the next record of ``chain``; ``subject_id`` is pseudonymised here."""
         writer = self._writer(chain)
         ref = self.pseudonymizer.ref(subject_id) if subject_id else None
-        writer.append(
+        written = writer.write(
             at=self.clock(),
             worker=self.worker,
             pipeline=pipeline,
@@ -129,7 +129,7 @@ class Auditor:
             deadline=deadline,
             attrs=attrs,
         )
-        return OutRecord(self.topic, chain.encode(), writer.last_written)
+        return OutRecord(self.topic, chain.encode(), written)
 
     def decision(
         self,
