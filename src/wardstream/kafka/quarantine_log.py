@@ -25,13 +25,14 @@ the audit topic; ``send`` produces records and waits for every acknowledgement.
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from kafka import KafkaProducer
-from kafka.errors import KafkaError
+from kafka.errors import InvalidProducerEpochError, KafkaError, ProducerFencedError
 
 from wardstream.audit.chain import ChainWriter
 from wardstream.audit.verify import Position
@@ -58,6 +59,8 @@ from wardstream.streaming.shredding import KeyRing, KeyStore
 if TYPE_CHECKING:
     from wardstream.streaming.sink_crypto import FieldSealer
 
+log = logging.getLogger(__name__)
+APPEND_ATTEMPTS = 10
 QUARANTINED, RELEASED = "QUARANTINED", "RELEASED"
 RELEASED_BY_OPERATOR = b"RELEASED_BY_OPERATOR"
 OPERATOR_CHAIN = "_operator/0"  # the worker never writes it: no fork between CLI and worker
@@ -276,17 +279,56 @@ def append_audit(config: Mapping[str, Any], topic: str, chain: str, **fields: An
     ``fields`` are those of ``ChainWriter.append``. Raises ``AuditLogError`` if
     the chain's last record does not match its hash (run ``audit verify``) or the
     record cannot be produced.
+
+    Operator commands may run at the same moment, and two that read the same tail
+    would both continue it: a fork, which ``audit verify`` reports as a break. So each
+    append is a Kafka transaction under one transactional id per chain
+    (``append_id``), initialised *before* the tail is read. A second command's
+    ``init_transactions`` fences the first: the first one's commit fails and it starts
+    again from the tail the second one leaves. A fenced attempt's record is aborted,
+    and readers of the audit topic read committed records only.
     """
     from wardstream.audit.errors import ChainError
 
     codec = audit_codec()
+    for _ in range(APPEND_ATTEMPTS):
+        producer = _transactional(config, append_id(topic, chain))
+        try:
+            producer.init_transactions()
+            writer = ChainWriter(chain, codec.encode, chain_tail(config, topic, chain))
+            record = writer.append(**fields)
+            producer.begin_transaction()
+            producer.send(topic, key=chain.encode(), value=writer.last_written)
+            producer.commit_transaction()
+            return record
+        except ChainError as exc:
+            raise AuditLogError(str(exc)) from None
+        except (ProducerFencedError, InvalidProducerEpochError):
+            log.info("another operator command appended to %s first; reading its tail again", chain)
+        except KafkaError as exc:
+            raise AuditLogError(
+                f"Kafka did not take the audit record ({type(exc).__name__}); check that the "
+                "brokers at kafka.bootstrap_servers are up and this user may write to "
+                f"{topic} with transactional id {append_id(topic, chain)}"
+            ) from None
+        finally:
+            with contextlib.suppress(Exception):
+                producer.close(timeout=5)
+    raise AuditLogError(
+        f"{APPEND_ATTEMPTS} other operator commands appended to {chain} meanwhile; try again"
+    )
+
+
+def append_id(topic: str, chain: str) -> str:
+    """The transactional id that serialises appends to one chain of one audit topic."""
+    return f"wardstream-append.{topic}.{chain}"
+
+
+def _transactional(config: Mapping[str, Any], transactional_id: str) -> KafkaProducer:
     try:
-        writer = ChainWriter(chain, codec.encode, chain_tail(config, topic, chain))
-    except ChainError as exc:
-        raise AuditLogError(str(exc)) from None
-    record = writer.append(**fields)
-    send(config, [OutRecord(topic, chain.encode(), writer.last_written)])
-    return record
+        return KafkaProducer(transactional_id=transactional_id, acks="all", **config)
+    except KafkaError as exc:
+        raise unreachable(exc) from None
 
 
 def send(config: Mapping[str, Any], records: Sequence[OutRecord], timeout: float = 30) -> None:
