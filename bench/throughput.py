@@ -36,8 +36,14 @@ def run(
     work: Path | None = None,
     state_subjects: int = 0,
     state_engines: tuple[str, ...] = ("fast", "faust"),
+    repeat: int = 1,
 ) -> dict[str, Any]:
-    """``rows=[]`` runs no engine row (only the state recovery, with ``state_subjects``)."""
+    """``rows=[]`` runs no engine row (only the state recovery, with ``state_subjects``).
+
+    ``repeat`` runs every row that many times, in rounds (each round runs each row once),
+    so a drift of the machine's load spreads over all rows; each row reports its median
+    run (``tp_report.median_run``).
+    """
     load = os.getloadavg()
     work = work or Path(tempfile.mkdtemp(prefix="wardstream-bench-"))
     results: dict[str, Any] = {}
@@ -51,9 +57,15 @@ def run(
             subjects=subjects,
             live_seconds=live_seconds,
             partitions=partitions,
+            repeat=repeat,
         )
         bench.prepare()
-        results = {row: bench.run(row) for row in rows or list(ROWS)}
+        order = rows or list(ROWS)
+        runs: dict[str, list[dict[str, Any]]] = {row: [] for row in order}
+        for n in range(repeat):
+            for row in order:
+                runs[row].append(bench.run(row, n))
+        results = {row: tp_report.median_run(runs[row]) for row in order}
     state = None
     if state_subjects:
         prefix = f"{bench.prefix}.state" if bench else f"bench{os.urandom(3).hex()}.state"
@@ -72,6 +84,7 @@ def run(
             "subjects": subjects,
             "partitions": partitions,
             "live_seconds": live_seconds,
+            "repeat": repeat,
             "mix": "70% adults, 20% consented children, 5% without consent, 5% redacted",
             "work_dir": str(work),
             "machine": tp_report.machine(load),
@@ -100,6 +113,7 @@ def main() -> None:
     parser.add_argument("--rows", default=None, help="Comma-separated rows, or none.")
     parser.add_argument("--state-subjects", type=int, default=0)
     parser.add_argument("--state-engines", default="fast,faust")
+    parser.add_argument("--repeat", type=int, default=1)
     args = parser.parse_args()
     if not args.bootstrap:
         parser.error("--bootstrap (or KAFKA_BOOTSTRAP_SERVERS) is needed")
@@ -110,6 +124,7 @@ def main() -> None:
         rows=parse_rows(args.rows),
         state_subjects=args.state_subjects,
         state_engines=tuple(args.state_engines.split(",")),
+        repeat=args.repeat,
     )
     if args.json:
         print(json.dumps(result, indent=2))

@@ -24,6 +24,20 @@ def ratios(rows: dict[str, dict[str, Any]]) -> dict[str, float | None]:
     return out
 
 
+def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run with the median events/s (the lower middle of an even count), whole: its
+    latency, CPU and memory belong together. ``runs_events_per_s`` lists every run's
+    rate, and a run that failed makes the row an error (no median hides it)."""
+    failed = [r for r in runs if "error" in r]
+    if failed:
+        return failed[0]
+    ranked = sorted(runs, key=lambda r: r["events_per_s"])
+    chosen = dict(ranked[(len(ranked) - 1) // 2])
+    if len(runs) > 1:
+        chosen["runs_events_per_s"] = [r["events_per_s"] for r in runs]
+    return chosen
+
+
 def machine(load_before: tuple[float, float, float]) -> dict[str, Any]:
     return {
         "cpus": os.cpu_count(),
@@ -35,10 +49,12 @@ def machine(load_before: tuple[float, float, float]) -> dict[str, Any]:
 
 def table(result: dict[str, Any]) -> Table:
     m = result["meta"]
+    runs = m.get("repeat", 1)
     t = Table(
         title=f"wardstream bench: {m['events']:,} events, {m['partitions']} partitions, "
         f"load {m['machine']['load_before'][0]} -> {m['machine']['load_after'][0]} "
-        f"on {m['machine']['cpus']} CPUs",
+        f"on {m['machine']['cpus']} CPUs"
+        + (f"; median of {runs} runs per row (range)" if runs > 1 else ""),
     )
     for col in ("row", "events/s", "x raw", "p50 ms", "p99 ms", "child p50", "CPU s/M ev",
                 "peak RSS MB", "withdrawal lag ms"):  # fmt: skip
@@ -52,9 +68,13 @@ def table(result: dict[str, Any]) -> Table:
         first = lat.get("adult") or lat.get("all") or {}
         child = lat.get("child") or {}
         lag = r.get("withdrawal", {}).get("lag_ms")
+        spread = r.get("runs_events_per_s")
+        rate = f"{r['events_per_s']:,}"
+        if spread:
+            rate += f" ({min(spread):,}-{max(spread):,})"
         t.add_row(
             r["name"],
-            f"{r['events_per_s']:,}",
+            rate,
             f"{r['events_per_s'] / raw:.3f}" if raw else "-",
             _fmt(first.get("p50_ms")),
             _fmt(first.get("p99_ms")),

@@ -57,7 +57,9 @@ class Bench:
         self.timeout = opts.get("timeout", 600.0)
         self.prefix = f"bench{uuid.uuid4().hex[:6]}"
         self.schema = str(project / "schemas/examples/clickstream.avsc")
-        self.w = wl.build(self.events, self.subjects, self.schema)
+        # one withdrawal probe child per worker row and run
+        probes = max(8, 3 * opts.get("repeat", 1))
+        self.w = wl.build(self.events, self.subjects, self.schema, probes=probes)
         self.state_topics = {
             "subjects": f"{self.prefix}.subjects",
             "consents": f"{self.prefix}.consents",
@@ -71,28 +73,30 @@ class Bench:
         wl.produce(self.bootstrap, self.state_topics["subjects"], subjects)
         wl.produce(self.bootstrap, self.state_topics["consents"], consents)
 
-    def topics(self, row: str) -> dict[str, str]:
-        base = f"{self.prefix}.{row}"
+    def topics(self, slot: str) -> dict[str, str]:
+        base = f"{self.prefix}.{slot}"
         return {"source": f"{base}.src", "sink": f"{base}.sink", "quarantine": f"{base}.q"}
 
-    def load(self, row: str) -> dict[str, str]:
-        t = self.topics(row)
+    def load(self, slot: str) -> dict[str, str]:
+        t = self.topics(slot)
         wl.create_topics(self.bootstrap, list(t.values()), self.partitions)
         wl.produce(self.bootstrap, t["source"], self.w.events)
         return t
 
     # -- rows ---------------------------------------------------------------------
-    def run(self, row: str) -> dict[str, Any]:
-        t = self.load(row)
+    def run(self, row: str, n: int = 0) -> dict[str, Any]:
+        """Run ``row`` once; ``n`` numbers its runs (each has its own topics and group)."""
+        slot = row if n == 0 else f"{row}.{n}"
+        t = self.load(slot)
         if row in ("raw", "faust-count", "faust-pass"):
-            return self.baseline(row, t)
-        return self.worker(row, t)
+            return self.baseline(row, t, slot)
+        return self.worker(row, t, slot)
 
-    def baseline(self, row: str, t: dict[str, str]) -> dict[str, Any]:
+    def baseline(self, row: str, t: dict[str, str], slot: str) -> dict[str, Any]:
         total = self.events if row == "faust-count" else self.events + 10**9
         cmd = [sys.executable, str(BENCH / "tp_baselines.py"), row, self.bootstrap]
         cmd += [t["source"], t["sink"], str(self.events), str(total)]
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self._log(row))  # noqa: S603
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self._log(slot))  # noqa: S603
         try:
             line = _read_line(proc, self.timeout)
             if line is None or "{" not in line:
@@ -106,13 +110,13 @@ class Bench:
         finally:
             _end(proc, signal.SIGKILL)
 
-    def worker(self, row: str, t: dict[str, str]) -> dict[str, Any]:
-        cfg = self.config(row, t)
+    def worker(self, row: str, t: dict[str, str], slot: str) -> dict[str, Any]:
+        cfg = self.config(row, t, slot)
         engine = "faust" if row == "faust-engine" else "fast"
         env = dict(os.environ, WARDSTREAM__AUDIT__HMAC_KEY=HMAC)
         env["WARDSTREAM__LIFECYCLE__MASTER_KEY"] = self.master_key
         cmd = [sys.executable, "-m", "wardstream", "worker", "--engine", engine, "-c", str(cfg)]
-        log = self._log(row)
+        log = self._log(slot)
         proc = subprocess.Popen(cmd, cwd=cfg.parent, env=env, stdout=log, stderr=log)  # noqa: S603
         eos = row == "fast-eos"
         probe = ProcProbe(proc.pid)
@@ -136,26 +140,26 @@ class Bench:
             _end(proc, signal.SIGTERM)
             obs.stop()
 
-    def config(self, row: str, t: dict[str, str]) -> Path:
-        root = self.work / row
+    def config(self, row: str, t: dict[str, str], slot: str) -> Path:
+        root = self.work / slot
         (root / "pipelines").mkdir(parents=True, exist_ok=True)
         base = yaml.safe_load((self.project / "wardstream.yaml").read_text())
         pipe = yaml.safe_load((self.project / "pipelines/clickstream.yaml").read_text())
         pipe |= {"source": t["source"], "sink": t["sink"], "schema": self.schema}
         (root / "pipelines/clickstream.yaml").write_text(yaml.safe_dump(pipe))
-        own = {k: f"{self.prefix}.{row}.{k}" for k in OWN_TOPICS}
+        own = {k: f"{self.prefix}.{slot}.{k}" for k in OWN_TOPICS}
         base["kafka"] = {"bootstrap_servers": self.bootstrap, "partitions": self.partitions}
         base["topics"] = {**self.state_topics, **own, "quarantine": t["quarantine"]}
         base["lifecycle"] = {  # the row's own seen/control/holds/keys, not beside ward.subjects
             **base.get("lifecycle", {}),
             **{
-                f"{k}_topic": f"{self.prefix}.{row}.{k}"
+                f"{k}_topic": f"{self.prefix}.{slot}.{k}"
                 for k in ("seen", "control", "holds", "keys")
             },
         }
         base["worker"] = {
             **base.get("worker", {}),
-            "app_id": f"{self.prefix}-{row}",
+            "app_id": f"{self.prefix}-{slot}",
             "name": row,
             "web_port": 0,
             "data_dir": str(root / "data"),
@@ -164,9 +168,9 @@ class Bench:
         (root / "wardstream.yaml").write_text(yaml.safe_dump(base))
         return root / "wardstream.yaml"
 
-    def _log(self, row: str) -> Any:
-        (self.work / row).mkdir(parents=True, exist_ok=True)
-        return (self.work / row / "worker.log").open("ab")
+    def _log(self, slot: str) -> Any:
+        (self.work / slot).mkdir(parents=True, exist_ok=True)
+        return (self.work / slot / "worker.log").open("ab")
 
     # -- the live phase -----------------------------------------------------------
     def live(

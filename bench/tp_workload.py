@@ -47,7 +47,7 @@ def zipf_picker(n: int, rng: random.Random) -> Any:
     return lambda: bisect(cum, rng.random() * total)
 
 
-def build(events: int, subjects: int, schema_path: str, seed: int = 7) -> Workload:
+def build(events: int, subjects: int, schema_path: str, seed: int = 7, probes: int = 8) -> Workload:
     rng = random.Random(seed)
     run = uuid.uuid4().hex[:6]
     pools = {
@@ -66,8 +66,8 @@ def build(events: int, subjects: int, schema_path: str, seed: int = 7) -> Worklo
         geo = cls == "redact" or n % 4 == 0
         out.append((sid.encode(), codec.encode(click(sid, n, ts, geo))))
         classes.append(cls)
-    probes = [f"b{run}-probe-{k}" for k in range(8)]
-    return Workload(out, classes, pools, int(ts.timestamp() * 1000), probes)
+    children = [f"b{run}-probe-{k}" for k in range(probes)]
+    return Workload(out, classes, pools, int(ts.timestamp() * 1000), children)
 
 
 def click(sid: str, n: int, ts: datetime, geo: bool) -> dict[str, Any]:

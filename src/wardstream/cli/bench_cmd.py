@@ -52,6 +52,12 @@ def bench(
     state_engines: str = typer.Option(
         "fast,faust", help="Engines whose state recovery --state-subjects times."
     ),
+    repeat: int = typer.Option(
+        1,
+        min=1,
+        help="Run every row this many times, in rounds; each row reports its median run "
+        "and the range of its rates (single runs on a small machine vary a lot).",
+    ),
 ) -> None:
     """Measure raw librdkafka, Faust baselines, the Faust engine and the fast engine.
 
@@ -76,6 +82,7 @@ def bench(
             rows=module.parse_rows(rows),
             state_subjects=state_subjects,
             state_engines=tuple(e for e in state_engines.split(",") if e),
+            repeat=repeat,
         )
     if as_json:
         typer.echo(json.dumps(result, indent=2))
