@@ -17,6 +17,7 @@ import hashlib
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 from wardstream.audit.errors import ChainError
 from wardstream.domain.audit import AuditRecord, to_utc_millis
@@ -93,48 +94,21 @@ class ChainWriter:
     def last_hash(self) -> str:
         return self._last_hash
 
-    def append(
-        self,
-        *,
-        at: datetime,
-        worker: str,
-        pipeline: str,
-        action: AuditAction | str,
-        rule: str | None = None,
-        reason: str | None = None,
-        subject_ref: str | None = None,
-        event_ref: str | None = None,
-        consent_id: str | None = None,
-        fields_redacted: Sequence[str] = (),
-        counts: Mapping[str, int] | None = None,
-        deadline: datetime | None = None,
-        attrs: Mapping[str, str] | None = None,
-        audit_id: str | None = None,
-    ) -> AuditRecord:
+    def append(self, *, audit_id: str | None = None, **fields: Any) -> AuditRecord:
         """Seal the next record of the chain (chain, seq, prev_hash and hash filled in).
 
+        ``fields`` are ``AuditRecord``'s own (``at``, ``worker``, ``pipeline``,
+        ``action``, and optionally ``rule`` ... ``attrs``; see ``write``), checked by it.
         ``last_written`` then holds the record's schemaless Avro bytes, which the
         stream layer can produce (framed as its serde requires) instead of
         encoding the record a second time.
         """
         draft = AuditRecord(
             audit_id=audit_id or self._new_id(),
-            at=at,
-            worker=worker,
-            pipeline=pipeline,
-            action=action,
             chain=self._chain,
             seq=self._next_seq,
-            rule=rule,
-            reason=reason,
-            subject_ref=subject_ref,
-            event_ref=event_ref,
-            consent_id=consent_id,
-            fields_redacted=tuple(fields_redacted),
-            counts=counts or {},
-            deadline=deadline,
-            attrs=attrs or {},
             prev_hash=self._last_hash,
+            **fields,
         )
         digest = self._seal(draft.to_dict())
         object.__setattr__(draft, "hash", digest)  # sealed before anyone else sees it
