@@ -117,6 +117,8 @@ def main() -> None:
     args = parser.parse_args()
     if not args.bootstrap:
         parser.error("--bootstrap (or KAFKA_BOOTSTRAP_SERVERS) is needed")
+    if args.repeat < 1:
+        parser.error("--repeat must be 1 or more")
     result = run(
         args.bootstrap,
         events=args.events,
