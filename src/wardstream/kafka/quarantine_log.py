@@ -26,13 +26,20 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import random
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from kafka import KafkaProducer
-from kafka.errors import InvalidProducerEpochError, KafkaError, ProducerFencedError
+from kafka.errors import (
+    KafkaError,
+    KafkaTimeoutError,
+    TopicAuthorizationFailedError,
+    TransactionalIdAuthorizationFailedError,
+)
 
 from wardstream.audit.chain import ChainWriter
 from wardstream.audit.verify import Position
@@ -291,8 +298,12 @@ def append_audit(config: Mapping[str, Any], topic: str, chain: str, **fields: An
     from wardstream.audit.errors import ChainError
 
     codec = audit_codec()
-    for _ in range(APPEND_ATTEMPTS):
-        producer = _transactional(config, append_id(topic, chain))
+    tid = append_id(topic, chain)
+    failure: KafkaError | None = None
+    for attempt in range(APPEND_ATTEMPTS):
+        if attempt:  # jittered backoff: commands that keep fencing each other spread out
+            time.sleep(random.uniform(0, min(1.0, 0.05 * 2**attempt)))  # noqa: S311
+        producer = _transactional(config, tid)
         try:
             producer.init_transactions()
             writer = ChainWriter(chain, codec.encode, chain_tail(config, topic, chain))
@@ -303,19 +314,29 @@ def append_audit(config: Mapping[str, Any], topic: str, chain: str, **fields: An
             return record
         except ChainError as exc:
             raise AuditLogError(str(exc)) from None
-        except (ProducerFencedError, InvalidProducerEpochError):
-            log.info("another operator command appended to %s first; reading its tail again", chain)
-        except KafkaError as exc:
+        except (TransactionalIdAuthorizationFailedError, TopicAuthorizationFailedError):
             raise AuditLogError(
-                f"Kafka did not take the audit record ({type(exc).__name__}); check that the "
-                "brokers at kafka.bootstrap_servers are up and this user may write to "
-                f"{topic} with transactional id {append_id(topic, chain)}"
+                f"this user may not write to {topic} with transactional id {tid}; grant Write "
+                "on the topic and Write and Describe on the transactional id prefix "
+                "wardstream-append. (docs/security.md)"
             ) from None
+        except KafkaTimeoutError as exc:
+            raise unreachable(exc) from None
+        except KafkaError as exc:
+            # Fenced by another command's append (ProducerFencedError, or the error state a
+            # fence leaves the producer in), or a passing broker error: read the tail again
+            # and retry. The attempt's record was aborted; if its commit went through and
+            # only the answer was lost, the retry continues after it (a second record,
+            # never a fork).
+            failure = exc
+            log.info("appending to %s: %s; trying again", chain, type(exc).__name__)
         finally:
             with contextlib.suppress(Exception):
                 producer.close(timeout=5)
     raise AuditLogError(
-        f"{APPEND_ATTEMPTS} other operator commands appended to {chain} meanwhile; try again"
+        f"Kafka did not take the audit record in {APPEND_ATTEMPTS} attempts (last: "
+        f"{type(failure).__name__}); check that the brokers at kafka.bootstrap_servers are up, "
+        "or try again if other operator commands were writing to the audit topic"
     )
 
 
