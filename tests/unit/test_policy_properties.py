@@ -303,3 +303,17 @@ def test_an_adults_event_is_never_redacted(case: dict[str, Any], years: int, day
     decision = run({**case, "subject": adult})
     assert decision.action is Action.PASS
     assert not decision.remove_fields
+
+
+@RUNS
+@given(cases)
+def test_an_adults_decision_does_not_depend_on_consents(case: dict[str, Any]) -> None:
+    """The stream layer decides an adult's event without reading the consent state
+    (``PipelineProcessor._adult``): only valid while consents never change it."""
+    with_consents = run(case)
+    if with_consents.age_band.value != "ADULT":
+        return
+    event = case["event"]
+    without = decide(event._replace(fields_present=frozenset()), case["subject"], None,
+                     case["pipe"], POLICY)  # fmt: skip
+    assert without == with_consents

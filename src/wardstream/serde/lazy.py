@@ -84,7 +84,7 @@ def _time_from_field(
 ) -> datetime:
     value = get_path(record, path)
     if isinstance(value, datetime) and value.tzinfo is not None:
-        return value.astimezone(UTC)
+        return value if value.tzinfo is UTC else value.astimezone(UTC)  # fastavro's are UTC
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return time_from_timestamp(value, origin)  # a long without logicalType: epoch ms
     if value is None and timestamp_ms is not None and timestamp_ms >= 0:

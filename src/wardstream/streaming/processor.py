@@ -23,6 +23,7 @@ from wardstream.domain.decision import Decision, EventFacts
 from wardstream.domain.enums import Action, AgeBand, AuditAction
 from wardstream.domain.pipeline import Pipeline
 from wardstream.domain.reasons import ReasonCode
+from wardstream.domain.subject import SubjectProfile
 from wardstream.policy.age import age_band_at
 from wardstream.policy.context import PolicyContext
 from wardstream.policy.decide import deadletter, decide, redaction_impossible, state_not_current
@@ -117,7 +118,7 @@ class PipelineProcessor:
             )
             profile = self.state.subjects.get(env.subject_id)
             if age_band_at(profile, env.event_time, self.pipeline, self.policy) is AgeBand.ADULT:
-                return self._decide_and_route(rec, None, env)  # adults: fields never matter
+                return self._adult(rec, env, profile)
             if value is None:
                 value = self._decode(rec, origin)
         except DecodeError as exc:
@@ -153,6 +154,13 @@ class PipelineProcessor:
         # listed fields plus unlisted top-level ones, so minimisation sees them
         present = self._present(value) if value is not None else frozenset()
         return EventFacts(env.subject_id, env.event_time, present)
+
+    def _adult(self, rec: InRecord, env: Envelope, profile: SubjectProfile | None) -> Outcome:
+        """An adult's event: the profile just read decides it; consents and fields never
+        matter to an adult's decision (``decide`` returns before it looks at them)."""
+        facts = EventFacts(env.subject_id, env.event_time)
+        decision = decide(facts, profile, None, self.pipeline, self.policy)
+        return self._route(rec, None, env, decision)
 
     def _decide_and_route(
         self,
