@@ -143,14 +143,31 @@ def _settings_path_exists(variable: str) -> bool:
     return True
 
 
-@pytest.mark.parametrize("name", ["worker", "demo"])
+def _environment(service: dict[str, Any]) -> dict[str, str]:
+    env = service.get("environment", {})
+    return dict(env) if isinstance(env, dict) else dict(e.split("=", 1) for e in env)
+
+
+WITH_ENVIRONMENT = sorted(
+    name for name, s in SERVICES.items() if name != "kafka" and _environment(s)
+)
+
+
+def test_the_worker_service_sets_its_environment() -> None:
+    assert "worker" in WITH_ENVIRONMENT  # else the next test checks nothing
+
+
+@pytest.mark.parametrize("name", WITH_ENVIRONMENT)
 def test_environment_variables_name_real_settings(name: str) -> None:
-    env = SERVICES[name].get("environment", {})
-    names = list(env) if isinstance(env, dict) else [e.split("=", 1)[0] for e in env]
-    for variable in names:
+    for variable in _environment(SERVICES[name]):
         assert variable.startswith("WARDSTREAM__"), f"{variable}: wardstream reads WARDSTREAM__*"
         assert _settings_path_exists(variable), f"{variable} names no setting"
-    for variable in re.findall(r"^ENV\s+(WARDSTREAM__\w+)=", DOCKERFILE, flags=re.MULTILINE):
+
+
+def test_dockerfile_environment_variables_name_real_settings() -> None:
+    found = re.findall(r"^ENV\s+(WARDSTREAM__\w+)=", DOCKERFILE, flags=re.MULTILINE)
+    assert found, "the Dockerfile sets the worker's data directory"
+    for variable in found:
         assert _settings_path_exists(variable), f"Dockerfile: {variable} names no setting"
 
 
