@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+from kafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError
 from pydantic import SecretStr
 
 from wardstream.audit.errors import KeyFormatError
@@ -198,5 +199,21 @@ def client_config(settings: Settings) -> dict[str, Any]:
 
 
 def prepare(settings: Settings, pipelines: Iterable[Pipeline]) -> None:
+    """Create the missing topics. Call it after ``build_enforcer``, which checks the keys
+    and schemas without Kafka: configuration errors come first, then the network."""
     preflight(settings.kafka)  # a refused login or CA stops start-up now, with the fix
-    ensure_topics(client_config(settings), topic_specs(settings, pipelines))
+    where = f"Kafka at {settings.kafka.bootstrap_servers}"
+    try:
+        ensure_topics(client_config(settings), topic_specs(settings, pipelines))
+    except (KafkaTimeoutError, KafkaConnectionError) as exc:
+        raise StartupError(
+            f"{where} did not answer ({type(exc).__name__}): check kafka.bootstrap_servers "
+            "(WARDSTREAM__KAFKA__BOOTSTRAP_SERVERS), that the brokers are up and that this "
+            "host can reach them"
+        ) from exc
+    except KafkaError as exc:
+        raise StartupError(
+            f"{where} refused to list or create the worker's topics ({type(exc).__name__}): "
+            "give this worker's user DESCRIBE and CREATE on them (docs/security.md) or "
+            "create them beforehand"
+        ) from exc
