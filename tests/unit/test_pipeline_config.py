@@ -310,3 +310,33 @@ def test_every_config_field_is_described_frozen_and_strict() -> None:
         assert model.model_config.get("frozen") and model.model_config.get("extra") == "forbid"
         for name, info in model.model_fields.items():
             assert info.description, f"{model.__name__}.{name} has no description"
+
+
+def test_a_schema_beside_the_pipeline_file_is_the_one_check_and_the_worker_read(
+    project: Path,
+) -> None:
+    """``check`` accepts a schema path relative to the pipeline file; the worker must then
+    load that same file, whatever its working directory (it looked only relative to the
+    config directory, and failed to start after a clean check)."""
+    from wardstream.config.settings import Settings
+    from wardstream.streaming.bootstrap import build_enforcer
+
+    (project / "pipelines" / "click.avsc").write_text(json.dumps(SCHEMA))
+    (project / "schemas" / "click.avsc").unlink()
+    write(project, GOOD.replace("schemas/click.avsc", "click.avsc"))
+    assert check_pipelines(project / "pipelines", POLICY, base_dir=project) == []
+    (pipe,) = load_pipelines(project / "pipelines", POLICY, base_dir=project)
+    keys = {"audit": {"hmac_key": "ab" * 32}, "lifecycle": {"encrypt_quarantine": False}}
+    settings = Settings.model_validate(keys)
+    enforcer = build_enforcer(settings, [pipe], POLICY.to_context(), base_dir=str(project))
+    [processor] = enforcer.by_source.values()
+    assert processor.schema.name == "Click"
+    assert pipe.schema == str((project / "pipelines" / "click.avsc").resolve())
+
+
+def test_the_config_directory_comes_before_the_pipeline_files_directory(project: Path) -> None:
+    (project / "pipelines" / "schemas").mkdir()
+    (project / "pipelines" / "schemas" / "click.avsc").write_text(json.dumps(SCHEMA))
+    write(project, GOOD)
+    (pipe,) = load_pipelines(project / "pipelines", POLICY, base_dir=project)
+    assert pipe.schema == str((project / "schemas" / "click.avsc").resolve())

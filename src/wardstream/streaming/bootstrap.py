@@ -179,6 +179,8 @@ def build_enforcer(
     registry = HttpSchemaRegistry(url) if url else None
     processors = []
     for p in pipelines:
+        # load_pipelines stored the path config.pipeline.resolve_schema found (absolute),
+        # the file `wardstream check` read; a hand-built relative path is from base_dir
         schema = load_schema(os.path.join(base_dir, p.schema)) if p.schema else None
         if schema is None:
             raise StartupError(f"pipeline {p.name}: a schema file is needed (schema: path/to.avsc)")
