@@ -15,7 +15,7 @@ and a loaded :class:`Pipeline` carries the absolute path it found, so the worker
 
 from __future__ import annotations
 
-import json
+from collections.abc import Mapping
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -31,13 +31,11 @@ from wardstream.config.errors import (
 )
 from wardstream.config.pipeline_model import CategoryName, FieldSpec, PipelineFile
 from wardstream.config.policy import PolicyConfig
-from wardstream.domain.pipeline import (
-    Pipeline,
-    avro_field_kinds,
-    avro_field_paths,
-    parse_destination,
-)
+from wardstream.domain.pipeline import Pipeline, parse_destination
 from wardstream.policy.packs import normalise_code
+from wardstream.serde.errors import SchemaLoadError
+from wardstream.serde.paths import FieldInfo, field_index
+from wardstream.serde.schemas import load_schema
 
 __all__ = [
     "ENCRYPTABLE",
@@ -131,19 +129,17 @@ def _check_schema(
         out.add(("schema",), f"schema file not found: {model.schema_path}", fix)
         return frozenset(), None
     try:
-        document = json.loads(found.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        out.add(("schema",), f"schema file is not valid JSON: {exc}", "fix the .avsc file")
+        index = field_index(load_schema(found))  # as the worker loads and walks it
+    except SchemaLoadError as exc:
+        out.add(("schema",), f"schema {exc.source}: {exc.problem}", exc.fix)
         return frozenset(), None
-    paths = avro_field_paths(document)
-    if not paths:
-        return frozenset(), str(found)
-    _check_paths(model, paths, out)
-    _check_encryptable(model, avro_field_kinds(document), out)
-    return frozenset(name for name in model.fields if paths.get(name) is False), str(found)
+    _check_paths(model, index, out)
+    _check_encryptable(model, index, out)
+    fixed = frozenset(name for name in model.fields if name in index and not index[name].droppable)
+    return fixed, str(found)
 
 
-def _check_paths(model: PipelineFile, paths: dict[str, bool], out: _Checked) -> None:
+def _check_paths(model: PipelineFile, paths: Mapping[str, FieldInfo], out: _Checked) -> None:
     wanted = [("fields", name) for name in model.fields]
     if model.subject != "key":
         wanted.append(("subject", model.subject))
@@ -161,14 +157,14 @@ def _encrypted(model: PipelineFile) -> list[str]:
     return [name for name, spec in model.fields.items() if spec.encrypt]
 
 
-def _check_encryptable(
-    model: PipelineFile, kinds: dict[str, frozenset[str]], out: _Checked
-) -> None:
+def _check_encryptable(model: PipelineFile, index: Mapping[str, FieldInfo], out: _Checked) -> None:
     """An ``encrypt: true`` field must hold the ciphertext: string (base64 text) or bytes."""
     for name in _encrypted(model):
-        found = kinds.get(name)
-        if found is None or found in ENCRYPTABLE:
+        if name not in index:
             continue  # not in the schema: _check_paths said so
+        found = index[name].kinds
+        if found in ENCRYPTABLE:
+            continue
         shown = " | ".join(sorted(found)) or "null"
         message = f"field '{name}' is {shown}: it cannot hold a ciphertext"
         fix = (
