@@ -50,8 +50,8 @@ class Session:
 
 def open_session(config: Path | None) -> Session:
     from wardstream.config.settings import load_settings
+    from wardstream.engines.bootstrap import client_config
     from wardstream.kafka.security import preflight
-    from wardstream.streaming.bootstrap import client_config
 
     try:
         settings = load_settings(config)
@@ -283,7 +283,7 @@ def lookup(
         refuse_unaudited,
         require_approval,
     )
-    from wardstream.streaming.bootstrap import pseudonymizer
+    from wardstream.engines.bootstrap import pseudonymizer
 
     session = open_session(config)
     approval = require_approval(session, "audit lookup", approved_by=approved_by, purpose=purpose)

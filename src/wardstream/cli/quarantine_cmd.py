@@ -24,10 +24,10 @@ from wardstream.errors import WardstreamError
 if TYPE_CHECKING:
     from wardstream.domain.audit import AuditRecord
     from wardstream.domain.pipeline import Pipeline
+    from wardstream.enforce.datakeys import KeyRing
+    from wardstream.enforce.records import OutRecord
     from wardstream.kafka.quarantine_log import HeldEvent
     from wardstream.serde import Codec
-    from wardstream.streaming.records import OutRecord
-    from wardstream.streaming.shredding import KeyRing
 
 app = typer.Typer(help="See and release quarantined events: approved, audited, no bulk export.")
 
@@ -111,8 +111,8 @@ def list_(
     Example: [bold]wardstream quarantine list -c wardstream.yaml
     --approved-by dpo@example.com --purpose "ticket T-381" --pipeline clickstream[/bold]
     """
+    from wardstream.engines.bootstrap import pseudonymizer
     from wardstream.kafka.quarantine_log import read_open
-    from wardstream.streaming.bootstrap import pseudonymizer
 
     session = open_session(config)
     approval = require_approval(
@@ -216,8 +216,8 @@ def _release(
     sink: str,
     keys: list[OutRecord],
 ) -> dict[str, Any]:
+    from wardstream.engines.bootstrap import pseudonymizer
     from wardstream.kafka.quarantine_log import release_records, send
-    from wardstream.streaming.bootstrap import pseudonymizer
 
     quarantine, now = session.settings.topics.quarantine, datetime.now(UTC)
     outputs = release_records(entry, sink, quarantine, now, keys)
@@ -253,9 +253,9 @@ def _key_ring(session: Session, entry: HeldEvent, pipeline: Pipeline) -> KeyRing
     """The subjects' data keys from the keys topic: to open a sealed entry and to seal the
     pipeline's ``encrypt: true`` fields. None when neither is needed."""
     from wardstream.config.lifecycle import derived
+    from wardstream.enforce.datakeys import KeyRing
+    from wardstream.engines.bootstrap import key_ring, master_key
     from wardstream.kafka.quarantine_log import read_keys
-    from wardstream.streaming.bootstrap import key_ring, master_key
-    from wardstream.streaming.shredding import KeyRing
 
     if entry.key_id is None and not pipeline.encrypted_fields:
         return None
@@ -270,8 +270,8 @@ def _sealed(
     session: Session, entry: HeldEvent, pipeline: Pipeline, ring: KeyRing | None
 ) -> tuple[HeldEvent, list[OutRecord]]:
     """The entry with its ``encrypt: true`` fields sealed, and the key records to send first."""
+    from wardstream.enforce.sink_fields import field_sealer
     from wardstream.kafka.quarantine_log import sealed_for_sink
-    from wardstream.streaming.sink_crypto import field_sealer
 
     sealer = field_sealer(pipeline, ring)
     if sealer is None:
@@ -280,7 +280,7 @@ def _sealed(
 
 
 def _codec(session: Session, pipeline: Pipeline) -> Codec:
-    """The pipeline's codec, built as the worker builds it (``streaming.bootstrap``)."""
+    """The pipeline's codec, built as the worker builds it (``engines.bootstrap``)."""
     from wardstream.serde import HttpSchemaRegistry, load_schema, make_codec
 
     if pipeline.schema is None:
@@ -296,8 +296,8 @@ def _unseal(
 ) -> HeldEvent:
     """The entry in the clear; a refusal (audited) once its data key was destroyed."""
     from wardstream.crypto import KeyUnavailable, SealBroken
+    from wardstream.enforce.datakeys import KeyDestroyed
     from wardstream.kafka.quarantine_log import unsealed
-    from wardstream.streaming.shredding import KeyDestroyed
 
     if entry.key_id is None:
         return entry
