@@ -19,7 +19,7 @@ from typing import Any
 
 import typer
 
-from wardstream.cli.audit_cmd import APPROVER_HELP, CONFIG_HELP, Session, open_session
+from wardstream.cli.access import APPROVER_HELP, CONFIG_HELP, Session, open_session
 from wardstream.cli.output import fail, say
 from wardstream.errors import WardstreamError
 
@@ -161,7 +161,7 @@ def _placed(session: Session, subject: str, lifted: Any) -> Any:
 def _record(
     session: Session, operation: str, reason: str, attrs: dict[str, str], subject: str = ""
 ) -> None:
-    from wardstream.cli.quarantine_cmd import record_access
+    from wardstream.cli.access import record_access
     from wardstream.engines.bootstrap import pseudonymizer
 
     fields: dict[str, Any] = {}

@@ -1,7 +1,6 @@
 """`wardstream quarantine list|release`: staff access to held events, approved and audited.
 
-Here too the staff-access helpers ``audit lookup`` shares: ``require_approval``
-and ``record_access``. Both commands refuse to run without ``--approved-by`` and ``--purpose`` (and
+Both commands refuse to run without ``--approved-by`` and ``--purpose`` (and
 record the refusal), and record every access as an ACCESS (or RELEASED) audit
 record saying who, what and why before anything is shown or written. Listing
 shows ids, pipelines, reasons, ages and pseudonymous subject refs: never a raw
@@ -13,16 +12,28 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from wardstream.cli.audit_cmd import APPROVER_HELP, CONFIG_HELP, PURPOSE_HELP, Session, open_session
-from wardstream.cli.output import EXIT_USAGE, fail, say
+from wardstream.cli.access import (
+    APPROVER_HELP,
+    CONFIG_HELP,
+    PURPOSE_HELP,
+    REASON_APPROVED,
+    REASON_KEY_DESTROYED,
+    REASON_NOT_FOUND,
+    REASON_OVERRIDE,
+    Session,
+    open_session,
+    record_access,
+    refuse_unaudited,
+    require_approval,
+)
+from wardstream.cli.output import fail, say
 from wardstream.errors import WardstreamError
 
 if TYPE_CHECKING:
-    from wardstream.domain.audit import AuditRecord
     from wardstream.domain.pipeline import Pipeline
     from wardstream.enforce.datakeys import KeyRing
     from wardstream.enforce.records import OutRecord
@@ -30,47 +41,6 @@ if TYPE_CHECKING:
     from wardstream.serde import Codec
 
 app = typer.Typer(help="See and release quarantined events: approved, audited, no bulk export.")
-
-REASON_APPROVED = "APPROVED_ACCESS"
-REASON_REFUSED = "REFUSED"
-REASON_OVERRIDE = "OPERATOR_OVERRIDE"
-REASON_NOT_FOUND = "NOT_FOUND"
-REASON_KEY_DESTROYED = "KEY_DESTROYED"
-
-
-def record_access(
-    session: Session, operation: str, reason: str, attrs: dict[str, str], **fields: Any
-) -> AuditRecord:
-    """One operator record (ACCESS unless ``fields`` says otherwise) on the operator chain."""
-    from wardstream.kafka.quarantine_log import write_access
-
-    attrs = {"operation": operation, "operator": session.user, **attrs}
-    return write_access(
-        session.kafka, session.settings.topics.audit, session.operator, reason, attrs, **fields
-    )
-
-
-def require_approval(session: Session, operation: str, **needed: str | None) -> dict[str, str]:
-    """The approval options, stripped, when all are given; else audit the refusal and exit 2."""
-    given = {name: (value or "").strip() for name, value in needed.items()}
-    missing = [name for name, value in given.items() if not value]
-    if not missing:
-        return given
-    flags = ", ".join("--" + m.replace("_", "-") for m in missing)
-    try:
-        record_access(session, operation, REASON_REFUSED, {"missing": flags})
-        recorded = "the refusal is recorded in the audit trail"
-    except WardstreamError as exc:
-        recorded = f"the refusal could not be audited: {exc}"
-    fail(
-        f"{operation} refused: {flags} missing. Staff access to children's data needs an "
-        f"approver and a purpose (CP art 15); {recorded}.",
-        EXIT_USAGE,
-    )
-
-
-def refuse_unaudited(exc: WardstreamError) -> NoReturn:
-    fail(f"{exc}\nNothing was shown: an access that cannot be audited is not made.")
 
 
 def _hours(delta: Any) -> float:
@@ -252,7 +222,7 @@ def _release(
 def _key_ring(session: Session, entry: HeldEvent, pipeline: Pipeline) -> KeyRing | None:
     """The subjects' data keys from the keys topic: to open a sealed entry and to seal the
     pipeline's ``encrypt: true`` fields. None when neither is needed."""
-    from wardstream.config.lifecycle import derived
+    from wardstream.config.settings import derived
     from wardstream.enforce.datakeys import KeyRing
     from wardstream.engines.bootstrap import key_ring, master_key
     from wardstream.kafka.quarantine_log import read_keys

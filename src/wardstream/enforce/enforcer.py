@@ -11,23 +11,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
-from wardstream.domain.enums import AuditAction
-from wardstream.domain.reasons import ReasonCode
-from wardstream.enforce.auditor import CONTROL, CONTROL_CHAIN, Auditor
+from wardstream.enforce.auditor import Auditor
+from wardstream.enforce.hooks import LifecycleHook, StateTarget
 from wardstream.enforce.metrics import Metrics
 from wardstream.enforce.processor import PipelineProcessor
 from wardstream.enforce.quarantine import QuarantineBook
 from wardstream.enforce.records import InRecord, Outcome, OutRecord
 from wardstream.enforce.state import StateStore
-from wardstream.serde import AvroCodec, dead_letter_record, record_schema
-
-if TYPE_CHECKING:
-    from wardstream.lifecycle.applier import Rejected, StateApplier
-    from wardstream.lifecycle.compensation import PassLog
-    from wardstream.lifecycle.issuer import LifecycleIssuer
+from wardstream.serde import AvroCodec, record_schema
 
 Owns = Callable[[str, int], bool]
 EXPIRY_EVERY_S = 1.0
@@ -57,9 +49,9 @@ class Enforcer:
         self._last_expiry = 0.0
         self._revisited_all = False
         state.listeners.append(self._changed)
-        self.applier: StateApplier | None = None  # set by lifecycle.wiring.attach
-        self.issuer: LifecycleIssuer | None = None
-        self.passes: PassLog | None = None
+        # set by wardstream.lifecycle.wiring.attach
+        self.applier: StateTarget | None = None  # what the engine's state reader feeds
+        self.lifecycle: LifecycleHook | None = None  # its periodic work, in tick()
 
     def _changed(self, subject_id: str) -> None:
         # only subjects with quarantined events have anything to revisit: a recovery that
@@ -99,16 +91,8 @@ class Enforcer:
             self._last_expiry = now
             for p in self.by_source.values():
                 tick.outputs.extend(p.expire(_bind(owns, p.pipeline.source)))
-        leader = self.is_leader(owns)
-        if self.applier is not None and self.applier.rejects:
-            rejects, self.applier.rejects = self.applier.rejects, []
-            if leader:  # every worker reads every state record: one of them reports it
-                tick.outputs.extend(self._dead_letter_state(rejects, now))
-        if self.issuer is not None:
-            tick.outputs.extend(self.issuer.due(leader=leader))
-            if self.passes is not None:
-                owed = self.passes.take(datetime.fromtimestamp(now, UTC), now)
-                tick.outputs.extend(self.issuer.issue_own(owed, leader=leader))
+        if self.lifecycle is not None:
+            tick.outputs.extend(self.lifecycle.tick(now, leader=self.is_leader(owns)))
         tick.outputs.extend(self.auditor.summaries(flush=flush))
         self.metrics.gauges(
             held=sum(len(p.waiting) for p in self.by_source.values()),
@@ -116,37 +100,6 @@ class Enforcer:
             state_age=max(0.0, now - self.state.caught_up_at),
         )
         return tick
-
-    def _dead_letter_state(self, rejects: list[Rejected], now: float) -> list[OutRecord]:
-        """State records that could not be applied: to the dead-letter topic, audited on
-        ``_control/0``. A restarted leader reads them again and reports them again."""
-        processors = list(self.by_source.values())
-        if not processors:
-            return []
-        topic, at = processors[0].deadletter_topic, datetime.fromtimestamp(now, UTC)
-        out: list[OutRecord] = []
-        for r in rejects:
-            o = r.origin
-            datum = dead_letter_record(
-                r.error,
-                key=r.key,
-                value=r.value,
-                headers=None,
-                timestamp_ms=None,
-                pipeline=None,
-                at=at,
-            )
-            out.append(OutRecord(topic, r.key, _DEAD_LETTERS.encode(datum)))
-            out.append(
-                self.auditor.write(
-                    CONTROL_CHAIN,
-                    CONTROL,
-                    AuditAction.DEADLETTERED,
-                    reason=ReasonCode.DECODE_ERROR.value,
-                    event_ref=f"{o.topic}/{o.partition}/{o.offset}",
-                )
-            )
-        return out
 
     def is_leader(self, owns: Owns) -> bool:
         """The lifecycle issuer: whoever owns partition 0 of the first pipeline source."""

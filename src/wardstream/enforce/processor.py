@@ -26,6 +26,7 @@ from wardstream.domain.reasons import ReasonCode
 from wardstream.domain.subject import SubjectProfile
 from wardstream.enforce.auditor import Auditor
 from wardstream.enforce.datakeys import KEY_DESTROYED, KeyDestroyed
+from wardstream.enforce.hooks import Routed, RouteObserver
 from wardstream.enforce.quarantine import EXPIRED, RELEASED, Entry, QuarantineBook, quarantine_id
 from wardstream.enforce.records import (
     H_AGE_BAND,
@@ -38,8 +39,6 @@ from wardstream.enforce.records import (
 )
 from wardstream.enforce.sink_fields import field_sealer
 from wardstream.enforce.state import StateStore
-from wardstream.lifecycle.compensation import PassLog
-from wardstream.lifecycle.seen import SeenTracker
 from wardstream.policy.age import age_band_at
 from wardstream.policy.context import PolicyContext
 from wardstream.policy.decide import deadletter, decide, redaction_impossible, state_not_current
@@ -101,9 +100,9 @@ class PipelineProcessor:
         self._reencode = pipeline.format == "json"
         self.waiting: list[_Waiting] = []
         self._dl_codec = _AvroCodec(record_schema("DeadLetter"))
-        self.seen: SeenTracker | None = None  # set by the lifecycle (ward.seen marks)
         self.sealer = field_sealer(pipeline, book.ring)  # encrypt: true sink fields
-        self.passes: PassLog | None = None  # set by the lifecycle (compensation)
+        # told of every routed event (the lifecycle's pass log and seen marks)
+        self.observers: list[RouteObserver] = []
 
     # -- the event path -------------------------------------------------------------
     def submit(self, rec: InRecord) -> Outcome | None:
@@ -183,13 +182,17 @@ class PipelineProcessor:
         self, rec: InRecord, value: dict[str, Any] | None, env: Envelope, decision: Decision
     ) -> Outcome:
         outcome = self._routed(rec, value, env, decision)
-        if self.passes is not None and outcome.destination == SINK:
-            name, consent = self.pipeline.name, decision.consent_id
-            self.passes.passed(env.subject_id, name, env.event_time, consent, rec.arrival)
-        kept = outcome.destination in (SINK, QUARANTINE)
-        if self.seen is not None and kept and decision.age_band is not AgeBand.ADULT:
-            seen = self.seen.collected(env.subject_id, self.pipeline.name, env.event_time)
-            outcome.outputs.extend(seen)
+        if self.observers:
+            routed = Routed(
+                self.pipeline.name,
+                env.subject_id,
+                env.event_time,
+                outcome.destination,
+                decision,
+                rec.arrival,
+            )
+            for observer in self.observers:
+                outcome.outputs.extend(observer.routed(routed))
         return outcome
 
     def _routed(
@@ -342,9 +345,11 @@ class PipelineProcessor:
         decision, out = outcome
         chain = f"{self.pipeline.name}/{rec.partition}"
         audit = self._audit(chain, env, decision, rec, AuditAction.RELEASED)
-        if self.passes is not None:
-            name, consent = self.pipeline.name, decision.consent_id
-            self.passes.passed(env.subject_id, name, env.event_time, consent, self.wall())
+        routed = Routed(
+            self.pipeline.name, env.subject_id, env.event_time, SINK, decision, self.wall(), True
+        )
+        for observer in self.observers:
+            out.extend(observer.routed(routed))
         return [*out, audit, self.book.close(entry, RELEASED, now)]
 
     def _preview(

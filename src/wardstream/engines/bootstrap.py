@@ -18,9 +18,8 @@ from pydantic import SecretStr
 
 from wardstream.audit.errors import KeyFormatError
 from wardstream.audit.pseudonym import SubjectPseudonymizer, parse_key
-from wardstream.config.lifecycle import derived
 from wardstream.config.secrets import SecretUnavailable, read_secret
-from wardstream.config.settings import Settings
+from wardstream.config.settings import Settings, derived
 from wardstream.crypto import MasterKey
 from wardstream.domain.pipeline import Pipeline
 from wardstream.enforce.auditor import Auditor

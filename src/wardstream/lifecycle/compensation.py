@@ -45,6 +45,9 @@ from wardstream.domain.enums import Action, ConsentAction
 from wardstream.domain.pipeline import Pipeline
 from wardstream.domain.requests import DeletionRequest
 from wardstream.domain.subject import SubjectProfile
+from wardstream.enforce.hooks import Routed
+from wardstream.enforce.processor import SINK
+from wardstream.enforce.records import OutRecord
 from wardstream.enforce.state import StateStore
 from wardstream.policy.context import PolicyContext
 from wardstream.policy.decide import decide
@@ -89,6 +92,15 @@ class PassLog:
         self._last_prune = 0.0
 
     # -- the event path ---------------------------------------------------------------
+    def routed(self, event: Routed) -> list[OutRecord]:
+        """``RouteObserver``: remember every event passed to a sink (adults' too)."""
+        if event.destination == SINK:
+            d = event.decision
+            self.passed(
+                event.subject_id, event.pipeline, event.event_time, d.consent_id, event.wall
+            )
+        return []
+
     def passed(
         self, subject_id: str, pipeline: str, at: datetime, consent: str | None, wall: float
     ) -> None:

@@ -13,6 +13,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from wardstream.domain.enums import AgeBand
+from wardstream.enforce.hooks import Routed
+from wardstream.enforce.processor import QUARANTINE, SINK
 from wardstream.enforce.records import OutRecord
 from wardstream.lifecycle import records as lr
 from wardstream.lifecycle.applier import LifecycleState
@@ -21,6 +24,14 @@ from wardstream.lifecycle.applier import LifecycleState
 class SeenTracker:
     def __init__(self, topic: str, lifecycle: LifecycleState, grid: timedelta) -> None:
         self.topic, self.lifecycle, self.grid = topic, lifecycle, grid
+
+    def routed(self, event: Routed) -> list[OutRecord]:
+        """``RouteObserver``: mark a child's (or unknown-age) event passed or quarantined;
+        a release was marked when it was quarantined."""
+        kept = event.destination in (SINK, QUARANTINE)
+        if event.released or not kept or event.decision.age_band is AgeBand.ADULT:
+            return []
+        return self.collected(event.subject_id, event.pipeline, event.event_time)
 
     def collected(self, subject_id: str, pipeline: str, at: datetime) -> list[OutRecord]:
         mark = self.lifecycle.mark(subject_id, pipeline)

@@ -6,10 +6,11 @@
 * ``enforcer.applier`` - a ``StateApplier``; an engine's state reader tails
   ``applier.topics`` (every partition, from the beginning, no group) and calls
   ``applier.apply(topic, partition, offset, key, value)`` for each record;
-* ``enforcer.issuer`` - a ``LifecycleIssuer`` that ``Enforcer.tick`` drives;
-  with quarantine encryption on, its ``shred`` hook destroys a deleted
-  subject's data keys (``enforce.datakeys``);
-* a ``SeenTracker`` on every processor, and a stop listener that switches a
+* ``enforcer.lifecycle`` - a ``LifecycleDriver`` that ``Enforcer.tick`` drives: the
+  ``LifecycleIssuer`` (with quarantine encryption on, its ``shred`` hook destroys a
+  deleted subject's data keys: ``lifecycle.shredding``) and compensation;
+* the ``PassLog`` and a ``SeenTracker`` as route observers of every processor
+  (``enforce.hooks``), and a stop listener that switches a
   processor's policy to ``service_stopped`` when a stop marker for it (or for
   every pipeline) is read - so collection stays stopped across restarts.
 """
@@ -21,8 +22,7 @@ from dataclasses import replace
 from datetime import timedelta
 from functools import partial
 
-from wardstream.config.lifecycle import derived, lifecycle_settings
-from wardstream.config.settings import Settings
+from wardstream.config.settings import Settings, derived, lifecycle_settings
 from wardstream.domain.pipeline import Pipeline
 from wardstream.enforce.auditor import CONTROL, CONTROL_CHAIN
 from wardstream.enforce.enforcer import Enforcer
@@ -30,6 +30,7 @@ from wardstream.errors import WardstreamError
 from wardstream.lifecycle.applier import LifecycleState, LifecycleTopics, StateApplier
 from wardstream.lifecycle.breach import BreachScanner
 from wardstream.lifecycle.compensation import PassLog
+from wardstream.lifecycle.driver import LifecycleDriver
 from wardstream.lifecycle.issuer import LifecycleIssuer
 from wardstream.lifecycle.records import STOP_ALL
 from wardstream.lifecycle.seen import SeenTracker
@@ -63,7 +64,7 @@ def attach(
     ring = enforcer.book.ring
     if ring is not None:
         lifecycle.keys = ring.store
-    enforcer.applier = StateApplier(topics, enforcer.state, enforcer.book, lifecycle)
+    enforcer.applier = applier = StateApplier(topics, enforcer.state, enforcer.book, lifecycle)
     offset = ls.clock_offset_s
     issuer = LifecycleIssuer(
         pipelines,
@@ -76,8 +77,7 @@ def attach(
         sweep_every_s=ls.sweep_every_s,
         clock=lambda: enforcer.wall() + offset,
     )
-    enforcer.issuer = issuer
-    enforcer.applier.on_consent.append(issuer.expiring.note)
+    applier.on_consent.append(issuer.expiring.note)
     if ring is not None:
         issuer.shred = shredder(ring, partial(enforcer.auditor.write, CONTROL_CHAIN, CONTROL))
     tracker = SeenTracker(topics.seen, lifecycle, grid)
@@ -89,16 +89,17 @@ def attach(
         horizon_s=ls.compensation_horizon_s,
     )
     for p in processors:
-        p.seen, p.passes = tracker, passes
-    enforcer.passes = passes
-    enforcer.applier.on_subject.append(passes.on_subject)
-    enforcer.applier.on_consent.append(passes.on_consent)
+        p.observers.extend((passes, tracker))  # in this order: the pass log, then the marks
+    applier.on_subject.append(passes.on_subject)
+    applier.on_consent.append(passes.on_consent)
 
     def stop(scope: str) -> None:
         for p in processors:
             if scope in (STOP_ALL, p.pipeline.name) and not p.policy.service_stopped:
                 p.policy = replace(p.policy, service_stopped=True)
 
+    deadletter = processors[0].deadletter_topic if processors else None
+    enforcer.lifecycle = LifecycleDriver(applier, issuer, passes, enforcer.auditor, deadletter)
     lifecycle.on_stop.append(stop)
     by_name = {p.pipeline.name: p for p in processors}
     unknown = sorted(m.like for m in ls.monitored_topics if m.like not in by_name)
@@ -109,6 +110,6 @@ def attach(
     monitored = {m.topic: by_name[m.like] for m in ls.monitored_topics}
     if monitored:
         scanner = BreachScanner(monitored, enforcer.state, policy)
-        enforcer.applier.watch(scanner, settings.topics.incidents)
+        applier.watch(scanner, settings.topics.incidents)
         issuer.scanner, issuer.incidents_topic = scanner, settings.topics.incidents
     return lifecycle

@@ -25,10 +25,10 @@ from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
+from wardstream.enforce.hooks import StateTarget
 from wardstream.enforce.state import StateStore
 from wardstream.errors import RestartNeeded
 from wardstream.kafka.tail import partitions_of, read_to_end
-from wardstream.lifecycle.applier import StateApplier
 
 log = logging.getLogger(__name__)
 QUEUE_BATCHES = 32  # of up to 5,000 records each
@@ -43,7 +43,7 @@ class StateFeed:
     def __init__(
         self,
         consumer_factory: Callable[[], Consumer],
-        applier: StateApplier,
+        applier: StateTarget,
         state: StateStore,
         *,
         interval_s: float = 0.05,

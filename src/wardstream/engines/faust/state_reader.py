@@ -27,8 +27,8 @@ from collections.abc import Callable
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError, KafkaTimeoutError
 
+from wardstream.enforce.hooks import StateTarget
 from wardstream.enforce.state import StateStore
-from wardstream.lifecycle.applier import StateApplier
 
 log = logging.getLogger(__name__)
 RETRY_S = 1.0
@@ -38,7 +38,7 @@ class StateReader:
     def __init__(
         self,
         consumer_factory: Callable[[], AIOKafkaConsumer],
-        applier: StateApplier,
+        applier: StateTarget,
         partitions: dict[str, int],
         state: StateStore,
         wall: Callable[[], float] = time.time,
