@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from tests.unit.test_purity import SRC, _module_of, imports
 
 # The packages a package may import (besides itself, ``wardstream.errors`` and the
@@ -27,8 +26,19 @@ MAY_IMPORT: dict[str, set[str]] = {
     "lifecycle": {"domain", "policy", "audit", "state", "serde", "crypto", "config", "enforce"},
     "kafka": {"domain", "audit", "serde", "crypto", "config", "enforce"},
     "local": {"kafka.errors"},
-    "engines": {"domain", "policy", "audit", "state", "serde", "crypto", "config", "enforce",
-                "lifecycle", "kafka", "engines"},  # fmt: skip
+    "engines": {
+        "domain",
+        "policy",
+        "audit",
+        "state",
+        "serde",
+        "crypto",
+        "config",
+        "enforce",
+        "lifecycle",
+        "kafka",
+        "engines",
+    },  # fmt: skip
 }
 # Kafka clients and stream frameworks: only the engines, kafka/, local/, cli/ and demo/.
 CLIENTS = {"faust", "aiokafka", "kafka", "confluent_kafka"}
