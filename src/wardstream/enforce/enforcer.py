@@ -85,12 +85,12 @@ class Enforcer:
         self._dirty.clear()
         for subject_id in dirty:
             for p in self.by_source.values():
-                tick.outputs.extend(p.revisit(subject_id, _bind(owns, p.pipeline.source)))
+                tick.outputs.extend(p.releases.revisit(subject_id, _bind(owns, p.pipeline.source)))
         now = self.wall()
         if now - self._last_expiry >= EXPIRY_EVERY_S:
             self._last_expiry = now
             for p in self.by_source.values():
-                tick.outputs.extend(p.expire(_bind(owns, p.pipeline.source)))
+                tick.outputs.extend(p.releases.expire(_bind(owns, p.pipeline.source)))
         if self.lifecycle is not None:
             tick.outputs.extend(self.lifecycle.tick(now, leader=self.is_leader(owns)))
         tick.outputs.extend(self.auditor.summaries(flush=flush))

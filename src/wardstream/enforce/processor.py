@@ -6,8 +6,8 @@ once. A child's or unknown-age event waits until the state reader was caught
 up at a wall-clock moment at or after ``min(event time, arrival) +
 state_lateness`` (SPEC, "State and time"); ``poll`` hands back the events that
 became decidable, and quarantines with STATE_NOT_CURRENT those that waited
-``max_hold``. ``revisit`` re-decides a subject's quarantined events when its
-state changes; ``expire`` closes the entries whose window ran out.
+``max_hold``. Its ``releases`` (``enforce.releases``) re-decide a subject's
+quarantined events when its state changes and close those whose window ran out.
 """
 
 from __future__ import annotations
@@ -18,31 +18,32 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from wardstream.crypto import KeyUnavailable, SealBroken
 from wardstream.domain.decision import Decision, EventFacts
 from wardstream.domain.enums import Action, AgeBand, AuditAction
 from wardstream.domain.pipeline import Pipeline
-from wardstream.domain.reasons import ReasonCode
 from wardstream.domain.subject import SubjectProfile
 from wardstream.enforce.auditor import Auditor
-from wardstream.enforce.datakeys import KEY_DESTROYED, KeyDestroyed
+from wardstream.enforce.deadletters import DeadLetters, NoValue
 from wardstream.enforce.hooks import Routed, RouteObserver
-from wardstream.enforce.quarantine import EXPIRED, RELEASED, Entry, QuarantineBook, quarantine_id
+from wardstream.enforce.quarantine import Entry, QuarantineBook, quarantine_id
 from wardstream.enforce.records import (
+    DROPPED,
     H_AGE_BAND,
     H_CONSENT,
     H_DECISION,
+    QUARANTINE,
+    SINK,
     InRecord,
     Outcome,
     OutRecord,
     forwarded_headers,
 )
+from wardstream.enforce.releases import Releases
 from wardstream.enforce.sink_fields import field_sealer
 from wardstream.enforce.state import StateStore
 from wardstream.policy.age import age_band_at
 from wardstream.policy.context import PolicyContext
-from wardstream.policy.decide import deadletter, decide, redaction_impossible, state_not_current
-from wardstream.serde import AvroCodec as _AvroCodec
+from wardstream.policy.decide import decide, redaction_impossible, state_not_current
 from wardstream.serde import (
     AvroSchema,
     Codec,
@@ -51,14 +52,10 @@ from wardstream.serde import (
     MissingSubject,
     Origin,
     RedactionImpossible,
-    dead_letter_record,
     presence_probe,
-    record_schema,
     redact,
 )
 from wardstream.serde.lazy import Envelope
-
-SINK, QUARANTINE, DEADLETTER, DROPPED = "sink", "quarantine", "deadletter", "dropped"
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,10 +96,11 @@ class PipelineProcessor:
         self._present = presence_probe(pipeline.fields)
         self._reencode = pipeline.format == "json"
         self.waiting: list[_Waiting] = []
-        self._dl_codec = _AvroCodec(record_schema("DeadLetter"))
+        self.dead_letters = DeadLetters(deadletter_topic, auditor)
         self.sealer = field_sealer(pipeline, book.ring)  # encrypt: true sink fields
         # told of every routed event (the lifecycle's pass log and seen marks)
         self.observers: list[RouteObserver] = []
+        self.releases = Releases(self)
 
     # -- the event path -------------------------------------------------------------
     def submit(self, rec: InRecord) -> Outcome | None:
@@ -146,7 +144,7 @@ class PipelineProcessor:
 
     def _decode(self, rec: InRecord, origin: Origin) -> dict[str, Any]:
         if rec.value is None:
-            raise _NoValue(origin)
+            raise NoValue(origin)
         return self.codec.decode(rec.value, origin=origin)
 
     def _facts(self, value: dict[str, Any] | None, env: Envelope) -> EventFacts:
@@ -294,107 +292,5 @@ class PipelineProcessor:
         return self._route(w.record, w.value, w.envelope, decision)
 
     def _dead_letter(self, rec: InRecord, exc: DecodeError) -> Outcome:
-        datum = dead_letter_record(
-            key=rec.key,
-            value=rec.value,
-            headers=rec.headers,
-            timestamp_ms=rec.timestamp_ms,
-            error=exc,
-            pipeline=self.pipeline.name,
-            at=datetime.fromtimestamp(self.wall(), UTC),
-        )
-        decision = deadletter(_reason(exc), self.pipeline, self.policy)
-        audit = self.auditor.write(
-            f"{self.pipeline.name}/{rec.partition}",
-            self.pipeline.name,
-            AuditAction.DEADLETTERED,
-            rule=decision.rule,
-            reason=decision.reason.value,
-            event_ref=rec.ref,
-        )
-        out = OutRecord(self.deadletter_topic, rec.key, self._dl_codec.encode(datum), rec.headers)
-        return Outcome(rec, DEADLETTER, [out, audit])
-
-    # -- quarantine release and expiry ------------------------------------------------
-    def revisit(self, subject_id: str, owns: Callable[[int], bool]) -> list[OutRecord]:
-        """Release this subject's quarantined events that a consent now covers."""
-        outputs: list[OutRecord] = []
-        now = datetime.fromtimestamp(self.wall(), UTC)
-        for entry in self.book.for_subject(subject_id):
-            if entry.pipeline != self.pipeline.name or not owns(entry.record.partition):
-                continue
-            outputs.extend(self._try_release(entry, now))
-        return outputs
-
-    def _try_release(self, entry: Entry, now: datetime) -> list[OutRecord]:
-        try:
-            rec = self.book.open(entry)
-        except KeyDestroyed:
-            return self._close(entry, KEY_DESTROYED, now)
-        except (KeyUnavailable, SealBroken):
-            return []  # key not read yet, or another master key: keep it held
-        origin = Origin(rec.topic, rec.partition, rec.offset)
-        try:
-            value = self._decode(rec, origin)
-        except DecodeError:
-            return []  # it decoded when it was quarantined; schema drift keeps it held
-        env = Envelope(entry.subject_id, entry.event_time or now)
-        outcome = self._preview(rec, value, env, now)
-        if outcome is None:
-            return []
-        decision, out = outcome
-        chain = f"{self.pipeline.name}/{rec.partition}"
-        audit = self._audit(chain, env, decision, rec, AuditAction.RELEASED)
-        routed = Routed(
-            self.pipeline.name, env.subject_id, env.event_time, SINK, decision, self.wall(), True
-        )
-        for observer in self.observers:
-            out.extend(observer.routed(routed))
-        return [*out, audit, self.book.close(entry, RELEASED, now)]
-
-    def _preview(
-        self, rec: InRecord, value: dict[str, Any], env: Envelope, now: datetime
-    ) -> tuple[Decision, list[OutRecord]] | None:
-        decision = self._decide(value, env, now)
-        if decision.action is Action.PASS:
-            return decision, self._sink(rec, decision, self._passed(rec, value, decision, env))
-        if decision.action is Action.REDACT:
-            try:
-                return decision, self._sink(rec, decision, self._redacted(value, decision, env))
-            except RedactionImpossible:
-                return None
-        return None
-
-    def expire(self, owns: Callable[[int], bool]) -> list[OutRecord]:
-        now = datetime.fromtimestamp(self.wall(), UTC)
-        outputs: list[OutRecord] = []
-        for entry in self.book.entries():
-            if entry.pipeline != self.pipeline.name or not owns(entry.record.partition):
-                continue
-            if self.book.is_shredded(entry):
-                outputs.extend(self._close(entry, KEY_DESTROYED, now))
-            elif entry.expires_at <= now:
-                outputs.extend(self._close(entry, entry.reason, now))
-        return outputs
-
-    def _close(self, entry: Entry, reason: str, now: datetime) -> list[OutRecord]:
-        """Audit EXPIRED (window over, or KEY_DESTROYED: unreadable) and close the entry."""
-        audit = self.auditor.write(
-            f"{self.pipeline.name}/{entry.record.partition}",
-            self.pipeline.name,
-            AuditAction.EXPIRED,
-            subject_id=entry.subject_id,
-            reason=reason,
-            event_ref=entry.record.ref,
-        )
-        return [audit, self.book.close(entry, EXPIRED, now)]
-
-
-class _NoValue(DecodeError):
-    code = "NO_VALUE"
-    problem = "the record has no value (a tombstone)"
-    fix = "send events with a value; tombstones do not belong on a source topic"
-
-
-def _reason(exc: DecodeError) -> ReasonCode:
-    return ReasonCode.NO_SUBJECT_ID if isinstance(exc, MissingSubject) else ReasonCode.DECODE_ERROR
+        at = datetime.fromtimestamp(self.wall(), UTC)
+        return self.dead_letters.send(rec, exc, self.pipeline, self.policy, at)

@@ -13,6 +13,8 @@ Headers = tuple[tuple[str, bytes | None], ...]
 H_AGE_BAND = "ward-age-band"
 H_CONSENT = "ward-consent-id"
 H_DECISION = "ward-decision"
+# where an Outcome sent its record
+SINK, QUARANTINE, DEADLETTER, DROPPED = "sink", "quarantine", "deadletter", "dropped"
 WARD_HEADERS = frozenset({H_AGE_BAND, H_CONSENT, H_DECISION})
 
 

@@ -46,8 +46,7 @@ from wardstream.domain.pipeline import Pipeline
 from wardstream.domain.requests import DeletionRequest
 from wardstream.domain.subject import SubjectProfile
 from wardstream.enforce.hooks import Routed
-from wardstream.enforce.processor import SINK
-from wardstream.enforce.records import OutRecord
+from wardstream.enforce.records import SINK, OutRecord
 from wardstream.enforce.state import StateStore
 from wardstream.policy.context import PolicyContext
 from wardstream.policy.decide import decide

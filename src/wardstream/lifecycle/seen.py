@@ -15,8 +15,7 @@ from datetime import datetime, timedelta
 
 from wardstream.domain.enums import AgeBand
 from wardstream.enforce.hooks import Routed
-from wardstream.enforce.processor import QUARANTINE, SINK
-from wardstream.enforce.records import OutRecord
+from wardstream.enforce.records import QUARANTINE, SINK, OutRecord
 from wardstream.lifecycle import records as lr
 from wardstream.lifecycle.applier import LifecycleState
 
