@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from wardstream.kafka.local import LocalKafka
+from wardstream.local.kafka import LocalKafka
 
 INTEGRATION_DIR = Path(__file__).resolve().parent
 

@@ -6,7 +6,7 @@ import pytest
 from reach import Reach
 
 from wardstream.crypto import MasterKey
-from wardstream.streaming.shredding import KeyRing
+from wardstream.enforce.datakeys import KeyRing
 
 
 @pytest.fixture

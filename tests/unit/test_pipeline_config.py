@@ -319,7 +319,7 @@ def test_a_schema_beside_the_pipeline_file_is_the_one_check_and_the_worker_read(
     load that same file, whatever its working directory (it looked only relative to the
     config directory, and failed to start after a clean check)."""
     from wardstream.config.settings import Settings
-    from wardstream.streaming.bootstrap import build_enforcer
+    from wardstream.engines.bootstrap import build_enforcer
 
     (project / "pipelines" / "click.avsc").write_text(json.dumps(SCHEMA))
     (project / "schemas" / "click.avsc").unlink()

@@ -16,14 +16,14 @@ from test_policy_support import ALL_CATEGORIES, T0, born, grant, policy, subject
 
 from wardstream.audit.pseudonym import SubjectPseudonymizer
 from wardstream.domain.pipeline import Pipeline
+from wardstream.enforce.auditor import Auditor
+from wardstream.enforce.processor import PipelineProcessor, Timing
+from wardstream.enforce.quarantine import QuarantineBook
+from wardstream.enforce.records import InRecord, Outcome
+from wardstream.enforce.state import StateStore
 from wardstream.policy.ledger import ConsentLedger
 from wardstream.serde import AvroCodec
 from wardstream.serde.schemas import parse_schema_dict
-from wardstream.streaming.auditor import Auditor
-from wardstream.streaming.processor import PipelineProcessor, Timing
-from wardstream.streaming.quarantine import QuarantineBook
-from wardstream.streaming.records import InRecord, Outcome
-from wardstream.streaming.state import StateStore
 
 SCHEMA = parse_schema_dict(
     {

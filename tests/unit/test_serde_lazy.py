@@ -9,6 +9,11 @@ from test_policy_support import T0, born, pipeline, policy, subject
 from test_serde_codecs import ORIGIN, PING, SECRET, TS, assert_clean, ping
 
 from wardstream.audit.pseudonym import SubjectPseudonymizer
+from wardstream.enforce.auditor import Auditor
+from wardstream.enforce.processor import PipelineProcessor
+from wardstream.enforce.quarantine import QuarantineBook
+from wardstream.enforce.records import InRecord
+from wardstream.enforce.state import StateStore
 from wardstream.serde import (
     AvroCodec,
     EventLocator,
@@ -17,11 +22,6 @@ from wardstream.serde import (
     is_lazy,
     lazy_envelope,
 )
-from wardstream.streaming.auditor import Auditor
-from wardstream.streaming.processor import PipelineProcessor
-from wardstream.streaming.quarantine import QuarantineBook
-from wardstream.streaming.records import InRecord
-from wardstream.streaming.state import StateStore
 
 KAFKA_MS = 1_795_000_000_123
 KAFKA_TIME = datetime(2026, 11, 18, 11, 6, 40, 123000, tzinfo=UTC)
