@@ -6,11 +6,8 @@ once. A child's or unknown-age event waits until the state reader was caught
 up at a wall-clock moment at or after ``min(event time, arrival) +
 state_lateness`` (SPEC, "State and time"); ``poll`` hands back the events that
 became decidable, and quarantines with STATE_NOT_CURRENT those that waited
-``max_hold``. A subject's events of one source partition leave in the partition's
-order: a later one waits behind an earlier one that still waits (adults' events are
-never held, so they overtake waiting ones). Its ``releases`` (``enforce.releases``)
-re-decide a subject's quarantined events when its state changes and close those whose
-window ran out.
+``max_hold``; a subject's later event waits behind its earlier one of the partition.
+``releases`` re-decide quarantined events on state changes and close expired ones.
 """
 
 from __future__ import annotations
@@ -134,9 +131,6 @@ class PipelineProcessor:
 
     def poll(self) -> list[Outcome]:
         """Outcomes of waiting events that can now be decided or waited too long."""
-        if not self.waiting:
-            self._held.clear()
-            return []
         now, caught_up = self.wall(), self.state.caught_up_at
         done, still = [], []
         behind: set[tuple[int, str]] = set()  # an earlier event of theirs still waits
