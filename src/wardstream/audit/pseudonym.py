@@ -16,6 +16,7 @@ import re
 from typing import NoReturn
 
 from wardstream.audit.errors import KeyFormatError
+from wardstream.policy.idkey import IdKey
 
 MIN_KEY_BYTES = 16
 _KEY_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}")
@@ -61,6 +62,11 @@ class SubjectPseudonymizer:
                 self._memo.clear()
             self._memo[subject_id] = ref
         return ref
+
+    def id_key(self) -> IdKey:
+        """The key of ids derived from subjects (deletion, notice, hold ids): derived from
+        this pseudonym key with HKDF under a label of its own, never the key itself."""
+        return IdKey.derive(self._key)
 
     def matches(self, ref: str, subject_id: str | bytes) -> bool:
         """Whether ``ref`` was made from ``subject_id`` under this key (constant time)."""

@@ -115,8 +115,9 @@ def lift(
 def _hold(subject: str, approver: str, reason: str, config: Path | None, *, lift: bool) -> None:
     from wardstream.domain.holds import LegalHold
     from wardstream.kafka.quarantine_log import send
-    from wardstream.policy.ids import stable_id
+    from wardstream.policy.holds import hold_id
     from wardstream.streaming import lifecycle_records as lr
+    from wardstream.streaming.bootstrap import pseudonymizer
     from wardstream.streaming.lifecycle import lifecycle_topics
     from wardstream.streaming.records import OutRecord
 
@@ -124,8 +125,9 @@ def _hold(subject: str, approver: str, reason: str, config: Path | None, *, lift
         fail("a legal hold needs --approved-by and --reason (MOR art 38)", 2)
     session = open_session(config)
     now = datetime.now(UTC)
+    ids = pseudonymizer(session.settings).id_key()  # a hold id is keyed: not guessable
     hold = LegalHold(
-        hold_id=stable_id("hold", subject, reason.strip()),
+        hold_id=hold_id(ids, subject, reason.strip()),
         subject_id=subject,
         placed_at=now,
         case_ref=reason.strip(),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -167,10 +168,13 @@ def build_enforcer(
     w = settings.worker
     state = StateStore()
     book = QuarantineBook(settings.topics.quarantine, key_ring(settings, pipelines))
+    refs = pseudonymizer(settings)
+    if policy.ids is None:  # ids derived from subjects are keyed (HKDF of the pseudonym key)
+        policy = replace(policy, ids=refs.id_key())
     auditor = Auditor(
         settings.topics.audit,
         w.name,
-        pseudonymizer(settings),
+        refs,
         summary_interval=timedelta(seconds=w.summary_interval_s),
     )
     timing = Timing(w.state_lateness_s, w.max_hold_s, policy.quarantine_window)
