@@ -40,26 +40,29 @@ TRIMMED_HELP = "Retention removed the topic's oldest records: chains may start p
 class Session:
     settings: Settings
     kafka: dict[str, Any]
-    operator: str  # "cli:<user>@<host>", written as the audit record's worker
+    operator: str  # "cli:<principal>@<host>", written as the audit record's worker
     config_dir: Path  # relative paths in the settings (pipelines_dir) start here
 
     @property
     def user(self) -> str:
+        """The authenticated principal: ``sasl:<user>``, ``tls:<certificate subject>``, or
+        ``local:<os user> (unauthenticated)`` when Kafka authenticates nobody."""
         return self.operator[4:].rsplit("@", 1)[0]
 
 
 def open_session(config: Path | None) -> Session:
     from wardstream.config.settings import load_settings
-    from wardstream.kafka.security import preflight
+    from wardstream.kafka.security import preflight, principal
     from wardstream.streaming.bootstrap import client_config
 
     try:
         settings = load_settings(config)
         preflight(settings.kafka)  # a refused login or CA fails at once, with the fix
         kafka = client_config(settings)
+        who = principal(settings.kafka, _user())  # never USER/LOGNAME when Kafka knows better
     except WardstreamError as exc:
         fail(str(exc))
-    operator = f"cli:{_user()}@{socket.gethostname()}"
+    operator = f"cli:{who}@{socket.gethostname()}"
     return Session(settings, kafka, operator, config.parent if config else Path.cwd())
 
 
