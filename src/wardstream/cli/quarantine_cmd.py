@@ -286,7 +286,8 @@ def _codec(session: Session, pipeline: Pipeline) -> Codec:
     if pipeline.schema is None:
         fail(f"pipeline {pipeline.name} has no schema: its events cannot be decoded to seal them")
     url = session.settings.kafka.schema_registry_url
-    registry = HttpSchemaRegistry(url) if url else None
+    ttl = session.settings.kafka.schema_registry_miss_ttl_s
+    registry = HttpSchemaRegistry(url, miss_ttl_s=ttl) if url else None
     schema = load_schema(str(session.config_dir / pipeline.schema))
     return make_codec(pipeline.format, schema, registry=registry, subject=f"{pipeline.sink}-value")
 

@@ -54,7 +54,15 @@ class KafkaSettings(BaseModel):
         default=None, description="Private key (PEM) of ssl_certfile; set both or neither."
     )
     schema_registry_url: str | None = Field(
-        default=None, description="Confluent-compatible schema registry, for format avro-confluent."
+        default=None,
+        description="Confluent-compatible schema registry, for format avro-confluent; "
+        "credentials in it are sent only over https (or http to loopback).",
+    )
+    schema_registry_miss_ttl_s: float = Field(
+        default=30.0,
+        ge=0,
+        description="Seconds an unknown schema id is remembered as unknown before the "
+        "registry is asked again (0: ask for every event naming it).",
     )
     replication_factor: int = Field(
         default=1, ge=1, description="Replication factor for topics wardstream creates."

@@ -179,7 +179,8 @@ def build_enforcer(
     )
     timing = Timing(w.state_lateness_s, w.max_hold_s, policy.quarantine_window)
     url = settings.kafka.schema_registry_url
-    registry = HttpSchemaRegistry(url) if url else None
+    ttl = settings.kafka.schema_registry_miss_ttl_s
+    registry = HttpSchemaRegistry(url, miss_ttl_s=ttl) if url else None
     processors = []
     for p in pipelines:
         schema = load_schema(os.path.join(base_dir, p.schema)) if p.schema else None
