@@ -29,7 +29,7 @@ from wardstream.streaming.lifecycle_records import SeenMark
 from wardstream.streaming.lifecycle_state import LifecycleState, LifecycleTopics
 from wardstream.streaming.state import StateStore
 
-SECRET = bytes.fromhex("5f" * 16 + "a3" * 16)  # fictional pseudonym key
+SECRET = bytes(range(40, 72))  # fictional pseudonym key
 CANDIDATES = [f"u-{n:05d}" for n in range(100_000)]
 HELD, PLAIN = "u-73519", "u-00042"
 CASE = "case-17"

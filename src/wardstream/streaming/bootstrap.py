@@ -86,9 +86,11 @@ def master_key(settings: Settings) -> MasterKey:
     )
     try:
         return MasterKey(parse_key(text))
-    except (KeyFormatError, ValueError):
+    except (KeyFormatError, ValueError) as exc:
+        why = f" ({exc})" if isinstance(exc, KeyFormatError) else ""
         raise StartupError(
-            "lifecycle.master_key must be exactly 32 bytes as hex (64 digits) or base64"
+            f"lifecycle.master_key must be exactly 32 random bytes as hex (64 digits) or "
+            f"base64{why}"
         ) from None
 
 
