@@ -113,6 +113,7 @@ def lift(
 
 
 def _hold(subject: str, approver: str, reason: str, config: Path | None, *, lift: bool) -> None:
+    from wardstream.cli.free_text import refuse_text_naming_subject
     from wardstream.domain.holds import LegalHold
     from wardstream.kafka.quarantine_log import send
     from wardstream.policy.holds import hold_id
@@ -125,7 +126,14 @@ def _hold(subject: str, approver: str, reason: str, config: Path | None, *, lift
         fail("a legal hold needs --approved-by and --reason (MOR art 38)", 2)
     session = open_session(config)
     now = datetime.now(UTC)
-    ids = pseudonymizer(session.settings).id_key()  # a hold id is keyed: not guessable
+    try:
+        refs = pseudonymizer(session.settings)
+    except WardstreamError as exc:
+        fail(str(exc))
+    action = "LEGAL_HOLD_LIFTED" if lift else "LEGAL_HOLD_PLACED"
+    texts = {"approved_by": approver, "reason": reason}
+    refuse_text_naming_subject(session, "hold", texts, [subject], subject_ref=refs.ref(subject))
+    ids = refs.id_key()  # a hold id is keyed: not guessable
     hold = LegalHold(
         hold_id=hold_id(ids, subject, reason.strip()),
         subject_id=subject,
@@ -136,7 +144,6 @@ def _hold(subject: str, approver: str, reason: str, config: Path | None, *, lift
     if lift:
         hold = _placed(session, subject, hold)
     topic = lifecycle_topics(session.settings).holds
-    action = "LEGAL_HOLD_LIFTED" if lift else "LEGAL_HOLD_PLACED"
     try:
         _record(
             session, "hold", action, {"approved_by": approver, "hold_id": hold.hold_id}, subject

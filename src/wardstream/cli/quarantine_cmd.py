@@ -111,6 +111,7 @@ def list_(
     Example: [bold]wardstream quarantine list -c wardstream.yaml
     --approved-by dpo@example.com --purpose "ticket T-381" --pipeline clickstream[/bold]
     """
+    from wardstream.cli.free_text import refuse_text_naming_subject
     from wardstream.kafka.quarantine_log import read_open
     from wardstream.streaming.bootstrap import pseudonymizer
 
@@ -128,6 +129,9 @@ def list_(
             and (reason is None or e.reason == reason)
         ][:limit]
         filters = {"pipeline": pipeline or "", "reason_filter": reason or ""}
+        refuse_text_naming_subject(
+            session, "quarantine list", {**approval, **filters}, {e.subject_id for e in entries}
+        )
         attrs = {**approval, **filters, "entries_shown": str(len(chosen))}
         record_access(session, "quarantine list", REASON_APPROVED, attrs)
     except WardstreamError as exc:
@@ -179,7 +183,9 @@ def release(
     --approved-by dpo@example.com --purpose "ticket T-381"
     --reason "paper consent form verified"[/bold]
     """
+    from wardstream.cli.free_text import refuse_text_naming_subject
     from wardstream.kafka.quarantine_log import find_open
+    from wardstream.streaming.bootstrap import pseudonymizer
 
     session = open_session(config)
     approval = require_approval(
@@ -191,8 +197,10 @@ def release(
             attrs = {**approval, "quarantine_id": quarantine_id}
             record_access(session, "quarantine release", REASON_NOT_FOUND, attrs)
             fail(f"no open quarantine entry {quarantine_id}: released or expired, or a wrong id")
-        if any(entry.subject_id in v for v in approval.values()):
-            fail("--approved-by, --purpose and --reason must not contain the subject's id")
+        ref = pseudonymizer(session.settings).ref(entry.subject_id)
+        refuse_text_naming_subject(
+            session, "quarantine release", approval, [entry.subject_id], subject_ref=ref
+        )
         pipeline = _pipeline_of(session, entry.pipeline)
         ring = _key_ring(session, entry, pipeline)
         entry = _unseal(session, entry, approval, ring)
