@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from wardstream.streaming.faust_clients import make_app
+from wardstream.engines.faust.clients import make_app
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "10.0.0.7", "0.0.0.0"])  # noqa: S104

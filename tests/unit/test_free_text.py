@@ -46,7 +46,8 @@ def audit(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
         written.append({"operation": operation, "reason": reason, "attrs": attrs, **fields})
         return type("Rec", (), {"audit_id": "a1", "chain": "_operator/0", "seq": 0})()
 
-    monkeypatch.setattr("wardstream.cli.quarantine_cmd.record_access", record_access)
+    for module in ("access", "audit_cmd", "quarantine_cmd"):
+        monkeypatch.setattr(f"wardstream.cli.{module}.record_access", record_access)
     monkeypatch.setenv("WARDSTREAM__AUDIT__HMAC_KEY", KEY)
     return written
 

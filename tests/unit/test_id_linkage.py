@@ -20,14 +20,14 @@ from test_policy_support import child, pipeline, policy
 from wardstream.audit.pseudonym import SubjectPseudonymizer
 from wardstream.domain.audit import AuditRecord
 from wardstream.domain.holds import LegalHold
+from wardstream.enforce.auditor import Auditor
+from wardstream.enforce.state import StateStore
+from wardstream.lifecycle.applier import LifecycleState, LifecycleTopics
+from wardstream.lifecycle.issuer import LifecycleIssuer
+from wardstream.lifecycle.records import SeenMark
 from wardstream.policy.holds import hold_id
 from wardstream.policy.idkey import IdKey
 from wardstream.serde import Origin
-from wardstream.streaming.auditor import Auditor
-from wardstream.streaming.issuer import LifecycleIssuer
-from wardstream.streaming.lifecycle_records import SeenMark
-from wardstream.streaming.lifecycle_state import LifecycleState, LifecycleTopics
-from wardstream.streaming.state import StateStore
 
 SECRET = bytes(range(40, 72))  # fictional pseudonym key
 CANDIDATES = [f"u-{n:05d}" for n in range(100_000)]
@@ -75,10 +75,10 @@ def _audit_topic() -> list[AuditRecord]:
         state.put_subject(sid, child())
         lifecycle.seen[sid] = {"clickstream": SeenMark(NOW - 2 * RETENTION, NOW - DEADLINE)}
     lifecycle.holds[HELD] = LegalHold(
-        hold_id=hold_id(refs.id_key(), HELD, CASE), subject_id=HELD, placed_at=NOW - GRID,
+        hold_id=hold_id(IdKey.derive(SECRET), HELD, CASE), subject_id=HELD, placed_at=NOW - GRID,
         case_ref=CASE,
     )  # fmt: skip
-    rules = policy(deletion_deadline=DEADLINE, ids=refs.id_key())
+    rules = policy(deletion_deadline=DEADLINE, ids=IdKey.derive(SECRET))
     issuer = LifecycleIssuer(
         (pipeline(retention=RETENTION),), rules, state, lifecycle, auditor, topics, grid=GRID,
         clock=NOW.timestamp,
@@ -130,7 +130,7 @@ def test_with_the_key_the_same_records_are_looked_up() -> None:
     [deferred] = _ids(records, "DELETION_DEFERRED")
     holder = SubjectPseudonymizer(SECRET, "k1")
     assert issued.subject_ref == holder.ref(PLAIN) and deferred.subject_ref == holder.ref(HELD)
-    ids = holder.id_key()
+    ids = IdKey.derive(SECRET)  # what the worker derives from its hmac_key
     inputs = _retention_inputs(issued)
     found = [c for c in CANDIDATES if ids.id("deletion", c, *inputs) == issued.attrs["deletion_id"]]
     assert found == [PLAIN]
@@ -138,9 +138,11 @@ def test_with_the_key_the_same_records_are_looked_up() -> None:
 
 
 def test_the_id_key_is_separate_from_the_pseudonym_key_and_never_shown() -> None:
-    holder = SubjectPseudonymizer(SECRET, "k1")
-    ids = holder.id_key()
+    ids = IdKey.derive(SECRET)
     assert ids.id("x", "u-1") == IdKey.derive(SECRET).id("x", "u-1")  # deterministic
+    # HKDF puts the pseudonym key in the message position: no subject's ref is the id key
+    ref_of_label = hmac.new(SECRET, b"wardstream/subject-derived-ids/v1", hashlib.sha256)
+    assert ref_of_label.digest() != ids._key  # noqa: SLF001 - the secret, compared in a test
     assert ids.id("x", "u-1") != IdKey.derive(SECRET[::-1]).id("x", "u-1")
     assert ids.id("x", "u-1") != ids.id("x", "u-1", "")  # unambiguous encoding
     assert ids.id("x", "a", "bc") != ids.id("x", "ab", "c")

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from pydantic import ValidationError
 
-from wardstream.cli.audit_cmd import open_session
+from wardstream.cli.access import open_session
 from wardstream.config.settings import KafkaSettings
 from wardstream.kafka.security import (
     KafkaAccessError,

@@ -16,7 +16,6 @@ import re
 from typing import NoReturn
 
 from wardstream.audit.errors import KeyFormatError
-from wardstream.policy.idkey import IdKey
 
 MIN_KEY_BYTES = 32
 MIN_DISTINCT_BYTES = 8  # 32 random bytes have fewer than 8 distinct values with p < 1e-20
@@ -67,11 +66,6 @@ class SubjectPseudonymizer:
                 self._memo.clear()
             self._memo[subject_id] = ref
         return ref
-
-    def id_key(self) -> IdKey:
-        """The key of ids derived from subjects (deletion, notice, hold ids): derived from
-        this pseudonym key with HKDF under a label of its own, never the key itself."""
-        return IdKey.derive(self._key)
 
     def matches(self, ref: str, subject_id: str | bytes) -> bool:
         """Whether ``ref`` was made from ``subject_id`` under this key (constant time)."""

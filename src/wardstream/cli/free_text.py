@@ -19,7 +19,7 @@ from wardstream.cli.output import EXIT_USAGE, fail
 from wardstream.errors import WardstreamError
 
 if TYPE_CHECKING:
-    from wardstream.cli.audit_cmd import Session
+    from wardstream.cli.access import Session
 
 REASON_NAMES_SUBJECT = "REFUSED_TEXT_NAMES_SUBJECT"
 _SEPARATORS = re.compile(r"[\W_]+")
@@ -53,7 +53,7 @@ def refuse_text_naming_subject(
 ) -> None:
     """Return if no text names a subject; else audit the refusal (option names only) and
     exit 2 with the fix. ``fields`` (e.g. ``subject_ref``) go on the refusal record."""
-    from wardstream.cli.quarantine_cmd import record_access
+    from wardstream.cli.access import record_access
 
     named = fields_naming(texts, subject_ids)
     if not named:

@@ -19,7 +19,7 @@ from typing import Any
 
 import typer
 
-from wardstream.cli.audit_cmd import APPROVER_HELP, CONFIG_HELP, Session, open_session
+from wardstream.cli.access import APPROVER_HELP, CONFIG_HELP, Session, open_session
 from wardstream.cli.output import fail, say
 from wardstream.errors import WardstreamError
 
@@ -39,10 +39,10 @@ def service_stop(
 
     Example: wardstream service-stop --config wardstream.yaml --yes
     """
+    from wardstream.enforce.records import OutRecord
     from wardstream.kafka.quarantine_log import send
-    from wardstream.streaming import lifecycle_records as lr
-    from wardstream.streaming.lifecycle import lifecycle_topics
-    from wardstream.streaming.records import OutRecord
+    from wardstream.lifecycle import records as lr
+    from wardstream.lifecycle.wiring import lifecycle_topics
 
     session = open_session(config)
     scope = pipeline or "every pipeline"
@@ -115,27 +115,26 @@ def lift(
 def _hold(subject: str, approver: str, reason: str, config: Path | None, *, lift: bool) -> None:
     from wardstream.cli.free_text import refuse_text_naming_subject
     from wardstream.domain.holds import LegalHold
+    from wardstream.enforce.records import OutRecord
+    from wardstream.engines.bootstrap import id_key, pseudonymizer
     from wardstream.kafka.quarantine_log import send
+    from wardstream.lifecycle import records as lr
+    from wardstream.lifecycle.wiring import lifecycle_topics
     from wardstream.policy.holds import hold_id
-    from wardstream.streaming import lifecycle_records as lr
-    from wardstream.streaming.bootstrap import pseudonymizer
-    from wardstream.streaming.lifecycle import lifecycle_topics
-    from wardstream.streaming.records import OutRecord
 
     if not approver.strip() or not reason.strip():
         fail("a legal hold needs --approved-by and --reason (MOR art 38)", 2)
     session = open_session(config)
     now = datetime.now(UTC)
     try:
-        refs = pseudonymizer(session.settings)
+        refs, ids = pseudonymizer(session.settings), id_key(session.settings)
     except WardstreamError as exc:
         fail(str(exc))
     action = "LEGAL_HOLD_LIFTED" if lift else "LEGAL_HOLD_PLACED"
     texts = {"approved_by": approver, "reason": reason}
     refuse_text_naming_subject(session, "hold", texts, [subject], subject_ref=refs.ref(subject))
-    ids = refs.id_key()  # a hold id is keyed: not guessable
     hold = LegalHold(
-        hold_id=hold_id(ids, subject, reason.strip()),
+        hold_id=hold_id(ids, subject, reason.strip()),  # keyed: not guessable
         subject_id=subject,
         placed_at=now,
         case_ref=reason.strip(),
@@ -159,7 +158,7 @@ def _placed(session: Session, subject: str, lifted: Any) -> Any:
     from dataclasses import replace
 
     from wardstream.cli.lifecycle_read import current_hold
-    from wardstream.streaming.lifecycle import lifecycle_topics
+    from wardstream.lifecycle.wiring import lifecycle_topics
 
     held = current_hold(session.kafka, lifecycle_topics(session.settings).holds, subject)
     if held is None:
@@ -170,8 +169,8 @@ def _placed(session: Session, subject: str, lifted: Any) -> Any:
 def _record(
     session: Session, operation: str, reason: str, attrs: dict[str, str], subject: str = ""
 ) -> None:
-    from wardstream.cli.quarantine_cmd import record_access
-    from wardstream.streaming.bootstrap import pseudonymizer
+    from wardstream.cli.access import record_access
+    from wardstream.engines.bootstrap import pseudonymizer
 
     fields: dict[str, Any] = {}
     if subject:

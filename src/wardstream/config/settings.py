@@ -244,6 +244,19 @@ class Settings(BaseSettings):
         return self.model_dump(mode="json")
 
 
+def lifecycle_settings(settings: Settings) -> LifecycleSettings:
+    return settings.lifecycle
+
+
+def derived(settings: Settings, kind: str) -> str:
+    """The topic of ``kind`` (seen, control, holds, keys): configured, or beside ward.subjects."""
+    explicit = getattr(lifecycle_settings(settings), f"{kind}_topic")
+    if explicit:
+        return str(explicit)
+    stem, dot, _ = settings.topics.subjects.rpartition(".")
+    return f"{stem}{dot}{kind}"
+
+
 def load_settings(path: Path | None) -> Settings:
     """Read ``wardstream.yaml`` (if given) and the environment; raise ConfigError with lines."""
     from pydantic import ValidationError
