@@ -13,7 +13,7 @@ from tests.integration.test_security import USER, secure_kafka, workspace
 
 from wardstream.domain.audit import AuditRecord
 from wardstream.kafka.admin import TopicSpec, ensure_topics
-from wardstream.kafka.local import LocalKafka
+from wardstream.local.kafka import LocalKafka
 from wardstream.serde import AvroCodec, Origin, record_schema
 
 pytestmark = pytest.mark.integration
