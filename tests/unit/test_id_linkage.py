@@ -148,3 +148,13 @@ def test_the_id_key_is_separate_from_the_pseudonym_key_and_never_shown() -> None
     assert ids.id("x", "a", "bc") != ids.id("x", "ab", "c")
     assert SECRET.hex() not in repr(ids) and "hidden" in repr(ids)
     assert uuid.UUID(ids.id("deletion", "u-1")).version == 8
+
+
+def test_the_worker_derives_the_id_key_from_its_pseudonym_key() -> None:
+    from wardstream.config.settings import Settings
+    from wardstream.engines.bootstrap import id_key
+
+    settings = Settings(audit={"hmac_key": SECRET.hex()})
+    assert id_key(settings).id("deletion", "u-1") == IdKey.derive(SECRET).id("deletion", "u-1")
+    other = Settings(audit={"hmac_key": SECRET[::-1].hex()})
+    assert id_key(other).id("deletion", "u-1") != id_key(settings).id("deletion", "u-1")
