@@ -181,6 +181,24 @@ class WorkerSettings(BaseModel):
         description="Interface /health and /metrics listen on; 0.0.0.0 in a container.",
     )
 
+    static_membership: bool = Field(
+        default=True,
+        description=(
+            "Join the consumer group as a static member (KIP-345, group.instance.id = name): "
+            "a worker restarted within the session timeout gets its own partitions back "
+            "without a rebalance. Needs a name that is unique and stable per replica."
+        ),
+    )
+    state_stall_s: float = Field(
+        default=120.0,
+        gt=0,
+        description=(
+            "Start-up: how long the state read may make no progress (no record applied, lag "
+            "not shrinking) before the worker gives up and exits for a restart. A read that "
+            "progresses has no time limit, however large the user base."
+        ),
+    )
+
     @field_validator("name")
     @classmethod
     def _host_name(cls, value: str) -> str:

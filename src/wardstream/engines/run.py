@@ -56,6 +56,7 @@ def run_faust(
         guarantee=w.processing_guarantee,
         security=security,
         batch_size=w.batch_size,
+        instance_id=w.name if w.static_membership else None,
     )
     applier = enforcer.applier
     assert applier is not None, "build_enforcer attaches the lifecycle"  # noqa: S101
