@@ -76,3 +76,16 @@ def test_values_that_outgrow_a_bucket_entry_move_aside_and_back() -> None:
     assert table.put(b"big", b"c") == b"b" * 70_000
     assert table.get(b"big") == b"c"
     assert len(table) == 1
+
+
+def test_a_key_with_a_nul_never_matches_keys_in_the_buckets() -> None:
+    """``\\0kid-1\\0\\0`` is how the bucket stores "kid-1" then the empty key: a missing key
+    holding a NUL must not find (or remove) them."""
+    table = BlobTable()
+    table.put(b"kid-1", b"v1")
+    table.put(b"", b"v0")
+    assert table.get(b"kid-1\0") is None
+    assert table.pop(b"kid-1\0") is None
+    assert table.get(b"kid-1") == b"v1" and table.get(b"") == b"v0"
+    table.put(b"kid-1\0", b"odd")
+    assert table.pop(b"kid-1\0") == b"odd" and table.get(b"kid-1") == b"v1"
