@@ -90,6 +90,10 @@ def default_text(field: FieldInfo) -> str:
 def _rows(prefix: str, env: str | None, model: type[BaseModel]) -> list[str]:
     rows = []
     for name, field in model.model_fields.items():
+        sub = field.annotation
+        if isinstance(sub, type) and issubclass(sub, BaseModel):  # a section in a section
+            rows.extend(_rows(f"{prefix}.{name}", f"{env}__{name.upper()}" if env else None, sub))
+            continue
         variable = f"`{env}__{name.upper()}`" if env else "—"
         description = (field.description or "").replace("|", "\\|")
         rows.append(

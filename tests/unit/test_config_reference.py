@@ -33,6 +33,9 @@ def test_every_setting_is_in_the_reference_with_its_environment_variable() -> No
     text = _generator().reference()
     for section, field in Settings.model_fields.items():
         model = field.annotation
-        for name in getattr(model, "model_fields", {}):
-            assert f"`{section}.{name}`" in text
-            assert f"`WARDSTREAM__{section.upper()}__{name.upper()}`" in text
+        for name, sub in getattr(model, "model_fields", {}).items():
+            inner = getattr(sub.annotation, "model_fields", None)  # a section in a section
+            for key in [f"{name}.{n}" for n in inner] if inner else [name]:
+                assert f"`{section}.{key}`" in text
+                env = key.upper().replace(".", "__")
+                assert f"`WARDSTREAM__{section.upper()}__{env}`" in text

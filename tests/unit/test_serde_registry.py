@@ -85,7 +85,7 @@ def test_register_then_read_through_the_codec(server: str) -> None:
     assert posts == [
         (
             "POST",
-            "/api/subjects/app.location%20value/versions",
+            "/api/subjects/app.location%20value/versions?normalize=False",
             "application/vnd.schemaregistry.v1+json",
         )
     ]
@@ -103,7 +103,7 @@ def test_unknown_id(server: str) -> None:
 
 
 def test_server_errors_are_registry_errors(server: str) -> None:
-    registry = HttpSchemaRegistry(server)
+    registry = HttpSchemaRegistry(server, retry_after_s=0)
     with pytest.raises(RegistryUnavailable, match="store down"):
         registry.get_schema(500)
     with pytest.raises(RegistryError, match="PROTOBUF"):

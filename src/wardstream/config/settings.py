@@ -19,6 +19,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from wardstream.config.fast import FastEngineSettings
 from wardstream.config.lifecycle import LifecycleSettings
 from wardstream.config.policy import PolicyConfig
+from wardstream.config.registry import SchemaRegistryClientSettings
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
@@ -63,6 +64,10 @@ class KafkaSettings(BaseModel):
         ge=0,
         description="Seconds an unknown schema id is remembered as unknown before the "
         "registry is asked again (0: ask for every event naming it).",
+    )
+    schema_registry_client: SchemaRegistryClientSettings = Field(
+        default_factory=SchemaRegistryClientSettings,
+        description="Credentials (basic, bearer, OAuth) and TLS for the schema registry.",
     )
     replication_factor: int = Field(
         default=1, ge=1, description="Replication factor for topics wardstream creates."

@@ -35,12 +35,13 @@ from wardstream.enforce.state import StateStore
 from wardstream.errors import WardstreamError
 from wardstream.kafka.admin import TopicSpec, ensure_topics
 from wardstream.kafka.librdkafka import state_consumer_config
+from wardstream.kafka.registry import schema_registry
 from wardstream.kafka.security import preflight, python_options
 from wardstream.kafka.tail import Row, partitions_of, read_to_end
 from wardstream.lifecycle.wiring import COMPACTED_KINDS, attach
 from wardstream.policy.context import PolicyContext
 from wardstream.policy.idkey import IdKey
-from wardstream.serde import HttpSchemaRegistry, Origin, load_schema, make_codec
+from wardstream.serde import Origin, RegistryError, load_schema, make_codec
 
 
 class StartupError(WardstreamError):
@@ -191,9 +192,10 @@ def build_enforcer(
         summary_interval=timedelta(seconds=w.summary_interval_s),
     )
     timing = Timing(w.state_lateness_s, w.max_hold_s, policy.quarantine_window)
-    url = settings.kafka.schema_registry_url
-    ttl = settings.kafka.schema_registry_miss_ttl_s
-    registry = HttpSchemaRegistry(url, miss_ttl_s=ttl) if url else None
+    try:
+        registry = schema_registry(settings.kafka)
+    except (RegistryError, SecretUnavailable) as exc:
+        raise StartupError(f"schema registry client: {exc}") from exc
     processors = []
     for p in pipelines:
         # load_pipelines stored the path config.pipeline.resolve_schema found (absolute),

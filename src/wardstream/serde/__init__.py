@@ -41,6 +41,7 @@ from wardstream.serde.errors import (
 from wardstream.serde.factory import FORMATS, make_codec
 from wardstream.serde.jsoncodec import JsonCodec
 from wardstream.serde.lazy import Envelope, EventLocator, is_lazy, lazy_envelope
+from wardstream.serde.memory_registry import InMemorySchemaRegistry
 from wardstream.serde.paths import (
     check_paths,
     field_paths,
@@ -50,7 +51,8 @@ from wardstream.serde.paths import (
 )
 from wardstream.serde.records import dead_letter_record, kafka_headers, kafka_time
 from wardstream.serde.redact import RedactionPlan, redact, redaction_plan, unredactable
-from wardstream.serde.registry import HttpSchemaRegistry, InMemorySchemaRegistry
+from wardstream.serde.registry import HttpSchemaRegistry
+from wardstream.serde.registry_access import OAuthClient, RegistryAccess
 from wardstream.serde.schemas import AvroSchema, load_schema, parse_schema_text, record_schema
 from wardstream.serde.types import Codec, Origin, Record, SchemaRegistry
 
@@ -67,6 +69,8 @@ __all__ = [
     "EventLocator",
     "HttpSchemaRegistry",
     "InMemorySchemaRegistry",
+    "OAuthClient",
+    "RegistryAccess",
     "InvalidJson",
     "JsonCodec",
     "MissingEventTime",
