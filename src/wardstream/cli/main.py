@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from wardstream import __version__
-from wardstream.cli import check_cmd, kafka_cmd, worker_cmd
+from wardstream.cli import check_cmd, kafka_cmd, registry_cmd, worker_cmd
 from wardstream.cli.audit_cmd import app as audit_app
 from wardstream.cli.bench_cmd import bench
 from wardstream.cli.demo_cmd import demo
@@ -20,6 +20,7 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 app.add_typer(kafka_cmd.app, name="kafka")
+app.add_typer(registry_cmd.app, name="registry")
 app.add_typer(audit_app, name="audit")
 app.add_typer(quarantine_app, name="quarantine")
 app.add_typer(hold_app, name="hold")
