@@ -17,6 +17,7 @@ from wardstream.serde import (
     HttpSchemaRegistry,
     RegistryError,
     RegistryUnavailable,
+    SchemaLoadError,
     SchemaNotFound,
     UnknownSchemaId,
 )
@@ -106,7 +107,7 @@ def test_server_errors_are_registry_errors(server: str) -> None:
     registry = HttpSchemaRegistry(server, retry_after_s=0)
     with pytest.raises(RegistryUnavailable, match="store down"):
         registry.get_schema(500)
-    with pytest.raises(RegistryError, match="PROTOBUF"):
+    with pytest.raises(SchemaLoadError, match="PROTOBUF"):
         registry.get_schema(7)
     with pytest.raises(RegistryError, match="Invalid schema") as info:
         registry.register("bad-subject", PING.text)

@@ -95,11 +95,24 @@ class Enforcer:
             tick.outputs.extend(self.lifecycle.tick(now, leader=self.is_leader(owns)))
         tick.outputs.extend(self.auditor.summaries(flush=flush))
         self.metrics.gauges(
-            held=sum(len(p.waiting) for p in self.by_source.values()),
+            held=self.held(),
+            waiting_for_registry=sum(len(p.schema_wait) for p in self.by_source.values()),
+            registry_problem=self.registry_problem() is not None,
             quarantined=len(self.book),
             state_age=max(0.0, now - self.state.caught_up_at),
         )
         return tick
+
+    def held(self) -> int:
+        """Events not decided yet: waiting for current state or for the schema registry."""
+        return sum(len(p.waiting) + len(p.schema_wait) for p in self.by_source.values())
+
+    def registry_problem(self) -> str | None:
+        """Why events wait for the schema registry (the last lookup failed), or None."""
+        for p in self.by_source.values():
+            if p.schema_wait.problem is not None and p.schema_wait.queues:
+                return p.schema_wait.problem
+        return None
 
     def is_leader(self, owns: Owns) -> bool:
         """The lifecycle issuer: whoever owns partition 0 of the first pipeline source."""
@@ -110,6 +123,7 @@ class Enforcer:
         gone = set(revoked)
         for p in self.by_source.values():
             p.waiting = [w for w in p.waiting if (w.record.topic, w.record.partition) not in gone]
+            p.schema_wait.forget(part for topic, part in gone if topic == p.pipeline.source)
 
 
 def _bind(owns: Owns, topic: str) -> Callable[[int], bool]:

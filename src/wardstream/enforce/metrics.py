@@ -39,7 +39,8 @@ class Metrics:
         self.events_in: dict[str, int] = {}
         self.events_out: dict[tuple[str, str], int] = {}
         self.latency: dict[str, _Latency] = {}
-        self.held = self.quarantined = 0
+        self.held = self.quarantined = self.waiting_for_registry = 0
+        self.registry_problem = False
         self.state_age = 0.0
         self.registry = registry or CollectorRegistry()
         self.registry.register(_Collector(self))
@@ -59,8 +60,17 @@ class Metrics:
             hist.counts[bisect_left(BUCKETS, seconds)] += 1
             hist.total += seconds
 
-    def gauges(self, *, held: int, quarantined: int, state_age: float) -> None:
+    def gauges(
+        self,
+        *,
+        held: int,
+        quarantined: int,
+        state_age: float,
+        waiting_for_registry: int = 0,
+        registry_problem: bool = False,
+    ) -> None:
         self.held, self.quarantined, self.state_age = held, quarantined, state_age
+        self.waiting_for_registry, self.registry_problem = waiting_for_registry, registry_problem
 
 
 class _Collector(Collector):
@@ -96,7 +106,19 @@ class _Collector(Collector):
             latency.add_metric([pipeline], buckets, hist.total)
         yield latency
         yield GaugeMetricFamily(
-            "wardstream_events_held", "Events waiting for current state.", value=m.held
+            "wardstream_events_held",
+            "Events not decided yet: waiting for current state or for the schema registry.",
+            value=m.held,
+        )
+        yield GaugeMetricFamily(
+            "wardstream_events_waiting_for_registry",
+            "Events waiting because the schema registry could not give their schema.",
+            value=m.waiting_for_registry,
+        )
+        yield GaugeMetricFamily(
+            "wardstream_schema_registry_unreachable",
+            "1 while events wait because the last schema-registry lookup failed, else 0.",
+            value=int(m.registry_problem),
         )
         yield GaugeMetricFamily(
             "wardstream_quarantine_size", "Open quarantine entries.", value=m.quarantined

@@ -39,6 +39,7 @@ from wardstream.enforce.records import (
     forwarded_headers,
 )
 from wardstream.enforce.releases import Releases
+from wardstream.enforce.schema_wait import SchemaWait
 from wardstream.enforce.sink_fields import field_sealer
 from wardstream.enforce.state import StateStore
 from wardstream.policy.age import age_band_at
@@ -52,6 +53,7 @@ from wardstream.serde import (
     MissingSubject,
     Origin,
     RedactionImpossible,
+    RegistryError,
     presence_probe,
     redact,
 )
@@ -102,10 +104,22 @@ class PipelineProcessor:
         # told of every routed event (the lifecycle's pass log and seen marks)
         self.observers: list[RouteObserver] = []
         self.releases = Releases(self)
+        self.schema_wait = SchemaWait()
 
     # -- the event path -------------------------------------------------------------
     def submit(self, rec: InRecord) -> Outcome | None:
-        """The outcome of ``rec``, or None while it waits for current state."""
+        """The outcome of ``rec``, or None while it waits (for current state, or for the
+        schema registry: see ``schema_wait``)."""
+        if self.schema_wait.blocks(rec.partition):
+            self.schema_wait.add(rec)  # behind an earlier event of its partition
+            return None
+        try:
+            return self._submit(rec)
+        except RegistryError as exc:  # cannot decode now: wait, never decide blind
+            self.schema_wait.add(rec, exc)
+            return None
+
+    def _submit(self, rec: InRecord) -> Outcome | None:
         origin = Origin(rec.topic, rec.partition, rec.offset)
         value: dict[str, Any] | None = None
         try:
@@ -131,8 +145,9 @@ class PipelineProcessor:
 
     def poll(self) -> list[Outcome]:
         """Outcomes of waiting events that can now be decided or waited too long."""
+        done = self.schema_wait.drain(self._submit) if self.schema_wait.queues else []
         now, caught_up = self.wall(), self.state.caught_up_at
-        done, still = [], []
+        still = []
         behind: set[tuple[int, str]] = set()  # an earlier event of theirs still waits
         for w in self.waiting:
             held = (w.record.partition, w.envelope.subject_id)

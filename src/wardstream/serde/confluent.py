@@ -1,6 +1,8 @@
 """The Confluent wire format: magic byte 0, a 4-byte big-endian schema id, Avro.
 
-Writer schemas are fetched from the registry once per id and kept, parsed.
+Writer schemas are fetched from the registry once per id and kept, parsed. A
+registry that cannot answer (:class:`RegistryError`, e.g. unreachable) is not a
+decode failure: the error goes up to the stream layer, which makes the event wait.
 When the pipeline names a schema, records are resolved to it (Avro schema
 evolution), so the stream layer always sees the pipeline's fields.
 """
@@ -104,6 +106,8 @@ class ConfluentAvroCodec:
             text = self.registry.get_schema(schema_id)
         except SchemaNotFound:
             pass  # raised below, outside the except
+        except SchemaLoadError as exc:  # not a plain Avro schema: no use asking again
+            return exc
         else:
             try:
                 writer = parse_schema_text(text, source=f"registry schema id {schema_id}")

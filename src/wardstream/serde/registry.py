@@ -6,7 +6,8 @@ certificates, retries) and answers in wardstream's errors: :class:`SchemaNotFoun
 for an unknown id, :class:`RegistryUnavailable` when the registry cannot be
 reached or answers 5xx (retry later: events wait, they are not dead-lettered),
 :class:`RegistryError` for anything else. Works with Confluent Schema Registry,
-Karapace, Redpanda, and Apicurio's compatibility API
+Karapace, Redpanda, and Apicurio's compatibility API; an id naming no plain Avro
+schema (Protobuf, JSON Schema, references) raises :class:`SchemaLoadError`
 (``http://host:8080/apis/ccompat/v7``).
 
 What it keeps on top of the client:
@@ -30,7 +31,12 @@ from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from confluent_kafka.schema_registry.common._httpx_compat import httpx  # the client's own
 from confluent_kafka.schema_registry.error import OAuthTokenError, SchemaRegistryError
 
-from wardstream.serde.errors import RegistryError, RegistryUnavailable, SchemaNotFound
+from wardstream.serde.errors import (
+    RegistryError,
+    RegistryUnavailable,
+    SchemaLoadError,
+    SchemaNotFound,
+)
 from wardstream.serde.memory_registry import SCHEMA_NOT_FOUND, SUBJECT_NOT_FOUND
 from wardstream.serde.registry_access import RegistryAccess, checked_urls, client_options
 
@@ -180,14 +186,19 @@ def _answer_error(exc: SchemaRegistryError, what: str) -> RegistryError:
 
 
 def _avro_text(schema: Schema, what: str) -> str:
+    """The schema text; SchemaLoadError (no use asking again) when it is not plain Avro."""
     kind = schema.schema_type or "AVRO"
     if kind != "AVRO":
-        raise RegistryError(f"{what} is a {kind} schema, not AVRO")
+        raise SchemaLoadError(f"registry {what}", f"a {kind} schema, not AVRO", _FIX)
     if schema.references:
-        raise RegistryError(
-            f"{what} uses schema references, which wardstream does not resolve; register "
-            "the schema with its named types inlined"
+        raise SchemaLoadError(
+            f"registry {what}",
+            "it uses schema references, which wardstream does not resolve",
+            "register the schema with its named types inlined",
         )
     if not isinstance(schema.schema_str, str):
-        raise RegistryError(f"the answer for {what} has no schema text")
+        raise SchemaLoadError(f"registry {what}", "the answer has no schema text", _FIX)
     return schema.schema_str
+
+
+_FIX = "produce with an Avro record schema registered in the registry"

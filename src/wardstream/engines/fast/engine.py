@@ -303,7 +303,14 @@ class FastEngine:
 
     def health(self) -> tuple[bool, dict[str, Any]]:
         age = self.wall() - self.enforcer.state.caught_up_at
-        ok = self.feed.ready and age < 30
-        held = sum(len(p.waiting) for p in self.enforcer.by_source.values())
-        body = {"status": "ok" if ok else "degraded", "state_age_s": round(age, 3), "held": held}
+        problem = self.enforcer.registry_problem()
+        ok = self.feed.ready and age < 30 and problem is None
+        held = self.enforcer.held()
+        body: dict[str, Any] = {
+            "status": "ok" if ok else "degraded",
+            "state_age_s": round(age, 3),
+            "held": held,
+        }
+        if problem is not None:
+            body["schema_registry"] = f"unreachable: {problem}"
         return ok, body

@@ -255,12 +255,15 @@ class FaustEngine:
     # -- web ----------------------------------------------------------------------
     async def _health(self, web: Any) -> Any:
         age = time.time() - self.enforcer.state.caught_up_at
-        ok = self.reader.ready.is_set() and age < 30
-        body = {
+        problem = self.enforcer.registry_problem()
+        ok = self.reader.ready.is_set() and age < 30 and problem is None
+        body: dict[str, Any] = {
             "status": "ok" if ok else "degraded",
             "state_age_s": round(age, 3),
-            "held": sum(len(p.waiting) for p in self.enforcer.by_source.values()),
+            "held": self.enforcer.held(),
         }
+        if problem is not None:
+            body["schema_registry"] = f"unreachable: {problem}"
         return web.json(body, status=200 if ok else 503)
 
     async def _livez(self, web: Any) -> Any:
