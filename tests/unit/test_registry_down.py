@@ -1,6 +1,10 @@
-"""Registry down, fail closed: an event whose writer schema is not cached waits, and
-every later event of its partition waits behind it; nothing is dead-lettered or passed
-undecided; once the registry answers, the events are decided in order by themselves."""
+"""Confluent Avro on a live stream.
+
+Registry down, fail closed: an event whose writer schema is not cached waits, and every
+later event of its partition waits behind it; nothing is dead-lettered or passed
+undecided; once the registry answers, the events are decided in order by themselves.
+A newer writer schema's field the pipeline's schema lacks never reaches the sink in a
+child's event."""
 
 from __future__ import annotations
 
@@ -11,9 +15,13 @@ from wardstream.enforce.records import InRecord, Outcome
 from wardstream.serde import (
     ConfluentAvroCodec,
     InMemorySchemaRegistry,
+    Origin,
     RegistryError,
     RegistryUnavailable,
 )
+from wardstream.serde.schemas import parse_schema_dict
+
+ORIGIN = Origin("app.taps.lawful", 0, 0)
 
 
 class Flaky(InMemorySchemaRegistry):
@@ -32,7 +40,7 @@ class Flaky(InMemorySchemaRegistry):
 def setup() -> tuple[Flaky, ConfluentAvroCodec, ConfluentAvroCodec, Clock]:
     registry = Flaky()
     producer = ConfluentAvroCodec(registry, schema=SCHEMA, subject="app.taps-value")
-    reader = ConfluentAvroCodec(registry, schema=SCHEMA)
+    reader = ConfluentAvroCodec(registry, schema=SCHEMA, subject="app.taps.lawful-value")
     return registry, producer, reader, Clock()
 
 
@@ -88,3 +96,45 @@ def test_revoked_partitions_forget_their_waiting_events() -> None:
     p.schema_wait.forget([0])
     registry.down = None
     assert list(p.poll()) == []
+
+
+# -- schema evolution: a newer writer schema's extra field never rides along -------------
+V2 = parse_schema_dict(
+    {
+        "type": "record",
+        "name": "Tap",
+        "fields": [
+            {"name": "user_id", "type": "string"},
+            {"name": "page", "type": ["null", "string"], "default": None},
+            {"name": "ts", "type": {"type": "long", "logicalType": "timestamp-millis"}},
+            {"name": "campaign", "type": ["null", "string"], "default": None},
+        ],
+    },
+    source="v2",
+)
+
+
+def test_a_childs_event_in_a_newer_schema_leaves_without_the_field_the_pipeline_lacks() -> None:
+    registry, _, reader, clock = setup()
+    producer_v2 = ConfluentAvroCodec(registry, schema=V2, subject="app.taps-value")
+    p = processor(clock)
+    p.codec = reader
+    p.state.caught_up_at = NOW + LATENESS
+    raw = producer_v2.encode({"user_id": "kid-1", "page": "/p", "ts": T0, "campaign": "spring"})
+    outcome = p.submit(InRecord("app.taps", 0, 1, b"kid-1", raw, None, arrival=NOW))
+    assert outcome is not None and outcome.destination == "sink"
+    [out] = [o for o in outcome.outputs if o.topic == "app.taps.lawful"]
+    assert out.value != raw
+    sent = ConfluentAvroCodec(registry).decode(out.value or b"", origin=ORIGIN)
+    assert "campaign" not in sent and sent["page"] == "/p"
+
+
+def test_an_adults_event_in_a_newer_schema_passes_byte_for_byte() -> None:
+    registry, _, reader, clock = setup()
+    producer_v2 = ConfluentAvroCodec(registry, schema=V2, subject="app.taps-value")
+    p = processor(clock)
+    p.codec = reader
+    raw = producer_v2.encode({"user_id": "adult-1", "page": "/p", "ts": T0, "campaign": "x"})
+    outcome = p.submit(InRecord("app.taps", 0, 1, b"adult-1", raw, None, arrival=NOW))
+    assert outcome is not None
+    assert [o.value for o in outcome.outputs if o.topic == "app.taps.lawful"] == [raw]

@@ -48,6 +48,7 @@ from wardstream.policy.decide import decide, redaction_impossible, state_not_cur
 from wardstream.serde import (
     AvroSchema,
     Codec,
+    ConfluentAvroCodec,
     DecodeError,
     EventLocator,
     MissingSubject,
@@ -96,6 +97,9 @@ class PipelineProcessor:
         self.timing, self.wall = timing, wall
         self.locator = EventLocator(pipeline.subject, pipeline.event_time)
         self._present = presence_probe(pipeline.fields)
+        # JSON: the decoder dropped keys the schema does not name; Confluent: the writer's
+        # schema may hold fields the pipeline's does not (a newer version): a child's event
+        # leaves in the pipeline's schema, so no field it does not know passes unseen
         self._reencode = pipeline.format == "json"
         self.waiting: list[_Waiting] = []
         self._held: set[tuple[int, str]] = set()  # (partition, subject) with an event waiting
@@ -151,15 +155,26 @@ class PipelineProcessor:
         behind: set[tuple[int, str]] = set()  # an earlier event of theirs still waits
         for w in self.waiting:
             held = (w.record.partition, w.envelope.subject_id)
-            if caught_up >= w.ready_at and held not in behind:
-                done.append(self._decide_and_route(w.record, w.value, w.envelope))
-            elif now >= w.give_up_at:
+            ready = caught_up >= w.ready_at and held not in behind
+            if ready and self._decided(w, done):
+                continue
+            if now >= w.give_up_at:
                 done.append(self._stale(w))  # never reaches the sink: order is not at stake
             else:
                 still.append(w)
                 behind.add(held)
         self.waiting, self._held = still, behind
         return done
+
+    def _decided(self, w: _Waiting, done: list[Outcome]) -> bool:
+        """Decide ``w`` into ``done``; False (it keeps waiting) when the registry cannot
+        register the sink's schema for a re-encoded event just now."""
+        try:
+            done.append(self._decide_and_route(w.record, w.value, w.envelope))
+        except RegistryError as exc:
+            self.schema_wait.problem = exc.message
+            return False
+        return True
 
     def _decode(self, rec: InRecord, origin: Origin) -> dict[str, Any]:
         if rec.value is None:
@@ -243,12 +258,13 @@ class PipelineProcessor:
         self, rec: InRecord, value: dict[str, Any] | None, decision: Decision, env: Envelope
     ) -> bytes | None:
         """The bytes a pass forwards: the original, except for a child's event that is
-        re-encoded: JSON (the decoder dropped keys the schema does not name, so they stay
-        dropped) or with ``encrypt: true`` fields to seal."""
+        re-encoded: JSON or Confluent Avro (see ``_reencode``) or with ``encrypt: true``
+        fields to seal."""
         if value is None or decision.age_band is AgeBand.ADULT:
             return rec.value
         sealed = self._sealed(value, decision, env)
-        return self.codec.encode(sealed) if self._reencode or sealed is not value else rec.value
+        again = self._reencode or sealed is not value or isinstance(self.codec, ConfluentAvroCodec)
+        return self.codec.encode(sealed) if again else rec.value
 
     def _redacted(self, value: dict[str, Any] | None, decision: Decision, env: Envelope) -> bytes:
         assert value is not None, "a redaction always follows a decode"  # noqa: S101

@@ -22,7 +22,7 @@ from wardstream.enforce.datakeys import KEY_DESTROYED, KeyDestroyed
 from wardstream.enforce.hooks import Routed, RouteObserver
 from wardstream.enforce.quarantine import EXPIRED, RELEASED, Entry, QuarantineBook
 from wardstream.enforce.records import SINK, InRecord, OutRecord
-from wardstream.serde import DecodeError, Origin, RedactionImpossible
+from wardstream.serde import DecodeError, Origin, RedactionImpossible, RegistryError
 from wardstream.serde.lazy import Envelope
 
 
@@ -78,12 +78,14 @@ class Releases:
         except (KeyUnavailable, SealBroken):
             return []  # key not read yet, or another master key: keep it held
         origin = Origin(rec.topic, rec.partition, rec.offset)
+        env = Envelope(entry.subject_id, entry.event_time or now)
         try:
             value = self.p._decode(rec, origin)
+            outcome = self._preview(rec, value, env, now)
         except DecodeError:
             return []  # it decoded when it was quarantined; schema drift keeps it held
-        env = Envelope(entry.subject_id, entry.event_time or now)
-        outcome = self._preview(rec, value, env, now)
+        except RegistryError:
+            return []  # the schema registry cannot answer now: it stays held, asked again later
         if outcome is None:
             return []
         decision, out = outcome
