@@ -6,7 +6,9 @@ Apicurio Registry (Apache-2.0) speaks the Confluent schema-registry API under
 ``lib/``); ``mvn dependency:copy`` fetches it once into the cache (Maven keeps
 its own copy in ``~/.m2``) and it is unpacked beside a marker file, like the
 Kafka jars. The registry keeps its schemas in memory (an H2 database in the
-JVM): a restart forgets them, which is what tests and the demo want.
+JVM): a restart forgets them, which is what the demo wants; ``persistent=True``
+keeps them in an H2 file under ``home`` (ids survive a restart, as with a real
+deployment's database).
 
 ``LocalRegistry(home).start()`` starts ``java -jar ...-runner.jar`` in its own
 process group, listening on 127.0.0.1 only, and waits until the API answers;
@@ -92,10 +94,17 @@ def answers(url: str, timeout: float = 2.0) -> bool:
 
 
 class LocalRegistry:
-    """One Apicurio Registry JVM; ``home`` holds its log and state file."""
+    """One Apicurio Registry JVM; ``home`` holds its log, state file and (persistent) data."""
 
-    def __init__(self, home: Path, *, port: int | None = None, version: str = APICURIO_VERSION):
-        self.home, self.version = home, version
+    def __init__(
+        self,
+        home: Path,
+        *,
+        port: int | None = None,
+        persistent: bool = False,
+        version: str = APICURIO_VERSION,
+    ) -> None:
+        self.home, self.version, self.persistent = home, version, persistent
         self.port = port or free_port()
         self._proc: subprocess.Popen[bytes] | None = None
 
@@ -114,8 +123,10 @@ class LocalRegistry:
             "-Dquarkus.http.host=127.0.0.1", f"-Dquarkus.http.port={self.port}",
             "-Dquarkus.management.enabled=false",  # no second port (9000)
             "-Dquarkus.http.access-log.enabled=false",
-            "-jar", str(runner_jar(app)),
         ]  # fmt: skip
+        if self.persistent:  # an H2 file under home: a restart keeps the schemas and ids
+            cmd.append(f"-Dapicurio.datasource.url=jdbc:h2:file:{self.home / 'data' / 'registry'}")
+        cmd += ["-jar", str(runner_jar(app))]
         log = open(self.home / "registry.out", "ab")  # noqa: SIM115 - handed to the child
         self._proc = subprocess.Popen(  # noqa: S603
             cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
