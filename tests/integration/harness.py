@@ -60,10 +60,13 @@ class Workspace:
         *,
         engine: str | None = None,
         isolation_level: str = "read_uncommitted",
+        kafka: dict[str, Any] | None = None,
         **worker: Any,
     ) -> None:
         """``engine`` adds ``--engine <engine>`` to every worker's command line;
-        ``isolation_level="read_committed"`` makes ``records`` skip aborted transactions."""
+        ``isolation_level="read_committed"`` makes ``records`` skip aborted transactions;
+        ``kafka`` adds settings to the ``kafka`` section (e.g. schema_registry_url)."""
+        self._kafka_extra = kafka or {}
         self.root, self.bootstrap, self.prefix, self.project = root, bootstrap, prefix, project
         self.engine, self.isolation_level = engine, isolation_level
         self.workers: list[Worker] = []
@@ -86,6 +89,7 @@ class Workspace:
         """Config and pipelines; ``extra`` adds pipelines as clickstream copies with overrides."""
         config = yaml.safe_load((self.project / "wardstream.yaml").read_text())
         config["kafka"] = {"bootstrap_servers": self.bootstrap, "partitions": 2}
+        config["kafka"].update(self._kafka_extra)
         config["topics"] = self.topics
         config["worker"] = {
             "app_id": f"{self.prefix}-app",

@@ -20,12 +20,19 @@ def check(
     config: Path = typer.Option(None, "--config", "-c", help="wardstream.yaml to validate."),
     pipelines: Path = typer.Option(None, help="Pipelines directory (default: the config's)."),
     as_json: bool = typer.Option(False, "--json", help="Print the problems as JSON."),
+    registry: str = typer.Option(
+        None,
+        "--registry",
+        help="Schema registry URL: also report fields of each source's latest registered "
+        "schema (<source>-value) that the pipeline does not map.",
+    ),
 ) -> None:
     """Validate settings, pipelines and schemas; exit 1 on any error.
 
     Each problem names the file, the line, the key and the fix.
 
-    Example: [bold]wardstream check -c wardstream.yaml[/bold]
+    Example: [bold]wardstream check -c wardstream.yaml --registry
+    http://127.0.0.1:8080/apis/ccompat/v7[/bold]
     """
     from wardstream.config.errors import ConfigError
     from wardstream.config.pipeline import check_pipelines
@@ -45,6 +52,10 @@ def check(
     problems.extend(check_pipelines(directory, policy, base_dir=base))
     if settings is not None and not any(p.severity == "error" for p in problems):
         problems.extend(_key_ring_problems(settings, directory, base, config))
+    if registry and not any(p.severity == "error" for p in problems):
+        from wardstream.cli.check_registry import registry_problems
+
+        problems.extend(registry_problems(registry, settings, directory, base))
     errors = [p for p in problems if p.severity == "error"]
     if as_json:
         typer.echo(json.dumps([asdict(p) for p in problems], indent=2))

@@ -48,6 +48,7 @@ from wardstream.serde.paths import (
     fields_present,
     get_path,
     presence_probe,
+    unmapped_paths,
 )
 from wardstream.serde.records import dead_letter_record, kafka_headers, kafka_time
 from wardstream.serde.redact import RedactionPlan, redact, redaction_plan, unredactable
@@ -112,5 +113,6 @@ __all__ = [
     "redact",
     "redaction_plan",
     "schema_id_of",
+    "unmapped_paths",
     "unredactable",
 ]

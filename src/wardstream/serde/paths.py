@@ -192,3 +192,22 @@ def check_paths(schema: AvroSchema, paths: Iterable[str]) -> None:
     unknown = [path for path in paths if path not in index]
     if unknown:
         raise UnknownFieldPath(schema.name, unknown, index)
+
+
+def unmapped_paths(schema: AvroSchema, mapped: Iterable[str]) -> list[str]:
+    """The schema's leaf field paths that no mapped path covers (itself or a record above).
+
+    For ``wardstream check --registry``: a field of the registered schema that the
+    pipeline does not map is removed from children's events; the operator should know.
+    """
+    covered = set(mapped)
+    paths = field_paths(schema)
+    parents = {p.rsplit(".", 1)[0] for p in paths if "." in p}
+    out = []
+    for path in paths:
+        if path in parents:
+            continue  # a record: its leaves are reported, or the record itself is mapped
+        parts = path.split(".")
+        if not any(".".join(parts[:n]) in covered for n in range(1, len(parts) + 1)):
+            out.append(path)
+    return out

@@ -122,6 +122,7 @@ def client_options(urls: list[str], access: RegistryAccess) -> dict[str, Any]:
         "max.retries": access.max_retries,
         "retries.wait.ms": 200,
         "retries.max.wait.ms": 2000,
+        "cache.latest.ttl.sec": 0,  # "latest" is asked for by `check`: never a stale answer
     }
     if access.basic is not None:
         conf["basic.auth.user.info"] = f"{access.basic[0]}:{access.basic[1]}"
