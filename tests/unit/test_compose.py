@@ -151,7 +151,9 @@ def _environment(service: dict[str, Any]) -> dict[str, str]:
 
 
 WITH_ENVIRONMENT = sorted(
-    name for name, s in SERVICES.items() if name != "kafka" and _environment(s)
+    name  # wardstream's own services: the others (kafka, registry, ...) are not configured here
+    for name, s in SERVICES.items()
+    if str(s.get("image", "")).startswith("wardstream:") and _environment(s)
 )
 
 

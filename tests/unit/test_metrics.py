@@ -40,3 +40,26 @@ def test_an_event_decided_before_it_arrived_counts_as_zero_latency() -> None:
         )
         == 1
     )
+
+
+def test_decisions_by_destination_and_reason_add_up_to_events_out() -> None:
+    m = Metrics()
+    m.decided("clicks", Outcome(RECORD, "quarantine", [], "NO_GUARDIAN_CONSENT"), 100.0)
+    m.decided("clicks", Outcome(RECORD, "quarantine", [], "STATE_NOT_CURRENT"), 100.0)
+    m.decided("clicks", Outcome(RECORD, "sink", [], "ADULT"), 100.0)
+    get = m.registry.get_sample_value
+    labels = {"pipeline": "clicks", "destination": "quarantine", "reason": "STATE_NOT_CURRENT"}
+    assert get("wardstream_decisions_total", labels) == 1
+    assert (
+        get("wardstream_events_out_total", {"pipeline": "clicks", "destination": "quarantine"}) == 2
+    )
+
+
+def test_consumer_lag_and_registry_gauges() -> None:
+    m = Metrics()
+    m.lag = {"app.clicks": 12}
+    m.gauges(held=4, quarantined=0, state_age=0.0, waiting_for_registry=3, registry_problem=True)
+    get = m.registry.get_sample_value
+    assert get("wardstream_consumer_lag", {"topic": "app.clicks"}) == 12
+    assert get("wardstream_events_waiting_for_registry") == 3
+    assert get("wardstream_schema_registry_unreachable") == 1

@@ -64,7 +64,7 @@ class DeadLetters:
             event_ref=rec.ref,
         )
         out = OutRecord(self.topic, rec.key, self._codec.encode(datum), rec.headers)
-        return Outcome(rec, DEADLETTER, [out, audit])
+        return Outcome(rec, DEADLETTER, [out, audit], decision.reason.value)
 
 
 def _reason(exc: DecodeError) -> ReasonCode:

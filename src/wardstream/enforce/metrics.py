@@ -37,7 +37,8 @@ class _Latency:
 class Metrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.events_in: dict[str, int] = {}
-        self.events_out: dict[tuple[str, str], int] = {}
+        self.decisions: dict[tuple[str, str, str], int] = {}  # pipeline, destination, reason
+        self.lag: dict[str, int] = {}  # source topic -> records behind its log end (engine)
         self.latency: dict[str, _Latency] = {}
         self.held = self.quarantined = self.waiting_for_registry = 0
         self.registry_problem = False
@@ -49,8 +50,8 @@ class Metrics:
         self.events_in[pipeline] = self.events_in.get(pipeline, 0) + 1
 
     def decided(self, pipeline: str, outcome: Outcome, now: float) -> None:
-        key = (pipeline, outcome.destination)
-        self.events_out[key] = self.events_out.get(key, 0) + 1
+        key = (pipeline, outcome.destination, outcome.reason)
+        self.decisions[key] = self.decisions.get(key, 0) + 1
         arrival = outcome.record.arrival
         if arrival:
             hist = self.latency.get(pipeline)
@@ -90,9 +91,27 @@ class _Collector(Collector):
             "Source events decided, by where they went (sink, quarantine, deadletter, dropped).",
             labels=["pipeline", "destination"],
         )
-        for (pipeline, destination), n in sorted(m.events_out.items()):
+        decisions = CounterMetricFamily(
+            "wardstream_decisions",
+            "Source events decided, by destination and the decision's reason code.",
+            labels=["pipeline", "destination", "reason"],
+        )
+        out: dict[tuple[str, str], int] = {}
+        for (pipeline, destination, reason), n in sorted(m.decisions.items()):
+            decisions.add_metric([pipeline, destination, reason], n)
+            out[pipeline, destination] = out.get((pipeline, destination), 0) + n
+        for (pipeline, destination), n in sorted(out.items()):
             events_out.add_metric([pipeline, destination], n)
         yield events_out
+        yield decisions
+        lag = GaugeMetricFamily(
+            "wardstream_consumer_lag",
+            "Source records behind the log end, summed over this worker's partitions.",
+            labels=["topic"],
+        )
+        for topic, n in sorted(m.lag.items()):
+            lag.add_metric([topic], n)
+        yield lag
         latency = HistogramMetricFamily(
             "wardstream_decision_latency_seconds",
             "From arrival to decision (includes the wait for current state).",

@@ -237,22 +237,26 @@ class PipelineProcessor:
             except RedactionImpossible:
                 decision = redaction_impossible(decision, self.policy)
             else:
-                return Outcome(rec, SINK, [*out, self._audit(chain, env, decision, rec)])
+                audit = self._audit(chain, env, decision, rec)
+                return Outcome(rec, SINK, [*out, audit], decision.reason.value)
         if decision.action is Action.PASS:
             outputs = self._sink(rec, decision, self._passed(rec, value, decision, env))
             if decision.needs_own_audit_record:
                 outputs.append(self._audit(chain, env, decision, rec))
             else:
                 self.auditor.count_adult(chain, self.pipeline.name, decision.rule)
-            return Outcome(rec, SINK, outputs)
+            return Outcome(rec, SINK, outputs, decision.reason.value)
         if decision.action is Action.QUARANTINE:
             held = self._quarantine(rec, env, decision)
-            return Outcome(rec, QUARANTINE, [*held, self._audit(chain, env, decision, rec)])
+            audit = self._audit(chain, env, decision, rec)
+            return Outcome(rec, QUARANTINE, [*held, audit], decision.reason.value)
         if decision.action is Action.DEADLETTER:
             return self._dead_letter(
                 rec, MissingSubject(Origin(rec.topic, rec.partition, rec.offset))
             )
-        return Outcome(rec, DROPPED, [self._audit(chain, env, decision, rec)])
+        return Outcome(
+            rec, DROPPED, [self._audit(chain, env, decision, rec)], decision.reason.value
+        )
 
     def _passed(
         self, rec: InRecord, value: dict[str, Any] | None, decision: Decision, env: Envelope

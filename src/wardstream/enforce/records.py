@@ -53,6 +53,8 @@ class Outcome:
     destination: str
     """One of: sink, quarantine, deadletter, dropped."""
     outputs: list[OutRecord] = field(default_factory=list)
+    reason: str = ""
+    """The decision's reason code (``NO_GUARDIAN_CONSENT``, ``DECODE_ERROR``...), for metrics."""
 
 
 def forwarded_headers(original: Headers, ward: Headers) -> Headers:

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
 from wardstream.enforce.auditor import chains_of
 from wardstream.enforce.enforcer import Enforcer
@@ -178,6 +178,7 @@ class FastEngine:
             raise EngineStopped(f"the consumer failed: {err.str()}")
 
     def _tick(self) -> None:
+        self._note_lag()
         tick = self.enforcer.tick(self._owns)
         for outcome in tick.outcomes:
             self._send(outcome.outputs)
@@ -186,6 +187,21 @@ class FastEngine:
             if prog is not None:
                 prog.held.discard(r.offset)
         self._send(tick.outputs)
+
+    def _note_lag(self) -> None:
+        """Records behind each source's log end, from the watermarks librdkafka already
+        has (cached: no request); partitions not read yet count from nothing."""
+        lag: dict[str, int] = {}
+        for (topic, partition), prog in self.progress.items():
+            try:
+                _, high = self.consumer.get_watermark_offsets(
+                    TopicPartition(topic, partition), cached=True
+                )
+            except KafkaException:
+                continue
+            if high is not None and high >= 0 and prog.next >= 0:
+                lag[topic] = lag.get(topic, 0) + max(0, high - prog.next)
+        self.enforcer.metrics.lag = lag
 
     def _owns(self, topic: str, partition: int) -> bool:
         return (topic, partition) in self.progress
