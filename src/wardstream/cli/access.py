@@ -24,7 +24,10 @@ if TYPE_CHECKING:
     from wardstream.config.settings import Settings
     from wardstream.domain.audit import AuditRecord
 
-CONFIG_HELP = "wardstream.yaml (env WARDSTREAM__* overrides)."
+CONFIG_HELP = (
+    "wardstream.yaml (default: $WARDSTREAM_CONFIG, else ./wardstream.yaml; "
+    "env WARDSTREAM__* overrides)."
+)
 APPROVER_HELP = "Who approved this access (the child-data protection officer or delegate)."
 PURPOSE_HELP = "Why the data is needed, e.g. a ticket id; recorded in the audit trail."
 
@@ -85,10 +88,12 @@ class Session:
 
 
 def open_session(config: Path | None) -> Session:
+    from wardstream.cli.config_file import chosen_config
     from wardstream.config.settings import load_settings
     from wardstream.engines.bootstrap import client_config
     from wardstream.kafka.security import preflight, principal
 
+    config = chosen_config(config).path
     try:
         settings = load_settings(config)
         preflight(settings.kafka)  # a refused login or CA fails at once, with the fix

@@ -17,7 +17,12 @@ if TYPE_CHECKING:
 
 
 def check(
-    config: Path = typer.Option(None, "--config", "-c", help="wardstream.yaml to validate."),
+    config: Path | None = typer.Option(
+        None,
+        "--config",
+        "-c",
+        help="wardstream.yaml to validate (default: $WARDSTREAM_CONFIG, else ./wardstream.yaml).",
+    ),
     pipelines: Path = typer.Option(None, help="Pipelines directory (default: the config's)."),
     as_json: bool = typer.Option(False, "--json", help="Print the problems as JSON."),
     registry: str = typer.Option(
@@ -34,10 +39,12 @@ def check(
     Example: [bold]wardstream check -c wardstream.yaml --registry
     http://127.0.0.1:8080/apis/ccompat/v7[/bold]
     """
+    from wardstream.cli.config_file import chosen_config
     from wardstream.config.errors import ConfigError
     from wardstream.config.pipeline import check_pipelines
     from wardstream.config.settings import load_settings
 
+    config = chosen_config(config, quiet=as_json).path
     problems: list[Problem] = []
     settings = None
     try:
@@ -49,7 +56,8 @@ def check(
     if not directory.is_absolute():
         directory = base / directory
     policy = settings.policy if settings else None
-    problems.extend(check_pipelines(directory, policy, base_dir=base))
+    found = check_pipelines(directory, policy, base_dir=base)
+    problems.extend(found if config else _without_config(found))
     if settings is not None and not any(p.severity == "error" for p in problems):
         problems.extend(_key_ring_problems(settings, directory, base, config))
     if registry and not any(p.severity == "error" for p in problems):
@@ -67,6 +75,18 @@ def check(
             say(f"[green]ok[/green]: configuration and pipelines in {directory} are valid")
     if errors:
         raise typer.Exit(EXIT_PROBLEM)
+
+
+def _without_config(problems: list[Problem]) -> list[Problem]:
+    """No file was found: a purpose is undeclared because nothing was read, not because
+    the pipeline is wrong; say so in the fix."""
+    from dataclasses import replace
+
+    fix = (
+        "no configuration file was found, so no purpose is declared: pass -c wardstream.yaml, "
+        "set $WARDSTREAM_CONFIG, or run in the directory that holds wardstream.yaml"
+    )
+    return [replace(p, fix=fix) if p.key == "purpose" else p for p in problems]
 
 
 def _key_ring_problems(

@@ -11,7 +11,7 @@ from wardstream.errors import EXIT_RESTART, RestartNeeded, WardstreamError
 
 
 def worker(
-    config: Path = typer.Option(
+    config: Path | None = typer.Option(
         None, "--config", "-c", help="wardstream.yaml (env WARDSTREAM__* overrides)."
     ),
     engine: str = typer.Option("faust", help="Stream engine: faust or fast (confluent-kafka)."),
@@ -26,12 +26,14 @@ def worker(
     WARDSTREAM__LIFECYCLE__MASTER_KEY=$(cat /run/secrets/ward-master)
     wardstream worker -c wardstream.yaml[/bold]
     """
+    from wardstream.cli.config_file import chosen_config
     from wardstream.config.pipeline import load_pipelines
     from wardstream.config.settings import load_settings
     from wardstream.engines.run import run_fast, run_faust
 
     if engine not in ("faust", "fast"):
         fail(f"unknown engine {engine!r}; the engines are: faust, fast")
+    config = chosen_config(config).path
     try:
         settings = load_settings(config)
         base = config.parent if config else Path.cwd()
