@@ -86,7 +86,7 @@ class NativeLocator:
         try:
             self._native = _native.AvroLocator(schema.text, subject_path, time_path, canonical)
         except ValueError as exc:
-            kind, message = exc.args[0]
+            kind, message = exc.args
             problem: Exception
             if kind == "unknown_path":
                 paths = [p for p in (subject_path, time_path) if p is not None]
