@@ -21,14 +21,14 @@ from wardstream.config.pipeline import load_pipelines
 from wardstream.config.settings import load_settings
 from wardstream.domain.consent import ConsentEvent
 from wardstream.domain.subject import SubjectProfile
+from wardstream.enforce.auditor import Auditor
+from wardstream.enforce.enforcer import Enforcer
+from wardstream.enforce.metrics import Metrics
+from wardstream.enforce.processor import PipelineProcessor, Timing
+from wardstream.enforce.quarantine import QuarantineBook
+from wardstream.enforce.records import InRecord
+from wardstream.enforce.state import StateStore
 from wardstream.serde import load_schema, make_codec
-from wardstream.streaming.auditor import Auditor
-from wardstream.streaming.enforcer import Enforcer
-from wardstream.streaming.metrics import Metrics
-from wardstream.streaming.processor import PipelineProcessor, Timing
-from wardstream.streaming.quarantine import QuarantineBook
-from wardstream.streaming.records import InRecord
-from wardstream.streaming.state import StateStore
 
 ROOT = Path(__file__).resolve().parents[1]
 ALL = ["identifier", "behaviour", "device", "location", "content", "technical"]

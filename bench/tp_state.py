@@ -59,7 +59,7 @@ def _reset_peak() -> None:
 def recover(config: str, engine: str, n: int) -> dict[str, Any]:
     from wardstream.config.pipeline import load_pipelines
     from wardstream.config.settings import load_settings
-    from wardstream.streaming.bootstrap import build_enforcer, prepare
+    from wardstream.engines.bootstrap import build_enforcer, prepare
 
     settings = load_settings(Path(config))
     base = Path(config).parent
@@ -138,8 +138,8 @@ def _consent_events(state: Any) -> int:
 def _recover_fast(settings: Any, enforcer: Any) -> Any:
     from confluent_kafka import Consumer
 
-    from wardstream.streaming.fast_config import fast_settings, state_consumer_config
-    from wardstream.streaming.fast_state import StateFeed
+    from wardstream.engines.fast.state_feed import StateFeed
+    from wardstream.kafka.librdkafka import fast_settings, state_consumer_config
 
     fast = fast_settings(settings)
     feed = StateFeed(
@@ -155,10 +155,10 @@ def _recover_fast(settings: Any, enforcer: Any) -> Any:
 
 
 def _recover_faust(settings: Any, enforcer: Any) -> Any:
+    from wardstream.engines.bootstrap import client_config, security_config
+    from wardstream.engines.faust.clients import consumer_factory
+    from wardstream.engines.faust.state_reader import StateReader
     from wardstream.kafka.admin import partition_counts
-    from wardstream.streaming.bootstrap import client_config, security_config
-    from wardstream.streaming.faust_clients import consumer_factory
-    from wardstream.streaming.state_reader import StateReader
 
     applier = enforcer.applier
     counts = partition_counts(client_config(settings), list(applier.topics))

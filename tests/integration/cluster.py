@@ -15,7 +15,7 @@ from typing import Any
 from kafka import KafkaAdminClient
 from kafka.errors import KafkaError
 
-from wardstream.kafka.local import LocalKafka, metadata_ok
+from wardstream.local.kafka import LocalKafka, metadata_ok
 
 
 def lose_broker(kafka: LocalKafka, node: int, *, hard: bool, down_s: float, role: str) -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from wardstream.kafka.local import LocalKafka
+from wardstream.local.kafka import LocalKafka
 
 pytestmark = pytest.mark.integration
 

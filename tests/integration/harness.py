@@ -22,7 +22,7 @@ from typing import Any
 import yaml
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from wardstream.kafka.local import free_port
+from wardstream.local.kafka import free_port
 from wardstream.serde import AvroCodec, load_schema, make_codec, record_schema
 
 TEST_KEY = "8f2b0c6e4d1a9b7c3e5f0a2d4c6b8e1f3a5c7e9b0d2f4a6c8e0b1d3f5a7c9e1b"

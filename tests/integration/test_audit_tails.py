@@ -12,10 +12,10 @@ from confluent_kafka import Producer
 from wardstream.audit.pseudonym import SubjectPseudonymizer
 from wardstream.config.settings import Settings
 from wardstream.domain.enums import AuditAction
+from wardstream.enforce.auditor import Auditor
+from wardstream.engines.bootstrap import read_audit_tails
 from wardstream.kafka.admin import TopicSpec, ensure_topics
 from wardstream.serde import Origin
-from wardstream.streaming.auditor import Auditor
-from wardstream.streaming.bootstrap import read_audit_tails
 
 PSEUDONYMS = SubjectPseudonymizer(b"k" * 32, "k1")
 AT = Origin("audit", 0, 0)

@@ -71,9 +71,9 @@ from tests.integration.mixed import (
     wait_accounted,
 )
 
+from wardstream.engines.fast.delivery import STALL_AFTER_S
 from wardstream.errors import EXIT_RESTART
-from wardstream.kafka.local import LocalKafka
-from wardstream.streaming.fast_delivery import STALL_AFTER_S
+from wardstream.local.kafka import LocalKafka
 
 EVENTS = int(os.environ.get("WARDSTREAM_CLUSTER_EVENTS", "5000"))
 """Events per deployment (each test runs two)."""

@@ -22,8 +22,8 @@ import pytest
 from tests.integration.harness import KEYS, TEST_KEY, TEST_MASTER_KEY, Workspace
 from tests.integration.test_enforcer import birthday
 
-from wardstream.kafka.local import LocalKafka
-from wardstream.kafka.tls import make_certificates
+from wardstream.local.kafka import LocalKafka
+from wardstream.local.tls import make_certificates
 from wardstream.serde import AvroCodec, Origin, record_schema
 
 pytestmark = pytest.mark.integration

@@ -31,9 +31,9 @@ from tests.integration.test_enforcer import (
 
 from wardstream.audit.pseudonym import parse_key
 from wardstream.crypto import MasterKey, receipt
+from wardstream.enforce.datakeys import KeyDestroyed, KeyRing, KeyStore, key_record_key
+from wardstream.enforce.quarantine import Entry, QuarantineBook
 from wardstream.serde import Origin
-from wardstream.streaming.quarantine import Entry, QuarantineBook
-from wardstream.streaming.shredding import KeyDestroyed, KeyRing, KeyStore, key_record_key
 
 pytestmark = pytest.mark.integration
 

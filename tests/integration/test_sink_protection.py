@@ -35,9 +35,9 @@ from tests.integration.test_enforcer import (
 
 from wardstream.audit.pseudonym import parse_key
 from wardstream.crypto import MasterKey
+from wardstream.enforce.datakeys import KeyDestroyed, KeyRing, KeyStore
+from wardstream.enforce.sink_fields import is_sealed, open_field
 from wardstream.serde import AvroCodec, Origin, record_schema
-from wardstream.streaming.shredding import KeyDestroyed, KeyRing, KeyStore
-from wardstream.streaming.sink_crypto import is_sealed, open_field
 
 pytestmark = pytest.mark.integration
 

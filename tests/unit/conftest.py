@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from wardstream.crypto import MasterKey
-from wardstream.streaming.shredding import KeyRing
+from wardstream.enforce.datakeys import KeyRing
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ from test_policy_support import T0, born, child, grant, ledger, pipeline, policy
 from test_policy_support import withdraw as withdrawal
 
 from wardstream.domain.enums import DeletionReason
-from wardstream.streaming.compensation import MS, PassLog
-from wardstream.streaming.state import StateStore
+from wardstream.enforce.state import StateStore
+from wardstream.lifecycle.compensation import MS, PassLog
 
 S = timedelta(seconds=1)
 CLICKS = pipeline(name="clicks", purpose="analytics")

@@ -20,17 +20,17 @@ from wardstream.crypto import (
     wrap_key,
 )
 from wardstream.domain.enums import AuditAction
-from wardstream.serde import Origin
-from wardstream.streaming.lifecycle_state import LifecycleState
-from wardstream.streaming.quarantine import Entry, QuarantineBook
-from wardstream.streaming.records import InRecord, OutRecord
-from wardstream.streaming.shredding import (
+from wardstream.enforce.datakeys import (
     KeyDestroyed,
     KeyRing,
     open_record,
     seal_record,
-    shredder,
 )
+from wardstream.enforce.quarantine import Entry, QuarantineBook
+from wardstream.enforce.records import InRecord, OutRecord
+from wardstream.lifecycle.applier import LifecycleState
+from wardstream.lifecycle.shredding import shredder
+from wardstream.serde import Origin
 
 MASTER = MasterKey(bytes(range(32)))
 OTHER = MasterKey(bytes(range(1, 33)))
@@ -190,7 +190,7 @@ def test_no_master_key_means_no_worker(tmp_path: Any, monkeypatch: pytest.Monkey
     for name in ("MASTER_KEY", "MASTER_KEY_FILE", "ENCRYPT_QUARANTINE"):
         monkeypatch.delenv(f"WARDSTREAM__LIFECYCLE__{name}", raising=False)
     from wardstream.config.settings import Settings
-    from wardstream.streaming.bootstrap import StartupError, key_ring
+    from wardstream.engines.bootstrap import StartupError, key_ring
 
     with pytest.raises(StartupError, match="MASTER_KEY"):
         key_ring(Settings())

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from test_policy_support import T0, grant, withdraw
 
-from wardstream.streaming.lifecycle_sweeps import ExpiryIndex
+from wardstream.lifecycle.sweeps import ExpiryIndex
 
 H = timedelta(hours=1)
 

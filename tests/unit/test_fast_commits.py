@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from wardstream.streaming.fast_config import FastEngineSettings
-from wardstream.streaming.fast_engine import FastEngine
-from wardstream.streaming.fast_offsets import Progress, decode
+from wardstream.engines.fast.engine import FastEngine
+from wardstream.engines.offsets import Progress, decode
+from wardstream.kafka.librdkafka import FastEngineSettings
 
 
 class FakeConsumer:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from wardstream.streaming.fast_offsets import CommitPoint, Progress, decode, encode
+from wardstream.engines.offsets import CommitPoint, Progress, decode, encode
 
 
 def test_nothing_read_commits_nothing() -> None:

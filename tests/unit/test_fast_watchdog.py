@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from confluent_kafka import KafkaError, KafkaException, TopicPartition
 
-from wardstream.streaming.fast_delivery import (
+from wardstream.engines.fast.delivery import (
     EXIT_STALLED,
     DeliveryErrors,
     DeliveryFailed,

@@ -16,13 +16,13 @@ import pytest
 from faust.transport.drivers.aiokafka import Consumer as FaustAIOKafkaConsumer
 from faust.types import TP
 
-from wardstream.streaming.faust_clients import (
+from wardstream.engines.faust.clients import (
     EngineCommitConsumer,
     IdempotentProducer,
     WardstreamApp,
     make_app,
 )
-from wardstream.streaming.faust_engine import DecidedOffsets
+from wardstream.engines.faust.engine import DecidedOffsets
 
 SOURCE = TP("app.clickstream", 3)
 

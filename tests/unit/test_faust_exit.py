@@ -17,7 +17,7 @@ SCRIPT = """
 import sys
 import mode
 from wardstream.errors import RestartNeeded
-from wardstream.streaming.run import run_until_stopped
+from wardstream.engines.run import run_until_stopped
 
 class Crashing(mode.Service):
     async def on_started(self) -> None:

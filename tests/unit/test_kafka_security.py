@@ -17,7 +17,6 @@ from wardstream.cli.main import app
 from wardstream.config.secrets import SecretUnavailable
 from wardstream.config.settings import KafkaSettings
 from wardstream.kafka.errors import LocalKafkaError
-from wardstream.kafka.local import LocalKafka
 from wardstream.kafka.security import (
     MASK,
     KafkaAccessError,
@@ -27,7 +26,8 @@ from wardstream.kafka.security import (
     preflight,
     python_options,
 )
-from wardstream.kafka.tls import SecureListener, SecureListenerError, make_certificates
+from wardstream.local.kafka import LocalKafka
+from wardstream.local.tls import SecureListener, SecureListenerError, make_certificates
 
 SECRET = "s3cret-Pa55word-xyz"  # noqa: S105 - a test password
 
@@ -193,7 +193,7 @@ def test_faust_gets_sasl_ssl_credentials_without_showing_the_password(
 ) -> None:
     import faust
 
-    from wardstream.streaming.faust_clients import make_app
+    from wardstream.engines.faust.clients import make_app
 
     options = python_options(kafka("SASL_SSL", ca[0]))
     faust_app = make_app(

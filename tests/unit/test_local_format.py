@@ -9,7 +9,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from wardstream.kafka.local import format_args
+from wardstream.local.kafka import format_args
 
 BASE64URL = st.sampled_from("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 CLUSTER_IDS = st.binary(min_size=16, max_size=16).map(

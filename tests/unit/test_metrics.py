@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from prometheus_client import generate_latest
 
-from wardstream.streaming.metrics import Metrics
-from wardstream.streaming.records import InRecord, Outcome
+from wardstream.enforce.metrics import Metrics
+from wardstream.enforce.records import InRecord, Outcome
 
 RECORD = InRecord("app.clicks", 0, 7, b"k", b"v", None, (), 100.0)
 

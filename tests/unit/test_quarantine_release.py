@@ -15,6 +15,10 @@ from typing import Any
 import pytest
 
 from wardstream.audit.verify import Position
+from wardstream.enforce.datakeys import KeyRing
+from wardstream.enforce.quarantine import Entry, QuarantineBook
+from wardstream.enforce.records import InRecord
+from wardstream.enforce.sink_fields import FieldSealer, is_sealed, open_field
 from wardstream.errors import WardstreamError
 from wardstream.kafka.quarantine_log import (
     RELEASED_BY_OPERATOR,
@@ -26,10 +30,6 @@ from wardstream.kafka.quarantine_log import (
 )
 from wardstream.serde import AvroCodec, Codec, Origin, make_codec, record_schema
 from wardstream.serde.schemas import parse_schema_dict
-from wardstream.streaming.quarantine import Entry, QuarantineBook
-from wardstream.streaming.records import InRecord
-from wardstream.streaming.shredding import KeyRing
-from wardstream.streaming.sink_crypto import FieldSealer, is_sealed, open_field
 
 NOW = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 SCHEMA = parse_schema_dict(

@@ -17,15 +17,12 @@ from wardstream.config.settings import Settings
 from wardstream.crypto import KeyUnavailable, MasterKey, SealBroken
 from wardstream.domain.enums import AuditAction
 from wardstream.domain.pipeline import Pipeline
-from wardstream.serde import AvroCodec, Origin
-from wardstream.serde.schemas import parse_schema_dict
-from wardstream.streaming.auditor import Auditor
-from wardstream.streaming.bootstrap import StartupError, key_ring
-from wardstream.streaming.processor import PipelineProcessor
-from wardstream.streaming.quarantine import QuarantineBook
-from wardstream.streaming.records import InRecord
-from wardstream.streaming.shredding import KeyDestroyed, KeyRing, KeyStore, shredder
-from wardstream.streaming.sink_crypto import (
+from wardstream.enforce.auditor import Auditor
+from wardstream.enforce.datakeys import KeyDestroyed, KeyRing, KeyStore
+from wardstream.enforce.processor import PipelineProcessor
+from wardstream.enforce.quarantine import QuarantineBook
+from wardstream.enforce.records import InRecord
+from wardstream.enforce.sink_fields import (
     FieldSealer,
     NotSealed,
     SinkEncryptionUnavailable,
@@ -34,7 +31,11 @@ from wardstream.streaming.sink_crypto import (
     open_field,
     parse_token,
 )
-from wardstream.streaming.state import StateStore
+from wardstream.enforce.state import StateStore
+from wardstream.engines.bootstrap import StartupError, key_ring
+from wardstream.lifecycle.shredding import shredder
+from wardstream.serde import AvroCodec, Origin
+from wardstream.serde.schemas import parse_schema_dict
 
 EVENT_SCHEMA = {
     "type": "record",

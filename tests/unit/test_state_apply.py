@@ -9,11 +9,11 @@ from test_policy_support import grant, withdraw
 
 from wardstream.domain.consent import ConsentEvent
 from wardstream.domain.subject import SubjectProfile
+from wardstream.enforce.quarantine import QuarantineBook
+from wardstream.enforce.state import StateStore
+from wardstream.lifecycle.applier import LifecycleState, LifecycleTopics, StateApplier
 from wardstream.policy.ledger import ConsentLedger
 from wardstream.serde import AvroCodec, record_schema
-from wardstream.streaming.lifecycle_state import LifecycleState, LifecycleTopics, StateApplier
-from wardstream.streaming.quarantine import QuarantineBook
-from wardstream.streaming.state import StateStore
 
 SUBJECTS = AvroCodec(record_schema("SubjectProfile"))
 CONSENTS = AvroCodec(record_schema("ConsentEvent"))

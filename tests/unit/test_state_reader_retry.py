@@ -12,11 +12,11 @@ import pytest
 from aiokafka.errors import KafkaTimeoutError, UnsupportedVersionError
 from confluent_kafka import KafkaException
 
+from wardstream.enforce.state import StateStore
+from wardstream.engines.fast.state_feed import StateFeed
+from wardstream.engines.faust import state_reader
+from wardstream.engines.faust.state_reader import StateReader
 from wardstream.errors import RestartNeeded
-from wardstream.streaming import state_reader
-from wardstream.streaming.fast_state import StateFeed
-from wardstream.streaming.state import StateStore
-from wardstream.streaming.state_reader import StateReader
 
 
 class Applier:

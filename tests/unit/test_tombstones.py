@@ -12,14 +12,14 @@ from wardstream.audit.pseudonym import SubjectPseudonymizer
 from wardstream.domain.enums import DataCategory, DeletionReason
 from wardstream.domain.errors import InvalidRecordError
 from wardstream.domain.requests import DeletionRequest
+from wardstream.enforce.auditor import Auditor
+from wardstream.enforce.state import StateStore
+from wardstream.lifecycle.applier import LifecycleState, LifecycleTopics
+from wardstream.lifecycle.issuer import LifecycleIssuer
+from wardstream.lifecycle.records import SeenMark
 from wardstream.policy.ids import deletion
 from wardstream.policy.tombstones import Span, sink_tombstones
 from wardstream.serde import Origin
-from wardstream.streaming.auditor import Auditor
-from wardstream.streaming.issuer import LifecycleIssuer
-from wardstream.streaming.lifecycle_records import SeenMark
-from wardstream.streaming.lifecycle_state import LifecycleState, LifecycleTopics
-from wardstream.streaming.state import StateStore
 
 D = DeletionReason
 H = timedelta(hours=1)

@@ -1,73 +1,43 @@
 """`wardstream audit verify|report|lookup`: the auditor's commands.
 
-Also what every operator command needs: a ``Session`` (settings, Kafka client
-options, who runs the command) and ``parse_when`` for time bounds. The
-staff-access helpers (approval, ACCESS records) live in ``quarantine_cmd``.
+Also ``parse_when`` for time bounds. The session and the staff-access helpers
+every operator command shares live in ``cli.access``.
 """
 
 from __future__ import annotations
 
-import getpass
 import json
-import socket
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
 
+from wardstream.cli.access import (
+    APPROVER_HELP,
+    CONFIG_HELP,
+    PURPOSE_HELP,
+    REASON_APPROVED,
+    Session,
+    open_session,
+    record_access,
+    refuse_unaudited,
+    require_approval,
+)
 from wardstream.cli.output import EXIT_PROBLEM, err, fail, say
 from wardstream.errors import WardstreamError
 
 if TYPE_CHECKING:
     from wardstream.audit.report import AuditReport
     from wardstream.audit.verify import Break, VerifyResult
-    from wardstream.config.settings import Settings
 
 app = typer.Typer(help="Verify, report on and look up the hash-chained audit trail.")
 
-CONFIG_HELP = "wardstream.yaml (env WARDSTREAM__* overrides)."
 FROM_HELP = "Only records at or after this UTC time (ISO-8601: 2026-03-01 or 2026-03-01T08:00)."
 TO_HELP = "Only records at or before this UTC time; a bare date means to the end of that day."
-APPROVER_HELP = "Who approved this access (the child-data protection officer or delegate)."
-PURPOSE_HELP = "Why the data is needed, e.g. a ticket id; recorded in the audit trail."
 TRIMMED_HELP = "Retention removed the topic's oldest records: chains may start past seq 0."
-
-
-@dataclass(frozen=True, slots=True)
-class Session:
-    settings: Settings
-    kafka: dict[str, Any]
-    operator: str  # "cli:<user>@<host>", written as the audit record's worker
-    config_dir: Path  # relative paths in the settings (pipelines_dir) start here
-
-    @property
-    def user(self) -> str:
-        return self.operator[4:].rsplit("@", 1)[0]
-
-
-def open_session(config: Path | None) -> Session:
-    from wardstream.config.settings import load_settings
-    from wardstream.kafka.security import preflight
-    from wardstream.streaming.bootstrap import client_config
-
-    try:
-        settings = load_settings(config)
-        preflight(settings.kafka)  # a refused login or CA fails at once, with the fix
-        kafka = client_config(settings)
-    except WardstreamError as exc:
-        fail(str(exc))
-    operator = f"cli:{_user()}@{socket.gethostname()}"
-    return Session(settings, kafka, operator, config.parent if config else Path.cwd())
-
-
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
 
 
 def parse_when(text: str | None, *, end_of_day: bool = False) -> datetime | None:
@@ -277,13 +247,7 @@ def lookup(
     Example: [bold]echo u-1029 | wardstream audit lookup --subject -
     --approved-by dpo@example.com --purpose "guardian request T-381"[/bold]
     """
-    from wardstream.cli.quarantine_cmd import (
-        REASON_APPROVED,
-        record_access,
-        refuse_unaudited,
-        require_approval,
-    )
-    from wardstream.streaming.bootstrap import pseudonymizer
+    from wardstream.engines.bootstrap import pseudonymizer
 
     session = open_session(config)
     approval = require_approval(session, "audit lookup", approved_by=approved_by, purpose=purpose)

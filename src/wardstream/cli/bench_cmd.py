@@ -111,7 +111,7 @@ def _broker(bootstrap: str | None) -> Iterator[str]:
     if found:
         yield found
         return
-    from wardstream.kafka.local import LocalKafka
+    from wardstream.local.kafka import LocalKafka
 
     say("no broker given: starting a local one for this run")
     broker = LocalKafka(Path(tempfile.mkdtemp(prefix="wardstream-bench-kafka-")))
@@ -123,8 +123,8 @@ def _broker(bootstrap: str | None) -> Iterator[str]:
 
 
 def _running_local() -> str | None:
-    from wardstream.kafka.install import cache_root
-    from wardstream.kafka.local import metadata_ok, read_state
+    from wardstream.local.install import cache_root
+    from wardstream.local.kafka import metadata_ok, read_state
 
     state = read_state(cache_root() / "local-kafka")
     if state and metadata_ok(str(state["bootstrap"])):

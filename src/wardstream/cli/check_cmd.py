@@ -64,7 +64,7 @@ def _key_ring_problems(
     """``encrypt: true`` sink fields need the key ring: the worker would refuse to start."""
     from wardstream.config.errors import Problem
     from wardstream.config.pipeline import load_pipelines
-    from wardstream.streaming.sink_crypto import missing_ring_message
+    from wardstream.enforce.sink_fields import missing_ring_message
 
     ls = settings.lifecycle
     if ls.encrypt_quarantine and (ls.master_key is not None or ls.master_key_file):

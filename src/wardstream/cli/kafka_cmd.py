@@ -9,8 +9,8 @@ import typer
 
 from wardstream.cli.output import fail, say
 from wardstream.kafka.errors import LocalKafkaError
-from wardstream.kafka.install import cache_root
-from wardstream.kafka.local import LocalKafka, alive_pids, metadata_ok, read_state, stop_from_state
+from wardstream.local.install import cache_root
+from wardstream.local.kafka import LocalKafka, alive_pids, metadata_ok, read_state, stop_from_state
 
 app = typer.Typer(help="Run a local Apache Kafka (KRaft) on 127.0.0.1 — no Docker needed.")
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import typer
 
-from wardstream.cli.audit_cmd import APPROVER_HELP, CONFIG_HELP, Session, open_session
+from wardstream.cli.access import APPROVER_HELP, CONFIG_HELP, Session, open_session
 from wardstream.cli.output import fail, say
 from wardstream.errors import WardstreamError
 
@@ -39,10 +39,10 @@ def service_stop(
 
     Example: wardstream service-stop --config wardstream.yaml --yes
     """
+    from wardstream.enforce.records import OutRecord
     from wardstream.kafka.quarantine_log import send
-    from wardstream.streaming import lifecycle_records as lr
-    from wardstream.streaming.lifecycle import lifecycle_topics
-    from wardstream.streaming.records import OutRecord
+    from wardstream.lifecycle import records as lr
+    from wardstream.lifecycle.wiring import lifecycle_topics
 
     session = open_session(config)
     scope = pipeline or "every pipeline"
@@ -114,11 +114,11 @@ def lift(
 
 def _hold(subject: str, approver: str, reason: str, config: Path | None, *, lift: bool) -> None:
     from wardstream.domain.holds import LegalHold
+    from wardstream.enforce.records import OutRecord
     from wardstream.kafka.quarantine_log import send
+    from wardstream.lifecycle import records as lr
+    from wardstream.lifecycle.wiring import lifecycle_topics
     from wardstream.policy.ids import stable_id
-    from wardstream.streaming import lifecycle_records as lr
-    from wardstream.streaming.lifecycle import lifecycle_topics
-    from wardstream.streaming.records import OutRecord
 
     if not approver.strip() or not reason.strip():
         fail("a legal hold needs --approved-by and --reason (MOR art 38)", 2)
@@ -150,7 +150,7 @@ def _placed(session: Session, subject: str, lifted: Any) -> Any:
     from dataclasses import replace
 
     from wardstream.cli.lifecycle_read import current_hold
-    from wardstream.streaming.lifecycle import lifecycle_topics
+    from wardstream.lifecycle.wiring import lifecycle_topics
 
     held = current_hold(session.kafka, lifecycle_topics(session.settings).holds, subject)
     if held is None:
@@ -161,8 +161,8 @@ def _placed(session: Session, subject: str, lifted: Any) -> Any:
 def _record(
     session: Session, operation: str, reason: str, attrs: dict[str, str], subject: str = ""
 ) -> None:
-    from wardstream.cli.quarantine_cmd import record_access
-    from wardstream.streaming.bootstrap import pseudonymizer
+    from wardstream.cli.access import record_access
+    from wardstream.engines.bootstrap import pseudonymizer
 
     fields: dict[str, Any] = {}
     if subject:

@@ -39,7 +39,7 @@ def read_all(config: Mapping[str, Any], topic: str) -> dict[bytes, bytes | None]
 
 
 def children_seen(config: Mapping[str, Any], topic: str, pipeline: str | None) -> int:
-    from wardstream.streaming.lifecycle_records import parse_seen_key
+    from wardstream.lifecycle.records import parse_seen_key
 
     subjects = set()
     for key, value in read_all(config, topic).items():
@@ -71,7 +71,7 @@ def stop_deletions(
 
 
 def current_hold(config: Mapping[str, Any], topic: str, subject: str) -> LegalHold | None:
-    from wardstream.streaming.lifecycle_records import decode_holds_record, hold_key
+    from wardstream.lifecycle.records import decode_holds_record, hold_key
 
     value = read_all(config, topic).get(hold_key(subject))
     if value is None:

@@ -1,7 +1,6 @@
 """`wardstream quarantine list|release`: staff access to held events, approved and audited.
 
-Here too the staff-access helpers ``audit lookup`` shares: ``require_approval``
-and ``record_access``. Both commands refuse to run without ``--approved-by`` and ``--purpose`` (and
+Both commands refuse to run without ``--approved-by`` and ``--purpose`` (and
 record the refusal), and record every access as an ACCESS (or RELEASED) audit
 record saying who, what and why before anything is shown or written. Listing
 shows ids, pipelines, reasons, ages and pseudonymous subject refs: never a raw
@@ -13,64 +12,35 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from wardstream.cli.audit_cmd import APPROVER_HELP, CONFIG_HELP, PURPOSE_HELP, Session, open_session
-from wardstream.cli.output import EXIT_USAGE, fail, say
+from wardstream.cli.access import (
+    APPROVER_HELP,
+    CONFIG_HELP,
+    PURPOSE_HELP,
+    REASON_APPROVED,
+    REASON_KEY_DESTROYED,
+    REASON_NOT_FOUND,
+    REASON_OVERRIDE,
+    Session,
+    open_session,
+    record_access,
+    refuse_unaudited,
+    require_approval,
+)
+from wardstream.cli.output import fail, say
 from wardstream.errors import WardstreamError
 
 if TYPE_CHECKING:
-    from wardstream.domain.audit import AuditRecord
     from wardstream.domain.pipeline import Pipeline
+    from wardstream.enforce.datakeys import KeyRing
+    from wardstream.enforce.records import OutRecord
     from wardstream.kafka.quarantine_log import HeldEvent
     from wardstream.serde import Codec
-    from wardstream.streaming.records import OutRecord
-    from wardstream.streaming.shredding import KeyRing
 
 app = typer.Typer(help="See and release quarantined events: approved, audited, no bulk export.")
-
-REASON_APPROVED = "APPROVED_ACCESS"
-REASON_REFUSED = "REFUSED"
-REASON_OVERRIDE = "OPERATOR_OVERRIDE"
-REASON_NOT_FOUND = "NOT_FOUND"
-REASON_KEY_DESTROYED = "KEY_DESTROYED"
-
-
-def record_access(
-    session: Session, operation: str, reason: str, attrs: dict[str, str], **fields: Any
-) -> AuditRecord:
-    """One operator record (ACCESS unless ``fields`` says otherwise) on the operator chain."""
-    from wardstream.kafka.quarantine_log import write_access
-
-    attrs = {"operation": operation, "operator": session.user, **attrs}
-    return write_access(
-        session.kafka, session.settings.topics.audit, session.operator, reason, attrs, **fields
-    )
-
-
-def require_approval(session: Session, operation: str, **needed: str | None) -> dict[str, str]:
-    """The approval options, stripped, when all are given; else audit the refusal and exit 2."""
-    given = {name: (value or "").strip() for name, value in needed.items()}
-    missing = [name for name, value in given.items() if not value]
-    if not missing:
-        return given
-    flags = ", ".join("--" + m.replace("_", "-") for m in missing)
-    try:
-        record_access(session, operation, REASON_REFUSED, {"missing": flags})
-        recorded = "the refusal is recorded in the audit trail"
-    except WardstreamError as exc:
-        recorded = f"the refusal could not be audited: {exc}"
-    fail(
-        f"{operation} refused: {flags} missing. Staff access to children's data needs an "
-        f"approver and a purpose (CP art 15); {recorded}.",
-        EXIT_USAGE,
-    )
-
-
-def refuse_unaudited(exc: WardstreamError) -> NoReturn:
-    fail(f"{exc}\nNothing was shown: an access that cannot be audited is not made.")
 
 
 def _hours(delta: Any) -> float:
@@ -111,8 +81,8 @@ def list_(
     Example: [bold]wardstream quarantine list -c wardstream.yaml
     --approved-by dpo@example.com --purpose "ticket T-381" --pipeline clickstream[/bold]
     """
+    from wardstream.engines.bootstrap import pseudonymizer
     from wardstream.kafka.quarantine_log import read_open
-    from wardstream.streaming.bootstrap import pseudonymizer
 
     session = open_session(config)
     approval = require_approval(
@@ -216,8 +186,8 @@ def _release(
     sink: str,
     keys: list[OutRecord],
 ) -> dict[str, Any]:
+    from wardstream.engines.bootstrap import pseudonymizer
     from wardstream.kafka.quarantine_log import release_records, send
-    from wardstream.streaming.bootstrap import pseudonymizer
 
     quarantine, now = session.settings.topics.quarantine, datetime.now(UTC)
     outputs = release_records(entry, sink, quarantine, now, keys)
@@ -252,10 +222,10 @@ def _release(
 def _key_ring(session: Session, entry: HeldEvent, pipeline: Pipeline) -> KeyRing | None:
     """The subjects' data keys from the keys topic: to open a sealed entry and to seal the
     pipeline's ``encrypt: true`` fields. None when neither is needed."""
-    from wardstream.config.lifecycle import derived
+    from wardstream.config.settings import derived
+    from wardstream.enforce.datakeys import KeyRing
+    from wardstream.engines.bootstrap import key_ring, master_key
     from wardstream.kafka.quarantine_log import read_keys
-    from wardstream.streaming.bootstrap import key_ring, master_key
-    from wardstream.streaming.shredding import KeyRing
 
     if entry.key_id is None and not pipeline.encrypted_fields:
         return None
@@ -270,8 +240,8 @@ def _sealed(
     session: Session, entry: HeldEvent, pipeline: Pipeline, ring: KeyRing | None
 ) -> tuple[HeldEvent, list[OutRecord]]:
     """The entry with its ``encrypt: true`` fields sealed, and the key records to send first."""
+    from wardstream.enforce.sink_fields import field_sealer
     from wardstream.kafka.quarantine_log import sealed_for_sink
-    from wardstream.streaming.sink_crypto import field_sealer
 
     sealer = field_sealer(pipeline, ring)
     if sealer is None:
@@ -280,7 +250,7 @@ def _sealed(
 
 
 def _codec(session: Session, pipeline: Pipeline) -> Codec:
-    """The pipeline's codec, built as the worker builds it (``streaming.bootstrap``)."""
+    """The pipeline's codec, built as the worker builds it (``engines.bootstrap``)."""
     from wardstream.serde import HttpSchemaRegistry, load_schema, make_codec
 
     if pipeline.schema is None:
@@ -296,8 +266,8 @@ def _unseal(
 ) -> HeldEvent:
     """The entry in the clear; a refusal (audited) once its data key was destroyed."""
     from wardstream.crypto import KeyUnavailable, SealBroken
+    from wardstream.enforce.datakeys import KeyDestroyed
     from wardstream.kafka.quarantine_log import unsealed
-    from wardstream.streaming.shredding import KeyDestroyed
 
     if entry.key_id is None:
         return entry

@@ -28,7 +28,7 @@ def worker(
     """
     from wardstream.config.pipeline import load_pipelines
     from wardstream.config.settings import load_settings
-    from wardstream.streaming.run import run_fast, run_faust
+    from wardstream.engines.run import run_fast, run_faust
 
     if engine not in ("faust", "fast"):
         fail(f"unknown engine {engine!r}; the engines are: faust, fast")

@@ -2,7 +2,7 @@
 
 Overridable like every setting: ``WARDSTREAM__FAST__COMMIT_INTERVAL_S=0.05``.
 The librdkafka client configuration built from them is in
-``wardstream.streaming.fast_config``.
+``wardstream.kafka.librdkafka``.
 """
 
 from __future__ import annotations

@@ -14,12 +14,8 @@ start.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
-
-if TYPE_CHECKING:
-    from wardstream.config.settings import Settings
 
 
 class MonitoredTopic(BaseModel):
@@ -71,16 +67,3 @@ class LifecycleSettings(BaseModel):
         ),
     )
     master_key_file: Path | None = Field(default=None, description="File holding master_key.")
-
-
-def lifecycle_settings(settings: Settings) -> LifecycleSettings:
-    return settings.lifecycle
-
-
-def derived(settings: Settings, kind: str) -> str:
-    """The topic of ``kind`` (seen, control, holds, keys): configured, or beside ward.subjects."""
-    explicit = getattr(lifecycle_settings(settings), f"{kind}_topic")
-    if explicit:
-        return str(explicit)
-    stem, dot, _ = settings.topics.subjects.rpartition(".")
-    return f"{stem}{dot}{kind}"

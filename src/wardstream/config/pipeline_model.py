@@ -22,7 +22,7 @@ The format is SPEC.md "Pipelines"::
 
 A ``fields`` entry is a category, or ``{category: <category>, encrypt: true}``:
 a child's or minor's value of that field is sealed with the subject's data key
-on the sink (``streaming.sink_crypto``); the field's type must be ``string`` or
+on the sink (``enforce.sink_fields``); the field's type must be ``string`` or
 ``bytes`` (either may be a union with null) and the worker needs the key ring
 (a master key, ``lifecycle.encrypt_quarantine`` on).
 

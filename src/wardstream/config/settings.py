@@ -151,6 +151,24 @@ class WorkerSettings(BaseModel):
         description="Interface /health and /metrics listen on; 0.0.0.0 in a container.",
     )
 
+    static_membership: bool = Field(
+        default=True,
+        description=(
+            "Join the consumer group as a static member (KIP-345, group.instance.id = name): "
+            "a worker restarted within the session timeout gets its own partitions back "
+            "without a rebalance. Needs a name that is unique and stable per replica."
+        ),
+    )
+    state_stall_s: float = Field(
+        default=120.0,
+        gt=0,
+        description=(
+            "Start-up: how long the state read may make no progress (no record applied, lag "
+            "not shrinking) before the worker gives up and exits for a restart. A read that "
+            "progresses has no time limit, however large the user base."
+        ),
+    )
+
     @field_validator("name")
     @classmethod
     def _host_name(cls, value: str) -> str:
@@ -212,6 +230,19 @@ class Settings(BaseSettings):
     def as_dict(self) -> dict[str, Any]:
         """Settings as plain data with every secret shown as '**********'."""
         return self.model_dump(mode="json")
+
+
+def lifecycle_settings(settings: Settings) -> LifecycleSettings:
+    return settings.lifecycle
+
+
+def derived(settings: Settings, kind: str) -> str:
+    """The topic of ``kind`` (seen, control, holds, keys): configured, or beside ward.subjects."""
+    explicit = getattr(lifecycle_settings(settings), f"{kind}_topic")
+    if explicit:
+        return str(explicit)
+    stem, dot, _ = settings.topics.subjects.rpartition(".")
+    return f"{stem}{dot}{kind}"
 
 
 def load_settings(path: Path | None) -> Settings:

@@ -42,8 +42,8 @@ from wardstream.demo.scrape import Snapshot, parse, rate
 from wardstream.demo.summary import RunInfo, build
 from wardstream.demo.workspace import Workspace, create_topics, find_project, new_prefix
 from wardstream.domain.pipeline import Pipeline
-from wardstream.kafka.local import LocalKafka, free_port
 from wardstream.kafka.security import librdkafka_options, preflight
+from wardstream.local.kafka import LocalKafka, free_port
 
 
 @dataclass(frozen=True, slots=True)

@@ -140,8 +140,8 @@ def create_topics(settings: Settings, pipelines: tuple[Pipeline, ...]) -> list[s
     """Create the run's topics (state, outputs, sources and sinks) that do not exist yet."""
     from kafka.errors import KafkaError
 
+    from wardstream.engines.bootstrap import client_config, topic_specs
     from wardstream.kafka.admin import ensure_topics
-    from wardstream.streaming.bootstrap import client_config, topic_specs
 
     try:
         return ensure_topics(client_config(settings), topic_specs(settings, pipelines))

@@ -6,7 +6,7 @@ would need one of them removed is quarantined (REDACTION_IMPOSSIBLE) instead.
 ``destination`` is ``internal``, ``public`` or ``third_party:<recipient>``.
 ``encrypted_fields`` (``encrypt: true`` in the file) are sealed with the
 subject's data key on a child's or minor's event before it reaches the sink
-(``streaming.sink_crypto``). ``sink_tombstones`` makes the lifecycle write a
+(``enforce.sink_fields``). ``sink_tombstones`` makes the lifecycle write a
 tombstone for the subject to the sink when a deletion covers all it holds
 there (``policy.tombstones``); it needs a sink keyed by subject id, i.e.
 ``subject == "key"`` (the sink keeps the source key).

@@ -45,6 +45,14 @@ from wardstream.audit.chain import ChainWriter
 from wardstream.audit.verify import Position
 from wardstream.domain.audit import AuditRecord
 from wardstream.domain.enums import AuditAction
+from wardstream.enforce.datakeys import KeyRing, KeyStore
+from wardstream.enforce.records import (
+    H_DECISION,
+    Headers,
+    InRecord,
+    OutRecord,
+    forwarded_headers,
+)
 from wardstream.errors import WardstreamError
 from wardstream.kafka.audit_log import (
     AuditLogError,
@@ -54,17 +62,9 @@ from wardstream.kafka.audit_log import (
     unreachable,
 )
 from wardstream.serde import AvroCodec, Codec, DecodeError, Origin, record_schema
-from wardstream.streaming.records import (
-    H_DECISION,
-    Headers,
-    InRecord,
-    OutRecord,
-    forwarded_headers,
-)
-from wardstream.streaming.shredding import KeyRing, KeyStore
 
 if TYPE_CHECKING:
-    from wardstream.streaming.sink_crypto import FieldSealer
+    from wardstream.enforce.sink_fields import FieldSealer
 
 log = logging.getLogger(__name__)
 APPEND_ATTEMPTS = 10

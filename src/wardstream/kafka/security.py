@@ -2,7 +2,7 @@
 
 One place turns ``kafka.security_protocol``, ``sasl_*`` and ``ssl_cafile`` into
 the options of kafka-python and aiokafka (which share their names; Faust takes
-them as credentials, see ``streaming/faust_engine.make_app``) and of librdkafka
+them as credentials, see ``engines/faust/clients.make_app``) and of librdkafka
 (confluent-kafka, the fast engine). SASL options are set only for a SASL_*
 protocol and a TLS context only for SSL/SASL_SSL, where one is always built
 (from ``ssl_cafile``, else the system's CAs): aiokafka and Faust would otherwise

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
-from wardstream import _native
+import wardstream._native as _native
 from wardstream.serde.errors import (
     DecodeError,
     MissingEventTime,

@@ -1,7 +1,7 @@
 """Subject and consent state for millions of subjects: compact in memory, decoded on demand.
 
 ``ward.subjects`` and ``ward.consents`` are read back in full by every worker
-(``streaming.state``). Holding a ``SubjectProfile`` dataclass per subject costs
+(``enforce.state``). Holding a ``SubjectProfile`` dataclass per subject costs
 several hundred bytes and a ``ConsentLedger`` a few kilobytes; here each
 subject costs its key and its Avro value bytes, packed into large shared
 buckets (``table``), and the profiles and ledgers in use are decoded on

@@ -1,0 +1,179 @@
+"""Audit records for the stream layer: one hash chain per input partition.
+
+A chain is ``<pipeline>/<partition>`` for events, ``_control/0`` for state and
+lifecycle records (the lifecycle leader's), ``_worker/<name>`` for deletions only
+one worker owes (compensation). Each chain has one writer at a time — the worker
+that owns the partition — and continues from the chain's last record read back
+from the audit topic at start-up and after each assignment (``resume``; on a
+revoke ``hand_over`` drops the writer), so neither restarts nor rebalances fork
+it. Records are keyed by chain id, so a chain lives in one audit partition, in order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+
+from wardstream.audit.chain import ChainWriter
+from wardstream.audit.encode import encode_audit
+from wardstream.audit.pseudonym import SubjectPseudonymizer
+from wardstream.audit.summary import AdultPassCounter
+from wardstream.domain.audit import AuditRecord
+from wardstream.domain.decision import Decision
+from wardstream.domain.enums import AuditAction
+from wardstream.enforce.records import OutRecord
+from wardstream.serde import AvroCodec, Origin, record_schema
+
+CONTROL = "_control"
+"""The pipeline name of lifecycle and state records."""
+CONTROL_CHAIN = "_control/0"
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def worker_chain(worker: str) -> str:
+    """The chain only ``worker`` writes (deletions it alone owes: compensation)."""
+    return f"_worker/{worker}"
+
+
+def chains_of(pipelines: Mapping[str, str], partitions: Iterable[tuple[str, int]]) -> set[str]:
+    """The chains the owner of these source partitions writes: ``<pipeline>/<partition>``,
+    and ``_control/0`` with partition 0 of the first source (the lifecycle leader's).
+    ``pipelines`` maps each source topic to its pipeline name."""
+    first = min(pipelines, default=None)
+    out: set[str] = set()
+    for topic, partition in partitions:
+        if topic in pipelines:
+            out.add(f"{pipelines[topic]}/{partition}")
+            if topic == first and partition == 0:
+                out.add(CONTROL_CHAIN)
+    return out
+
+
+class Auditor:
+    def __init__(
+        self,
+        topic: str,
+        worker: str,
+        pseudonymizer: SubjectPseudonymizer,
+        *,
+        summary_interval: timedelta = timedelta(seconds=10),
+        clock: Clock = utc_now,
+    ) -> None:
+        self.topic = topic
+        self.worker = worker
+        self.pseudonymizer = pseudonymizer
+        self.clock = clock
+        self._codec = AvroCodec(record_schema("AuditRecord"))
+        self._chains: dict[str, ChainWriter] = {}
+        self._last: dict[str, AuditRecord] = {}
+        self._counters: dict[str, AdultPassCounter] = {}
+        self._interval = summary_interval
+
+    # -- start-up -------------------------------------------------------------------
+    def resume(self, records: Iterable[AuditRecord]) -> None:
+        """Remember each chain's last record, so writing continues the chain."""
+        for record in records:
+            last = self._last.get(record.chain)
+            if last is None or record.seq > last.seq:
+                self._last[record.chain] = record
+
+    def hand_over(self, chains: Iterable[str]) -> None:
+        """Stop writing ``chains``: their partitions moved to another worker. Their writers
+        are dropped, so a later write continues from what ``resume`` reads back from the
+        audit topic then, not from this worker's memory (which would fork the chain).
+        Send ``summaries(flush=True)`` first: uncounted adult passes are dropped too."""
+        for chain in chains:
+            self._chains.pop(chain, None)
+            self._last.pop(chain, None)
+            self._counters.pop(chain, None)
+
+    def decode(self, value: bytes, origin: Origin) -> AuditRecord:
+        return AuditRecord.from_dict(self._codec.decode(value, origin=origin))
+
+    # -- writing --------------------------------------------------------------------
+    def write(
+        self,
+        chain: str,
+        pipeline: str,
+        action: AuditAction,
+        *,
+        subject_id: str | None = None,
+        rule: str | None = None,
+        reason: str | None = None,
+        event_ref: str | None = None,
+        consent_id: str | None = None,
+        fields_redacted: Sequence[str] = (),
+        counts: Mapping[str, int] | None = None,
+        deadline: datetime | None = None,
+        attrs: Mapping[str, str] | None = None,
+    ) -> OutRecord:
+        """Seal the next record of ``chain``; ``subject_id`` is pseudonymised here."""
+        writer = self._writer(chain)
+        ref = self.pseudonymizer.ref(subject_id) if subject_id else None
+        written = writer.write(
+            at=self.clock(),
+            worker=self.worker,
+            pipeline=pipeline,
+            action=action,
+            subject_ref=ref,
+            rule=rule,
+            reason=reason,
+            event_ref=event_ref,
+            consent_id=self.consent_ref(consent_id),
+            fields_redacted=fields_redacted,
+            counts=counts,
+            deadline=deadline,
+            attrs=attrs,
+        )
+        return OutRecord(self.topic, chain.encode(), written)
+
+    def decision(
+        self,
+        chain: str,
+        pipeline: str,
+        subject_id: str,
+        decision: Decision,
+        event_ref: str,
+        action: AuditAction | None = None,
+    ) -> OutRecord:
+        return self.write(
+            chain,
+            pipeline,
+            action or decision.audit_action or AuditAction.DROPPED,
+            subject_id=subject_id,
+            rule=decision.rule,
+            reason=decision.reason.value,
+            event_ref=event_ref,
+            consent_id=decision.consent_id,
+            fields_redacted=sorted(decision.remove_fields),
+        )
+
+    def consent_ref(self, consent_id: str | None) -> str | None:
+        """Consent ids are the operator's and may embed a subject id: pseudonymise them too."""
+        return self.pseudonymizer.ref("consent:" + consent_id) if consent_id else None
+
+    def count_adult(self, chain: str, pipeline: str, rule: str) -> None:
+        counter = self._counters.get(chain)
+        if counter is None:
+            counter = self._counters[chain] = AdultPassCounter(self._interval, self.clock)
+        counter.count(pipeline, rule=rule)
+
+    def summaries(self, *, flush: bool = False) -> list[OutRecord]:
+        """SUMMARY records for every chain whose interval elapsed (all, with ``flush``)."""
+        out = []
+        for chain, counter in self._counters.items():
+            for summary in counter.flush() if flush else counter.due():
+                summary.append_to(self._writer(chain), self.worker)
+                out.append(OutRecord(self.topic, chain.encode(), self._writer(chain).last_written))
+        return out
+
+    def _writer(self, chain: str) -> ChainWriter:
+        writer = self._chains.get(chain)
+        if writer is None:
+            last = self._last.pop(chain, None)
+            writer = self._chains[chain] = ChainWriter(chain, encode_audit, last)
+        return writer

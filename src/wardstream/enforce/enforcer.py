@@ -1,0 +1,116 @@
+"""Everything an engine drives, with no engine in it: processors, state, audit, quarantine.
+
+The engine calls ``submit`` per source record and ``tick`` about ten times a
+second, sends every returned ``OutRecord`` and acknowledges each record of an
+``Outcome`` after sending its outputs. ``owns`` says which source partitions
+this worker holds (quarantine releases and expiry act only on those).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from wardstream.enforce.auditor import Auditor
+from wardstream.enforce.hooks import LifecycleHook, StateTarget
+from wardstream.enforce.metrics import Metrics
+from wardstream.enforce.processor import PipelineProcessor
+from wardstream.enforce.quarantine import QuarantineBook
+from wardstream.enforce.records import InRecord, Outcome, OutRecord
+from wardstream.enforce.state import StateStore
+from wardstream.serde import AvroCodec, record_schema
+
+Owns = Callable[[str, int], bool]
+EXPIRY_EVERY_S = 1.0
+_DEAD_LETTERS = AvroCodec(record_schema("DeadLetter"))
+
+
+@dataclass
+class Tick:
+    outcomes: list[Outcome] = field(default_factory=list)
+    outputs: list[OutRecord] = field(default_factory=list)
+
+
+class Enforcer:
+    def __init__(
+        self,
+        processors: Iterable[PipelineProcessor],
+        state: StateStore,
+        auditor: Auditor,
+        book: QuarantineBook,
+        metrics: Metrics,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        self.by_source = {p.pipeline.source: p for p in processors}
+        self.state, self.auditor, self.book, self.metrics = state, auditor, book, metrics
+        self.wall = wall
+        self._dirty: set[str] = set()
+        self._last_expiry = 0.0
+        self._revisited_all = False
+        state.listeners.append(self._changed)
+        # set by wardstream.lifecycle.wiring.attach
+        self.applier: StateTarget | None = None  # what the engine's state reader feeds
+        self.lifecycle: LifecycleHook | None = None  # its periodic work, in tick()
+
+    def _changed(self, subject_id: str) -> None:
+        # only subjects with quarantined events have anything to revisit: a recovery that
+        # applies millions of state records must not queue millions of revisits
+        if self.book.holds_subject(subject_id):
+            self._dirty.add(subject_id)
+
+    @property
+    def sources(self) -> list[str]:
+        return list(self.by_source)
+
+    def submit(self, record: InRecord) -> Outcome | None:
+        processor = self.by_source[record.topic]
+        self.metrics.received(processor.pipeline.name)
+        outcome = processor.submit(record)
+        if outcome is not None:
+            self.metrics.decided(processor.pipeline.name, outcome, self.wall())
+        return outcome
+
+    def tick(self, owns: Owns, *, flush: bool = False) -> Tick:
+        tick = Tick()
+        for processor in self.by_source.values():
+            for outcome in processor.poll():
+                self.metrics.decided(processor.pipeline.name, outcome, self.wall())
+                tick.outcomes.append(outcome)
+        if not self._revisited_all and self.state.caught_up_at > 0:
+            # once, after the first catch-up: entries loaded after their state was applied
+            self._revisited_all = True
+            self._dirty.update(self.book.subjects())
+        dirty = sorted(self._dirty)
+        self._dirty.clear()
+        for subject_id in dirty:
+            for p in self.by_source.values():
+                tick.outputs.extend(p.releases.revisit(subject_id, _bind(owns, p.pipeline.source)))
+        now = self.wall()
+        if now - self._last_expiry >= EXPIRY_EVERY_S:
+            self._last_expiry = now
+            for p in self.by_source.values():
+                tick.outputs.extend(p.releases.expire(_bind(owns, p.pipeline.source)))
+        if self.lifecycle is not None:
+            tick.outputs.extend(self.lifecycle.tick(now, leader=self.is_leader(owns)))
+        tick.outputs.extend(self.auditor.summaries(flush=flush))
+        self.metrics.gauges(
+            held=sum(len(p.waiting) for p in self.by_source.values()),
+            quarantined=len(self.book),
+            state_age=max(0.0, now - self.state.caught_up_at),
+        )
+        return tick
+
+    def is_leader(self, owns: Owns) -> bool:
+        """The lifecycle issuer: whoever owns partition 0 of the first pipeline source."""
+        return bool(self.by_source) and owns(min(self.by_source), 0)
+
+    def forget(self, revoked: Iterable[tuple[str, int]]) -> None:
+        """Drop waiting events of revoked partitions: unacked, the new owner redoes them."""
+        gone = set(revoked)
+        for p in self.by_source.values():
+            p.waiting = [w for w in p.waiting if (w.record.topic, w.record.partition) not in gone]
+
+
+def _bind(owns: Owns, topic: str) -> Callable[[int], bool]:
+    return lambda partition: owns(topic, partition)

@@ -1,0 +1,54 @@
+"""How the lifecycle plugs into the enforcer without the enforcer knowing it.
+
+The enforcer calls these at fixed points; ``wardstream.lifecycle.wiring.attach``
+provides them. Keeping them protocols keeps the import graph one-way: the
+lifecycle imports the enforcer, never the other way round.
+
+* ``RouteObserver.routed`` - once for every routed event, after its route is
+  known (and for every release from quarantine): the compensation pass log and
+  the ``ward.seen`` marks. It may return records to send with the event.
+* ``StateTarget`` - what an engine's state reader feeds every state record to.
+* ``LifecycleHook.tick`` - the lifecycle's periodic work in ``Enforcer.tick``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from wardstream.domain.decision import Decision
+from wardstream.enforce.records import OutRecord
+
+
+@dataclass(frozen=True, slots=True)
+class Routed:
+    """One routed event as observers see it: who, where, when and why; never its contents."""
+
+    pipeline: str
+    subject_id: str
+    event_time: datetime
+    destination: str  # processor.SINK, QUARANTINE, DEADLETTER or DROPPED
+    decision: Decision
+    wall: float  # the wall-clock moment it counts from: arrival, or the release
+    released: bool = False  # a quarantined event released to the sink
+
+
+class RouteObserver(Protocol):
+    def routed(self, event: Routed) -> list[OutRecord]: ...
+
+
+class StateTarget(Protocol):
+    @property
+    def topics(self) -> tuple[str, ...]: ...
+
+    @property
+    def rejected(self) -> int: ...
+
+    def apply(
+        self, topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None
+    ) -> None: ...
+
+
+class LifecycleHook(Protocol):
+    def tick(self, now: float, *, leader: bool) -> list[OutRecord]: ...

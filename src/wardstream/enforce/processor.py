@@ -1,0 +1,296 @@
+"""Decode -> decide -> route for one pipeline, with no Kafka in it.
+
+An engine feeds ``submit`` every source record and sends the outputs of each
+``Outcome`` before it acknowledges the record. Adults' events are decided at
+once. A child's or unknown-age event waits until the state reader was caught
+up at a wall-clock moment at or after ``min(event time, arrival) +
+state_lateness`` (SPEC, "State and time"); ``poll`` hands back the events that
+became decidable, and quarantines with STATE_NOT_CURRENT those that waited
+``max_hold``. Its ``releases`` (``enforce.releases``) re-decide a subject's
+quarantined events when its state changes and close those whose window ran out.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from wardstream.domain.decision import Decision, EventFacts
+from wardstream.domain.enums import Action, AgeBand, AuditAction
+from wardstream.domain.pipeline import Pipeline
+from wardstream.domain.subject import SubjectProfile
+from wardstream.enforce.auditor import Auditor
+from wardstream.enforce.deadletters import DeadLetters, NoValue
+from wardstream.enforce.hooks import Routed, RouteObserver
+from wardstream.enforce.quarantine import Entry, QuarantineBook, quarantine_id
+from wardstream.enforce.records import (
+    DROPPED,
+    H_AGE_BAND,
+    H_CONSENT,
+    H_DECISION,
+    QUARANTINE,
+    SINK,
+    InRecord,
+    Outcome,
+    OutRecord,
+    forwarded_headers,
+)
+from wardstream.enforce.releases import Releases
+from wardstream.enforce.sink_fields import field_sealer
+from wardstream.enforce.state import StateStore
+from wardstream.policy.age import age_band_at
+from wardstream.policy.context import PolicyContext
+from wardstream.policy.decide import decide, redaction_impossible, state_not_current
+from wardstream.serde import (
+    AvroSchema,
+    Codec,
+    DecodeError,
+    EventLocator,
+    MissingSubject,
+    Origin,
+    RedactionImpossible,
+    presence_probe,
+    redact,
+)
+from wardstream.serde.lazy import Envelope
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    state_lateness: float = 2.0
+    max_hold: float = 10.0
+    quarantine_window: timedelta = timedelta(days=7)
+
+
+@dataclass(slots=True)
+class _Waiting:
+    record: InRecord
+    value: dict[str, Any]
+    envelope: Envelope
+    ready_at: float
+    give_up_at: float
+
+
+class PipelineProcessor:
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        policy: PolicyContext,
+        codec: Codec,
+        schema: AvroSchema,
+        state: StateStore,
+        auditor: Auditor,
+        book: QuarantineBook,
+        deadletter_topic: str,
+        timing: Timing = Timing(),
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        self.pipeline, self.policy, self.codec, self.schema = pipeline, policy, codec, schema
+        self.state, self.auditor, self.book = state, auditor, book
+        self.deadletter_topic = deadletter_topic
+        self.timing, self.wall = timing, wall
+        self.locator = EventLocator(pipeline.subject, pipeline.event_time)
+        self._present = presence_probe(pipeline.fields)
+        self._reencode = pipeline.format == "json"
+        self.waiting: list[_Waiting] = []
+        self.dead_letters = DeadLetters(deadletter_topic, auditor)
+        self.sealer = field_sealer(pipeline, book.ring)  # encrypt: true sink fields
+        # told of every routed event (the lifecycle's pass log and seen marks)
+        self.observers: list[RouteObserver] = []
+        self.releases = Releases(self)
+
+    # -- the event path -------------------------------------------------------------
+    def submit(self, rec: InRecord) -> Outcome | None:
+        """The outcome of ``rec``, or None while it waits for current state."""
+        origin = Origin(rec.topic, rec.partition, rec.offset)
+        value: dict[str, Any] | None = None
+        try:
+            if self.locator.needs_value:
+                value = self._decode(rec, origin)
+            env = self.locator.locate(
+                key=rec.key, timestamp_ms=rec.timestamp_ms, record=value, origin=origin
+            )
+            profile = self.state.subjects.get(env.subject_id)
+            if age_band_at(profile, env.event_time, self.pipeline, self.policy) is AgeBand.ADULT:
+                return self._adult(rec, env, profile)
+            if value is None:
+                value = self._decode(rec, origin)
+        except DecodeError as exc:
+            return self._dead_letter(rec, exc)
+        ready_at = min(env.event_time.timestamp(), rec.arrival) + self.timing.state_lateness
+        if self.state.caught_up_at >= ready_at:
+            return self._decide_and_route(rec, value, env)
+        self.waiting.append(_Waiting(rec, value, env, ready_at, rec.arrival + self.timing.max_hold))
+        return None
+
+    def poll(self) -> list[Outcome]:
+        """Outcomes of waiting events that can now be decided or waited too long."""
+        if not self.waiting:
+            return []
+        now, caught_up = self.wall(), self.state.caught_up_at
+        done, still = [], []
+        for w in self.waiting:
+            if caught_up >= w.ready_at:
+                done.append(self._decide_and_route(w.record, w.value, w.envelope))
+            elif now >= w.give_up_at:
+                done.append(self._stale(w))
+            else:
+                still.append(w)
+        self.waiting = still
+        return done
+
+    def _decode(self, rec: InRecord, origin: Origin) -> dict[str, Any]:
+        if rec.value is None:
+            raise NoValue(origin)
+        return self.codec.decode(rec.value, origin=origin)
+
+    def _facts(self, value: dict[str, Any] | None, env: Envelope) -> EventFacts:
+        # listed fields plus unlisted top-level ones, so minimisation sees them
+        present = self._present(value) if value is not None else frozenset()
+        return EventFacts(env.subject_id, env.event_time, present)
+
+    def _adult(self, rec: InRecord, env: Envelope, profile: SubjectProfile | None) -> Outcome:
+        """An adult's event: the profile just read decides it; consents and fields never
+        matter to an adult's decision (``decide`` returns before it looks at them)."""
+        facts = EventFacts(env.subject_id, env.event_time)
+        decision = decide(facts, profile, None, self.pipeline, self.policy)
+        return self._route(rec, None, env, decision)
+
+    def _decide_and_route(
+        self,
+        rec: InRecord,
+        value: dict[str, Any] | None,
+        env: Envelope,
+        consent_at: datetime | None = None,
+    ) -> Outcome:
+        return self._route(rec, value, env, self._decide(value, env, consent_at))
+
+    def _decide(
+        self, value: dict[str, Any] | None, env: Envelope, consent_at: datetime | None
+    ) -> Decision:
+        sid = env.subject_id
+        subject, consents = self.state.subjects.get(sid), self.state.consents.get(sid)
+        facts = self._facts(value, env)
+        return decide(facts, subject, consents, self.pipeline, self.policy, consent_at=consent_at)
+
+    def _route(
+        self, rec: InRecord, value: dict[str, Any] | None, env: Envelope, decision: Decision
+    ) -> Outcome:
+        outcome = self._routed(rec, value, env, decision)
+        if self.observers:
+            routed = Routed(
+                self.pipeline.name,
+                env.subject_id,
+                env.event_time,
+                outcome.destination,
+                decision,
+                rec.arrival,
+            )
+            for observer in self.observers:
+                outcome.outputs.extend(observer.routed(routed))
+        return outcome
+
+    def _routed(
+        self, rec: InRecord, value: dict[str, Any] | None, env: Envelope, decision: Decision
+    ) -> Outcome:
+        chain = f"{self.pipeline.name}/{rec.partition}"
+        if decision.action is Action.REDACT:
+            try:
+                out = self._sink(rec, decision, self._redacted(value, decision, env))
+            except RedactionImpossible:
+                decision = redaction_impossible(decision, self.policy)
+            else:
+                return Outcome(rec, SINK, [*out, self._audit(chain, env, decision, rec)])
+        if decision.action is Action.PASS:
+            outputs = self._sink(rec, decision, self._passed(rec, value, decision, env))
+            if decision.needs_own_audit_record:
+                outputs.append(self._audit(chain, env, decision, rec))
+            else:
+                self.auditor.count_adult(chain, self.pipeline.name, decision.rule)
+            return Outcome(rec, SINK, outputs)
+        if decision.action is Action.QUARANTINE:
+            held = self._quarantine(rec, env, decision)
+            return Outcome(rec, QUARANTINE, [*held, self._audit(chain, env, decision, rec)])
+        if decision.action is Action.DEADLETTER:
+            return self._dead_letter(
+                rec, MissingSubject(Origin(rec.topic, rec.partition, rec.offset))
+            )
+        return Outcome(rec, DROPPED, [self._audit(chain, env, decision, rec)])
+
+    def _passed(
+        self, rec: InRecord, value: dict[str, Any] | None, decision: Decision, env: Envelope
+    ) -> bytes | None:
+        """The bytes a pass forwards: the original, except for a child's event that is
+        re-encoded: JSON (the decoder dropped keys the schema does not name, so they stay
+        dropped) or with ``encrypt: true`` fields to seal."""
+        if value is None or decision.age_band is AgeBand.ADULT:
+            return rec.value
+        sealed = self._sealed(value, decision, env)
+        return self.codec.encode(sealed) if self._reencode or sealed is not value else rec.value
+
+    def _redacted(self, value: dict[str, Any] | None, decision: Decision, env: Envelope) -> bytes:
+        assert value is not None, "a redaction always follows a decode"  # noqa: S101
+        kept = redact(value, self.schema, decision.remove_fields)
+        return self.codec.encode(self._sealed(kept, decision, env))
+
+    def _sealed(
+        self, value: Mapping[str, Any], decision: Decision, env: Envelope
+    ) -> Mapping[str, Any]:
+        """``encrypt: true`` fields sealed with the subject's data key, unless an adult's."""
+        if self.sealer is None or decision.treated_as is AgeBand.ADULT:
+            return value
+        return self.sealer.seal(env.subject_id, value)
+
+    def _sink(self, rec: InRecord, decision: Decision, value: bytes | None) -> list[OutRecord]:
+        """The sink record, after any data key its sealed fields need (keys topic first)."""
+        ward = [
+            (H_AGE_BAND, decision.header_band.encode()),
+            (H_DECISION, decision.action.value.encode()),
+        ]
+        if decision.consent_id:
+            ward.append((H_CONSENT, decision.consent_id.encode()))
+        headers = forwarded_headers(rec.headers, tuple(ward))
+        keys = self.sealer.take() if self.sealer is not None else []
+        return [*keys, OutRecord(self.pipeline.sink, rec.key, value, headers, rec.timestamp_ms)]
+
+    def _audit(
+        self,
+        chain: str,
+        env: Envelope,
+        decision: Decision,
+        rec: InRecord,
+        action: AuditAction | None = None,
+    ) -> OutRecord:
+        return self.auditor.decision(
+            chain, self.pipeline.name, env.subject_id, decision, rec.ref, action
+        )
+
+    def _quarantine(self, rec: InRecord, env: Envelope, decision: Decision) -> list[OutRecord]:
+        now = datetime.fromtimestamp(self.wall(), UTC)
+        entry = Entry(
+            quarantine_id(rec),
+            self.pipeline.name,
+            env.subject_id,
+            decision.reason.value,
+            rec,
+            env.event_time,
+            now + self.timing.quarantine_window,
+        )
+        return self.book.hold(entry, rule=decision.rule, now=now)
+
+    def _stale(self, w: _Waiting) -> Outcome:
+        sid = w.envelope.subject_id
+        decision = state_not_current(
+            EventFacts(sid, w.envelope.event_time),
+            self.state.subjects.get(sid),
+            self.pipeline,
+            self.policy,
+        )
+        return self._route(w.record, w.value, w.envelope, decision)
+
+    def _dead_letter(self, rec: InRecord, exc: DecodeError) -> Outcome:
+        at = datetime.fromtimestamp(self.wall(), UTC)
+        return self.dead_letters.send(rec, exc, self.pipeline, self.policy, at)

@@ -1,0 +1,201 @@
+"""Build a running worker from settings: topics, keys, pipelines, audit resume, engine.
+
+Everything here happens once at start-up, before the first event: a problem
+stops the worker with a message that names the fix.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable, Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+from pydantic import SecretStr
+
+from wardstream.audit.errors import KeyFormatError
+from wardstream.audit.pseudonym import SubjectPseudonymizer, parse_key
+from wardstream.config.secrets import SecretUnavailable, read_secret
+from wardstream.config.settings import Settings, derived
+from wardstream.crypto import MasterKey
+from wardstream.domain.pipeline import Pipeline
+from wardstream.enforce.auditor import Auditor
+from wardstream.enforce.datakeys import KeyRing
+from wardstream.enforce.enforcer import Enforcer
+from wardstream.enforce.metrics import Metrics
+from wardstream.enforce.processor import PipelineProcessor, Timing
+from wardstream.enforce.quarantine import QuarantineBook
+from wardstream.enforce.sink_fields import missing_ring_message
+from wardstream.enforce.state import StateStore
+from wardstream.errors import WardstreamError
+from wardstream.kafka.admin import TopicSpec, ensure_topics
+from wardstream.kafka.librdkafka import state_consumer_config
+from wardstream.kafka.security import preflight, python_options
+from wardstream.kafka.tail import Row, partitions_of, read_to_end
+from wardstream.lifecycle.wiring import COMPACTED_KINDS, attach
+from wardstream.policy.context import PolicyContext
+from wardstream.serde import HttpSchemaRegistry, Origin, load_schema, make_codec
+
+
+class StartupError(WardstreamError):
+    """The worker cannot start; the message says what to fix."""
+
+
+def security_config(settings: Settings) -> dict[str, Any]:
+    """kafka-python / aiokafka client options for the configured security protocol."""
+    return python_options(settings.kafka)
+
+
+def _secret(value: SecretStr | None, file: Path | None, name: str, missing: str) -> str:
+    """A secret given inline (best from the environment) or as a mounted file."""
+    try:
+        return read_secret(value, file, name, missing)
+    except SecretUnavailable as exc:
+        raise StartupError(str(exc)) from None
+
+
+def pseudonymizer(settings: Settings) -> SubjectPseudonymizer:
+    a = settings.audit
+    text = _secret(
+        a.hmac_key,
+        a.hmac_key_file,
+        "audit.hmac_key",
+        "no pseudonym key: set WARDSTREAM__AUDIT__HMAC_KEY (32+ random bytes, hex or base64) "
+        "or audit.hmac_key_file. wardstream never writes a child's raw id to the audit topic, "
+        "so it will not start without one.",
+    )
+    return SubjectPseudonymizer(parse_key(text), a.key_id)
+
+
+def master_key(settings: Settings) -> MasterKey:
+    """The key-wrapping key of crypto-shredding; StartupError (fail closed) without one."""
+    ls = settings.lifecycle
+    text = _secret(
+        ls.master_key,
+        ls.master_key_file,
+        "lifecycle.master_key",
+        "no master key: set WARDSTREAM__LIFECYCLE__MASTER_KEY (32 random bytes, hex or "
+        "base64: `openssl rand -hex 32`) or lifecycle.master_key_file. Quarantined "
+        "children's payloads are stored encrypted, so the worker will not start without one "
+        "(lifecycle.encrypt_quarantine: false turns encryption off).",
+    )
+    try:
+        return MasterKey(parse_key(text))
+    except (KeyFormatError, ValueError):
+        raise StartupError(
+            "lifecycle.master_key must be exactly 32 bytes as hex (64 digits) or base64"
+        ) from None
+
+
+def key_ring(settings: Settings, pipelines: Sequence[Pipeline] = ()) -> KeyRing | None:
+    """The per-subject key ring (None with quarantine encryption off). ``encrypt: true``
+    sink fields need it: StartupError (naming the setting) when it is off or has no key."""
+    ls = settings.lifecycle
+    marked = [p for p in pipelines if p.encrypted_fields]
+    if marked and (not ls.encrypt_quarantine or (ls.master_key is None and not ls.master_key_file)):
+        raise StartupError(missing_ring_message(marked[0]))
+    if not ls.encrypt_quarantine:
+        return None
+    return KeyRing(master_key(settings), derived(settings, "keys"))
+
+
+def topic_specs(settings: Settings, pipelines: Iterable[Pipeline]) -> list[TopicSpec]:
+    k, t = settings.kafka, settings.topics
+    compacted = {"cleanup.policy": "compact"}
+
+    def spec(name: str, config: dict[str, str] | None = None) -> TopicSpec:
+        return TopicSpec(name, k.partitions, k.replication_factor, config or {})
+
+    specs = [
+        spec(t.subjects, compacted),
+        spec(t.consents),
+        spec(t.requests),
+        spec(t.quarantine),
+        spec(t.deadletter),
+        spec(t.deletions),
+        spec(t.notices),
+        spec(t.audit),
+        spec(t.corrections),
+        spec(t.incidents),
+    ]
+    for p in pipelines:  # a sink that gets tombstones is created compacted
+        specs += [spec(p.source), spec(p.sink, compacted if p.sink_tombstones else None)]
+    specs += [spec(derived(settings, kind), compacted) for kind in COMPACTED_KINDS]
+    return specs
+
+
+def read_audit_tails(settings: Settings, auditor: Auditor) -> int:
+    """Read the audit topic's committed records so every chain continues from its last one.
+
+    Records are keyed by chain id and a chain's records keep their order within a
+    partition, so only the last record of each key in each partition is decoded (about
+    20 us each); the others are only read. read_committed: never a record of an aborted
+    exactly-once transaction. Returns the number of records read.
+    """
+    topic = settings.topics.audit
+    last: dict[tuple[int, bytes | None], tuple[int, bytes]] = {}
+    seen = 0
+
+    def keep(rows: list[Row]) -> None:
+        nonlocal seen
+        seen += len(rows)
+        for _, partition, offset, key, value in rows:
+            if value is not None:
+                last[(partition, key)] = (offset, value)
+
+    consumer = Consumer(state_consumer_config(settings, settings.fast))
+    try:
+        tps = partitions_of(consumer, topic)
+        consumer.assign([TopicPartition(topic, tp.partition, OFFSET_BEGINNING) for tp in tps])
+        read_to_end(consumer, tps, {}, keep)
+    finally:
+        consumer.close()
+    auditor.resume(
+        auditor.decode(value, Origin(topic, partition, offset))
+        for (partition, _), (offset, value) in last.items()
+    )
+    return seen
+
+
+def build_enforcer(
+    settings: Settings, pipelines: Sequence[Pipeline], policy: PolicyContext, base_dir: str = "."
+) -> Enforcer:
+    w = settings.worker
+    state = StateStore()
+    book = QuarantineBook(settings.topics.quarantine, key_ring(settings, pipelines))
+    auditor = Auditor(
+        settings.topics.audit,
+        w.name,
+        pseudonymizer(settings),
+        summary_interval=timedelta(seconds=w.summary_interval_s),
+    )
+    timing = Timing(w.state_lateness_s, w.max_hold_s, policy.quarantine_window)
+    url = settings.kafka.schema_registry_url
+    registry = HttpSchemaRegistry(url) if url else None
+    processors = []
+    for p in pipelines:
+        schema = load_schema(os.path.join(base_dir, p.schema)) if p.schema else None
+        if schema is None:
+            raise StartupError(f"pipeline {p.name}: a schema file is needed (schema: path/to.avsc)")
+        codec = make_codec(p.format, schema, registry=registry, subject=f"{p.sink}-value")
+        processors.append(
+            PipelineProcessor(
+                p, policy, codec, schema, state, auditor, book, settings.topics.deadletter, timing
+            )
+        )
+    enforcer = Enforcer(processors, state, auditor, book, Metrics(), time.time)
+    attach(settings, pipelines, policy, enforcer)
+    return enforcer
+
+
+def client_config(settings: Settings) -> dict[str, Any]:
+    """kafka-python client options: bootstrap servers plus security."""
+    return {"bootstrap_servers": settings.kafka.bootstrap_servers, **security_config(settings)}
+
+
+def prepare(settings: Settings, pipelines: Iterable[Pipeline]) -> None:
+    preflight(settings.kafka)  # a refused login or CA stops start-up now, with the fix
+    ensure_topics(client_config(settings), topic_specs(settings, pipelines))

@@ -1,0 +1,250 @@
+"""What every worker knows about the lifecycle, and the one place state records are applied.
+
+``StateApplier.apply(topic, partition, offset, key, value)`` is what both
+engines' state readers call for every record of every topic in
+``StateApplier.topics``: subjects, consents and quarantine (as before) plus
+the lifecycle's topics - seen marks, stop markers, holds, data keys, guardian
+requests, and the ids already on the deletions, notices and corrections
+topics (so a restarted or newly elected issuer never issues an id twice).
+
+Applying never sends anything. A record that cannot be applied changes nothing
+(the subject stays as it was: fail closed) and is kept in ``rejects`` for the
+lifecycle leader to dead-letter (``Enforcer.tick``). A record that may require a deletion (a
+withdrawal, a deregistration, a guardian request) becomes a ``Trigger`` with
+the wall-clock moment it was applied; the issuer resolves it only once the
+reader was caught up after that moment, i.e. once every id already issued is
+known here.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from wardstream.domain.consent import ConsentEvent
+from wardstream.domain.enums import ConsentAction
+from wardstream.domain.holds import DeferredDeletion, LegalHold
+from wardstream.domain.requests import GuardianRequest
+from wardstream.domain.subject import SubjectProfile
+from wardstream.enforce.datakeys import KeyStore
+from wardstream.enforce.quarantine import QuarantineBook
+from wardstream.enforce.state import StateDecoder, StateStore
+from wardstream.lifecycle import records as lr
+from wardstream.lifecycle.breach import BreachScanner, Sighting, reported_refs
+from wardstream.policy.ledger import ConsentLedger
+from wardstream.serde import AvroCodec, DecodeError, Origin, SchemaMismatch, record_schema
+
+log = logging.getLogger(__name__)
+TriggerBody = tuple[ConsentLedger, ConsentEvent] | SubjectProfile | GuardianRequest
+MAX_REJECTS = 10_000
+"""Rejected records kept for the dead-letter topic between ticks; more are only counted."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """A state record that could not be applied: what the dead-letter topic gets."""
+
+    origin: Origin
+    key: bytes | None
+    value: bytes | None
+    error: DecodeError
+
+
+@dataclass(frozen=True, slots=True)
+class Trigger:
+    applied_at: float
+    body: TriggerBody
+
+
+@dataclass(slots=True)
+class LifecycleState:
+    seen: dict[str, dict[str, lr.SeenMark]] = field(default_factory=dict)
+    seen_changes: int = 0  # bumped per seen mark read: the retention sweep runs when it moves
+    unconfirmed: dict[tuple[str, str], lr.SeenMark] = field(default_factory=dict)
+    stops: dict[str, datetime] = field(default_factory=dict)
+    holds: dict[str, LegalHold] = field(default_factory=dict)
+    deferred: dict[str, DeferredDeletion] = field(default_factory=dict)
+    keys: KeyStore = field(default_factory=KeyStore)
+    issued: set[str] = field(default_factory=set)
+    triggers: list[Trigger] = field(default_factory=list)
+    on_stop: list[Callable[[str], None]] = field(default_factory=list)
+    sightings: list[Sighting] = field(default_factory=list)
+    reported: set[str] = field(default_factory=set)
+
+    def mark(self, subject_id: str, pipeline: str) -> lr.SeenMark | None:
+        local = self.unconfirmed.get((subject_id, pipeline))
+        return local or self.seen.get(subject_id, {}).get(pipeline)
+
+    def is_stopped(self, pipeline: str) -> bool:
+        return lr.STOP_ALL in self.stops or pipeline in self.stops
+
+
+@dataclass(frozen=True, slots=True)
+class LifecycleTopics:
+    subjects: str
+    consents: str
+    quarantine: str
+    requests: str
+    deletions: str
+    notices: str
+    corrections: str
+    seen: str
+    control: str
+    holds: str
+    keys: str
+
+
+class StateApplier:
+    def __init__(
+        self,
+        topics: LifecycleTopics,
+        state: StateStore,
+        book: QuarantineBook,
+        lifecycle: LifecycleState,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        self.names, self.state, self.book, self.lifecycle = topics, state, book, lifecycle
+        self.wall = wall
+        self.rejected = 0
+        self.rejects: list[Rejected] = []
+        # told of every profile (before, after) and consent (ledger before, event) applied
+        self.on_subject: list[Callable[[SubjectProfile | None, SubjectProfile | None], None]] = []
+        self.on_consent: list[Callable[[ConsentLedger | None, ConsentEvent], None]] = []
+        self._decoder = StateDecoder()
+        self._requests = AvroCodec(record_schema("GuardianRequest"))
+        self._ids = {
+            topics.deletions: ("deletion_id", AvroCodec(record_schema("DeletionRequest"))),
+            topics.notices: ("notice_id", AvroCodec(record_schema("GuardianNotice"))),
+            topics.corrections: ("correction_id", AvroCodec(record_schema("Correction"))),
+        }
+        t = topics
+        self._handlers: dict[str, Callable[[bytes | None, bytes | None, Origin], None]] = {
+            t.subjects: self._subject,
+            t.consents: self._consent,
+            t.quarantine: self._quarantine,
+            t.requests: self._request,
+            t.seen: self._seen,
+            t.control: self._control,
+            t.holds: self._hold,
+            t.keys: self._key,
+            **{name: self._issued for name in self._ids},
+        }
+
+    def watch(self, scanner: BreachScanner, incidents_topic: str) -> None:
+        """Also tail the monitored egress topics and the incidents already reported."""
+        for topic in scanner.monitored:
+            self._handlers[topic] = self._sighting
+        self._handlers[incidents_topic] = self._reported
+        self._scanner = scanner
+
+    def _sighting(self, key: bytes | None, value: bytes | None, origin: Origin) -> None:
+        self.lifecycle.sightings.append(self._scanner.sight(origin, key, value, self.wall()))
+
+    def _reported(self, key: bytes | None, value: bytes | None, origin: Origin) -> None:
+        if value is not None:
+            self.lifecycle.reported.update(reported_refs(value))
+
+    @property
+    def topics(self) -> tuple[str, ...]:
+        """Every topic the state readers must tail (all partitions, from the beginning)."""
+        return tuple(self._handlers)
+
+    def apply(
+        self, topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None
+    ) -> None:
+        origin = Origin(topic, partition, offset)
+        handler = self._handlers.get(topic)
+        if handler is None:
+            return
+        try:
+            handler(key, value, origin)
+        except (DecodeError, ValueError, KeyError, TypeError) as exc:
+            # a bad state record changes nothing: the subject stays as it was (fail closed)
+            self.rejected += 1
+            log.error("state record rejected at %s: %s", origin, type(exc).__name__)
+            if len(self.rejects) < MAX_REJECTS:
+                error = exc if isinstance(exc, DecodeError) else _invalid(origin, exc)
+                self.rejects.append(Rejected(origin, key, value, error))
+
+    # -- the enforcer's state ---------------------------------------------------------
+    def _subject(self, key: bytes | None, value: bytes | None, origin: Origin) -> None:
+        subject_id, profile = self._decoder.subject(key, value, origin)
+        before = self.state.put_subject(subject_id, profile, value)  # the profile before
+        for hook in self.on_subject:
+            hook(before, profile)
+        if profile is not None and profile.deregistered_at is not None:
+            if before is None or before.deregistered_at != profile.deregistered_at:
+                self._trigger(profile)
+
+    def _consent(self, key: bytes | None, value: bytes | None, origin: Origin) -> None:
+        if value is None:
+            return
+        event = self._decoder.consent(value, origin)
+        before = self.state.put_consent(event, value)  # the ledger before
+        for watcher in self.on_consent:
+            watcher(before, event)
+        if event.action in (ConsentAction.WITHDRAWN, ConsentAction.REFUSED):
+            self._trigger((before or ConsentLedger.empty(event.subject_id), event))
+
+    def _quarantine(self, key: bytes | None, value: bytes | None, origin: Origin) -> None:
+        if value is not None:
+            self.book.load(value, origin)
+
+    def _request(self, key: bytes | None, value: bytes | None, origin: Origin) -> None:
+        if value is not None:
+            data = self._requests.decode(value, origin=origin)
+            self._trigger(GuardianRequest.from_dict(data))
+
+    def _trigger(self, body: TriggerBody) -> None:
+        self.lifecycle.triggers.append(Trigger(self.wall(), body))
+
+    # -- the lifecycle's own topics ---------------------------------------------------
+    def _seen(self, key: bytes | None, value: bytes | None, origin: Origin) -> None:
+        if key is None or value is None:
+            return
+        subject_id, pipeline = lr.parse_seen_key(key)
+        mark = lr.decode_mark(value)
+        self.lifecycle.seen.setdefault(subject_id, {})[pipeline] = mark
+        self.lifecycle.seen_changes += 1
+        if self.lifecycle.unconfirmed.get((subject_id, pipeline)) == mark:
+            del self.lifecycle.unconfirmed[(subject_id, pipeline)]
+
+    def _control(self, key: bytes | None, value: bytes | None, origin: Origin) -> None:
+        if key is None or value is None:
+            return
+        scope, stopped_at = lr.decode_stop(key, value)
+        if scope not in self.lifecycle.stops:
+            self.lifecycle.stops[scope] = stopped_at
+            for listener in self.lifecycle.on_stop:
+                listener(scope)
+
+    def _hold(self, key: bytes | None, value: bytes | None, origin: Origin) -> None:
+        if key is None:
+            return
+        kind, ident, record = lr.decode_holds_record(key, value)
+        table: dict[str, object] = (
+            self.lifecycle.holds if kind == "hold" else self.lifecycle.deferred  # type: ignore[assignment]
+        )
+        if record is None:
+            table.pop(ident, None)
+        else:
+            table[ident] = record
+
+    def _key(self, key: bytes | None, value: bytes | None, origin: Origin) -> None:
+        if key is not None:
+            self.lifecycle.keys.apply(key, value)  # a tombstone destroys the data key
+
+    def _issued(self, key: bytes | None, value: bytes | None, origin: Origin) -> None:
+        if value is not None:
+            field_name, codec = self._ids[origin.topic]
+            self.lifecycle.issued.add(str(codec.decode(value, origin=origin)[field_name]))
+
+
+def _invalid(origin: Origin, exc: Exception) -> DecodeError:
+    """A decoded record its domain type refuses (a bad value), as a DecodeError."""
+    return SchemaMismatch(
+        origin, "a value its record type does not accept", cause=type(exc).__name__
+    )

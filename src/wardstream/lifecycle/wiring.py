@@ -1,0 +1,115 @@
+"""Wire the lifecycle into an enforcer: state applier, issuer, seen marks, service stop.
+
+``attach(settings, pipelines, policy, enforcer)`` is called by
+``bootstrap.build_enforcer`` for both engines. It gives the enforcer:
+
+* ``enforcer.applier`` - a ``StateApplier``; an engine's state reader tails
+  ``applier.topics`` (every partition, from the beginning, no group) and calls
+  ``applier.apply(topic, partition, offset, key, value)`` for each record;
+* ``enforcer.lifecycle`` - a ``LifecycleDriver`` that ``Enforcer.tick`` drives: the
+  ``LifecycleIssuer`` (with quarantine encryption on, its ``shred`` hook destroys a
+  deleted subject's data keys: ``lifecycle.shredding``) and compensation;
+* the ``PassLog`` and a ``SeenTracker`` as route observers of every processor
+  (``enforce.hooks``), and a stop listener that switches a
+  processor's policy to ``service_stopped`` when a stop marker for it (or for
+  every pipeline) is read - so collection stays stopped across restarts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import timedelta
+from functools import partial
+
+from wardstream.config.settings import Settings, derived, lifecycle_settings
+from wardstream.domain.pipeline import Pipeline
+from wardstream.enforce.auditor import CONTROL, CONTROL_CHAIN
+from wardstream.enforce.enforcer import Enforcer
+from wardstream.errors import WardstreamError
+from wardstream.lifecycle.applier import LifecycleState, LifecycleTopics, StateApplier
+from wardstream.lifecycle.breach import BreachScanner
+from wardstream.lifecycle.compensation import PassLog
+from wardstream.lifecycle.driver import LifecycleDriver
+from wardstream.lifecycle.issuer import LifecycleIssuer
+from wardstream.lifecycle.records import STOP_ALL
+from wardstream.lifecycle.seen import SeenTracker
+from wardstream.lifecycle.shredding import shredder
+from wardstream.policy.context import PolicyContext
+
+COMPACTED_KINDS = ("seen", "control", "holds", "keys")
+
+
+def lifecycle_topics(settings: Settings) -> LifecycleTopics:
+    t = settings.topics
+    return LifecycleTopics(
+        subjects=t.subjects,
+        consents=t.consents,
+        quarantine=t.quarantine,
+        requests=t.requests,
+        deletions=t.deletions,
+        notices=t.notices,
+        corrections=t.corrections,
+        **{kind: derived(settings, kind) for kind in COMPACTED_KINDS},
+    )
+
+
+def attach(
+    settings: Settings, pipelines: Sequence[Pipeline], policy: PolicyContext, enforcer: Enforcer
+) -> LifecycleState:
+    ls = lifecycle_settings(settings)
+    topics = lifecycle_topics(settings)
+    grid = timedelta(seconds=ls.retention_grid_s)
+    lifecycle = LifecycleState()
+    ring = enforcer.book.ring
+    if ring is not None:
+        lifecycle.keys = ring.store
+    enforcer.applier = applier = StateApplier(topics, enforcer.state, enforcer.book, lifecycle)
+    offset = ls.clock_offset_s
+    issuer = LifecycleIssuer(
+        pipelines,
+        policy,
+        enforcer.state,
+        lifecycle,
+        enforcer.auditor,
+        topics,
+        grid=grid,
+        sweep_every_s=ls.sweep_every_s,
+        clock=lambda: enforcer.wall() + offset,
+    )
+    applier.on_consent.append(issuer.expiring.note)
+    if ring is not None:
+        issuer.shred = shredder(ring, partial(enforcer.auditor.write, CONTROL_CHAIN, CONTROL))
+    tracker = SeenTracker(topics.seen, lifecycle, grid)
+    processors = list(enforcer.by_source.values())
+    passes = PassLog(
+        {p.pipeline.name: p.pipeline for p in processors},
+        policy,
+        enforcer.state,
+        horizon_s=ls.compensation_horizon_s,
+    )
+    for p in processors:
+        p.observers.extend((passes, tracker))  # in this order: the pass log, then the marks
+    applier.on_subject.append(passes.on_subject)
+    applier.on_consent.append(passes.on_consent)
+
+    def stop(scope: str) -> None:
+        for p in processors:
+            if scope in (STOP_ALL, p.pipeline.name) and not p.policy.service_stopped:
+                p.policy = replace(p.policy, service_stopped=True)
+
+    deadletter = processors[0].deadletter_topic if processors else None
+    enforcer.lifecycle = LifecycleDriver(applier, issuer, passes, enforcer.auditor, deadletter)
+    lifecycle.on_stop.append(stop)
+    by_name = {p.pipeline.name: p for p in processors}
+    unknown = sorted(m.like for m in ls.monitored_topics if m.like not in by_name)
+    if unknown:
+        raise WardstreamError(
+            f"monitored_topics name unknown pipelines {unknown}: use one of {sorted(by_name)}"
+        )
+    monitored = {m.topic: by_name[m.like] for m in ls.monitored_topics}
+    if monitored:
+        scanner = BreachScanner(monitored, enforcer.state, policy)
+        applier.watch(scanner, settings.topics.incidents)
+        issuer.scanner, issuer.incidents_topic = scanner, settings.topics.incidents
+    return lifecycle

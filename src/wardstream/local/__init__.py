@@ -1,0 +1,8 @@
+"""A local Apache Kafka for the demo and the tests: installed from Maven Central, no Docker.
+
+``install`` fetches Kafka's jars once into a cache (with the ``pom.xml`` beside it),
+``nodes`` plans each node's ports and ``server.properties``, ``tls`` a throwaway
+CA and SASL/TLS listener, ``kafka`` starts and stops a KRaft cluster.
+
+May import ``wardstream.kafka.errors`` and ``wardstream.errors`` only.
+"""
