@@ -87,18 +87,8 @@ class NativeLocator:
             self._native = _native.AvroLocator(schema.text, subject_path, time_path, canonical)
         except ValueError as exc:
             kind, message = exc.args
-            problem: Exception
-            if kind == "unknown_path":
-                paths = [p for p in (subject_path, time_path) if p is not None]
-                problem = UnknownFieldPath(schema.name, paths, field_paths(schema))
-            elif kind == "unsupported":
-                fix = "keep this pipeline on the Python decoder (fastavro)"
-                problem = UnsupportedFormat(f"{schema.source}: {message}", fix)
-            else:
-                problem = SchemaLoadError(schema.source, message, "correct the schema")
-        else:
-            return
-        raise problem
+            paths = [p for p in (subject_path, time_path) if p is not None]
+            raise _schema_error(schema, kind, message, paths) from None
 
     def locate(
         self,
@@ -137,10 +127,13 @@ class NativeLocator:
                 continue  # decoding comes first, as in the Python path
             origin = origins[index] if origins is not None else Origin.unknown()
             try:
-                subjects[index] = _subject_from_key(key, origin)
-            except MissingSubject as exc:
+                subject = _subject_from_key(key, origin)
+            except MissingSubject as exc:  # the subject is looked for before the time
                 errors[index] = exc
                 micros[index] = None
+                continue
+            if failed is None:
+                subjects[index] = subject
 
     def envelopes(
         self,
@@ -162,6 +155,17 @@ class NativeLocator:
                 assert subject is not None and micros is not None  # noqa: S101
                 out.append(Envelope(subject, micros_to_datetime(micros)))
         return out
+
+
+def _schema_error(schema: AvroSchema, kind: str, message: str, paths: list[str]) -> Exception:
+    """The package's error for a schema or path the native side refused."""
+    if kind == "unknown_path":
+        known = field_paths(schema)
+        return UnknownFieldPath(schema.name, [p for p in paths if p not in known] or paths, known)
+    if kind == "unsupported":
+        fix = "keep this pipeline on the Python decoder (fastavro)"
+        return UnsupportedFormat(f"{schema.source}: {message}", fix)
+    return SchemaLoadError(schema.source, message, "correct the schema")
 
 
 def micros_to_datetime(micros: int) -> datetime:
