@@ -101,6 +101,9 @@ class NativeLocator:
         """Validate every value and locate it. ``keys`` are needed when the subject
         is the record key, ``timestamps`` (epoch ms) when the time is the record
         timestamp or may be a null field; ``origins`` name the records in errors."""
+        for name, column in (("timestamps", timestamps), ("origins", origins)):
+            if column is not None and len(column) != len(values):
+                raise ValueError(f"{name}: pass one per value ({len(column)} for {len(values)})")
         ts = None if timestamps is None else list(timestamps)
         subjects, micros, raw = self._native.locate(list(values), ts)
         errors: dict[int, DecodeError] = {}
