@@ -61,12 +61,23 @@ impl AvroLocator {
                 )));
             }
         }
+        // The bytes objects stay alive (and immutable) in `values` while the walk runs
+        // without the GIL; the Python objects are made after it.
+        let data: Vec<&[u8]> = values.iter().map(|v| v.as_bytes()).collect();
+        let inner = &self.inner;
+        let ts = timestamps.as_deref();
+        let results: Vec<_> = py.detach(|| {
+            let at = |i: usize| ts.and_then(|t| t[i]);
+            data.iter()
+                .enumerate()
+                .map(|(i, bytes)| inner.locate(bytes, at(i)))
+                .collect()
+        });
         let subjects = PyList::empty(py);
         let micros = PyList::empty(py);
         let errors = PyList::empty(py);
-        for (i, value) in values.iter().enumerate() {
-            let ts = timestamps.as_ref().and_then(|t| t[i]);
-            match self.inner.locate(value.as_bytes(), ts) {
+        for (i, result) in results.into_iter().enumerate() {
+            match result {
                 Ok(found) => {
                     match found.subject {
                         Some(SubjectId::Text(text)) => subjects.append(PyString::new(py, text))?,
