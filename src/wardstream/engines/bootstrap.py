@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+from kafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError
 from pydantic import SecretStr
 
 from wardstream.audit.errors import KeyFormatError
@@ -177,6 +178,8 @@ def build_enforcer(
     registry = HttpSchemaRegistry(url) if url else None
     processors = []
     for p in pipelines:
+        # load_pipelines stored the path config.pipeline.resolve_schema found (absolute),
+        # the file `wardstream check` read; a hand-built relative path is from base_dir
         schema = load_schema(os.path.join(base_dir, p.schema)) if p.schema else None
         if schema is None:
             raise StartupError(f"pipeline {p.name}: a schema file is needed (schema: path/to.avsc)")
@@ -197,5 +200,21 @@ def client_config(settings: Settings) -> dict[str, Any]:
 
 
 def prepare(settings: Settings, pipelines: Iterable[Pipeline]) -> None:
+    """Create the missing topics. Call it after ``build_enforcer``, which checks the keys
+    and schemas without Kafka: configuration errors come first, then the network."""
     preflight(settings.kafka)  # a refused login or CA stops start-up now, with the fix
-    ensure_topics(client_config(settings), topic_specs(settings, pipelines))
+    where = f"Kafka at {settings.kafka.bootstrap_servers}"
+    try:
+        ensure_topics(client_config(settings), topic_specs(settings, pipelines))
+    except (KafkaTimeoutError, KafkaConnectionError) as exc:
+        raise StartupError(
+            f"{where} did not answer ({type(exc).__name__}): check kafka.bootstrap_servers "
+            "(WARDSTREAM__KAFKA__BOOTSTRAP_SERVERS), that the brokers are up and that this "
+            "host can reach them"
+        ) from exc
+    except KafkaError as exc:
+        raise StartupError(
+            f"{where} refused to list or create the worker's topics ({type(exc).__name__}): "
+            "give this worker's user DESCRIBE and CREATE on them (docs/security.md) or "
+            "create them beforehand"
+        ) from exc
