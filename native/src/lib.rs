@@ -2,6 +2,7 @@
 //! covers without Python; `python` (the PyO3 layer, feature `python`) only converts.
 
 pub mod locate;
+pub mod read;
 pub mod schema;
 pub mod walk;
 

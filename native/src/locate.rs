@@ -112,11 +112,11 @@ impl Locator {
             }
             Ok(()) => {}
         }
-        if walk.pos < total {
-            let detail = format!("{} of {total} bytes unread", total - walk.pos);
+        if walk.r.pos < total {
+            let detail = format!("{} of {total} bytes unread", total - walk.r.pos);
             return Err(Failure::new(TRAILING, detail, None));
         }
-        if self.canonical && walk.noncanonical {
+        if self.canonical && walk.r.noncanonical {
             let detail = format!("not the canonical {} encoding", self.plan.name);
             return Err(Failure::new(NON_CANONICAL, detail, None));
         }

@@ -17,6 +17,8 @@
 
 use std::collections::HashSet;
 
+pub use crate::read::Fault;
+use crate::read::Reader;
 use crate::schema::{Node, NodeId, Plan};
 
 /// Smallest and largest epoch milliseconds Python's `datetime` holds (years 1-9999).
@@ -29,14 +31,6 @@ const DAYS_BEFORE_EPOCH: i128 = 719_163;
 const MAX_ORDINAL: i128 = 3_652_059;
 /// Nesting deeper than this (only recursive schemas get there) is rejected.
 const MAX_DEPTH: usize = 256;
-
-/// Why a value's bytes are not a valid record; `cause` names the Python exception
-/// fastavro would raise, for the error's `cause_type`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Fault {
-    Truncated(Option<&'static str>),
-    Mismatch(&'static str),
-}
 
 /// A value the caller asked for, with the Python type fastavro decodes it to.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -78,10 +72,8 @@ pub type Targets<'p> = [Option<&'p [usize]>; 2];
 
 pub struct Walk<'a> {
     plan: &'a Plan,
-    data: &'a [u8],
-    pub pos: usize,
-    /// Set when the bytes decode but are not the canonical encoding.
-    pub noncanonical: bool,
+    /// The bytes, the position and the non-canonical flag.
+    pub r: Reader<'a>,
     depth: usize,
     targets: Targets<'a>,
     pub caps: [Cap<'a>; 2],
@@ -91,9 +83,7 @@ impl<'a> Walk<'a> {
     pub fn new(plan: &'a Plan, data: &'a [u8], targets: Targets<'a>) -> Self {
         Walk {
             plan,
-            data,
-            pos: 0,
-            noncanonical: false,
+            r: Reader::new(data),
             depth: 0,
             targets,
             caps: [Cap::Null; 2],
@@ -111,34 +101,34 @@ impl<'a> Walk<'a> {
         Ok(match &plan.nodes[id] {
             Node::Null | Node::Pending => Cap::Null,
             Node::Boolean => {
-                let b = self.byte()?;
-                self.noncanonical |= b > 1;
+                let b = self.r.byte()?;
+                self.r.noncanonical |= b > 1;
                 Cap::Bool
             }
-            Node::Int | Node::Long => Cap::Int(self.long()?),
+            Node::Int | Node::Long => Cap::Int(self.r.long()?),
             Node::Float => {
-                let bits = u32::from_le_bytes(self.take(4)?.try_into().unwrap_or([0; 4]));
+                let bits = u32::from_le_bytes(self.r.take(4)?.try_into().unwrap_or([0; 4]));
                 // Python holds a float32 as a double: a signalling NaN comes back quiet.
                 let nan = bits & 0x7f80_0000 == 0x7f80_0000 && bits & 0x007f_ffff != 0;
-                self.noncanonical |= nan && bits & 0x0040_0000 == 0;
+                self.r.noncanonical |= nan && bits & 0x0040_0000 == 0;
                 Cap::Float
             }
             Node::Double => {
-                self.take(8)?;
+                self.r.take(8)?;
                 Cap::Float
             }
             Node::Bytes => {
-                self.sized()?;
+                self.r.sized()?;
                 Cap::Bytes
             }
-            Node::String => Cap::Str(self.string()?),
+            Node::String => Cap::Str(self.r.string()?),
             Node::Fixed(size) => {
-                self.take(*size)?;
+                self.r.take(*size)?;
                 Cap::Bytes
             }
-            Node::Enum(symbols) => Cap::Str(&symbols[self.index(symbols.len())?]),
+            Node::Enum(symbols) => Cap::Str(&symbols[self.r.index(symbols.len())?]),
             Node::Union(branches) => {
-                let branch = branches[self.index(branches.len())?];
+                let branch = branches[self.r.index(branches.len())?];
                 self.nested(|w| w.value(branch, live, level))?
             }
             Node::Record(fields) => {
@@ -155,7 +145,7 @@ impl<'a> Walk<'a> {
                 Cap::Dict
             }
             Node::Date => {
-                let days = self.long()? as i128 + DAYS_BEFORE_EPOCH;
+                let days = self.r.long()? as i128 + DAYS_BEFORE_EPOCH;
                 if days > i64::MAX as i128 {
                     return Err(Fault::Mismatch("OverflowError"));
                 }
@@ -165,14 +155,14 @@ impl<'a> Walk<'a> {
                 Cap::Date
             }
             Node::TimestampMillis => {
-                let ms = self.long()?;
+                let ms = self.r.long()?;
                 if !(MIN_MILLIS..=MAX_MILLIS).contains(&ms) {
                     return Err(Fault::Mismatch("OverflowError"));
                 }
                 Cap::Datetime(ms * 1000)
             }
             Node::TimestampMicros => {
-                let us = self.long()?;
+                let us = self.r.long()?;
                 if !(MIN_MICROS..=MAX_MICROS).contains(&us) {
                     return Err(Fault::Mismatch("OverflowError"));
                 }
@@ -217,9 +207,9 @@ impl<'a> Walk<'a> {
         let mut keys: Option<HashSet<&'a str>> = None;
         self.blocks(
             |w| {
-                let key = w.string()?;
+                let key = w.r.string()?;
                 if !keys.get_or_insert_with(HashSet::new).insert(key) {
-                    w.noncanonical = true; // a dict keeps one of them: fewer entries re-encoded
+                    w.r.noncanonical = true; // a dict keeps one of them: fewer entries re-encoded
                 }
                 w.value(values, 0, 0).map(|_| ())
             },
@@ -239,22 +229,22 @@ impl<'a> Walk<'a> {
             .get(item_node)
             .copied()
             .unwrap_or(false);
-        let mut count = self.long()?;
+        let mut count = self.r.long()?;
         let mut blocks = 0;
         while count != 0 {
             blocks += 1;
             if count < 0 {
                 count = count.wrapping_neg(); // i64::MIN stays negative: no items, as in C
-                self.long()?; // the block's byte size, unused
-                self.noncanonical = true;
+                self.r.long()?; // the block's byte size, unused
+                self.r.noncanonical = true;
             }
-            self.noncanonical |= blocks > 1;
+            self.r.noncanonical |= blocks > 1;
             if !zero_width {
                 for _ in 0..count.max(0) {
                     item(self)?; // each item takes at least one byte: ends at the data's end
                 }
             }
-            count = self.long()?;
+            count = self.r.long()?;
         }
         Ok(())
     }
@@ -267,83 +257,5 @@ impl<'a> Walk<'a> {
         let out = f(self);
         self.depth -= 1;
         out
-    }
-
-    /// A union branch or enum symbol index; negative ones count from the end (as a
-    /// Python list index does) and are not canonical.
-    fn index(&mut self, len: usize) -> Result<usize, Fault> {
-        let i = self.long()? as i128;
-        let n = len as i128;
-        if i >= n || i < -n {
-            return Err(if self.pos >= self.data.len() {
-                Fault::Truncated(Some("IndexError"))
-            } else {
-                Fault::Mismatch("IndexError")
-            });
-        }
-        if i < 0 {
-            self.noncanonical = true;
-            return Ok((n + i) as usize);
-        }
-        Ok(i as usize)
-    }
-
-    fn byte(&mut self) -> Result<u8, Fault> {
-        let b = *self.data.get(self.pos).ok_or(Fault::Truncated(None))?;
-        self.pos += 1;
-        Ok(b)
-    }
-
-    fn take(&mut self, n: usize) -> Result<&'a [u8], Fault> {
-        if self.data.len() - self.pos < n {
-            self.pos = self.data.len();
-            return Err(Fault::Truncated(None));
-        }
-        let out = &self.data[self.pos..self.pos + n];
-        self.pos += n;
-        Ok(out)
-    }
-
-    fn sized(&mut self) -> Result<&'a [u8], Fault> {
-        let size = self.long()?;
-        if size < 0 {
-            self.pos = self.data.len();
-            return Err(Fault::Truncated(None));
-        }
-        self.take(usize::try_from(size).unwrap_or(usize::MAX))
-    }
-
-    fn string(&mut self) -> Result<&'a str, Fault> {
-        let raw = self.sized()?;
-        std::str::from_utf8(raw).map_err(|_| Fault::Mismatch("UnicodeDecodeError"))
-    }
-
-    /// A zig-zag varint, read as fastavro's C reader does (bits past 64 wrap).
-    pub fn long(&mut self) -> Result<i64, Fault> {
-        let start = self.pos;
-        let mut b = self.byte()? as u64;
-        let mut n = b & 0x7f;
-        let mut shift: u32 = 7;
-        while b & 0x80 != 0 {
-            b = *self
-                .data
-                .get(self.pos)
-                .ok_or(Fault::Truncated(Some("IndexError")))? as u64;
-            self.pos += 1;
-            n |= (b & 0x7f).wrapping_shl(shift);
-            shift = shift.wrapping_add(7);
-        }
-        let used = self.pos - start;
-        self.noncanonical |= used != varint_len(n) || (used == 10 && b != 1);
-        Ok(((n >> 1) as i64) ^ -((n & 1) as i64))
-    }
-}
-
-/// Bytes the canonical varint of `n` takes.
-pub fn varint_len(n: u64) -> usize {
-    if n == 0 {
-        1
-    } else {
-        (64 - n.leading_zeros() as usize).div_ceil(7)
     }
 }

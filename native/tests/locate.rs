@@ -1,8 +1,8 @@
 //! The native locator on hand-written bytes, without Python.
 
 use wardstream_native::locate::{Failure, Locator, SubjectId};
+use wardstream_native::read::varint_len;
 use wardstream_native::schema::{Plan, SchemaError};
-use wardstream_native::walk::varint_len;
 
 const CLICK: &str = r#"{"type": "record", "name": "Click", "namespace": "t", "fields": [
   {"name": "user_id", "type": ["null", "string", "long"]},
