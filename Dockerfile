@@ -2,7 +2,9 @@
 # schemas; no Kafka, no Rust.
 #   docker build -t wardstream:0.1.0 .
 #   docker run --rm -e WARDSTREAM__KAFKA__BOOTSTRAP_SERVERS=broker:9092 \
-#     -e WARDSTREAM__AUDIT__HMAC_KEY=$(openssl rand -hex 32) wardstream:0.1.0
+#     -v $PWD/secrets:/run/secrets:ro \
+#     -e WARDSTREAM__AUDIT__HMAC_KEY_FILE=/run/secrets/hmac.key \
+#     -e WARDSTREAM__LIFECYCLE__MASTER_KEY_FILE=/run/secrets/master.key wardstream:0.1.0
 
 # Build stage: Rust and maturin turn the repository into a wheel (wardstream._native
 # inside). Same Debian as the runtime stage, so the wheel's glibc matches.

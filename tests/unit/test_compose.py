@@ -191,9 +191,29 @@ def test_replicas_get_distinct_worker_names(monkeypatch: pytest.MonkeyPatch) -> 
     assert names == {"3f2a9c1b7d4e", "8d7e6f5a0b1c"}
 
 
-def test_workers_get_a_pseudonym_key_and_kafka_address() -> None:
-    env = SERVICES["worker"]["environment"]
+def test_workers_get_their_keys_as_secret_files_and_the_kafka_address() -> None:
+    worker = SERVICES["worker"]
+    env = worker["environment"]
     assert env["WARDSTREAM__KAFKA__BOOTSTRAP_SERVERS"] == "kafka:9092"
-    for key in ("WARDSTREAM__AUDIT__HMAC_KEY", "WARDSTREAM__LIFECYCLE__MASTER_KEY"):
-        assert env[key].startswith("${"), f"{key} comes from the host, never from the file"
-    assert SERVICES["worker"]["depends_on"]["kafka"]["condition"] == "service_healthy"
+    files = {"WARDSTREAM__AUDIT__HMAC_KEY": "wardstream_hmac_key",
+             "WARDSTREAM__LIFECYCLE__MASTER_KEY": "wardstream_master_key"}  # fmt: skip
+    for variable, secret in files.items():
+        assert variable not in env, f"{variable}: a key in a variable shows in docker inspect"
+        assert env[variable + "_FILE"] == f"/run/secrets/{secret}"
+        assert secret in worker["secrets"]
+        assert COMPOSE["secrets"][secret]["file"].startswith("./secrets/")
+    assert "/secrets/" in (ROOT / ".gitignore").read_text().splitlines()
+    assert worker["depends_on"]["kafka"]["condition"] == "service_healthy"
+
+
+def test_no_key_is_written_into_any_service() -> None:
+    for name, service in SERVICES.items():
+        for variable, value in dict(service.get("environment", {})).items():
+            if "KEY" in variable and not variable.endswith("_FILE"):
+                raise AssertionError(f"{name}: {variable}={value} puts a key in a variable")
+
+
+def test_the_unauthenticated_host_listener_is_published_on_loopback_only() -> None:
+    for name, service in SERVICES.items():
+        for port in service.get("ports", []):
+            assert str(port).startswith("127.0.0.1:"), f"{name} publishes {port} on every interface"

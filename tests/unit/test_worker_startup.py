@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from wardstream.cli.main import app
 
 ROOT = Path(__file__).resolve().parents[2]
-KEY = "ab" * 32
+KEY = "8f2b0c6e4d1a9b7c3e5f0a2d4c6b8e1f3a5c7e9b0d2f4a6c8e0b1d3f5a7c9e1b"
 ENGINES = ["faust", "fast"]
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,7 @@ from wardstream.kafka.security import preflight, python_options
 from wardstream.kafka.tail import Row, partitions_of, read_to_end
 from wardstream.lifecycle.wiring import COMPACTED_KINDS, attach
 from wardstream.policy.context import PolicyContext
+from wardstream.policy.idkey import IdKey
 from wardstream.serde import HttpSchemaRegistry, Origin, load_schema, make_codec
 
 
@@ -59,6 +61,16 @@ def _secret(value: SecretStr | None, file: Path | None, name: str, missing: str)
 
 
 def pseudonymizer(settings: Settings) -> SubjectPseudonymizer:
+    return SubjectPseudonymizer(_pseudonym_key(settings), settings.audit.key_id)
+
+
+def id_key(settings: Settings) -> IdKey:
+    """The key of every id derived from a subject (deletion, notice, hold, ... ids): HKDF of
+    the pseudonym key under a label of its own, never the pseudonym key itself."""
+    return IdKey.derive(_pseudonym_key(settings))
+
+
+def _pseudonym_key(settings: Settings) -> bytes:
     a = settings.audit
     text = _secret(
         a.hmac_key,
@@ -68,7 +80,7 @@ def pseudonymizer(settings: Settings) -> SubjectPseudonymizer:
         "or audit.hmac_key_file. wardstream never writes a child's raw id to the audit topic, "
         "so it will not start without one.",
     )
-    return SubjectPseudonymizer(parse_key(text), a.key_id)
+    return parse_key(text)
 
 
 def master_key(settings: Settings) -> MasterKey:
@@ -85,9 +97,11 @@ def master_key(settings: Settings) -> MasterKey:
     )
     try:
         return MasterKey(parse_key(text))
-    except (KeyFormatError, ValueError):
+    except (KeyFormatError, ValueError) as exc:
+        why = f" ({exc})" if isinstance(exc, KeyFormatError) else ""
         raise StartupError(
-            "lifecycle.master_key must be exactly 32 bytes as hex (64 digits) or base64"
+            f"lifecycle.master_key must be exactly 32 random bytes as hex (64 digits) or "
+            f"base64{why}"
         ) from None
 
 
@@ -167,15 +181,19 @@ def build_enforcer(
     w = settings.worker
     state = StateStore()
     book = QuarantineBook(settings.topics.quarantine, key_ring(settings, pipelines))
+    refs = pseudonymizer(settings)
+    if policy.ids is None:  # ids derived from subjects are keyed (HKDF of the pseudonym key)
+        policy = replace(policy, ids=id_key(settings))
     auditor = Auditor(
         settings.topics.audit,
         w.name,
-        pseudonymizer(settings),
+        refs,
         summary_interval=timedelta(seconds=w.summary_interval_s),
     )
     timing = Timing(w.state_lateness_s, w.max_hold_s, policy.quarantine_window)
     url = settings.kafka.schema_registry_url
-    registry = HttpSchemaRegistry(url) if url else None
+    ttl = settings.kafka.schema_registry_miss_ttl_s
+    registry = HttpSchemaRegistry(url, miss_ttl_s=ttl) if url else None
     processors = []
     for p in pipelines:
         # load_pipelines stored the path config.pipeline.resolve_schema found (absolute),

@@ -133,6 +133,7 @@ def make_app(
         web_enabled=web_port > 0,
         web_port=web_port or 6066,
         web_host=web_host,
+        web_bind=web_host,  # Faust binds web_bind (default 0.0.0.0); web_host only names URLs
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
         stream_wait_empty=False,
