@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -231,3 +234,21 @@ def test_registry_down_events_wait_then_resume(ws: Workspace, registry: LocalReg
     _until(lambda: "schema_registry" not in _health(ws), 60, "/health still names the registry")
     assert "wardstream_schema_registry_unreachable 0.0" in ws.metrics()
     assert len(dead_letters(ws)) == before
+
+
+def test_the_demo_runs_on_the_confluent_format(
+    kafka_bootstrap: str, registry: LocalRegistry, tmp_path: Path
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WARDSTREAM__")}
+    env["TMPDIR"] = str(tmp_path)  # the run directory lives under pytest's basetemp
+    cmd = [sys.executable, "-m", "wardstream", "demo", "--format", "avro-confluent",
+           "--registry", registry.url, "--bootstrap", kafka_bootstrap, "--events", "3000",
+           "--duration", "10", "--json"]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300, check=False)  # noqa: S603
+    assert proc.returncode == 0 and proc.stdout.startswith("{"), proc.stderr[-3000:]
+    summary = json.loads(proc.stdout)
+    assert summary["accounted"]["complete"] and summary["audit"]["chains_intact"]
+    prefix = summary["run"]["prefix"]
+    with urllib.request.urlopen(registry.url + "/subjects", timeout=5) as reply:  # noqa: S310
+        subjects = json.loads(reply.read())
+    assert f"{prefix}.app.clickstream-value" in subjects  # the producers registered v1 there

@@ -44,6 +44,15 @@ def demo(
     project: Path = typer.Option(
         None, help="Directory with wardstream.yaml, pipelines/ and schemas/ (default: found)."
     ),
+    format: str = typer.Option(
+        "avro",
+        "--format",
+        help="avro-confluent: the Avro pipelines use the Confluent wire format with a schema "
+        "registry (a local Apicurio unless --registry).",
+    ),
+    registry: str = typer.Option(
+        None, help="With --format avro-confluent: this schema registry URL."
+    ),
 ) -> None:
     """Start a local Kafka, write realistic fictional traffic, run the enforcer, show what it did.
 
@@ -52,7 +61,9 @@ def demo(
     everything the demo started.
 
     Example: [bold]wardstream demo --events 20000 --seed 1[/bold]; against your own Kafka,
-    leaving it all up to explore: [bold]wardstream demo --bootstrap broker:9092 --keep[/bold]
+    leaving it all up to explore: [bold]wardstream demo --bootstrap broker:9092 --keep[/bold];
+    on the Confluent format with a local registry: [bold]wardstream demo --format
+    avro-confluent[/bold]
     """
     from wardstream.demo.session import DemoSession, Options
 
@@ -61,7 +72,9 @@ def demo(
         if generate_only:
             _generate_only(events, duration, seed, bootstrap, config, project, as_json)
             return
-        options = Options(events, duration, seed, bootstrap, keep, project)
+        if format not in ("avro", "avro-confluent"):
+            fail(f"--format {format!r}: use avro (the pipelines' own) or avro-confluent")
+        options = Options(events, duration, seed, bootstrap, keep, project, format, registry)
         result = DemoSession(options, err).run()
     except KeyboardInterrupt:
         say("[yellow]interrupted[/yellow]: stopped the traffic, the worker and the demo's Kafka")

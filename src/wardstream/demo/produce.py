@@ -22,7 +22,14 @@ from wardstream.demo.errors import DemoError
 from wardstream.demo.events import event_record
 from wardstream.demo.plan import ConsentStep, EventStep, Plan, PoisonStep, Step, SubjectStep
 from wardstream.domain.pipeline import Pipeline
-from wardstream.serde import AvroCodec, Codec, load_schema, make_codec, record_schema
+from wardstream.serde import (
+    AvroCodec,
+    Codec,
+    SchemaRegistry,
+    load_schema,
+    make_codec,
+    record_schema,
+)
 
 
 class Send(Protocol):
@@ -44,12 +51,18 @@ class Targets:
 
 
 def targets_for(
-    subjects: str, consents: str, pipelines: Iterable[Pipeline], base_dir: Path
+    subjects: str,
+    consents: str,
+    pipelines: Iterable[Pipeline],
+    base_dir: Path,
+    registry: SchemaRegistry | None = None,
 ) -> Targets:
+    """``registry``: for avro-confluent pipelines, registered under ``<source>-value``."""
     sources = {}
     for p in pipelines:
         schema = load_schema(base_dir / (p.schema or ""))
-        sources[p.name] = Source(p.source, make_codec(p.format, schema))
+        codec = make_codec(p.format, schema, registry=registry, subject=f"{p.source}-value")
+        sources[p.name] = Source(p.source, codec)
     return Targets(subjects, consents, sources)
 
 

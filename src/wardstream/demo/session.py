@@ -44,6 +44,8 @@ from wardstream.demo.workspace import Workspace, create_topics, find_project, ne
 from wardstream.domain.pipeline import Pipeline
 from wardstream.kafka.security import librdkafka_options, preflight
 from wardstream.local.kafka import LocalKafka, free_port
+from wardstream.local.registry import LocalRegistry
+from wardstream.serde import HttpSchemaRegistry
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +56,10 @@ class Options:
     bootstrap: str | None = None
     keep: bool = False
     project: Path | None = None
+    format: str = "avro"
+    """``avro-confluent``: the Avro pipelines speak the Confluent format, with a registry."""
+    registry: str | None = None
+    """With ``avro-confluent``: this registry URL instead of a local Apicurio."""
     settle_timeout: float = 90.0
     """Seconds to wait, after the last event was written, for every event to be accounted for."""
 
@@ -116,6 +122,7 @@ class DemoSession:
         self.opts, self.console = options, console
         self.run_dir: Path | None = None
         self.broker: LocalKafka | None = None
+        self.local_registry: LocalRegistry | None = None
         self.worker: WorkerProcess | None = None
         self.reader: OutputReader | None = None
         self.feed: Feed | None = None
@@ -139,7 +146,9 @@ class DemoSession:
         project = find_project(opts.project)
         self.run_dir = Path(tempfile.mkdtemp(prefix="wardstream-demo-"))
         bootstrap = opts.bootstrap or self._start_kafka(self.run_dir / "kafka")
+        registry = self._registry(self.run_dir / "registry")
         ws = Workspace(self.run_dir, project, bootstrap, new_prefix(), free_port())
+        ws.registry_url = registry.url if registry else None
         ws.write()
         settings, pipelines = ws.load()
         preflight(settings.kafka)  # a refused login or CA stops here, with the fix
@@ -153,7 +162,7 @@ class DemoSession:
         topics = output_topics(settings, pipelines)
         self.reader = OutputReader(bootstrap, topics, self.kafka)
         targets = targets_for(
-            settings.topics.subjects, settings.topics.consents, pipelines, ws.root
+            settings.topics.subjects, settings.topics.consents, pipelines, ws.root, registry
         )
         title = f"wardstream demo · seed {opts.seed} · run {ws.prefix} · Kafka {bootstrap}"
         view = View(title=title, target=opts.events)
@@ -167,6 +176,20 @@ class DemoSession:
         )
         self.completed = True
         return Result(summary, self._next_steps(ws, topics))
+
+    def _registry(self, home: Path) -> HttpSchemaRegistry | None:
+        """The Confluent-format run's registry: ``--registry``, else a local Apicurio."""
+        if self.opts.format != "avro-confluent":
+            return None
+        url = self.opts.registry
+        if url is None:
+            self.console.print(
+                "Starting Apicurio Registry on 127.0.0.1 (the first run downloads it from "
+                "Maven Central, about 110 MB, into ~/.cache/wardstream)"
+            )
+            self.local_registry = LocalRegistry(home)
+            url = self.local_registry.start(timeout=180)
+        return HttpSchemaRegistry(url)
 
     def _start_kafka(self, home: Path) -> str:
         self.console.print(
@@ -281,6 +304,8 @@ class DemoSession:
                 self.worker.stop()
         if self.broker is not None and not keep:
             self.broker.stop()
+        if self.local_registry is not None and not keep:
+            self.local_registry.stop()
         if self.run_dir is None or keep or (self.opts.bootstrap and self.completed):
             return  # the topics live on: keep the config that names them
         if self.failed and self.worker is not None:  # keep worker.log for a look

@@ -65,6 +65,8 @@ class Workspace:
     web_port: int
     partitions: int = 3
     pipelines: dict[str, dict[str, Any]] = field(default_factory=dict)
+    registry_url: str | None = None
+    """Set: the Avro pipelines use the Confluent format with this schema registry."""
 
     @property
     def config_path(self) -> Path:
@@ -81,6 +83,8 @@ class Workspace:
             "partitions": self.partitions,
             "replication_factor": 1,
         }
+        if self.registry_url:
+            config["kafka"]["schema_registry_url"] = self.registry_url
         config["topics"] = {k: f"{self.prefix}.ward.{k}" for k in TopicSettings.model_fields}
         config["worker"] = {
             "app_id": f"{self.prefix}-worker",
@@ -109,6 +113,8 @@ class Workspace:
             p["source"] = f"{self.prefix}.{p['source']}"
             p["sink"] = f"{self.prefix}.{p['sink']}"
             p["schema"] = str((self.project / p["schema"]).resolve())
+            if self.registry_url and p.get("format") == "avro":
+                p["format"] = "avro-confluent"
             (out / f"{stem}.yaml").write_text(yaml.safe_dump(p, sort_keys=False))
             self.pipelines[p["name"]] = p
 
