@@ -16,8 +16,9 @@ What it keeps on top of the client:
   Authorization header would go wherever the registry points;
 - an unknown schema id is remembered as a miss for ``miss_ttl_s`` seconds, so
   a stream of events naming it costs one lookup, not one per event;
-- after the registry was unreachable, lookups fail at once for
-  ``retry_after_s`` seconds instead of each waiting for a timeout.
+- after the registry was unreachable (or refused the credentials), calls fail
+  at once with the same error for ``retry_after_s`` seconds instead of each
+  waiting for a timeout.
 """
 
 from __future__ import annotations
@@ -92,6 +93,7 @@ class HttpSchemaRegistry:
         self._miss_ttl, self._retry_after, self._clock = miss_ttl_s, retry_after_s, clock
         self._misses: dict[int, float] = {}  # schema id -> when the miss is forgotten
         self._down_until = 0.0
+        self._last: RegistryError | None = None  # the failure that started the back-off
 
     def __repr__(self) -> str:
         return f"HttpSchemaRegistry({self.url!r}, auth={self.access.kind!r})"
@@ -136,10 +138,12 @@ class HttpSchemaRegistry:
 
     def _call(self, method: Callable[..., Any], *args: Any, what: str) -> Any:
         now = self._clock()
-        if now < self._down_until:
-            raise RegistryUnavailable(
-                f"{self.url} was unreachable moments ago; asking again in "
-                f"{self._down_until - now:.1f} s"
+        last = self._last
+        if now < self._down_until and last is not None:
+            raise type(last)(
+                f"{last.message} (not asked again before {self._down_until - now:.1f} s)",
+                status=last.status,
+                code=last.code,
             )
         try:
             return method(*args)
@@ -155,8 +159,8 @@ class HttpSchemaRegistry:
                 "no OAuth token from the token endpoint; check oauth_token_url, the client "
                 "id and secret (kafka.schema_registry_client) and that the endpoint runs"
             )
-        if isinstance(error, RegistryUnavailable):
-            self._down_until = self._clock() + self._retry_after
+        if isinstance(error, RegistryUnavailable) or error.status in (401, 403):
+            self._down_until, self._last = self._clock() + self._retry_after, error
         raise error
 
 
