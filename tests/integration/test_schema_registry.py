@@ -63,10 +63,14 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRegistry
         local.stop()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", params=["faust", "fast"])
 def ws(
-    kafka_bootstrap: str, registry: LocalRegistry, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    kafka_bootstrap: str,
+    registry: LocalRegistry,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Workspace]:
+    """A worker of each engine: the same scenarios hold for both."""
     root = tmp_path_factory.mktemp("registry-ws")
     (root / "v2.avsc").write_text(json.dumps(V2))
     clickstream = json.loads(json.dumps(_pipeline_fields()))
@@ -81,6 +85,7 @@ def ws(
         f"reg{uuid.uuid4().hex[:8]}",
         PROJECT,
         {"evolve": evolve},
+        engine=request.param,
         kafka={"schema_registry_url": registry.url},
         state_lateness_s=0.5,
         max_hold_s=600.0,  # the registry-down test holds events for a registry restart

@@ -6,7 +6,8 @@
 ``ward-*`` headers, redacted or with sealed fields: ``sink_fields``), the
 quarantine book (``quarantine``, sealed with per-subject data keys:
 ``datakeys``), the dead-letter topic or nowhere, each with its audit record
-(``auditor``). ``Enforcer`` runs one processor per pipeline and drives the
+(``auditor``). An event whose writer schema the registry cannot give yet waits
+(``schema_wait``). ``Enforcer`` runs one processor per pipeline and drives the
 periodic work (waiting events, releases, expiry, summaries, ``metrics``).
 
 May import: the pure layers (``domain``, ``policy``, ``audit``, ``state``), ``serde``,

@@ -4,9 +4,13 @@ The stream layer needs only what is listed here:
 
 - schemas: :func:`load_schema`, :func:`record_schema` -> :class:`AvroSchema`
 - codecs: :func:`make_codec` (or :class:`AvroCodec`, :class:`ConfluentAvroCodec`,
-  :class:`JsonCodec`), each ``decode(data, *, origin) -> dict`` raising only
-  :class:`DecodeError`, and ``encode(record) -> bytes`` raising :class:`EncodeError`
-- registries: :class:`HttpSchemaRegistry`, :class:`InMemorySchemaRegistry`
+  :class:`JsonCodec`), each ``decode(data, *, origin) -> dict`` raising
+  :class:`DecodeError` (and, for the Confluent codec, :class:`RegistryError` when the
+  registry cannot answer now: the event waits), and ``encode(record) -> bytes``
+  raising :class:`EncodeError`
+- registries: :class:`HttpSchemaRegistry` (confluent-kafka's client, configured by
+  :class:`RegistryAccess`), :class:`InMemorySchemaRegistry`
+- pipeline vs registered schema: :func:`unmapped_paths`
 - fields: :func:`get_path`, :func:`fields_present`, :func:`check_paths`
 - redaction: :func:`redact`, :func:`redaction_plan`, :func:`unredactable`
 - placing an event: :class:`EventLocator` (lazy path when ``needs_value`` is False)
