@@ -215,3 +215,40 @@ def test_an_unknown_server_ca_is_refused(tls_server: tuple[str, Path]) -> None:
     url, _ = tls_server
     with pytest.raises(RegistryUnavailable, match="TLS settings"):
         HttpSchemaRegistry(url).get_schema(1)
+
+
+class Refuser(BaseHTTPRequestHandler):
+    calls = 0
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802
+        Refuser.calls += 1
+        body = b'{"error_code": 40101, "message": "Unauthorized"}'
+        self.send_response(401)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def test_a_refusing_registry_is_not_asked_again_at_once() -> None:
+    Refuser.calls = 0
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Refuser)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    now = [0.0]
+    url = f"http://127.0.0.1:{httpd.server_address[1]}"
+    try:
+        registry = HttpSchemaRegistry(url, retry_after_s=5, clock=lambda: now[0])
+        for _ in range(3):
+            with pytest.raises(RegistryError, match="refused these credentials") as caught:
+                registry.get_schema(1)
+            assert not isinstance(caught.value, RegistryUnavailable)
+        assert Refuser.calls == 1
+        now[0] += 5
+        with pytest.raises(RegistryError):
+            registry.get_schema(1)
+        assert Refuser.calls == 2
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
