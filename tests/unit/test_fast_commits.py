@@ -89,3 +89,16 @@ def test_a_revoke_that_cannot_commit_aborts_and_stops_under_exactly_once() -> No
     e.progress[("src", 0)] = Progress(next=100, held={40})
     e._commit(revoking=True)
     assert delivery.aborted and e.stopping
+
+
+def test_a_partition_paused_for_the_schema_registry_stays_paused_until_it_answers() -> None:
+    e, consumer, delivery = engine(eos=False)
+    e.progress[("src", 0)] = Progress(next=10, held={4})
+    e.registry_waiting = {("src", 0)}
+    e._pause(("src", 0))
+    e._commit()
+    assert consumer.resumed == []  # still waiting: the events behind would pile up in memory
+    e.registry_waiting = set()
+    e.progress[("src", 0)].held.clear()
+    e._commit()
+    assert consumer.resumed == [("src", 0)]

@@ -107,6 +107,15 @@ class Enforcer:
         """Events not decided yet: waiting for current state or for the schema registry."""
         return sum(len(p.waiting) + len(p.schema_wait) for p in self.by_source.values())
 
+    def waiting_for_registry(self) -> set[tuple[str, int]]:
+        """Source partitions with an event waiting for the schema registry: an engine
+        pauses them (the events behind would only queue up in memory)."""
+        return {
+            (p.pipeline.source, partition)
+            for p in self.by_source.values()
+            for partition in p.schema_wait.queues
+        }
+
     def registry_problem(self) -> str | None:
         """Why events wait for the schema registry (the last lookup failed), or None."""
         for p in self.by_source.values():

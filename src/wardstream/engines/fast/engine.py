@@ -64,6 +64,7 @@ class FastEngine:
         self.progress: dict[Key, Progress] = {}
         self._committed: dict[Key, CommitPoint] = {}
         self._paused: set[Key] = set()
+        self.registry_waiting: set[Key] = set()  # partitions paused for the schema registry
         self.stopping = False
         self._failure: str | None = None
         self.state_stall_s = state_stall_s
@@ -180,6 +181,10 @@ class FastEngine:
     def _tick(self) -> None:
         self._note_lag()
         tick = self.enforcer.tick(self._owns)
+        self.registry_waiting = self.enforcer.waiting_for_registry()
+        for key in self.registry_waiting:
+            if key in self.progress:
+                self._pause(key)  # resumed by a commit once its events are decoded
         for outcome in tick.outcomes:
             self._send(outcome.outputs)
             r = outcome.record
@@ -257,7 +262,8 @@ class FastEngine:
             return
         self.delivery.commit(offsets)
         self._committed.update(points)
-        ready = [k for k in self._paused if k not in blocked]
+        waiting = self.registry_waiting
+        ready = [k for k in self._paused if k not in blocked and k not in waiting]
         if ready:
             self.consumer.resume([TopicPartition(*k) for k in ready if k in self.progress])
             self._paused.difference_update(ready)
