@@ -288,3 +288,11 @@ def test_the_last_day_label_ends_inside_the_chart() -> None:
     width = chart.split('width="', 1)[1].split('"', 1)[0]
     last = (T0 + timedelta(days=2)).date().isoformat()
     assert f'<text x="{width}" y="228" text-anchor="end">{last}</text>' in chart
+
+
+def test_times_on_the_page_are_readable_with_their_zone() -> None:
+    at = T0 + timedelta(seconds=37, microseconds=125000)
+    page = render_html(build_report([rec("PASSED", at=at)], AS_OF))
+    start = page.split('id="period-start">', 1)[1].split("<", 1)[0]
+    assert start == "2026-03-01 08:00:37 UTC"
+    assert "+00:00" not in page and ".125000" not in page

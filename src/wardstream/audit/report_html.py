@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from html import escape
 
 from wardstream.audit.report import AuditReport
@@ -83,8 +84,13 @@ def render_html(report: AuditReport, verification: VerifyResult | None = None) -
 
 
 def _t(value: object) -> str:
+    """A figure as text; a time as ``2026-12-07 07:34:37 UTC`` (readable, with its zone)."""
     if value is None:
         return "–"
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            return escape(value.strftime("%Y-%m-%d %H:%M:%S"))
+        return escape(value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"))
     text = value.isoformat() if hasattr(value, "isoformat") else str(value)
     return escape(text)
 
