@@ -296,3 +296,33 @@ def test_times_on_the_page_are_readable_with_their_zone() -> None:
     start = page.split('id="period-start">', 1)[1].split("<", 1)[0]
     assert start == "2026-03-01 08:00:37 UTC"
     assert "+00:00" not in page and ".125000" not in page
+
+
+@pytest.mark.parametrize(
+    ("span", "unit", "bars"),
+    [
+        (timedelta(minutes=20), "minute", 21),
+        (timedelta(hours=10), "hour", 11),
+        (timedelta(days=5), "day", 6),
+    ],
+)
+def test_the_time_chart_picks_its_bucket_from_the_period(
+    span: timedelta, unit: str, bars: int
+) -> None:
+    records = [rec("PASSED", at=T0), rec("PASSED", at=T0 + span / 2), rec("PASSED", at=T0 + span)]
+    report = build_report(records, T0 + span + timedelta(days=1))
+    assert report.timeline_unit == unit
+    page = render_html(report)
+    assert f"<h2>Decisions per {unit}</h2>" in page
+    chart = page[page.index('<svg id="chart-days"') :]
+    chart = chart[: chart.index("</svg>")]
+    assert chart.count("<rect") == 3  # one column per bucket that has decisions
+    assert report.per_day  # the table per day stays
+    assert bars >= len(report.timeline)
+
+
+def test_a_run_of_minutes_is_not_one_bar() -> None:
+    records = [rec("PASSED", at=T0 + timedelta(minutes=m)) for m in range(5)]
+    report = build_report(records, AS_OF)
+    assert report.timeline_unit == "minute" and len(report.timeline) == 5
+    assert list(report.timeline)[0] == "2026-03-01 08:00"

@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 from statistics import median
 from typing import Any
 
+from wardstream.audit.timeline import Timeline
 from wardstream.domain.audit import AuditRecord, to_utc_millis
 from wardstream.domain.enums import AuditAction as A
 
@@ -85,6 +86,8 @@ class AuditReport:
     per_day: dict[str, dict[str, int]]  # ISO date (UTC) -> action -> decisions
     deletions: DeletionStats
     quarantine: QuarantineStats
+    timeline_unit: str = "day"  # minute, hour or day: what fits the period (audit/timeline)
+    timeline: dict[str, dict[str, int]] = field(default_factory=dict)  # bucket -> action -> n
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data (timestamps as ISO-8601 text)."""
@@ -108,6 +111,7 @@ class ReportBuilder:
         self._rules: Counter[str] = Counter()
         self._pipelines: Counter[str] = Counter()
         self._days: dict[str, Counter[str]] = {}
+        self._timeline = Timeline()
         self._subjects: set[str] = set()
         self._deletions = _Deletions()
         self._quarantine = _Quarantine()
@@ -136,8 +140,11 @@ class ReportBuilder:
         self._rules[record.rule or NONE_KEY] += n
         self._pipelines[record.pipeline] += n
         self._days.setdefault(record.at.date().isoformat(), Counter())[action] += n
+        self._timeline.add(record.at, action, n)
 
     def build(self) -> AuditReport:
+        per_day = {day: _sorted(c) for day, c in sorted(self._days.items())}
+        unit, timeline = self._timeline.build(self._first, self._last, per_day)
         return AuditReport(
             as_of=self._as_of,
             period_start=self._first,
@@ -150,9 +157,11 @@ class ReportBuilder:
             by_reason=_sorted(self._reasons),
             by_rule=_sorted(self._rules),
             by_pipeline=_sorted(self._pipelines),
-            per_day={day: _sorted(c) for day, c in sorted(self._days.items())},
+            per_day=per_day,
             deletions=self._deletions.build(),
             quarantine=self._quarantine.build(self._as_of),
+            timeline_unit=unit,
+            timeline=timeline,
         )
 
 

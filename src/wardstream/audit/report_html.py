@@ -66,8 +66,8 @@ def render_html(report: AuditReport, verification: VerifyResult | None = None) -
         "<h2>Records by action (summaries counted by the decisions they stand for)</h2>",
         _bars(report.by_action, "chart-actions", "Records by action"),
         _table("action", "Action", report.by_action),
-        "<h2>Decisions per day</h2>",
-        _days(report.per_day),
+        f"<h2>Decisions per {escape(report.timeline_unit)}</h2>",
+        _days(report.per_day, report.timeline or report.per_day, report.timeline_unit),
         "<h2>Decisions by reason</h2>",
         _table("reason", "Reason", report.by_reason),
         "<h2>Decisions by rule</h2>",
@@ -165,18 +165,24 @@ def _bars(counts: Mapping[str, int], ident: str, label: str) -> str:
     return _svg(ident, width, height, label, "".join(bars))
 
 
-def _days(per_day: Mapping[str, Mapping[str, int]]) -> str:
-    """Stacked columns: decisions per day, coloured by action."""
+def _days(
+    per_day: Mapping[str, Mapping[str, int]],
+    buckets: Mapping[str, Mapping[str, int]],
+    unit: str = "day",
+) -> str:
+    """Stacked columns of decisions per ``unit`` (minute, hour or day: what fits the
+    period), coloured by action; then the table per day."""
     if not per_day:
         return "<p>No decisions.</p>"
-    days = list(per_day)
-    top = max(sum(c.values()) for c in per_day.values()) or 1
+    zone = "" if unit == "day" else " UTC"
+    days = [f"{b}{zone}" for b in buckets]
+    top = max(sum(c.values()) for c in buckets.values()) or 1
     step = max(8, min(48, 640 // len(days)))
     chart_h, cols = 200, []
     y: float
-    for i, day in enumerate(days):
+    for i, (day, counts) in enumerate(zip(days, buckets.values(), strict=True)):
         y = chart_h
-        for action, n in per_day[day].items():
+        for action, n in counts.items():
             h = chart_h * n / top
             y -= h
             cols.append(
@@ -194,7 +200,7 @@ def _days(per_day: Mapping[str, Mapping[str, int]]) -> str:
         "chart-days",
         width,
         chart_h + 32,
-        "Decisions per day",
+        f"Decisions per {unit}",
         "".join(cols) + labels,
     )
     return svg + _day_table(per_day) + _legend(sorted({a for c in per_day.values() for a in c}))
