@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from wardstream.cli import audit_signed as signed
 from wardstream.cli.access import (
     APPROVER_HELP,
     CONFIG_HELP,
@@ -132,17 +133,28 @@ def verify(
     until: str = typer.Option(None, "--to", help=TO_HELP),
     trimmed: bool = typer.Option(False, "--allow-trimmed", help=TRIMMED_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON on stdout."),
+    public_keys: Path = typer.Option(None, "--public-keys", help=signed.KEYS_HELP),
+    anchor: Path = typer.Option(None, "--anchor", help=signed.ANCHOR_HELP),
+    max_unanchored: float = typer.Option(None, "--max-unanchored", help=signed.GRACE_HELP),
 ) -> None:
     """Check every hash chain of the audit topic; exit 1 on any break.
 
     Each altered, missing, inserted, reordered or forked record is printed with
     its topic, partition, offset, chain, seq and kind. A progress bar shows on
-    a terminal.
+    a terminal. Without --public-keys only the hash chains are checked: a record
+    appended by whoever can write the topic, or cut from a chain's end, is not
+    seen. With --public-keys (and --anchor) the workers' signed checkpoints are
+    checked too: exit 0 intact, 1 tampered, 3 unanchored records only.
 
     Example: [bold]wardstream audit verify -c wardstream.yaml
-    --from 2026-03-01 --to 2026-03-31[/bold]
+    --public-keys audit-keys.pub --anchor anchor-2026-02.json[/bold]
     """
     session = open_session(config)
+    if public_keys is not None or anchor is not None:
+        start, end = parse_when(since), parse_when(until, end_of_day=True)
+        v = signed.run_signed(session, public_keys, anchor, max_unanchored, start, end, trimmed)
+        signed.show_signed(v, as_json)
+        return
     result = _verify(
         session, parse_when(since), parse_when(until, end_of_day=True), trimmed,
         show_progress=not as_json,
@@ -155,6 +167,10 @@ def verify(
         for note in result.notes:
             say(f"note: {note}")
         chains = len(result.chains)
+        say(
+            "note: signatures not checked (pass --public-keys): this finds changes inside "
+            "the chains, not records appended by whoever can write the topic, nor a cut end"
+        )
         if result.ok:
             say(f"[green]ok[/green]: {result.checked} records in {chains} chain(s), no breaks")
         else:
@@ -265,3 +281,7 @@ def lookup(
     else:
         typer.echo(ref)
         say(f"recorded as ACCESS {rec.audit_id} ({rec.chain} seq {rec.seq})")
+
+
+app.command("public-key")(signed.public_key)
+app.command("anchor")(signed.anchor)

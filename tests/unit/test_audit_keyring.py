@@ -1,0 +1,31 @@
+"""Pseudonym key rotation: new refs under the current key, lookups under every key."""
+
+from __future__ import annotations
+
+import pytest
+
+from wardstream.audit.errors import KeyFormatError
+from wardstream.audit.keyring import PseudonymRing, parse_earlier_keys
+from wardstream.audit.pseudonym import SubjectPseudonymizer
+
+OLD, NEW = "aa" * 32, "bb" * 32
+
+
+def test_the_ring_makes_refs_under_every_key_and_new_ones_under_the_current() -> None:
+    ring = PseudonymRing(SubjectPseudonymizer(bytes.fromhex(NEW), "k2"), parse_earlier_keys(
+        f"# rotated 2026-03\nk1 hex:{OLD}\n"))  # fmt: skip
+    refs = ring.refs("u-1")
+    assert list(refs) == ["k2", "k1"] and ring.current.key_id == "k2"
+    assert refs["k1"] == SubjectPseudonymizer(bytes.fromhex(OLD), "k1").ref("u-1")
+    assert refs["k2"].startswith("k2:") and OLD not in repr(ring)
+
+
+def test_entries_separated_by_semicolons_and_errors_never_show_the_key() -> None:
+    assert [p.key_id for p in parse_earlier_keys(f"k0={OLD}; k1 {NEW}")] == ["k0", "k1"]
+    with pytest.raises(KeyFormatError, match="entry 2") as err:
+        parse_earlier_keys(f"k0 {OLD};k1 abcd")
+    assert "abcd" not in str(err.value)
+    with pytest.raises(KeyFormatError, match="given twice"):
+        PseudonymRing(
+            SubjectPseudonymizer(bytes.fromhex(NEW), "k1"), parse_earlier_keys(f"k1 {OLD}")
+        )
