@@ -193,8 +193,26 @@ def test_a_flipped_signature_byte_and_an_unknown_key_fail() -> None:
 def test_a_removed_checkpoint_leaves_its_successor_without_predecessor() -> None:
     values = worker_log(Clock())
     _, found = attest(values[:5] + values[6:])
-    assert [f.kind for f in found] == [AttestKind.MISSING_PREDECESSOR]
+    assert [(f.kind, f.seq) for f in found] == [
+        (AttestKind.MISSING_PREDECESSOR, 1),
+        *((AttestKind.UNANCHORED, seq) for seq in range(5)),  # vouched for by it alone
+    ]
     assert checkpoint_chain("w1") == found[0].chain
+
+
+def test_a_worker_that_continues_a_forged_tail_does_not_vouch_for_it() -> None:
+    clock = Clock()
+    values = worker_log(clock)
+    forged = ChainWriter("clickstream/0", encode_audit, decode(values[8])).write(
+        at=T0, worker="w1", pipeline="clickstream", action="PASSED"
+    )
+    restarted = auditor(clock)  # a restart reads the chain's tail back: the forgery
+    restarted.resume([decode(forged), decode(values[-1])])
+    more = run(clock, restarted, "clickstream/0", 2) + [
+        r.value for r in restarted.checkpoint(flush=True)
+    ]
+    _, found = attest([*values, forged, *more], now=T0 + timedelta(hours=1))
+    assert [(f.kind, f.seq) for f in found] == [(AttestKind.UNANCHORED, 8)]
 
 
 def test_records_within_the_grace_period_are_pending_not_unanchored() -> None:

@@ -16,7 +16,8 @@ What it cannot see: anything done by someone holding the signing key.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from bisect import bisect_left
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -91,6 +92,7 @@ class CheckpointBook:
     heads: dict[str, dict[int, Signed]] = field(default_factory=dict)
     latest: dict[str, tuple[Position, Checkpoint]] = field(default_factory=dict)
     key_ids: dict[str, int] = field(default_factory=dict)  # valid checkpoints per key
+    vouched: dict[str, list[tuple[int, int]]] = field(default_factory=dict)  # (from, to]
     _valid: list[tuple[Position, Checkpoint]] = field(default_factory=list)
 
     def add(self, position: Position, record: AuditRecord, written: bytes | None = None) -> None:
@@ -115,8 +117,9 @@ class CheckpointBook:
         known = self.latest.get(cp.chain)
         if known is None or cp.seq > known[1].seq:
             self.latest[cp.chain] = (position, cp)
-        for chain, (seq, digest) in cp.heads.items():
+        for chain, (seq, digest, start) in cp.heads.items():
             self.heads.setdefault(chain, {})[seq] = Signed(digest, position, cp.worker, cp.at)
+            self.vouched.setdefault(chain, []).append((start, seq))
 
     def finish(self) -> None:
         """Check every valid checkpoint's predecessor (call once all are added)."""
@@ -175,6 +178,7 @@ class Attestation:
         self.unanchored = 0
         self._findings: list[Finding] = []
         self._top = {c: max(s) for c, s in book.heads.items()}
+        self._vouched = {c: _merge(spans) for c, spans in book.vouched.items()}
         self._tails: dict[str, _Tail] = {}
         self.top_positions: dict[str, Position] = {}  # where each chain's top signed head is
         self._anchored = {(a.chain, a.seq): a for a in anchored}
@@ -203,11 +207,12 @@ class Attestation:
             )
         elif signed is not None and seq == self._top[chain]:
             self.top_positions[chain] = position
-        if self.coverage and seq > self._top.get(chain, -1):
+        if self.coverage and not _covers(self._vouched.get(chain, ()), seq):
             self._unanchored(position, record)
 
     def _unanchored(self, position: Position, record: AuditRecord) -> None:
-        if self.now - self.grace <= record.at <= self.now + CLOCK_SKEW:
+        recent = self.now - self.grace <= record.at <= self.now + CLOCK_SKEW
+        if recent and record.seq > self._top.get(record.chain, -1):
             self.pending += 1
             return
         self.unanchored += 1
@@ -242,6 +247,22 @@ class Attestation:
             if key not in self._seen_anchored:
                 out.append(_lost_anchor(head, self._tails.get(head.chain), earliest))
         return out
+
+
+def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Half-open spans (from, to] merged where they touch or overlap, sorted."""
+    out: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((start, end))
+    return out
+
+
+def _covers(spans: Sequence[tuple[int, int]], seq: int) -> bool:
+    i = bisect_left(spans, (seq, -1)) - 1  # the last span starting below seq
+    return i >= 0 and spans[i][0] < seq <= spans[i][1]
 
 
 def _lost_anchor(

@@ -5,8 +5,12 @@ so its ``prev_hash`` is the hash of the worker's previous checkpoint (a chain
 of checkpoints per worker, also named in ``attrs["prev_checkpoint"]``). Its
 ``attrs`` carry:
 
-- ``heads``: JSON ``{"<chain>": [seq, "<hash>"], ...}``, the last record of
-  every chain the worker wrote since its previous checkpoint;
+- ``heads``: JSON ``{"<chain>": [seq, "<hash>", from], ...}``, the last record
+  of every chain the worker wrote since its previous checkpoint, and the seq
+  it vouches from: the worker vouches for seqs ``from + 1 .. seq``. ``from`` is
+  its own previously signed head of the chain, or, when it took the chain over
+  (a start, an assignment), the record it continued from, which it did not
+  write and does not vouch for (-1: the chain's start);
 - ``key_id``: the signing key's id (``ed25519-<16 hex>``);
 - ``sig``: base64 Ed25519 signature over ``checkpoint_message``: the worker,
   the checkpoint's chain, seq and time, the key id, the previous checkpoint's
@@ -35,8 +39,8 @@ from wardstream.domain.enums import AuditAction
 CHECKPOINT_CHAINS = "_checkpoint/"
 CHECKPOINT_PIPELINE = "_checkpoint"
 _PREFIX = b"wardstream-checkpoint-v1\n"
-Head = tuple[int, str]
-"""(seq, hash) of a chain's last record."""
+Head = tuple[int, str, int]
+"""(seq, hash, from) of a chain's last record: the signer vouches for seqs from+1..seq."""
 
 
 class Signer(Protocol):
@@ -72,7 +76,7 @@ def checkpoint_message(
     body = {
         "at": int(to_utc_millis(at, "at").timestamp() * 1000),
         "chain": chain,
-        "heads": {c: [s, h] for c, (s, h) in sorted(heads.items())},
+        "heads": {c: list(head) for c, head in sorted(heads.items())},
         "key_id": key_id,
         "prev_checkpoint": prev_checkpoint,
         "seq": seq,
@@ -82,7 +86,7 @@ def checkpoint_message(
 
 
 def heads_text(heads: Mapping[str, Head]) -> str:
-    return json.dumps({c: [s, h] for c, (s, h) in sorted(heads.items())}, separators=(",", ":"))
+    return json.dumps({c: list(h) for c, h in sorted(heads.items())}, separators=(",", ":"))
 
 
 def sign_checkpoint(
@@ -141,7 +145,7 @@ def parse_checkpoint(record: AuditRecord) -> Checkpoint:
         raise CheckpointFormatError(f"not a CHECKPOINT record (missing {', '.join(missing)})")
     try:
         raw = json.loads(attrs["heads"])
-        heads = {str(c): (int(v[0]), str(v[1])) for c, v in raw.items()}
+        heads = {str(c): (int(v[0]), str(v[1]), int(v[2])) for c, v in raw.items()}
         signature = base64.b64decode(attrs["sig"], validate=True)
     except (ValueError, TypeError, KeyError, IndexError, AttributeError, binascii.Error):
         raise CheckpointFormatError("the checkpoint's heads or signature do not parse") from None

@@ -87,7 +87,7 @@ class Auditor:
         self._interval = summary_interval
         self.signer = signer
         self._checkpoints = CheckpointClock(checkpoint_interval, clock)
-        self._signed: dict[str, int] = {}  # chain -> the seq its last checkpoint signed
+        self._signed: dict[str, int] = {}  # chain -> seq vouched for up to (signed or taken over)
         self._unsigned: dict[str, Head] = {}  # heads of handed-over chains not yet signed
 
     # -- start-up -------------------------------------------------------------------
@@ -104,9 +104,9 @@ class Auditor:
         audit topic then, not from this worker's memory (which would fork the chain).
         Send ``summaries(flush=True)`` first: uncounted adult passes are dropped too."""
         for chain in chains:
-            writer = self._chains.get(chain)
-            if writer is not None and self._signed.get(chain, -1) < writer.next_seq - 1:
-                self._unsigned[chain] = (writer.next_seq - 1, writer.last_hash)
+            writer, start = self._chains.get(chain), self._signed.get(chain, -1)
+            if writer is not None and start < writer.next_seq - 1:
+                self._unsigned[chain] = (writer.next_seq - 1, writer.last_hash, start)
             self._signed.pop(chain, None)
             self._chains.pop(chain, None)
             self._last.pop(chain, None)
@@ -202,15 +202,15 @@ class Auditor:
         own = checkpoint_chain(self.worker)
         heads = dict(self._unsigned)
         for chain, writer in self._chains.items():
-            seq = writer.next_seq - 1
-            if chain != own and seq >= 0 and self._signed.get(chain, -1) < seq:
-                heads[chain] = (seq, writer.last_hash)
+            seq, start = writer.next_seq - 1, self._signed.get(chain, -1)
+            if chain != own and seq > start:
+                heads[chain] = (seq, writer.last_hash, start)
         if not heads:
             return []
         writer = self._writer(own)
         written = sign_checkpoint(writer, self.signer, self.worker, self.clock(), heads)
         self._unsigned.clear()
-        for chain, (seq, _) in heads.items():
+        for chain, (seq, _, _) in heads.items():
             if chain in self._chains:
                 self._signed[chain] = seq
         return [OutRecord(self.topic, own.encode(), written)]
@@ -220,4 +220,6 @@ class Auditor:
         if writer is None:
             last = self._last.pop(chain, None)
             writer = self._chains[chain] = ChainWriter(chain, encode_audit, last)
+            # vouched for from here on: the record continued from is not this worker's
+            self._signed[chain] = -1 if last is None else last.seq
         return writer
