@@ -254,16 +254,21 @@ def lookup(
     as_json: bool = typer.Option(
         False, "--json", help="Print the ref and the ACCESS record id as JSON."
     ),
+    records: bool = typer.Option(
+        False, "--records", help="Also list the subject's audit records, under every key."
+    ),
 ) -> None:
     """Print a subject's pseudonymous ref (as the audit trail carries it), and audit the lookup.
 
     Needs the pseudonym key (WARDSTREAM__AUDIT__HMAC_KEY or audit.hmac_key_file).
-    The lookup is recorded as an ACCESS audit record with the approver and purpose.
+    After a key rotation (audit.earlier_hmac_keys) the ref under every key is printed,
+    the current key's first. The lookup is recorded as an ACCESS audit record with
+    the approver and purpose.
 
     Example: [bold]echo u-1029 | wardstream audit lookup --subject -
     --approved-by dpo@example.com --purpose "guardian request T-381"[/bold]
     """
-    from wardstream.engines.bootstrap import pseudonymizer
+    from wardstream.cli.audit_subject import record_line, records_of, subject_refs
 
     session = open_session(config)
     approval = require_approval(session, "audit lookup", approved_by=approved_by, purpose=purpose)
@@ -271,15 +276,21 @@ def lookup(
     if not subject_id:
         fail("no subject id given; pass --subject ID or --subject - with the id on stdin")
     try:
-        ref = pseudonymizer(session.settings).ref(subject_id)
+        refs = subject_refs(session, subject_id)
+        ref = next(iter(refs.values()))  # the current key's
         rec = record_access(session, "audit lookup", REASON_APPROVED, approval, subject_ref=ref)
+        found = records_of(session, refs) if records else []
     except WardstreamError as exc:
         refuse_unaudited(exc)
     if as_json:
-        typer.echo(json.dumps({"subject_ref": ref, "audit_id": rec.audit_id, "chain": rec.chain,
-                               "seq": rec.seq}))  # fmt: skip
+        typer.echo(json.dumps({"subject_ref": ref, "refs": refs, "audit_id": rec.audit_id,
+                               "chain": rec.chain, "seq": rec.seq,
+                               **({"records": found} if records else {})}))  # fmt: skip
     else:
-        typer.echo(ref)
+        for line in refs.values():
+            typer.echo(line)
+        for r in found:
+            typer.echo(record_line(r))
         say(f"recorded as ACCESS {rec.audit_id} ({rec.chain} seq {rec.seq})")
 
 
