@@ -295,3 +295,56 @@ def test_a_rotation_between_runs_verifies_and_lookup_finds_both_keys(rotated: An
     assert subject not in out.stdout
     code, data = verify(ws, keys)  # the lookup's ACCESS record is signed by the CLI
     assert (code, data["findings"]) == (0, [])
+
+
+def test_an_anchor_catches_a_rewritten_topic_and_names_retention_as_retention(
+    rotated: Any,
+) -> None:
+    from kafka import KafkaAdminClient
+
+    ws, keys, _ = rotated
+    anchor = ws.root / "anchor.json"
+    made = cli(ws, "audit", "anchor", "--public-keys", str(keys), "--out", str(anchor))
+    assert made.exit_code == 0, made.output
+    data = json.loads(anchor.read_text())
+    assert data["heads"] and all(c.startswith("_checkpoint/") for c in data["checkpoints"])
+    assert len(anchor.read_text()) < 4000
+    code, out = verify(ws, keys, "--anchor", str(anchor))
+    assert (code, out["findings"]) == (0, [])
+    # the topic rewritten without its newest records: signatures and chains agree, the anchor not
+    messages = [(m.key, m.value) for m in read_all(ws.bootstrap, ws.topics["audit"])]
+    chain, head = next(iter(data["heads"].items()))
+    kept = [
+        (k, v)
+        for k, v in messages
+        if not (decode(v).chain == chain and decode(v).seq >= head["seq"])
+    ]
+    topic = f"{ws.prefix}.rewritten"
+    publish(ws.bootstrap, topic, kept)
+    copy = ws.root / "anchor-copy.json"
+    copy.write_text(json.dumps({**data, "topic": topic}))
+    result = cli(ws, "audit", "verify", "--anchor", str(copy), "--json", topic=topic)
+    assert result.exit_code == 1, result.output
+    found = json.loads(result.stdout)["findings"]
+    assert ("TRUNCATED", chain, head["seq"]) in [(f["kind"], f["chain"], f["seq"]) for f in found]
+    # retention removes everything the anchor covers: reported as retention, not tampering
+    admin = KafkaAdminClient(bootstrap_servers=ws.bootstrap)
+    try:
+        ends = read_ends(ws.bootstrap, ws.topics["audit"])
+        admin.delete_records(ends)  # what retention does: the log start moves
+    finally:
+        admin.close()
+    result = cli(ws, "audit", "verify", "--anchor", str(anchor), "--allow-trimmed", "--json")
+    assert result.exit_code == 0, result.output
+    found = json.loads(result.stdout)["findings"]
+    assert found and {f["kind"] for f in found} == {"RETAINED"}
+    assert all(not f["tampered"] for f in found)
+
+
+def read_ends(bootstrap: str, topic: str) -> dict[TopicPartition, int]:
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+    try:
+        tps = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        return dict(consumer.end_offsets(tps))
+    finally:
+        consumer.close()
