@@ -295,6 +295,13 @@ def test_a_rotation_between_runs_verifies_and_lookup_finds_both_keys(rotated: An
     assert subject not in out.stdout
     code, data = verify(ws, keys)  # the lookup's ACCESS record is signed by the CLI
     assert (code, data["findings"]) == (0, [])
+    report = cli(ws, "audit", "report", "--public-keys", str(keys), "--out", str(ws.root / "r"))
+    assert report.exit_code == 0, report.output
+    anchoring = json.loads((ws.root / "r" / "report.json").read_text())["anchoring"]
+    assert anchoring["state"] == "intact" and anchoring["unanchored"] == 0
+    assert list(anchoring["pseudonym_keys"]) == ["k1", "k2"]
+    assert len(anchoring["last_checkpoints"]) == 2  # the worker's and the operators'
+    assert 'id="anchor-state" class="ok">intact' in (ws.root / "r" / "report.html").read_text()
 
 
 def test_an_anchor_catches_a_rewritten_topic_and_names_retention_as_retention(

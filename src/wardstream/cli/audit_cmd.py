@@ -187,26 +187,42 @@ def report(
     until: str = typer.Option(None, "--to", help=TO_HELP),
     trimmed: bool = typer.Option(False, "--allow-trimmed", help=TRIMMED_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print the files and totals as JSON."),
+    public_keys: Path = typer.Option(None, "--public-keys", help=signed.KEYS_HELP),
 ) -> None:
     """Write the audit report (HTML page with charts, JSON, CSV) and verify the chains.
 
     The page, report.json and report.csv carry the same figures and the
     verification's status; exit 1 if a chain is broken (the report is written anyway).
+    The anchoring section lists each worker's last checkpoint and the pseudonym keys
+    seen; with --public-keys also the signed verification (exit 1 tampered, 3 unanchored).
 
     Example: [bold]wardstream audit report -c wardstream.yaml --out audit-2026-03
     --from 2026-03-01 --to 2026-03-31[/bold]
     """
     from wardstream.audit.report import ReportBuilder
+    from wardstream.audit.report_anchoring import KeyUsage, anchoring_data
 
     session = open_session(config)
     start, end = parse_when(since), parse_when(until, end_of_day=True)
-    builder = ReportBuilder(datetime.now(UTC))
-    result = _verify(session, start, end, trimmed, builder.add, show_progress=not as_json)
+    builder, usage = ReportBuilder(datetime.now(UTC)), KeyUsage()
+
+    def add(record: Any) -> None:
+        builder.add(record)
+        usage.add(record)
+
+    checked = None
+    if public_keys is not None:
+        checked = signed.run_signed(session, public_keys, None, None, start, end, trimmed, add)
+        result = checked.chains
+    else:
+        result = _verify(session, start, end, trimmed, add, show_progress=not as_json)
     summary = builder.build()
-    files = _write_report(out, summary, result)
+    anchoring = anchoring_data(usage, None if checked is None else signed.signed_data(checked))
+    files = _write_report(out, summary, result, anchoring)
     if as_json:
         data = {"files": [str(f) for f in files], "ok": result.ok, "breaks": len(result.breaks),
-                "records": summary.records, "decisions": summary.decisions}  # fmt: skip
+                "records": summary.records, "decisions": summary.decisions,
+                "anchoring": anchoring["state"]}  # fmt: skip
         typer.echo(json.dumps(data, indent=2))
     else:
         for f in files:
@@ -215,22 +231,33 @@ def report(
             "[green]intact[/green]" if result.ok else f"[red]BROKEN ({len(result.breaks)})[/red]"
         )
         say(f"{summary.decisions} decisions in {summary.records} records; chains {status}")
+        say(f"anchoring: {anchoring['state']}")
+    if checked is not None:
+        signed.exit_for(checked.state)
     if not result.ok:
         raise typer.Exit(EXIT_PROBLEM)
 
 
-def _write_report(out: Path, report: AuditReport, result: VerifyResult) -> list[Path]:
+def _write_report(
+    out: Path, report: AuditReport, result: VerifyResult, anchoring: dict[str, Any]
+) -> list[Path]:
     from wardstream.audit.report import to_csv, to_json
+    from wardstream.audit.report_anchoring import anchoring_csv, anchoring_html
     from wardstream.audit.report_html import render_html
 
     data = json.loads(to_json(report))
     data["verification"] = verification_data(result)
-    csv_text = to_csv(report) + (
-        f"verification,status,,{'intact' if result.ok else 'broken'}\n"
-        f"verification,checked,,{result.checked}\nverification,breaks,,{len(result.breaks)}\n"
+    data["anchoring"] = anchoring
+    csv_text = (
+        to_csv(report)
+        + (
+            f"verification,status,,{'intact' if result.ok else 'broken'}\n"
+            f"verification,checked,,{result.checked}\nverification,breaks,,{len(result.breaks)}\n"
+        )
+        + anchoring_csv(anchoring)
     )
     texts = {
-        "report.html": render_html(report, result),
+        "report.html": render_html(report, result, anchoring_html(anchoring)),
         "report.json": json.dumps(data, indent=2, sort_keys=True) + "\n",
         "report.csv": csv_text,
     }
