@@ -130,13 +130,43 @@ def signed_up_to_date(ws: Workspace, quarantined: int = 1) -> dict[str, int]:
         time.sleep(0.5)
 
 
-def workspace(tmp: Path, bootstrap: str) -> Workspace:
-    ws = Workspace(tmp, bootstrap, f"sig{uuid.uuid4().hex[:8]}", PROJECT, state_lateness_s=0.3)
+def workspace(tmp: Path, bootstrap: str, engine: str | None = None, every: str = "1") -> Workspace:
+    ws = Workspace(
+        tmp, bootstrap, f"sig{uuid.uuid4().hex[:8]}", PROJECT, engine=engine,
+        state_lateness_s=0.3,
+    )  # fmt: skip
     ws.env = {
         "WARDSTREAM__AUDIT__SIGNING_KEY": SIGNING,
-        "WARDSTREAM__AUDIT__CHECKPOINT_INTERVAL_S": "1",
+        "WARDSTREAM__AUDIT__CHECKPOINT_INTERVAL_S": every,
     }
     return ws
+
+
+@pytest.mark.parametrize("engine", ["faust", "fast"])
+def test_a_clean_stop_signs_what_the_worker_wrote(
+    kafka_bootstrap: str, tmp_path: Path, engine: str
+) -> None:
+    ws = workspace(tmp_path, kafka_bootstrap, engine, every="3600")  # no periodic checkpoint
+    try:
+        subjects = children(ws, 3)
+        ws.start()
+        for s in subjects:
+            child_event(ws, s)
+        ws.flush()
+        deadline = time.monotonic() + 60
+        while sum(decode(m.value).action == "QUARANTINED"
+                  for m in read_all(ws.bootstrap, ws.topics["audit"])) < 3:  # fmt: skip
+            assert time.monotonic() < deadline, ws.log_tail()
+            time.sleep(0.5)
+        keys = ws.root / "audit-keys.pub"
+        keys.write_text(cli(ws, "audit", "public-key").stdout)
+        code, data = verify(ws, keys, "--max-unanchored", "0")
+        assert code == 3 and data["state"] == "unanchored"  # nothing signed yet
+        ws.stop()
+        code, data = verify(ws, keys, "--max-unanchored", "0")
+        assert (code, data["state"], data["findings"]) == (0, "intact", []), data["findings"]
+    finally:
+        ws.close()
 
 
 def children(ws: Workspace, n: int) -> list[str]:
