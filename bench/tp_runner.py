@@ -45,7 +45,7 @@ ROWS = {
     "fast-alo": "fast engine (at_least_once)",
 }
 HMAC = "8f2b0c6e4d1a9b7c3e5f0a2d4c6b8e1f3a5c7e9b0d2f4a6c8e0b1d3f5a7c9e1b"
-SIGNING = "6d" * 32  # the seed of a bench-only audit signing key
+SIGNING = "0ba0a72a9472f6936aa8ca8d90a5a5f26c235f57373baf8290a4b41e34c357bc"  # bench only
 MAX_LIVE_RATE = 20_000
 OWN_TOPICS = ("requests", "deadletter", "deletions", "notices", "audit", "corrections", "incidents")
 

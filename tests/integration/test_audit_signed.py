@@ -32,8 +32,8 @@ from wardstream.serde import AvroCodec, Origin, record_schema
 pytestmark = pytest.mark.integration
 
 CODEC = AvroCodec(record_schema("AuditRecord"))
-SIGNING = "5e" * 32  # a fictional test key's seed
-NEW_HMAC = "c4" * 32
+SIGNING = "62c3adb552e4f25a33bcccde85c875e43360f306433590b2abe3b91de666b61e"  # fictional
+NEW_HMAC = "4c462ba4c36a0fcde54b1f0b9e93b7ef75d9e9951717113da9ecbadbc14e1815"
 APPROVAL = ["--approved-by", "dpo@example.com", "--purpose", "ticket T-20"]
 PROJECT = Path(__file__).resolve().parents[2]
 

@@ -26,7 +26,7 @@ from wardstream.local.kafka import LocalKafka
 from wardstream.local.tls import make_certificates
 from wardstream.serde import AvroCodec, Origin, record_schema
 
-SIGNING_KEY = "9a" * 32  # a fictional audit signing key seed
+SIGNING_KEY = "12e36e73018922c1ed3feacc6cf3038c7e6cc1e18e5de30db783a0039e4cd740"  # fictional
 pytestmark = pytest.mark.integration
 
 USER = "ward-worker"

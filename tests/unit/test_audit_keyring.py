@@ -8,7 +8,8 @@ from wardstream.audit.errors import KeyFormatError
 from wardstream.audit.keyring import PseudonymRing, parse_earlier_keys
 from wardstream.audit.pseudonym import SubjectPseudonymizer
 
-OLD, NEW = "aa" * 32, "bb" * 32
+OLD = "7f84cb56565feccab18f89851a1b4915bd35e631bf34fe1a75abec51146b0993"
+NEW = "e70525e0c00a0c1874b5157ac931bcf6fa51304cd826683aa825057310a2b254"
 
 
 def test_the_ring_makes_refs_under_every_key_and_new_ones_under_the_current() -> None:

@@ -54,7 +54,7 @@ def test_r7_retention_expiry_issues_deletion_with_collected_before() -> None:
     assert retention_sweep({("kid-1", "gone"): T0}, PIPES, T0 + 99 * DAY, POLICY) == ()
 
 
-def test_r8_deregistration_names_every_pipeline_seen() -> None:
+def test_r8_deregistration_names_the_pipelines_it_is_given() -> None:
     profile = child(deregistered_at=T0)
     request = deletion_for_deregistration(
         profile, ["lessons", "clicks", "partner", "clicks"], T0, POLICY
@@ -143,7 +143,7 @@ def test_r14_legal_hold_defers_then_issues_the_same_deletion() -> None:
     hold = LegalHold(hold_id="h1", subject_id="kid-1", placed_at=T0 - DAY, case_ref="case-1")
     deferred = hold_deletion(request, [hold], T0)
     assert isinstance(deferred, DeferredDeletion) and deferred.hold_id == "h1"
-    notice = deferral_notice(deferred)
+    notice = deferral_notice(deferred, POLICY)
     assert notice.kind is NoticeKind.DELETION_DEFERRED and "case-1" not in notice.message
     issued = lift_hold(deferred, T0 + 10 * DAY, POLICY)
     assert issued.deletion_id == request.deletion_id

@@ -296,6 +296,7 @@ def lookup(
     --approved-by dpo@example.com --purpose "guardian request T-381"[/bold]
     """
     from wardstream.cli.audit_subject import record_line, records_of, subject_refs
+    from wardstream.cli.free_text import refuse_text_naming_subject
 
     session = open_session(config)
     approval = require_approval(session, "audit lookup", approved_by=approved_by, purpose=purpose)
@@ -305,6 +306,7 @@ def lookup(
     try:
         refs = subject_refs(session, subject_id)
         ref = next(iter(refs.values()))  # the current key's
+        refuse_text_naming_subject(session, "audit lookup", approval, [subject_id], subject_ref=ref)
         rec = record_access(session, "audit lookup", REASON_APPROVED, approval, subject_ref=ref)
         found = records_of(session, refs) if records else []
     except WardstreamError as exc:

@@ -81,6 +81,7 @@ def list_(
     Example: [bold]wardstream quarantine list -c wardstream.yaml
     --approved-by dpo@example.com --purpose "ticket T-381" --pipeline clickstream[/bold]
     """
+    from wardstream.cli.free_text import refuse_text_naming_subject
     from wardstream.engines.bootstrap import pseudonymizer
     from wardstream.kafka.quarantine_log import read_open
 
@@ -98,6 +99,9 @@ def list_(
             and (reason is None or e.reason == reason)
         ][:limit]
         filters = {"pipeline": pipeline or "", "reason_filter": reason or ""}
+        refuse_text_naming_subject(
+            session, "quarantine list", {**approval, **filters}, {e.subject_id for e in entries}
+        )
         attrs = {**approval, **filters, "entries_shown": str(len(chosen))}
         record_access(session, "quarantine list", REASON_APPROVED, attrs)
     except WardstreamError as exc:
@@ -149,6 +153,8 @@ def release(
     --approved-by dpo@example.com --purpose "ticket T-381"
     --reason "paper consent form verified"[/bold]
     """
+    from wardstream.cli.free_text import refuse_text_naming_subject
+    from wardstream.engines.bootstrap import pseudonymizer
     from wardstream.kafka.quarantine_log import find_open
 
     session = open_session(config)
@@ -161,8 +167,10 @@ def release(
             attrs = {**approval, "quarantine_id": quarantine_id}
             record_access(session, "quarantine release", REASON_NOT_FOUND, attrs)
             fail(f"no open quarantine entry {quarantine_id}: released or expired, or a wrong id")
-        if any(entry.subject_id in v for v in approval.values()):
-            fail("--approved-by, --purpose and --reason must not contain the subject's id")
+        ref = pseudonymizer(session.settings).ref(entry.subject_id)
+        refuse_text_naming_subject(
+            session, "quarantine release", approval, [entry.subject_id], subject_ref=ref
+        )
         pipeline = _pipeline_of(session, entry.pipeline)
         ring = _key_ring(session, entry, pipeline)
         entry = _unseal(session, entry, approval, ring)
@@ -256,7 +264,8 @@ def _codec(session: Session, pipeline: Pipeline) -> Codec:
     if pipeline.schema is None:
         fail(f"pipeline {pipeline.name} has no schema: its events cannot be decoded to seal them")
     url = session.settings.kafka.schema_registry_url
-    registry = HttpSchemaRegistry(url) if url else None
+    ttl = session.settings.kafka.schema_registry_miss_ttl_s
+    registry = HttpSchemaRegistry(url, miss_ttl_s=ttl) if url else None
     schema = load_schema(str(session.config_dir / pipeline.schema))
     return make_codec(pipeline.format, schema, registry=registry, subject=f"{pipeline.sink}-value")
 

@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 from wardstream.errors import WardstreamError
 
 SEED_BYTES = 32
+MIN_DISTINCT_BYTES = 8  # as for the other keys: fewer is a placeholder, not random
 _RAW = serialization.Encoding.Raw
 _HEX = re.compile(r"(?:[0-9a-fA-F]{2})+")
 
@@ -68,8 +69,8 @@ class SigningKey:
                 _bad()
             return cls(key)
         seed = _decode(body.removeprefix("hex:").removeprefix("base64:"))
-        if seed is None or len(seed) != SEED_BYTES:
-            _bad()
+        if seed is None or len(seed) != SEED_BYTES or len(set(seed)) < MIN_DISTINCT_BYTES:
+            _bad()  # not 32 bytes, or a placeholder such as one repeated byte
         return cls(Ed25519PrivateKey.from_private_bytes(seed))
 
     @property
@@ -155,5 +156,5 @@ def _bad() -> NoReturn:
     raise SigningKeyError(
         "the audit signing key is not an Ed25519 private key; make one with "
         "`openssl genpkey -algorithm ed25519 -out audit-signing.pem` (PEM), or give its "
-        "32-byte seed as hex (64 digits) or base64"
+        "32 random bytes as hex (64 digits) or base64"
     ) from None

@@ -10,11 +10,13 @@ import logging
 import os
 import time
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+from kafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError
 from pydantic import SecretStr
 
 from wardstream.audit.errors import KeyFormatError
@@ -40,6 +42,7 @@ from wardstream.kafka.security import preflight, python_options
 from wardstream.kafka.tail import Row, partitions_of, read_to_end
 from wardstream.lifecycle.wiring import COMPACTED_KINDS, attach
 from wardstream.policy.context import PolicyContext
+from wardstream.policy.idkey import IdKey
 from wardstream.serde import HttpSchemaRegistry, Origin, load_schema, make_codec
 
 log = logging.getLogger(__name__)
@@ -63,6 +66,16 @@ def _secret(value: SecretStr | None, file: Path | None, name: str, missing: str)
 
 
 def pseudonymizer(settings: Settings) -> SubjectPseudonymizer:
+    return SubjectPseudonymizer(_pseudonym_key(settings), settings.audit.key_id)
+
+
+def id_key(settings: Settings) -> IdKey:
+    """The key of every id derived from a subject (deletion, notice, hold, ... ids): HKDF of
+    the pseudonym key under a label of its own, never the pseudonym key itself."""
+    return IdKey.derive(_pseudonym_key(settings))
+
+
+def _pseudonym_key(settings: Settings) -> bytes:
     a = settings.audit
     text = _secret(
         a.hmac_key,
@@ -72,7 +85,7 @@ def pseudonymizer(settings: Settings) -> SubjectPseudonymizer:
         "or audit.hmac_key_file. wardstream never writes a child's raw id to the audit topic, "
         "so it will not start without one.",
     )
-    return SubjectPseudonymizer(parse_key(text), a.key_id)
+    return parse_key(text)
 
 
 def pseudonym_ring(settings: Settings) -> PseudonymRing:
@@ -115,9 +128,11 @@ def master_key(settings: Settings) -> MasterKey:
     )
     try:
         return MasterKey(parse_key(text))
-    except (KeyFormatError, ValueError):
+    except (KeyFormatError, ValueError) as exc:
+        why = f" ({exc})" if isinstance(exc, KeyFormatError) else ""
         raise StartupError(
-            "lifecycle.master_key must be exactly 32 bytes as hex (64 digits) or base64"
+            f"lifecycle.master_key must be exactly 32 random bytes as hex (64 digits) or "
+            f"base64{why}"
         ) from None
 
 
@@ -206,19 +221,25 @@ def build_enforcer(
     else:
         log.info("audit checkpoints signed with key %s", signer.key_id)
     book = QuarantineBook(settings.topics.quarantine, key_ring(settings, pipelines))
+    refs = pseudonymizer(settings)
+    if policy.ids is None:  # ids derived from subjects are keyed (HKDF of the pseudonym key)
+        policy = replace(policy, ids=id_key(settings))
     auditor = Auditor(
         settings.topics.audit,
         w.name,
-        pseudonymizer(settings),
+        refs,
         summary_interval=timedelta(seconds=w.summary_interval_s),
         signer=signer,
         checkpoint_interval=timedelta(seconds=settings.audit.checkpoint_interval_s),
     )
     timing = Timing(w.state_lateness_s, w.max_hold_s, policy.quarantine_window)
     url = settings.kafka.schema_registry_url
-    registry = HttpSchemaRegistry(url) if url else None
+    ttl = settings.kafka.schema_registry_miss_ttl_s
+    registry = HttpSchemaRegistry(url, miss_ttl_s=ttl) if url else None
     processors = []
     for p in pipelines:
+        # load_pipelines stored the path config.pipeline.resolve_schema found (absolute),
+        # the file `wardstream check` read; a hand-built relative path is from base_dir
         schema = load_schema(os.path.join(base_dir, p.schema)) if p.schema else None
         if schema is None:
             raise StartupError(f"pipeline {p.name}: a schema file is needed (schema: path/to.avsc)")
@@ -239,5 +260,21 @@ def client_config(settings: Settings) -> dict[str, Any]:
 
 
 def prepare(settings: Settings, pipelines: Iterable[Pipeline]) -> None:
+    """Create the missing topics. Call it after ``build_enforcer``, which checks the keys
+    and schemas without Kafka: configuration errors come first, then the network."""
     preflight(settings.kafka)  # a refused login or CA stops start-up now, with the fix
-    ensure_topics(client_config(settings), topic_specs(settings, pipelines))
+    where = f"Kafka at {settings.kafka.bootstrap_servers}"
+    try:
+        ensure_topics(client_config(settings), topic_specs(settings, pipelines))
+    except (KafkaTimeoutError, KafkaConnectionError) as exc:
+        raise StartupError(
+            f"{where} did not answer ({type(exc).__name__}): check kafka.bootstrap_servers "
+            "(WARDSTREAM__KAFKA__BOOTSTRAP_SERVERS), that the brokers are up and that this "
+            "host can reach them"
+        ) from exc
+    except KafkaError as exc:
+        raise StartupError(
+            f"{where} refused to list or create the worker's topics ({type(exc).__name__}): "
+            "give this worker's user DESCRIBE and CREATE on them (docs/security.md) or "
+            "create them beforehand"
+        ) from exc

@@ -6,7 +6,7 @@ partition 0 of the first pipeline source (engine-neutral: the enforcer's
 ``tick`` already receives ``owns``). Every worker keeps unsent candidates in
 ``pending`` until their id shows up on the output topics, so when leadership
 moves the new leader issues whatever the old one had not. Ids are
-deterministic (``policy.ids``): a replay or a brief double leadership during a
+deterministic and keyed (``policy.ids``): a replay or a brief double leadership during a
 rebalance can only repeat an id, never invent a conflicting one.
 
 A deletion also tombstones the sinks of pipelines with ``sink_tombstones``
@@ -137,13 +137,12 @@ class LifecycleIssuer:
 
     def _resolve(self, trigger: Trigger, now: datetime) -> list[Candidate]:
         body = trigger.body
+        every = [p.name for p in self.pipelines]  # a whole-subject deletion names them all
         if isinstance(body, SubjectProfile):
-            seen = self.lifecycle.seen.get(body.subject_id, {})
-            d = deletion_for_deregistration(body, seen, now, self.policy)
+            d = deletion_for_deregistration(body, every, now, self.policy)
             return [] if d is None else [Candidate(d)]
         if isinstance(body, GuardianRequest):
-            seen = self.lifecycle.seen.get(body.subject_id, {})
-            return [Candidate(on_guardian_request(body, seen, now, self.policy))]
+            return [Candidate(on_guardian_request(body, every, now, self.policy))]
         ledger, event = body
         found = deletions_for_consent_event(ledger, event, self.pipelines, now, self.policy)
         return [Candidate(d) for d in found]
@@ -157,7 +156,8 @@ class LifecycleIssuer:
         if self._retained_at != (grid_now, self.lifecycle.seen_changes):
             self._retained_at = (grid_now, self.lifecycle.seen_changes)
             out += sweeps.retention(seen, self.pipelines, grid_now, p)
-        return out + sweeps.stops(self.lifecycle.stops, seen, p)
+        every = [pipeline.name for pipeline in self.pipelines]
+        return out + sweeps.stops(self.lifecycle.stops, seen, every, p)
 
     def _collect(self, candidates: list[Candidate]) -> None:
         for c in candidates:
@@ -277,7 +277,7 @@ class LifecycleIssuer:
                 attrs={"deletion_id": d.deletion_id, "hold_id": deferred.hold_id},
             ),
         ]
-        return out + self._notice(deferral_notice(deferred))
+        return out + self._notice(deferral_notice(deferred, self.policy))
 
     def _incidents(self, now: datetime) -> list[OutRecord]:
         if self.scanner is None or not self.lifecycle.sightings:
@@ -292,7 +292,7 @@ class LifecycleIssuer:
         out: list[OutRecord] = []
         for topic, sightings in sorted(found.items()):
             refs = {s.subject_id: self.auditor.pseudonymizer.ref(s.subject_id) for s in sightings}
-            ident, value, notices = incident(topic, sightings, refs, now)
+            ident, value, notices = incident(topic, sightings, refs, now, self.policy)
             lc.reported.update(s.ref for s in sightings)
             out.append(OutRecord(self.incidents_topic, ident.encode(), value))
             out.append(

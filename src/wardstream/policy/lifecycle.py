@@ -1,15 +1,17 @@
 """Lifecycle: the deletions, corrections and notices the law requires (pure).
 
 Every function takes the clock as ``now`` and returns records; it never
-sends, stores or reads the time. Ids are deterministic (:mod:`ids`) so a
-replay issues the same ids. ``pipelines`` arguments are the configured
-pipelines; ``seen`` arguments name the pipelines a subject's data went through.
+sends, stores or reads the time. Ids are deterministic and keyed (:mod:`ids`),
+so a replay issues the same ids and nobody without the key can compute them.
+``pipelines`` arguments are the configured pipelines; ``seen`` arguments name
+the pipelines a subject's data went through.
 
 * Consent withdrawn (or refused after a grant) -> CONSENT_WITHDRAWN for the
   data collected under that consent: the pipelines whose purpose it covered
   (all pipelines if none matches - failing closed), its data categories, up
   to ``now``. Expired -> CONSENT_EXPIRED, collected before the expiry.
-* Deregistration -> DEREGISTERED for every pipeline the subject was seen in.
+* Deregistration -> DEREGISTERED for every configured pipeline (SPEC: a whole-subject
+  deletion never names fewer, seen or not).
 * Guardian DELETE -> GUARDIAN_REQUEST, deadline ``received_at`` + the
   configured deletion deadline; CORRECT -> a CorrectionRequest forwarded to the
   same pipelines' consumers.
@@ -124,9 +126,10 @@ def deletions_for_expiry(
 
 
 def deletion_for_deregistration(
-    profile: SubjectProfile, seen: Iterable[str], now: datetime, policy: PolicyContext
+    profile: SubjectProfile, pipelines: Iterable[str], now: datetime, policy: PolicyContext
 ) -> DeletionRequest | None:
-    """DEREGISTERED naming every pipeline the subject was seen in (None if registered)."""
+    """DEREGISTERED naming ``pipelines`` (None if registered). The lifecycle passes every
+    configured pipeline: what was collected before a seen mark existed is not known."""
     if profile.deregistered_at is None:
         return None
     return deletion(
@@ -135,20 +138,21 @@ def deletion_for_deregistration(
         (profile.deregistered_at,),
         now,
         policy,
-        pipelines=tuple(sorted(set(seen))),
+        pipelines=tuple(sorted(set(pipelines))),
         collected_before=max(now, profile.deregistered_at),
     )
 
 
 def on_guardian_request(
-    request: GuardianRequest, seen: Iterable[str], now: datetime, policy: PolicyContext
+    request: GuardianRequest, pipelines: Iterable[str], now: datetime, policy: PolicyContext
 ) -> DeletionRequest | CorrectionRequest:
-    """DELETE -> DeletionRequest; CORRECT -> CorrectionRequest (empty scope = all seen)."""
-    names = tuple(sorted(set(request.scope or seen)))
+    """DELETE -> DeletionRequest; CORRECT -> CorrectionRequest (empty scope = ``pipelines``,
+    which the lifecycle passes as every configured pipeline)."""
+    names = tuple(sorted(set(request.scope or pipelines)))
     deadline = request.received_at + policy.deletion_deadline
     if request.kind is RequestKind.CORRECT:
         return CorrectionRequest(
-            correction_id=stable_id("correction", request.request_id),
+            correction_id=stable_id(policy, "correction", request.request_id),
             request_id=request.request_id,
             subject_id=request.subject_id,
             issued_at=now,
@@ -157,7 +161,7 @@ def on_guardian_request(
         )
     return DeletionRequest(
         deletion_id=stable_id(
-            "deletion", request.subject_id, "GUARDIAN_REQUEST", request.request_id
+            policy, "deletion", request.subject_id, "GUARDIAN_REQUEST", request.request_id
         ),
         subject_id=request.subject_id,
         reason=D.GUARDIAN_REQUEST,
