@@ -181,6 +181,7 @@ class Attestation:
         self._vouched = {c: _merge(spans) for c, spans in book.vouched.items()}
         self._tails: dict[str, _Tail] = {}
         self.top_positions: dict[str, Position] = {}  # where each chain's top signed head is
+        self.signed_positions: set[Position] = set()  # records that are exactly a signed head
         self._anchored = {(a.chain, a.seq): a for a in anchored}
         self._seen_anchored: set[tuple[str, int]] = set()
 
@@ -205,8 +206,10 @@ class Attestation:
             self._findings.append(
                 Finding(AttestKind.NOT_SIGNED, position, chain, seq, msg, signed.by)
             )
-        elif signed is not None and seq == self._top[chain]:
-            self.top_positions[chain] = position
+        elif signed is not None:
+            self.signed_positions.add(position)
+            if seq == self._top[chain]:
+                self.top_positions[chain] = position
         if self.coverage and not _covers(self._vouched.get(chain, ()), seq):
             self._unanchored(position, record)
 

@@ -19,6 +19,10 @@ import typer
 from wardstream.cli.output import fail, say
 from wardstream.errors import WardstreamError
 
+SIGNED_NOTE = (
+    " (yet this is the record the worker signed: the NOT_SIGNED record beside it is the "
+    "one that does not belong)"
+)
 EXIT_TAMPERED = 1
 EXIT_UNANCHORED = 3
 EXIT_CODES = {"intact": 0, "tampered": EXIT_TAMPERED, "unanchored": EXIT_UNANCHORED}
@@ -161,8 +165,12 @@ def signed_data(v: Any) -> dict[str, Any]:
     from wardstream.cli.audit_cmd import verification_data
 
     book = v.attestation.book
+    chains = verification_data(v.chains)
+    signed = v.attestation.signed_positions
+    for b, data in zip(v.chains.breaks, chains["breaks"], strict=True):
+        data["signed"] = b.position in signed  # the very record a checkpoint signed
     return {
-        **verification_data(v.chains),
+        **chains,
         "ok": v.state == "intact",
         "state": v.state,
         "findings": [finding_data(f) for f in v.findings],
@@ -190,7 +198,8 @@ def show_signed(v: Any, as_json: bool) -> None:
         typer.echo(json.dumps(signed_data(v), indent=2))
     else:
         for b in v.chains.breaks:
-            typer.echo(break_line(b))
+            genuine = b.position in v.attestation.signed_positions
+            typer.echo(break_line(b) + (SIGNED_NOTE if genuine else ""))
         for f in v.findings:
             typer.echo(finding_line(f))
         for note in v.chains.notes:
