@@ -30,3 +30,18 @@ def test_entries_separated_by_semicolons_and_errors_never_show_the_key() -> None
         PseudonymRing(
             SubjectPseudonymizer(bytes.fromhex(NEW), "k1"), parse_earlier_keys(f"k1 {OLD}")
         )
+
+
+def test_settings_build_the_ring_and_the_signing_key_and_errors_name_the_setting() -> None:
+    from wardstream.config.settings import Settings
+    from wardstream.engines.bootstrap import StartupError, pseudonym_ring, signing_key
+
+    audit = {"hmac_key": NEW, "key_id": "k2", "earlier_hmac_keys": f"k1 {OLD}"}
+    assert pseudonym_ring(Settings(audit=audit)).key_ids == ("k2", "k1")
+    assert signing_key(Settings(audit=audit)) is None  # no key: no checkpoints
+    with pytest.raises(StartupError, match="audit.earlier_hmac_keys") as err:
+        pseudonym_ring(Settings(audit={**audit, "earlier_hmac_keys": "k1 abcdef"}))
+    assert "abcdef" not in str(err.value)
+    with pytest.raises(StartupError, match="audit.signing_key") as err:
+        signing_key(Settings(audit={**audit, "signing_key": "notakey" * 8}))
+    assert "notakey" not in str(err.value)
