@@ -266,6 +266,8 @@ def test_a_forged_record_is_unanchored_then_not_signed_after_the_next_checkpoint
     producer.close()
     plain = cli(ws, "audit", "verify")
     assert plain.exit_code == 0 and "signatures not checked" in plain.output  # the old gap
+    plain = cli(ws, "audit", "verify", "--json")
+    assert json.loads(plain.stdout)["signatures"].startswith("not checked")
     code, data = verify(ws, keys, "--max-unanchored", "0")
     assert code == 3 and data["state"] == "unanchored"
     (found,) = data["findings"]

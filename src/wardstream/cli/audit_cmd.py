@@ -160,7 +160,8 @@ def verify(
         show_progress=not as_json,
     )  # fmt: skip
     if as_json:
-        typer.echo(json.dumps(verification_data(result), indent=2))
+        unsigned = {"signatures": "not checked (pass --public-keys)"}
+        typer.echo(json.dumps(verification_data(result) | unsigned, indent=2))
     else:
         for b in result.breaks:
             typer.echo(break_line(b))
