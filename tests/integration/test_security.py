@@ -26,6 +26,7 @@ from wardstream.local.kafka import LocalKafka
 from wardstream.local.tls import make_certificates
 from wardstream.serde import AvroCodec, Origin, record_schema
 
+SIGNING_KEY = "12e36e73018922c1ed3feacc6cf3038c7e6cc1e18e5de30db783a0039e4cd740"  # fictional
 pytestmark = pytest.mark.integration
 
 USER = "ward-worker"
@@ -132,6 +133,7 @@ def test_worker_enforces_over_sasl_ssl(
         state_lateness_s=0.5,
         max_hold_s=6.0,
     )
+    ws.env["WARDSTREAM__AUDIT__SIGNING_KEY"] = SIGNING_KEY  # signed audit checkpoints too
     adult, child = f"adult-{uuid.uuid4().hex[:8]}", f"child-{uuid.uuid4().hex[:8]}"
     try:
         ws.subject(adult, birth=birthday(30))
@@ -150,7 +152,7 @@ def test_worker_enforces_over_sasl_ssl(
         assert not [r for r in ws.records(ws.sink("clickstream")) if r.key == child.encode()]
         ws.stop()
         log = ws.log_text()
-        for secret in (PASSWORD, TEST_KEY, TEST_MASTER_KEY):
+        for secret in (PASSWORD, TEST_KEY, TEST_MASTER_KEY, SIGNING_KEY):
             assert secret not in log, "a secret is in the worker's output"
     finally:
         ws.close()

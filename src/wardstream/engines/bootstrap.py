@@ -6,6 +6,7 @@ stops the worker with a message that names the fix.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Iterable, Sequence
@@ -19,10 +20,12 @@ from kafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError
 from pydantic import SecretStr
 
 from wardstream.audit.errors import KeyFormatError
+from wardstream.audit.keyring import PseudonymRing, parse_earlier_keys
 from wardstream.audit.pseudonym import SubjectPseudonymizer, parse_key
 from wardstream.config.secrets import SecretUnavailable, read_secret
 from wardstream.config.settings import Settings, derived
 from wardstream.crypto import MasterKey
+from wardstream.crypto.signing import SigningKey, SigningKeyError
 from wardstream.domain.pipeline import Pipeline
 from wardstream.enforce.auditor import Auditor
 from wardstream.enforce.datakeys import KeyRing
@@ -42,6 +45,8 @@ from wardstream.lifecycle.wiring import COMPACTED_KINDS, attach
 from wardstream.policy.context import PolicyContext
 from wardstream.policy.idkey import IdKey
 from wardstream.serde import Origin, RegistryError, load_schema, make_codec
+
+log = logging.getLogger(__name__)
 
 
 class StartupError(WardstreamError):
@@ -82,6 +87,32 @@ def _pseudonym_key(settings: Settings) -> bytes:
         "so it will not start without one.",
     )
     return parse_key(text)
+
+
+def pseudonym_ring(settings: Settings) -> PseudonymRing:
+    """The current pseudonym key and the earlier ones (``audit.earlier_hmac_keys``)."""
+    a = settings.audit
+    earlier = ""
+    if a.earlier_hmac_keys is not None or a.earlier_hmac_keys_file is not None:
+        earlier = _secret(
+            a.earlier_hmac_keys, a.earlier_hmac_keys_file, "audit.earlier_hmac_keys", ""
+        )
+    try:
+        return PseudonymRing(pseudonymizer(settings), parse_earlier_keys(earlier))
+    except KeyFormatError as exc:
+        raise StartupError(f"audit.earlier_hmac_keys: {exc}") from None
+
+
+def signing_key(settings: Settings) -> SigningKey | None:
+    """The audit checkpoint signing key, or None when none is configured."""
+    a = settings.audit
+    if a.signing_key is None and a.signing_key_file is None:
+        return None
+    text = _secret(a.signing_key, a.signing_key_file, "audit.signing_key", "")
+    try:
+        return SigningKey.from_text(text)
+    except SigningKeyError as exc:
+        raise StartupError(f"audit.signing_key: {exc}") from None
 
 
 def master_key(settings: Settings) -> MasterKey:
@@ -181,6 +212,15 @@ def build_enforcer(
 ) -> Enforcer:
     w = settings.worker
     state = StateStore()
+    signer = signing_key(settings)
+    if signer is None:
+        log.warning(
+            "audit checkpoints are off: set WARDSTREAM__AUDIT__SIGNING_KEY or "
+            "audit.signing_key_file (Ed25519) so auditors can tell this worker's audit "
+            "records from anyone else's (`wardstream audit public-key` prints the public half)"
+        )
+    else:
+        log.info("audit checkpoints signed with key %s", signer.key_id)
     book = QuarantineBook(settings.topics.quarantine, key_ring(settings, pipelines))
     refs = pseudonymizer(settings)
     if policy.ids is None:  # ids derived from subjects are keyed (HKDF of the pseudonym key)
@@ -190,6 +230,8 @@ def build_enforcer(
         w.name,
         refs,
         summary_interval=timedelta(seconds=w.summary_interval_s),
+        signer=signer,
+        checkpoint_interval=timedelta(seconds=settings.audit.checkpoint_interval_s),
     )
     timing = Timing(w.state_lateness_s, w.max_hold_s, policy.quarantine_window)
     try:

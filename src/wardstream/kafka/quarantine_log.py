@@ -42,6 +42,7 @@ from kafka.errors import (
 )
 
 from wardstream.audit.chain import ChainWriter
+from wardstream.audit.checkpoint import Signer
 from wardstream.audit.verify import Position
 from wardstream.domain.audit import AuditRecord
 from wardstream.domain.enums import AuditAction
@@ -61,6 +62,7 @@ from wardstream.kafka.audit_log import (
     scan_topic,
     unreachable,
 )
+from wardstream.kafka.audit_sign import operator_checkpoint
 from wardstream.serde import AvroCodec, Codec, DecodeError, Origin, record_schema
 
 if TYPE_CHECKING:
@@ -261,10 +263,12 @@ def write_access(
     operator: str,
     reason: str,
     attrs: Mapping[str, str],
+    signer: Signer | None = None,
     **fields: Any,
 ) -> AuditRecord:
     """One operator record on ``OPERATOR_CHAIN``: ACCESS of ``_control`` under
-    ``ACCESS_RULE`` unless ``fields`` says otherwise. Empty ``attrs`` values are left out."""
+    ``ACCESS_RULE`` unless ``fields`` says otherwise. Empty ``attrs`` values are left out.
+    With ``signer``, a CHECKPOINT vouching for it goes in the same transaction."""
     fields.setdefault("action", AuditAction.ACCESS)
     fields.setdefault("pipeline", CONTROL_PIPELINE)
     fields.setdefault("rule", ACCESS_RULE)
@@ -272,6 +276,7 @@ def write_access(
         config,
         audit_topic,
         OPERATOR_CHAIN,
+        signer,
         at=datetime.now(UTC),
         worker=operator,
         reason=reason,
@@ -280,7 +285,9 @@ def write_access(
     )
 
 
-def append_audit(config: Mapping[str, Any], topic: str, chain: str, **fields: Any) -> AuditRecord:
+def append_audit(
+    config: Mapping[str, Any], topic: str, chain: str, signer: Signer | None = None, **fields: Any
+) -> AuditRecord:
     """Continue ``chain`` from its last record with one record and produce it (acks=all).
 
     ``fields`` are those of ``ChainWriter.append``. Raises ``AuditLogError`` if
@@ -308,8 +315,15 @@ def append_audit(config: Mapping[str, Any], topic: str, chain: str, **fields: An
             producer.init_transactions()
             writer = ChainWriter(chain, codec.encode, chain_tail(config, topic, chain))
             record = writer.append(**fields)
+            signed = (
+                []
+                if signer is None
+                else [operator_checkpoint(config, topic, record, signer, record.at)]
+            )
             producer.begin_transaction()
             producer.send(topic, key=chain.encode(), value=writer.last_written)
+            for key, value in signed:  # vouches for the record (kafka/audit_sign.py)
+                producer.send(topic, key=key, value=value)
             producer.commit_transaction()
             return record
         except ChainError as exc:

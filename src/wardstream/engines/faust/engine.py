@@ -120,6 +120,7 @@ class FaustEngine:
         app.task(self._run_reader)
         app.on_partitions_revoked.connect(self._on_revoked)  # type: ignore[arg-type]
         app.on_partitions_assigned.connect(self._on_assigned)  # type: ignore[arg-type]
+        app.on_before_shutdown.connect(self._on_shutdown)  # type: ignore[arg-type]
         app.page("/health")(_view(self._health))
         app.page("/livez")(_view(self._livez))
         app.page("/readyz")(_view(self._readyz))
@@ -190,6 +191,12 @@ class FaustEngine:
 
     def _owns(self, topic: str, partition: int) -> bool:
         return (topic, partition) in self._owned
+
+    async def _on_shutdown(self, app: Any, **_: Any) -> None:
+        """A clean stop (the consumer is stopped, the producer not yet flushed): the last
+        summaries and the final signed checkpoint go out with everything else."""
+        async with self._order:
+            await self._send(self.enforcer.auditor.summaries(flush=True))
 
     async def _on_revoked(self, app: Any, revoked: set[TP], **_: Any) -> None:
         gone = {(tp.topic, tp.partition) for tp in revoked}
