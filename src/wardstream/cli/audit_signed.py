@@ -16,6 +16,7 @@ from typing import Any
 
 import typer
 
+from wardstream.cli.access import CONFIG_HELP
 from wardstream.cli.output import fail, say
 from wardstream.errors import WardstreamError
 
@@ -38,7 +39,7 @@ GRACE_HELP = (
 
 
 def public_key(
-    config: Path = typer.Option(None, "--config", "-c", help="wardstream.yaml (env overrides)."),
+    config: Path | None = typer.Option(None, "--config", "-c", help=CONFIG_HELP),
 ) -> None:
     """Print the public half of the audit signing key, for auditors' public-keys files.
 
@@ -48,11 +49,12 @@ def public_key(
 
     Example: [bold]wardstream audit public-key -c wardstream.yaml >> audit-keys.pub[/bold]
     """
+    from wardstream.cli.config_file import chosen_config
     from wardstream.config.settings import load_settings
     from wardstream.engines.bootstrap import signing_key
 
     try:
-        key = signing_key(load_settings(config))
+        key = signing_key(load_settings(chosen_config(config).path))
     except WardstreamError as exc:
         fail(str(exc))
     if key is None:
