@@ -103,7 +103,7 @@ def list_(
     except WardstreamError as exc:
         refuse_unaudited(exc)
     now = datetime.now(UTC)
-    rows = [_row(e, refs.ref(e.subject_id), now) for e in chosen]
+    rows = [_row(e, e.subject_ref or refs.ref(e.subject_id), now) for e in chosen]
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
     else:
@@ -161,11 +161,11 @@ def release(
             attrs = {**approval, "quarantine_id": quarantine_id}
             record_access(session, "quarantine release", REASON_NOT_FOUND, attrs)
             fail(f"no open quarantine entry {quarantine_id}: released or expired, or a wrong id")
-        if any(entry.subject_id in v for v in approval.values()):
-            fail("--approved-by, --purpose and --reason must not contain the subject's id")
         pipeline = _pipeline_of(session, entry.pipeline)
         ring = _key_ring(session, entry, pipeline)
-        entry = _unseal(session, entry, approval, ring)
+        entry = _unseal(session, entry, approval, ring)  # the subject id is sealed too
+        if entry.subject_id and any(entry.subject_id in v for v in approval.values()):
+            fail("--approved-by, --purpose and --reason must not contain the subject's id")
         entry, keys = _sealed(session, entry, pipeline, ring)
         written = _release(session, entry, approval, pipeline.sink, keys)
     except WardstreamError as exc:
@@ -205,7 +205,7 @@ def _release(
         attrs,
         action="RELEASED",
         pipeline=entry.pipeline,
-        subject_ref=pseudonymizer(session.settings).ref(entry.subject_id),
+        subject_ref=entry.subject_ref or pseudonymizer(session.settings).ref(entry.subject_id),
         event_ref=entry.event_ref,
     )
     try:
@@ -223,17 +223,18 @@ def _key_ring(session: Session, entry: HeldEvent, pipeline: Pipeline) -> KeyRing
     """The subjects' data keys from the keys topic: to open a sealed entry and to seal the
     pipeline's ``encrypt: true`` fields. None when neither is needed."""
     from wardstream.config.settings import derived
-    from wardstream.enforce.datakeys import KeyRing
-    from wardstream.engines.bootstrap import key_ring, master_key
+    from wardstream.engines.bootstrap import key_ring, pseudonymizer
+    from wardstream.engines.keysetup import make_ring
     from wardstream.kafka.quarantine_log import read_keys
 
     if entry.key_id is None and not pipeline.encrypted_fields:
         return None
     # encrypt: true fields need the ring: the worker's rule, failing with the setting to fix
-    checked = key_ring(session.settings, [pipeline]) if pipeline.encrypted_fields else None
-    master = checked.master if checked is not None else master_key(session.settings)
+    if pipeline.encrypted_fields:
+        key_ring(session.settings, [pipeline])
     topic = derived(session.settings, "keys")
-    return KeyRing(master, topic, read_keys(session.kafka, topic))
+    refs = pseudonymizer(session.settings).ref
+    return make_ring(session.settings, read_keys(session.kafka, topic, refs))
 
 
 def _sealed(

@@ -10,27 +10,26 @@ import os
 import time
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
-from pydantic import SecretStr
 
-from wardstream.audit.errors import KeyFormatError
-from wardstream.audit.pseudonym import SubjectPseudonymizer, parse_key
-from wardstream.config.secrets import SecretUnavailable, read_secret
 from wardstream.config.settings import Settings, derived
-from wardstream.crypto import MasterKey
 from wardstream.domain.pipeline import Pipeline
 from wardstream.enforce.auditor import Auditor
-from wardstream.enforce.datakeys import KeyRing
 from wardstream.enforce.enforcer import Enforcer
 from wardstream.enforce.metrics import Metrics
 from wardstream.enforce.processor import PipelineProcessor, Timing
 from wardstream.enforce.quarantine import QuarantineBook
-from wardstream.enforce.sink_fields import missing_ring_message
 from wardstream.enforce.state import StateStore
-from wardstream.errors import WardstreamError
+from wardstream.engines.keysetup import (
+    StartupError,
+    check_keys_topic,
+    key_ring,
+    keys_topic_config,
+    master_key,
+    pseudonymizer,
+)
 from wardstream.kafka.admin import TopicSpec, ensure_topics
 from wardstream.kafka.librdkafka import state_consumer_config
 from wardstream.kafka.security import preflight, python_options
@@ -40,66 +39,9 @@ from wardstream.policy.context import PolicyContext
 from wardstream.serde import HttpSchemaRegistry, Origin, load_schema, make_codec
 
 
-class StartupError(WardstreamError):
-    """The worker cannot start; the message says what to fix."""
-
-
 def security_config(settings: Settings) -> dict[str, Any]:
     """kafka-python / aiokafka client options for the configured security protocol."""
     return python_options(settings.kafka)
-
-
-def _secret(value: SecretStr | None, file: Path | None, name: str, missing: str) -> str:
-    """A secret given inline (best from the environment) or as a mounted file."""
-    try:
-        return read_secret(value, file, name, missing)
-    except SecretUnavailable as exc:
-        raise StartupError(str(exc)) from None
-
-
-def pseudonymizer(settings: Settings) -> SubjectPseudonymizer:
-    a = settings.audit
-    text = _secret(
-        a.hmac_key,
-        a.hmac_key_file,
-        "audit.hmac_key",
-        "no pseudonym key: set WARDSTREAM__AUDIT__HMAC_KEY (32+ random bytes, hex or base64) "
-        "or audit.hmac_key_file. wardstream never writes a child's raw id to the audit topic, "
-        "so it will not start without one.",
-    )
-    return SubjectPseudonymizer(parse_key(text), a.key_id)
-
-
-def master_key(settings: Settings) -> MasterKey:
-    """The key-wrapping key of crypto-shredding; StartupError (fail closed) without one."""
-    ls = settings.lifecycle
-    text = _secret(
-        ls.master_key,
-        ls.master_key_file,
-        "lifecycle.master_key",
-        "no master key: set WARDSTREAM__LIFECYCLE__MASTER_KEY (32 random bytes, hex or "
-        "base64: `openssl rand -hex 32`) or lifecycle.master_key_file. Quarantined "
-        "children's payloads are stored encrypted, so the worker will not start without one "
-        "(lifecycle.encrypt_quarantine: false turns encryption off).",
-    )
-    try:
-        return MasterKey(parse_key(text))
-    except (KeyFormatError, ValueError):
-        raise StartupError(
-            "lifecycle.master_key must be exactly 32 bytes as hex (64 digits) or base64"
-        ) from None
-
-
-def key_ring(settings: Settings, pipelines: Sequence[Pipeline] = ()) -> KeyRing | None:
-    """The per-subject key ring (None with quarantine encryption off). ``encrypt: true``
-    sink fields need it: StartupError (naming the setting) when it is off or has no key."""
-    ls = settings.lifecycle
-    marked = [p for p in pipelines if p.encrypted_fields]
-    if marked and (not ls.encrypt_quarantine or (ls.master_key is None and not ls.master_key_file)):
-        raise StartupError(missing_ring_message(marked[0]))
-    if not ls.encrypt_quarantine:
-        return None
-    return KeyRing(master_key(settings), derived(settings, "keys"))
 
 
 def topic_specs(settings: Settings, pipelines: Iterable[Pipeline]) -> list[TopicSpec]:
@@ -114,7 +56,7 @@ def topic_specs(settings: Settings, pipelines: Iterable[Pipeline]) -> list[Topic
         spec(t.consents),
         spec(t.requests),
         spec(t.quarantine),
-        spec(t.deadletter),
+        spec(t.deadletter, {"retention.ms": str(settings.lifecycle.deadletter_retention_ms)}),
         spec(t.deletions),
         spec(t.notices),
         spec(t.audit),
@@ -123,7 +65,10 @@ def topic_specs(settings: Settings, pipelines: Iterable[Pipeline]) -> list[Topic
     ]
     for p in pipelines:  # a sink that gets tombstones is created compacted
         specs += [spec(p.source), spec(p.sink, compacted if p.sink_tombstones else None)]
-    specs += [spec(derived(settings, kind), compacted) for kind in COMPACTED_KINDS]
+    specs += [
+        spec(derived(settings, kind), keys_topic_config(settings) if kind == "keys" else compacted)
+        for kind in COMPACTED_KINDS
+    ]
     return specs
 
 
@@ -165,11 +110,13 @@ def build_enforcer(
 ) -> Enforcer:
     w = settings.worker
     state = StateStore()
-    book = QuarantineBook(settings.topics.quarantine, key_ring(settings, pipelines))
+    refs = pseudonymizer(settings)
+    ring = key_ring(settings, pipelines)
+    book = QuarantineBook(settings.topics.quarantine, ring, refs=refs.ref)
     auditor = Auditor(
         settings.topics.audit,
         w.name,
-        pseudonymizer(settings),
+        refs,
         summary_interval=timedelta(seconds=w.summary_interval_s),
     )
     timing = Timing(w.state_lateness_s, w.max_hold_s, policy.quarantine_window)
@@ -199,3 +146,19 @@ def client_config(settings: Settings) -> dict[str, Any]:
 def prepare(settings: Settings, pipelines: Iterable[Pipeline]) -> None:
     preflight(settings.kafka)  # a refused login or CA stops start-up now, with the fix
     ensure_topics(client_config(settings), topic_specs(settings, pipelines))
+    if settings.lifecycle.encrypt_quarantine:
+        check_keys_topic(client_config(settings), settings)
+
+
+__all__ = [
+    "StartupError",
+    "build_enforcer",
+    "client_config",
+    "key_ring",
+    "master_key",
+    "prepare",
+    "pseudonymizer",
+    "read_audit_tails",
+    "security_config",
+    "topic_specs",
+]

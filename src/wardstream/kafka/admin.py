@@ -77,3 +77,40 @@ def partition_counts(
             time.sleep(0.2)
     finally:
         admin.close()
+
+
+def topic_config(config: Mapping[str, object], topic: str) -> dict[str, str]:
+    """The effective configuration of ``topic`` (its own settings over the broker's)."""
+    from kafka.admin import ConfigResource, ConfigResourceType
+
+    admin = KafkaAdminClient(**config)
+    try:
+        resource = ConfigResource(ConfigResourceType.TOPIC, topic)
+        answer = admin.describe_configs([resource], config_filter="all")
+    except KafkaError as exc:
+        raise TopicProblem(
+            f"cannot read the configuration of topic {topic} ({type(exc).__name__}); grant "
+            "this user DescribeConfigs on it (docs/security.md)"
+        ) from None
+    finally:
+        admin.close()
+    return _config_values(answer, topic)
+
+
+def _config_values(answer: object, topic: str) -> dict[str, str]:
+    """``{name: value}`` from kafka-python's describe_configs answer (dict or responses)."""
+    found: dict[str, str] = {}
+    if isinstance(answer, dict):
+        for by_name in answer.values():
+            entries = by_name.get(topic, {}) if isinstance(by_name, dict) else {}
+            for key, data in entries.items():
+                value = data.get("value") if isinstance(data, dict) else data
+                if value is not None:
+                    found[str(key)] = str(value)
+        return found
+    for response in answer if isinstance(answer, list) else [answer]:
+        for resource in getattr(response, "resources", []):
+            for entry in resource[4]:
+                if entry[1] is not None:
+                    found[str(entry[0])] = str(entry[1])
+    return found

@@ -14,8 +14,10 @@ fields are sealed first (``sealed_for_sink``), as the worker seals them on
 any release: a held event is never an adult's, so the sealing always applies.
 
 A sealed payload (``encryption`` set) is opened with the subject's data key
-from the keys topic (``read_keys``, ``unsealed``); once that key was destroyed
-it cannot be, and nothing is released.
+from the keys topic (``read_keys``, ``unsealed``), and with it the subject id and
+timestamps (``sealed``); once that key was destroyed it cannot be, and nothing is
+released. Records are keyed by the subject ref; those of the first format (keyed
+by the raw id, ``subject_id`` in the clear) are still read.
 
 ``write_access`` (and ``append_audit`` under it) appends an operator's record
 to ``OPERATOR_CHAIN``, continuing the chain from its last record read back from
@@ -28,7 +30,7 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -46,6 +48,7 @@ from wardstream.audit.verify import Position
 from wardstream.domain.audit import AuditRecord
 from wardstream.domain.enums import AuditAction
 from wardstream.enforce.datakeys import KeyRing, KeyStore
+from wardstream.enforce.quarantine import Entry, open_meta
 from wardstream.enforce.records import (
     H_DECISION,
     Headers,
@@ -78,11 +81,13 @@ ACCESS_RULE = "CN-CPI-2019/art15"  # staff access: approved, for a purpose, each
 
 @dataclass(frozen=True, slots=True)
 class HeldEvent:
-    """One open quarantine entry. ``subject_id`` is the raw id: never print it."""
+    """One open quarantine entry. ``subject_id`` is the raw id ("" while sealed): never
+    print it. ``subject_ref`` is "" in records of the first format."""
 
     quarantine_id: str
     pipeline: str
     subject_id: str
+    subject_ref: str
     reason: str
     rule: str | None
     origin_topic: str
@@ -96,6 +101,7 @@ class HeldEvent:
     value: bytes | None = None
     headers: Headers = ()
     key_id: str | None = None  # the subject's data key when the payload is sealed
+    sealed: bytes | None = None  # subject id and timestamps, sealed with the data key
 
     @property
     def event_ref(self) -> str:
@@ -136,6 +142,7 @@ def _held(datum: Mapping[str, Any], pos: Position, *, payload: bool) -> HeldEven
         quarantine_id=datum["quarantine_id"],
         pipeline=datum["pipeline"],
         subject_id=datum["subject_id"],
+        subject_ref=datum.get("subject_ref") or "",
         reason=datum["reason"],
         rule=datum.get("rule"),
         origin_topic=datum["origin_topic"],
@@ -149,29 +156,49 @@ def _held(datum: Mapping[str, Any], pos: Position, *, payload: bool) -> HeldEven
         value=datum.get("value") if payload else None,
         headers=headers,
         key_id=(datum.get("encryption") or {}).get("key_id"),
+        sealed=datum.get("sealed") if payload else None,
     )
 
 
-def read_keys(config: Mapping[str, Any], topic: str) -> KeyStore:
-    """The wrapped data keys (and the destroyed ones still tombstoned) on the keys topic."""
-    store = KeyStore()
+def read_keys(
+    config: Mapping[str, Any], topic: str, refs: Callable[[str], str] | None = None
+) -> KeyStore:
+    """The wrapped data keys (and the destroyed ones still tombstoned) on the keys topic;
+    records that do not parse are skipped. Without ``refs``, first-format records too."""
+    store = KeyStore(refs=refs)
     for message in scan_topic(config, topic, "lifecycle keys"):
         if message.key is not None:
             try:
                 store.apply(message.key, message.value)
-            except (ValueError, KeyError):
+            except ValueError:
                 continue
     return store
 
 
 def unsealed(entry: HeldEvent, ring: KeyRing) -> HeldEvent:
-    """``entry`` with its payload in the clear; ``KeyDestroyed`` once crypto-shredded."""
+    """``entry`` with its payload, subject id and timestamp in the clear; ``KeyDestroyed``
+    once crypto-shredded."""
     if entry.key_id is None:
         return entry
     rec = InRecord(entry.origin_topic, entry.origin_partition, entry.origin_offset,
                    entry.key, entry.value, None, entry.headers)  # fmt: skip
-    plain = ring.open(entry.subject_id, entry.key_id, entry.quarantine_id, rec)
-    return replace(entry, key=plain.key, value=plain.value, headers=plain.headers)
+    plain = ring.open(entry.key_id, entry.quarantine_id, rec)
+    opened = replace(entry, key=plain.key, value=plain.value, headers=plain.headers)
+    if entry.sealed is None:
+        return opened
+    meta = open_meta(ring.data_key_by_id(entry.key_id), _as_entry(entry, rec))
+    ts = meta.record.timestamp_ms
+    return replace(opened, subject_id=meta.subject_id,
+                   origin_timestamp=None if ts is None else _utc_ms(ts))  # fmt: skip
+
+
+def _as_entry(entry: HeldEvent, rec: InRecord) -> Entry:
+    return Entry(entry.quarantine_id, entry.pipeline, entry.subject_id, entry.reason, rec,
+                 None, entry.expires_at, entry.key_id, entry.subject_ref, entry.sealed)  # fmt: skip
+
+
+def _utc_ms(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC)
 
 
 def find_open(config: Mapping[str, Any], topic: str, quarantine_id: str) -> HeldEvent | None:
@@ -233,7 +260,8 @@ def release_records(
         forwarded_headers(entry.headers, ((H_DECISION, RELEASED_BY_OPERATOR),)),
         int(ts.timestamp() * 1000) if ts is not None else None,
     )
-    marker = OutRecord(quarantine_topic, entry.subject_id.encode(), _marker(entry, now))
+    key = entry.subject_ref or entry.subject_id  # the first format was keyed by the raw id
+    marker = OutRecord(quarantine_topic, key.encode(), _marker(entry, now))
     return [*keys, out, marker]
 
 
@@ -241,7 +269,8 @@ def _marker(entry: HeldEvent, now: datetime) -> bytes:
     datum: dict[str, Any] = {
         "quarantine_id": entry.quarantine_id,
         "pipeline": entry.pipeline,
-        "subject_id": entry.subject_id,
+        "subject_id": "" if entry.subject_ref else entry.subject_id,
+        "subject_ref": entry.subject_ref or None,
         "reason": entry.reason,
         "rule": entry.rule,
         "headers": [],
