@@ -161,7 +161,12 @@ class KeyStore:
         if key == ROLL_KEY:
             return
         if value is None:
-            self.forget(_split(key)[1])
+            key_id = _split(key)[1]
+            stored = self.keys.get(key_id)
+            if stored is None or stored.record_key == key:
+                self.forget(key_id)
+            # else: the old record of a key re-written under another record key (a
+            # first-format record migrated by `keys rotate`): the key itself lives on
             return
         parsed = parse_value(key, value, self.refs)
         if parsed is not None:

@@ -89,11 +89,18 @@ def retired_master_keys(settings: Settings) -> tuple[MasterKey, ...]:
 
 def sink_key(settings: Settings) -> MasterKey | None:
     """The configured sink key; None: derived from the master key (``KeyRing``)."""
+    raw = sink_key_bytes(settings)
+    return None if raw is None else MasterKey(raw)
+
+
+def sink_key_bytes(settings: Settings) -> bytes | None:
+    """The configured sink key's bytes (for ``keys sink-key`` only); None when not set."""
     ls = settings.lifecycle
     if ls.sink_key is None and ls.sink_key_file is None:
         return None
     text = _secret(ls.sink_key, ls.sink_key_file, "lifecycle.sink_key", "")
-    return _aes_key(text, "lifecycle.sink_key")
+    _aes_key(text, "lifecycle.sink_key")  # 32 bytes, or a StartupError naming the setting
+    return parse_key(text)
 
 
 def make_ring(settings: Settings, store: KeyStore | None = None) -> KeyRing:
