@@ -20,7 +20,7 @@ from wardstream.crypto import MasterKey, new_data_key, open_sealed, seal, wrap_k
 from wardstream.domain.enums import AuditAction
 from wardstream.enforce.auditor import Auditor
 from wardstream.enforce.datakeys import KeyRing
-from wardstream.enforce.keystore import ROLL_KEY, BadKeyRecord, KeyStore, key_record_key
+from wardstream.enforce.keystore import BadKeyRecord, KeyStore, key_record_key
 from wardstream.enforce.quarantine import QuarantineBook
 from wardstream.enforce.records import InRecord, OutRecord
 from wardstream.enforce.state import StateStore
@@ -169,15 +169,16 @@ def test_key_destroyed_states_when_the_key_is_gone_and_the_leader_rolls_the_segm
     ring = _ring()
     shredder = Shredder(ring, _audit, bound)
     ring.seal("kid-1", "q-1", REC)
-    *_, audit = shredder.shred("kid-1", "del-1")
-    gone_by = datetime.fromtimestamp(CLOCK, UTC) + timedelta(milliseconds=3000 + CLEANER_MARGIN_MS)
+    tomb, audit = shredder.shred("kid-1", "del-1")
+    ms = 1000 + 2000 + 60_000 + CLEANER_MARGIN_MS  # segment, lag, file.delete.delay, cleaner
+    gone_by = datetime.fromtimestamp(CLOCK, UTC) + timedelta(milliseconds=ms)
     assert f"'gone_by': '{gone_by.isoformat(timespec='seconds')}'" in (audit.value or b"").decode()
     assert shredder.roll(CLOCK + 0.5) == []
-    [roll] = shredder.roll(CLOCK + 1.0)
-    assert (roll.topic, roll.key, roll.value) == ("ward.keys", ROLL_KEY, None)
+    [roll] = shredder.roll(CLOCK + 1.0)  # the same tombstone again: its partition rolls
+    assert (roll.topic, roll.key, roll.value) == ("ward.keys", tomb.key, None)
     assert shredder.roll(CLOCK + 9) == []
-    ring.store.apply(ROLL_KEY, None)  # read back by every worker: ignored
-    assert ring.store.destroyed == {next(iter(ring.store.destroyed))}
+    ring.store.apply(roll.key or b"", None)  # read back by every worker: still destroyed
+    assert len(ring.store.destroyed) == 1 and ring.store.keys == {}
 
 
 @pytest.mark.parametrize(
@@ -188,6 +189,7 @@ def test_key_destroyed_states_when_the_key_is_gone_and_the_leader_rolls_the_segm
         ({"segment.ms": "604800000"}, "segment.ms=604800000"),
         ({"max.compaction.lag.ms": "9223372036854775807"}, "max.compaction.lag.ms="),
         ({"delete.retention.ms": "999999999"}, "delete.retention.ms="),
+        ({"file.delete.delay.ms": "86400000"}, "file.delete.delay.ms="),
     ],
 )
 def test_a_keys_topic_that_breaks_the_bound_is_named(config: dict[str, str], problem: str) -> None:

@@ -108,6 +108,11 @@ class LifecycleSettings(BaseModel):
             "worker still learns which keys were destroyed."
         ),
     )
+    keys_file_delete_delay_ms: int = Field(
+        default=60_000,
+        ge=0,
+        description="file.delete.delay.ms of the keys topic: a compacted segment's old file goes.",
+    )
     keys_min_cleanable_dirty_ratio: float = Field(
         default=0.1, gt=0, le=1, description="min.cleanable.dirty.ratio of the keys topic."
     )

@@ -34,8 +34,6 @@ from wardstream.crypto import ALGORITHM
 from wardstream.crypto.envelope import KEY_BYTES, NONCE_BYTES
 
 FORMAT = 2
-ROLL_KEY = b"_roll|_"
-"""Key of the no-op tombstone the leader writes to roll the keys topic's active segment."""
 WRAPPED_BYTES = NONCE_BYTES + KEY_BYTES + 16
 LEGACY = ""
 """``StoredKey.wrapped_by`` of a format-1 record: wrapped by a master key, which one unknown."""
@@ -158,8 +156,6 @@ class KeyStore:
 
     def apply(self, key: bytes, value: bytes | None) -> None:
         """Fold one record of the keys topic in; ``BadKeyRecord`` changes nothing."""
-        if key == ROLL_KEY:
-            return
         if value is None:
             key_id = _split(key)[1]
             stored = self.keys.get(key_id)

@@ -138,11 +138,11 @@ def check_keys_topic(config: Mapping[str, Any], settings: Settings) -> None:
     topic = derived(settings, "keys")
     bad = shred_bound(settings).violations(topic_config(config, topic))
     if bad:
-        wanted = keys_topic_config(settings)
-        fix = " ".join(f"--add-config {k}={v}" for k, v in wanted.items() if k != "cleanup.policy")
+        wanted = ",".join(f"{k}={v}" for k, v in keys_topic_config(settings).items())
         raise StartupError(
             f"the keys topic {topic} would keep destroyed data keys readable past the stated "
-            f"bound: {'; '.join(bad)}. Fix: kafka-configs.sh --alter --entity-type topics "
-            f"--entity-name {topic} --add-config cleanup.policy=compact {fix} "
-            "(or lower the lifecycle.keys_* settings to match the topic)"
+            f"bound: {'; '.join(bad)}. Fix: kafka-configs.sh --bootstrap-server ... --alter "
+            f"--entity-type topics --entity-name {topic} --add-config '{wanted}' "
+            "(or raise the lifecycle.keys_* settings to match the topic, which weakens the "
+            "bound KEY_DESTROYED states)"
         )

@@ -79,22 +79,34 @@ def partition_counts(
         admin.close()
 
 
-def topic_config(config: Mapping[str, object], topic: str) -> dict[str, str]:
-    """The effective configuration of ``topic`` (its own settings over the broker's)."""
+def topic_config(config: Mapping[str, object], topic: str, timeout: float = 15.0) -> dict[str, str]:
+    """The effective configuration of ``topic`` (its own settings over the broker's);
+    waits for a topic just created to be known to the broker that answers."""
     from kafka.admin import ConfigResource, ConfigResourceType
 
+    deadline = time.monotonic() + timeout
     admin = KafkaAdminClient(**config)
     try:
-        resource = ConfigResource(ConfigResourceType.TOPIC, topic)
-        answer = admin.describe_configs([resource], config_filter="all")
-    except KafkaError as exc:
-        raise TopicProblem(
-            f"cannot read the configuration of topic {topic} ({type(exc).__name__}); grant "
-            "this user DescribeConfigs on it (docs/security.md)"
-        ) from None
+        while True:
+            failure: KafkaError | None = None
+            try:
+                resource = ConfigResource(ConfigResourceType.TOPIC, topic)
+                found = _config_values(
+                    admin.describe_configs([resource], config_filter="all"), topic
+                )
+            except KafkaError as exc:
+                failure, found = exc, {}
+            if found:
+                return found
+            if time.monotonic() > deadline:
+                why = type(failure).__name__ if failure else "no configuration returned"
+                raise TopicProblem(
+                    f"cannot read the configuration of topic {topic} ({why}); check that it "
+                    "exists and grant this user DescribeConfigs on it (docs/security.md)"
+                )
+            time.sleep(0.2)
     finally:
         admin.close()
-    return _config_values(answer, topic)
 
 
 def _config_values(answer: object, topic: str) -> dict[str, str]:

@@ -7,13 +7,17 @@ key is gone from the keys topic's log. The guarantee rests on the topic's settin
 (``ShredBound``, checked at start-up by ``engines.bootstrap``):
 
 * the tombstone's segment rolls at the first append ``segment.ms`` after it was
-  opened; the leader appends a no-op (``ROLL_KEY``) once ``segment.ms`` has passed
-  since a shred, so a quiet topic rolls too;
+  opened; once ``segment.ms`` has passed since a shred the leader writes each
+  tombstone again (the same key, so the same partition: a quiet partition rolls
+  too, and the repeated tombstone only says again that the key is destroyed);
 * a rolled segment whose oldest uncompacted record is older than
   ``max.compaction.lag.ms`` is compacted at the cleaner's next pass (broker
-  ``log.cleaner.backoff.ms``, 15 s by default; ``CLEANER_MARGIN_MS`` allows for it).
+  ``log.cleaner.backoff.ms``, 15 s by default; ``CLEANER_MARGIN_MS`` allows for it);
+* the compacted segment's old file is deleted from disk ``file.delete.delay.ms``
+  later.
 
-So ``gone_by = destroyed_at + segment.ms + max.compaction.lag.ms + CLEANER_MARGIN_MS``.
+So ``gone_by = destroyed_at + segment.ms + max.compaction.lag.ms + CLEANER_MARGIN_MS
++ file.delete.delay.ms``.
 Copies outside the log (backups, a lagging replica that is later removed, consumers'
 own stores) are outside this bound (docs/security.md).
 
@@ -30,7 +34,7 @@ from datetime import UTC, datetime, timedelta
 from wardstream.crypto import receipt
 from wardstream.domain.enums import AuditAction
 from wardstream.enforce.datakeys import KEY_DESTROYED, KeyRing
-from wardstream.enforce.keystore import ROLL_KEY, KeyStore
+from wardstream.enforce.keystore import KeyStore
 from wardstream.enforce.records import OutRecord
 
 AuditWrite = Callable[..., OutRecord]
@@ -45,12 +49,12 @@ class ShredBound:
     max_compaction_lag_ms: int = 3_600_000
     delete_retention_ms: int = 86_400_000
     min_cleanable_dirty_ratio: float = 0.1
+    file_delete_delay_ms: int = 60_000
 
     @property
     def bound(self) -> timedelta:
-        return timedelta(
-            milliseconds=self.segment_ms + self.max_compaction_lag_ms + CLEANER_MARGIN_MS
-        )
+        lag = self.segment_ms + self.max_compaction_lag_ms + self.file_delete_delay_ms
+        return timedelta(milliseconds=lag + CLEANER_MARGIN_MS)
 
     def topic_config(self) -> dict[str, str]:
         return {
@@ -60,6 +64,7 @@ class ShredBound:
             "delete.retention.ms": str(self.delete_retention_ms),
             "min.cleanable.dirty.ratio": str(self.min_cleanable_dirty_ratio),
             "min.compaction.lag.ms": "0",
+            "file.delete.delay.ms": str(self.file_delete_delay_ms),
         }
 
     def violations(self, config: dict[str, str]) -> list[str]:
@@ -74,6 +79,7 @@ class ShredBound:
         limits = (("segment.ms", self.segment_ms),
                   ("max.compaction.lag.ms", self.max_compaction_lag_ms),
                   ("delete.retention.ms", self.delete_retention_ms),
+                  ("file.delete.delay.ms", self.file_delete_delay_ms),
                   ("min.compaction.lag.ms", self.max_compaction_lag_ms))  # fmt: skip
         for name, limit in limits:
             try:
@@ -97,6 +103,7 @@ class Shredder:
     ) -> None:
         self.ring, self.audit, self.bound, self.grace_s = ring, audit, bound, grace_s
         self._roll_due: float | None = None
+        self._to_roll: list[bytes] = []
 
     def __repr__(self) -> str:
         return f"Shredder({self.ring!r})"
@@ -127,11 +134,12 @@ class Shredder:
         return out
 
     def roll(self, now: float) -> list[OutRecord]:
-        """The no-op append that rolls the keys topic's active segment after a shred."""
+        """The tombstones again, ``segment.ms`` after a shred: appends that roll the active
+        segment of each partition that holds one, so the cleaner can compact it."""
         if self._roll_due is None or now < self._roll_due:
             return []
-        self._roll_due = None
-        return [OutRecord(self.ring.topic, ROLL_KEY, None)]
+        keys, self._to_roll, self._roll_due = sorted(set(self._to_roll)), [], None
+        return [OutRecord(self.ring.topic, key, None) for key in keys]
 
     def _destroy(
         self, ref: str, kids: list[str], deletion_id: str, now: float, *, late: bool = False
@@ -140,6 +148,7 @@ class Shredder:
         if not keys:
             return []
         out = [OutRecord(self.ring.topic, stored.record_key, None) for _, stored in keys]
+        self._to_roll += [stored.record_key for _, stored in keys]
         for kid, _ in keys:
             self.store.forget(kid)
         if self._roll_due is None:

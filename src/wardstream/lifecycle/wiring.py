@@ -63,6 +63,7 @@ def shred_bound(settings: Settings) -> ShredBound:
         ls.keys_max_compaction_lag_ms,
         ls.keys_delete_retention_ms,
         ls.keys_min_cleanable_dirty_ratio,
+        ls.keys_file_delete_delay_ms,
     )
 
 
