@@ -210,7 +210,8 @@ class QuarantineBook:
         return [replace(self._open[q], subject_id=subject_id) for q in ids]
 
     def holds_subject(self, subject_id: str) -> bool:
-        return self.refs(subject_id) in self._by_subject
+        # asked for every state record applied: no HMAC while nothing is held
+        return bool(self._by_subject) and self.refs(subject_id) in self._by_subject
 
     def subjects(self) -> list[str]:
         """The subject ids with open entries that can be told (unsealed) now."""
