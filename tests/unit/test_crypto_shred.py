@@ -31,7 +31,7 @@ from wardstream.enforce.quarantine import Entry, QuarantineBook
 from wardstream.enforce.records import InRecord, OutRecord
 from wardstream.lifecycle.applier import LifecycleState
 from wardstream.lifecycle.shredding import shredder
-from wardstream.serde import Origin
+from wardstream.serde import AvroCodec, Origin, record_schema
 
 MASTER = MasterKey(bytes(range(32)))
 OTHER = MasterKey(bytes(range(1, 33)))
@@ -213,3 +213,19 @@ def test_no_master_key_means_no_worker(tmp_path: Any, monkeypatch: pytest.Monkey
     ring = key_ring(Settings(lifecycle={"master_key_file": secret}, audit=audit))
     assert ring is not None and "ab" * 32 not in repr(ring)
     assert key_ring(Settings(lifecycle={"encrypt_quarantine": False})) is None
+
+
+def test_a_quarantine_record_of_the_first_format_is_still_read() -> None:
+    """Keyed and named by the raw subject id (before issue #23): found by the subject's ref."""
+    codec = AvroCodec(record_schema("QuarantinedEvent"))
+    datum = {"quarantine_id": "q-old", "pipeline": "clickstream", "subject_id": "kid-1",
+             "reason": "NO_GUARDIAN_CONSENT", "key": b"kid-1", "value": PLAIN, "headers": [],
+             "origin_topic": "app.clicks", "origin_partition": 1, "origin_offset": 42,
+             "quarantined_at": NOW, "expires_at": NOW + timedelta(7)}  # fmt: skip
+    book, _ = _book()
+    book.load(codec.encode(datum), Origin("ward.quarantine", 0, 0))
+    [entry] = book.for_subject("kid-1")
+    assert entry.subject_ref == REFS.ref("kid-1") and book.open(entry).record.value == PLAIN
+    assert book.subjects() == ["kid-1"]
+    closed = book.close(entry, "EXPIRED", NOW)
+    assert closed.key == REFS.ref("kid-1").encode() and b"kid-1" not in (closed.value or b"")

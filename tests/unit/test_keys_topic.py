@@ -148,6 +148,13 @@ def test_a_key_created_concurrently_with_the_deletion_is_destroyed_too() -> None
     _, _, [fresh] = _ring(KeyStore(refs=REFS.ref), now=CLOCK + 600).seal("kid-1", "q-3", REC)
     ring.store.apply(fresh.key or b"", fresh.value)
     assert shredder.destroy_late() == []
+    # and so is one made within it by a worker that had read the deletion
+    aware = _ring(KeyStore(refs=REFS.ref), now=CLOCK + 20)
+    aware.store.note_deleted(REFS.ref("kid-1"), "del-1", int(CLOCK + 60) * 1000)
+    _, _, [known] = aware.seal("kid-1", "q-4", REC)
+    assert json.loads(known.value or b"")["after"] == "del-1"
+    ring.store.apply(known.key or b"", known.value)
+    assert shredder.destroy_late() == []
 
 
 def test_every_worker_learns_of_the_deletion_from_the_deletions_topic() -> None:

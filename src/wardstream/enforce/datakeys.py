@@ -185,6 +185,7 @@ class KeyRing:
         wrapper = wrapper or self.master
         ref = self.ref(subject_id)
         key_id, data_key = new_key_id(), new_data_key()
+        gone = self.store.deleted.get(ref)  # a deletion this worker read: the key is for new data
         stored = StoredKey(
             ref,
             wrap_key(wrapper, ref, key_id, data_key),
@@ -192,6 +193,7 @@ class KeyRing:
             ref,
             wrapper.key_id,
             int(self.clock() * 1000),
+            gone.deletion_id if gone is not None else None,
         )
         self.store.put(key_id, stored)
         return (

@@ -4,12 +4,13 @@ Record format 2 (written since issue #23)::
 
     key    b"<subject ref>|<key id>"         the ref is the audit's keyed HMAC of the subject id
     value  {"v": 2, "alg": "AES-256-GCM", "wrapped": "<base64>", "by": "<wrapping key id>",
-            "at": <created, epoch ms>}
+            "at": <created, epoch ms>, "after": <deletion id or null>}
 
 ``wrapped`` is the data key sealed by the wrapping key ``by`` (the master key, or the
 sink key for ``encrypt: true`` sink fields; ``MasterKey.key_id``) with associated data
-``<subject ref>|<key id>``: the raw subject id is on the topic nowhere. A tombstone
-destroys the key (crypto-shredding).
+``<subject ref>|<key id>``: the raw subject id is on the topic nowhere. ``after`` names
+the subject's shredding deletion its creator had read (a key made by a worker that had
+not, shortly after the deletion, is destroyed too). A tombstone destroys the key.
 
 Format 1 (before): key ``<raw subject id>|<key id>``, value ``{"alg", "wrapped"}``,
 wrapped by the master with associated data ``<raw subject id>|<key id>``. It is still
@@ -55,6 +56,8 @@ class StoredKey:
     wrapped_by: str
     """``MasterKey.key_id`` of the wrapping key; ``LEGACY`` for format 1."""
     created_ms: int | None = None
+    after: str | None = None
+    """The subject's shredding deletion the key's creator knew of (a key for new data)."""
 
 
 def key_record_key(ref: str, key_id: str) -> bytes:
@@ -69,6 +72,7 @@ def encode_key_value(stored: StoredKey) -> bytes:
             "wrapped": base64.b64encode(stored.wrapped).decode(),
             "by": stored.wrapped_by,
             "at": stored.created_ms,
+            "after": stored.after,
         }
     ).encode()
 
@@ -111,12 +115,12 @@ def parse_value(
     wrapped = _wrapped(doc)
     version = doc.get("v")
     if version == FORMAT:
-        by, at = doc.get("by"), doc.get("at")
+        by, at, after = doc.get("by"), doc.get("at"), doc.get("after")
         if not isinstance(by, str) or not by or not (at is None or isinstance(at, int)):
             raise BadKeyRecord("a format-2 key record names its wrapping key ('by') and 'at'")
-        if ":" not in name:
+        if ":" not in name or not (after is None or isinstance(after, str)):
             raise BadKeyRecord("a format-2 key record is keyed by a subject ref '<key id>:<hex>'")
-        return key_id, StoredKey(name, wrapped, key, name, by, at)
+        return key_id, StoredKey(name, wrapped, key, name, by, at, after)
     if version is not None:
         raise BadKeyRecord(f"key record format {version!r} is unknown (this worker reads 1, 2)")
     if refs is None:
@@ -172,6 +176,8 @@ class KeyStore:
         self.keys[key_id] = stored
         self.by_owner.setdefault(stored.owner, set()).add(key_id)
         gone = self.deleted.get(stored.owner)
+        if gone is not None and stored.after == gone.deletion_id:
+            gone = None  # made knowing of the deletion: a key for new data
         if key_id in self.destroyed or (gone and (stored.created_ms or 0) <= gone.until_ms):
             # re-written after its tombstone (a rotation racing a shred), or created by a
             # worker that had not read the deletion yet: it goes too
@@ -195,5 +201,5 @@ class KeyStore:
         """A shredding deletion of ``owner``: its keys created until ``until_ms`` must go."""
         self.deleted[owner] = Deleted(deletion_id, until_ms)
         for key_id, stored in self.of(owner):
-            if (stored.created_ms or 0) <= until_ms:
+            if (stored.created_ms or 0) <= until_ms and stored.after != deletion_id:
                 self.late.setdefault(key_id, deletion_id)

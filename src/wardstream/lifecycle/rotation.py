@@ -54,6 +54,7 @@ def rewrap(ring: KeyRing) -> Rotation:
             stored.owner,
             target.key_id,
             stored.created_ms,
+            stored.after,
         )
         result.records.append(OutRecord(ring.topic, new.record_key, encode_key_value(new)))
         if legacy:  # the raw id leaves the topic with the old record's tombstone
