@@ -1,7 +1,9 @@
 # The wardstream image: the package, the example pipelines and schemas; no Kafka.
 #   docker build -t wardstream:0.1.0 .
 #   docker run --rm -e WARDSTREAM__KAFKA__BOOTSTRAP_SERVERS=broker:9092 \
-#     -e WARDSTREAM__AUDIT__HMAC_KEY=$(openssl rand -hex 32) wardstream:0.1.0
+#     -v $PWD/secrets:/run/secrets:ro \
+#     -e WARDSTREAM__AUDIT__HMAC_KEY_FILE=/run/secrets/hmac.key \
+#     -e WARDSTREAM__LIFECYCLE__MASTER_KEY_FILE=/run/secrets/master.key wardstream:0.1.0
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \

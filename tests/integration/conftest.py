@@ -17,7 +17,21 @@ import pytest
 
 from wardstream.local.kafka import LocalKafka
 
-pytestmark = pytest.mark.integration
+INTEGRATION_DIR = Path(__file__).resolve().parent
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test under tests/integration ``integration``, before ``-m`` selects.
+
+    pytest ignores ``pytestmark`` in a conftest, and a module-level marker is easy to
+    forget in a new file: this hook covers every module here (and in subfolders), so
+    ``-m "not integration"`` never collects a broker test. tryfirst: the marker must be
+    on the items before pytest's own hook deselects by ``-m``.
+    """
+    for item in items:
+        if item.path.resolve().is_relative_to(INTEGRATION_DIR):
+            item.add_marker(pytest.mark.integration)
 
 
 def _docker_answers() -> bool:

@@ -17,7 +17,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tests.integration.harness import Workspace, header
+from tests.integration.harness import TEST_KEY, Workspace, header
 from typer.testing import CliRunner
 
 from wardstream.audit.linkage import Position
@@ -180,7 +180,7 @@ def audit_verify_cli(ws: Workspace) -> str | None:
     result = CliRunner().invoke(
         app,
         ["audit", "verify", "-c", str(ws.root / "wardstream.yaml")],
-        env={"WARDSTREAM__AUDIT__HMAC_KEY": "00" * 32},
+        env={"WARDSTREAM__AUDIT__HMAC_KEY": TEST_KEY},
     )
     return None if result.exit_code == 0 else result.output.strip()[:2000]
 

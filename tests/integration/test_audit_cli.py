@@ -266,6 +266,12 @@ def test_release_is_an_audited_override_that_needs_a_reason(run: Run) -> None:
     subject = next(s for s, p in run.people.items() if p["kind"] == "no_consent")
     refused = run.cli("quarantine", "release", "--id", row["quarantine_id"], *APPROVAL)
     assert refused.exit_code == 2 and "--reason" in refused.stderr
+    named = run.cli("quarantine", "release", "--id", row["quarantine_id"], *APPROVAL,
+                    "--reason", f"guardian of {subject.upper()} called")  # fmt: skip
+    assert named.exit_code == 2 and "--reason" in named.stderr and subject not in named.stderr
+    [refusal] = [r for r in _access_records(run, "quarantine release")
+                 if r.reason == "REFUSED_TEXT_NAMES_SUBJECT"]  # fmt: skip
+    assert refusal.subject_ref == REFS.ref(subject) and subject not in str(refusal).lower()
     result = run.cli(
         "quarantine", "release", "--id", row["quarantine_id"], *APPROVAL,
         "--reason", "paper consent form verified", "--json",

@@ -21,7 +21,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from tests.integration.harness import Workspace
+from tests.integration.harness import TEST_KEY, Workspace
 from tests.integration.mixed import produce, seed_subjects, wait_accounted
 from typer.testing import CliRunner
 
@@ -67,7 +67,7 @@ def test_worker_killed_mid_run_loses_and_leaks_nothing(
         verify = CliRunner().invoke(
             app,
             ["audit", "verify", "-c", str(tmp_path / "wardstream.yaml")],
-            env={"WARDSTREAM__AUDIT__HMAC_KEY": "00" * 32},
+            env={"WARDSTREAM__AUDIT__HMAC_KEY": TEST_KEY},
         )
     finally:
         log = ws.log_tail()

@@ -36,7 +36,7 @@ from wardstream.serde import Origin
 pytestmark = pytest.mark.integration
 
 APPROVAL = ("--approved-by", "dpo@example.com", "--purpose", "ticket T-23")
-NEW_MASTER_KEY = "5e" * 32
+NEW_MASTER_KEY = "5e0b7c2d9a4f61e83b2c7d0e9f1a6b4c8d3e2f7a0b5c9d1e6f3a8b2c4d7e0f19"
 REFS = SubjectPseudonymizer(parse_key(TEST_KEY), AuditSettings().key_id)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from reach import Reach
 
 from wardstream.audit.pseudonym import SubjectPseudonymizer
 from wardstream.crypto import MasterKey
@@ -22,3 +23,9 @@ def master_key() -> MasterKey:
 def ring(master_key: MasterKey) -> KeyRing:
     """A fresh key ring on ``ward.keys``, as a worker with that master key holds it."""
     return KeyRing(master_key, "ward.keys", refs=REFS.ref)
+
+
+@pytest.fixture
+def reach() -> Reach:
+    """A fresh :class:`Reach` for the property defined inside the test."""
+    return Reach()

@@ -57,7 +57,7 @@ def test_the_key_is_never_shown_or_pickled() -> None:
 @pytest.mark.parametrize(
     ("key", "key_id", "message"),
     [
-        (b"short", "k1", "at least 16"),
+        (b"short", "k1", "at least 32"),
         (KEY, "", "key id"),
         (KEY, "k:1", "key id"),
         (KEY, "-k", "key id"),
@@ -87,7 +87,7 @@ def test_parse_key_reads_hex_and_base64(text: str) -> None:
     [
         ("hex:zz", "not valid hex"),
         ("base64:!!!", "not valid base64"),
-        ("abcd", "at least 16"),
+        ("abcd", "at least 32"),
         ("not a key!", "base64"),
     ],
 )
@@ -131,3 +131,18 @@ def test_remembered_refs_stay_the_hmac_when_the_memo_fills(monkeypatch: pytest.M
         raw = subject if isinstance(subject, bytes) else subject.encode()
         assert p.ref(subject) == "k1:" + hmac.new(KEY, raw, hashlib.sha256).hexdigest()
     assert len(p._memo) <= 3
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("base64:" + base64.b64encode(b"childrenprivacy2026key").decode(), "22 bytes"),
+        ("00" * 32, "distinct"),
+        ("deadbeef" * 8, "distinct"),
+        ("correct horse battery staple", "not a key"),
+    ],
+)
+def test_parse_key_wants_32_random_bytes_and_says_how_to_make_them(text: str, message: str) -> None:
+    with pytest.raises(KeyFormatError, match=message) as info:
+        parse_key(text)
+    assert "secrets.token_hex(32)" in str(info.value)

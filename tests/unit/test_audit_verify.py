@@ -177,10 +177,17 @@ def test_a_record_moved_past_others_of_its_chain_is_named(direction: str) -> Non
 
 def test_records_of_different_chains_may_change_places() -> None:
     log = list(base_log())
-    i = chain_offsets(log, "clickstream/0")[4]
-    j = next(k for k in range(i + 1, 50) if log[k].chain != "clickstream/0")
-    if any(log[k].chain == log[j].chain for k in range(i, j)):
-        pytest.skip("fixture changed: pick records with no chain-mate between them")
+
+    def swappable(i: int, j: int) -> bool:  # different chains, no chain-mate of either between
+        chains = {log[i].chain, log[j].chain}
+        return len(chains) == 2 and all(log[k].chain not in chains for k in range(i + 1, j))
+
+    # the widest such pair, so the swap also moves both past records of the third chain
+    i, j = max(
+        ((i, j) for i in range(len(log)) for j in range(i + 1, len(log)) if swappable(i, j)),
+        key=lambda pair: pair[1] - pair[0],
+    )
+    assert j - i >= 2, "the fixture has no such pair with a record between them"
     log[i], log[j] = log[j], log[i]
     assert verify(log).ok
 

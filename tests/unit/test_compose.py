@@ -7,8 +7,10 @@ must name a settings field, and the files the commands use must be in the image.
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,7 @@ import typer.main
 import yaml
 
 from wardstream.cli.main import app
-from wardstream.config.settings import Settings
+from wardstream.config.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[1].parent
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
@@ -143,20 +145,73 @@ def _settings_path_exists(variable: str) -> bool:
     return True
 
 
-@pytest.mark.parametrize("name", ["worker", "demo"])
+def _environment(service: dict[str, Any]) -> dict[str, str]:
+    env = service.get("environment", {})
+    return dict(env) if isinstance(env, dict) else dict(e.split("=", 1) for e in env)
+
+
+WITH_ENVIRONMENT = sorted(
+    name for name, s in SERVICES.items() if name != "kafka" and _environment(s)
+)
+
+
+def test_the_worker_service_sets_its_environment() -> None:
+    assert "worker" in WITH_ENVIRONMENT  # else the next test checks nothing
+
+
+@pytest.mark.parametrize("name", WITH_ENVIRONMENT)
 def test_environment_variables_name_real_settings(name: str) -> None:
-    env = SERVICES[name].get("environment", {})
-    names = list(env) if isinstance(env, dict) else [e.split("=", 1)[0] for e in env]
-    for variable in names:
+    for variable in _environment(SERVICES[name]):
         assert variable.startswith("WARDSTREAM__"), f"{variable}: wardstream reads WARDSTREAM__*"
         assert _settings_path_exists(variable), f"{variable} names no setting"
-    for variable in re.findall(r"^ENV\s+(WARDSTREAM__\w+)=", DOCKERFILE, flags=re.MULTILINE):
+
+
+def test_dockerfile_environment_variables_name_real_settings() -> None:
+    found = re.findall(r"^ENV\s+(WARDSTREAM__\w+)=", DOCKERFILE, flags=re.MULTILINE)
+    assert found, "the Dockerfile sets the worker's data directory"
+    for variable in found:
         assert _settings_path_exists(variable), f"Dockerfile: {variable} names no setting"
 
 
-def test_workers_get_a_pseudonym_key_and_kafka_address() -> None:
-    env = SERVICES["worker"]["environment"]
+def test_replicas_get_distinct_worker_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The image's wardstream.yaml and the worker's environment leave worker.name empty,
+    so each replica takes its host name (its container id): audit records tell the
+    replicas apart, and the fast engine's transactional ids differ."""
+    for variable in [v for v in os.environ if v.startswith("WARDSTREAM__")]:
+        monkeypatch.delenv(variable)
+    for variable, value in _environment(SERVICES["worker"]).items():
+        if not str(value).startswith("${"):  # keys come from the host: not needed here
+            monkeypatch.setenv(variable, str(value))
+    names = set()
+    for host in ("3f2a9c1b7d4e", "8d7e6f5a0b1c"):
+        monkeypatch.setattr(socket, "gethostname", lambda host=host: host)
+        names.add(load_settings(ROOT / "wardstream.yaml").worker.name)
+    assert names == {"3f2a9c1b7d4e", "8d7e6f5a0b1c"}
+
+
+def test_workers_get_their_keys_as_secret_files_and_the_kafka_address() -> None:
+    worker = SERVICES["worker"]
+    env = worker["environment"]
     assert env["WARDSTREAM__KAFKA__BOOTSTRAP_SERVERS"] == "kafka:9092"
-    for key in ("WARDSTREAM__AUDIT__HMAC_KEY", "WARDSTREAM__LIFECYCLE__MASTER_KEY"):
-        assert env[key].startswith("${"), f"{key} comes from the host, never from the file"
-    assert SERVICES["worker"]["depends_on"]["kafka"]["condition"] == "service_healthy"
+    files = {"WARDSTREAM__AUDIT__HMAC_KEY": "wardstream_hmac_key",
+             "WARDSTREAM__LIFECYCLE__MASTER_KEY": "wardstream_master_key"}  # fmt: skip
+    for variable, secret in files.items():
+        assert variable not in env, f"{variable}: a key in a variable shows in docker inspect"
+        assert env[variable + "_FILE"] == f"/run/secrets/{secret}"
+        assert secret in worker["secrets"]
+        assert COMPOSE["secrets"][secret]["file"].startswith("./secrets/")
+    assert "/secrets/" in (ROOT / ".gitignore").read_text().splitlines()
+    assert worker["depends_on"]["kafka"]["condition"] == "service_healthy"
+
+
+def test_no_key_is_written_into_any_service() -> None:
+    for name, service in SERVICES.items():
+        for variable, value in dict(service.get("environment", {})).items():
+            if "KEY" in variable and not variable.endswith("_FILE"):
+                raise AssertionError(f"{name}: {variable}={value} puts a key in a variable")
+
+
+def test_the_unauthenticated_host_listener_is_published_on_loopback_only() -> None:
+    for name, service in SERVICES.items():
+        for port in service.get("ports", []):
+            assert str(port).startswith("127.0.0.1:"), f"{name} publishes {port} on every interface"

@@ -208,10 +208,10 @@ def test_no_master_key_means_no_worker(tmp_path: Any, monkeypatch: pytest.Monkey
     with pytest.raises(StartupError, match="32 bytes"):
         key_ring(Settings(lifecycle={"master_key": "00" * 16}))
     secret = tmp_path / "master"
-    secret.write_text("ab" * 32 + "\n")
-    audit = {"hmac_key": "cd" * 32}
+    secret.write_text(bytes(range(100, 132)).hex() + "\n")
+    audit = {"hmac_key": bytes(range(140, 172)).hex()}
     ring = key_ring(Settings(lifecycle={"master_key_file": secret}, audit=audit))
-    assert ring is not None and "ab" * 32 not in repr(ring)
+    assert ring is not None and bytes(range(100, 132)).hex() not in repr(ring)
     assert key_ring(Settings(lifecycle={"encrypt_quarantine": False})) is None
 
 

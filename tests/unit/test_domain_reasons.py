@@ -7,7 +7,6 @@ from datetime import timedelta
 import pytest
 
 from wardstream.domain.durations import DurationError, format_duration, parse_duration
-from wardstream.domain.pipeline import avro_field_paths
 from wardstream.domain.reasons import REASON_TEXT, RULE_IDS, ReasonCode, describe, rule_for
 
 REQUIRED = (
@@ -64,35 +63,3 @@ def test_durations(text: str, expected: timedelta) -> None:
 def test_bad_durations(text: str) -> None:
     with pytest.raises(DurationError, match="500ms, 10s, 15m, 12h, 30d or 2w"):
         parse_duration(text)
-
-
-def test_avro_field_paths_know_which_fields_can_be_dropped() -> None:
-    schema = {
-        "type": "record",
-        "name": "E",
-        "fields": [
-            {"name": "id", "type": "string"},
-            {"name": "page", "type": ["null", "string"]},
-            {"name": "n", "type": "int", "default": 0},
-            {
-                "name": "dev",
-                "type": {
-                    "type": "record",
-                    "name": "D",
-                    "fields": [{"name": "ip", "type": "string"}],
-                },
-            },
-            {"name": "dev2", "type": ["null", "D"]},
-        ],
-    }
-    paths = avro_field_paths(schema)
-    assert paths == {
-        "id": False,
-        "page": True,
-        "n": True,
-        "dev": False,
-        "dev.ip": False,
-        "dev2": True,
-        "dev2.ip": False,
-    }
-    assert avro_field_paths({"type": "string"}) == {}

@@ -184,8 +184,25 @@ def test_a_refused_login_names_the_password_file_never_the_password(tmp_path: Pa
     assert "WARDSTREAM__KAFKA__SASL_PASSWORD)" in inline
 
 
-def test_preflight_does_nothing_for_plaintext() -> None:
-    preflight(kafka("PLAINTEXT"), timeout=0.01)  # no broker at b:9093, and no wait
+def test_preflight_does_nothing_for_plaintext(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No client is made for PLAINTEXT (so no connection and no wait); SASL makes one."""
+    import confluent_kafka.admin
+
+    made: list[dict[str, Any]] = []
+
+    class Refused(Exception):
+        pass
+
+    def admin_client(config: dict[str, Any]) -> None:
+        made.append(config)
+        raise Refused
+
+    monkeypatch.setattr(confluent_kafka.admin, "AdminClient", admin_client)
+    preflight(kafka("PLAINTEXT"), timeout=0.01)  # no broker at b:9093
+    assert made == []
+    with pytest.raises(Refused):  # the stand-in is the client preflight would use
+        preflight(kafka("SASL_PLAINTEXT"), timeout=0.01)
+    assert len(made) == 1
 
 
 def test_faust_gets_sasl_ssl_credentials_without_showing_the_password(

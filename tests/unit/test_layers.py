@@ -21,7 +21,8 @@ MAY_IMPORT: dict[str, set[str]] = {
     "crypto": set(),
     "serde": set(),
     "state": {"domain", "policy", "serde"},
-    "config": {"domain", "policy"},
+    # serde: pipeline loading reads the schema as the worker does (load_schema, field_index)
+    "config": {"domain", "policy", "serde"},
     "enforce": {"domain", "policy", "audit", "state", "serde", "crypto", "config"},
     "lifecycle": {"domain", "policy", "audit", "state", "serde", "crypto", "config", "enforce"},
     "kafka": {"domain", "audit", "serde", "crypto", "config", "enforce"},

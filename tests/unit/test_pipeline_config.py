@@ -310,3 +310,106 @@ def test_every_config_field_is_described_frozen_and_strict() -> None:
         assert model.model_config.get("frozen") and model.model_config.get("extra") == "forbid"
         for name, info in model.model_fields.items():
             assert info.description, f"{model.__name__}.{name} has no description"
+
+
+def test_a_schema_beside_the_pipeline_file_is_the_one_check_and_the_worker_read(
+    project: Path,
+) -> None:
+    """``check`` accepts a schema path relative to the pipeline file; the worker must then
+    load that same file, whatever its working directory (it looked only relative to the
+    config directory, and failed to start after a clean check)."""
+    from wardstream.config.settings import Settings
+    from wardstream.engines.bootstrap import build_enforcer
+
+    (project / "pipelines" / "click.avsc").write_text(json.dumps(SCHEMA))
+    (project / "schemas" / "click.avsc").unlink()
+    write(project, GOOD.replace("schemas/click.avsc", "click.avsc"))
+    assert check_pipelines(project / "pipelines", POLICY, base_dir=project) == []
+    (pipe,) = load_pipelines(project / "pipelines", POLICY, base_dir=project)
+    keys = {"audit": {"hmac_key": "8f2b0c6e4d1a9b7c3e5f0a2d4c6b8e1f3a5c7e9b0d2f4a6c8e0b1d3f5a7c9e1b"}, "lifecycle": {"encrypt_quarantine": False}}
+    settings = Settings.model_validate(keys)
+    enforcer = build_enforcer(settings, [pipe], POLICY.to_context(), base_dir=str(project))
+    [processor] = enforcer.by_source.values()
+    assert processor.schema.name == "Click"
+    assert pipe.schema == str((project / "pipelines" / "click.avsc").resolve())
+
+
+def test_the_config_directory_comes_before_the_pipeline_files_directory(project: Path) -> None:
+    (project / "pipelines" / "schemas").mkdir()
+    (project / "pipelines" / "schemas" / "click.avsc").write_text(json.dumps(SCHEMA))
+    write(project, GOOD)
+    (pipe,) = load_pipelines(project / "pipelines", POLICY, base_dir=project)
+    assert pipe.schema == str((project / "schemas" / "click.avsc").resolve())
+
+
+# A union of several records and a recursive record: the two places where the walker of
+# `check` and the one of redaction and the worker used to disagree.
+TRICKY = {
+    "type": "record",
+    "name": "Post",
+    "fields": [
+        {"name": "user_id", "type": "string"},
+        {"name": "ts", "type": {"type": "long", "logicalType": "timestamp-millis"}},
+        {
+            "name": "media",
+            "type": [
+                "null",
+                {"type": "record", "name": "Photo", "fields": [{"name": "url", "type": "string"}]},
+                {
+                    "type": "record",
+                    "name": "Video",
+                    "fields": [{"name": "url", "type": "string"}, {"name": "secs", "type": "int"}],
+                },
+            ],
+            "default": None,
+        },
+        {"name": "reply", "type": ["null", "Post"], "default": None},
+        {
+            "name": "geo",
+            "type": [
+                "null",
+                {
+                    "type": "record",
+                    "name": "Geo",
+                    "fields": [{"name": "city", "type": ["null", "string"], "default": None}],
+                },
+            ],
+            "default": None,
+        },
+    ],
+}
+CANDIDATES = [
+    "media", "media.url", "media.secs", "reply", "reply.user_id", "reply.reply.ts", "geo",
+    "geo.city",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("candidate", CANDIDATES)
+def test_check_accepts_exactly_the_field_paths_the_worker_walks(
+    project: Path, candidate: str
+) -> None:
+    from wardstream.serde import load_schema
+    from wardstream.serde.paths import field_index
+
+    schema_file = project / "schemas" / "post.avsc"
+    schema_file.write_text(json.dumps(TRICKY))
+    text = GOOD.replace("schemas/click.avsc", "schemas/post.avsc")
+    text = text.replace("  page: behaviour\n  geo: location\n", f"  {candidate}: behaviour\n")
+    write(project, text)
+    errors = [p for p in check_pipelines(project / "pipelines", POLICY) if p.severity == "error"]
+    walked = field_index(load_schema(schema_file))
+    assert {"media", "reply", "geo", "geo.city"} <= set(walked)  # the walker sees these
+    if candidate in walked:
+        assert errors == []
+    else:
+        assert [(p.key, p.message) for p in errors] == [
+            (f"fields.{candidate}", f"field '{candidate}' is not in the schema")
+        ]
+
+
+def test_a_schema_the_worker_cannot_load_fails_check(project: Path) -> None:
+    (project / "schemas" / "click.avsc").write_text(json.dumps({"type": "string"}))
+    write(project, GOOD)
+    problem = only_problem(project)
+    assert problem.key == "schema" and "not a record" in problem.message
+    assert "fields" in problem.fix

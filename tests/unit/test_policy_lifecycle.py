@@ -143,7 +143,7 @@ def test_r14_legal_hold_defers_then_issues_the_same_deletion() -> None:
     hold = LegalHold(hold_id="h1", subject_id="kid-1", placed_at=T0 - DAY, case_ref="case-1")
     deferred = hold_deletion(request, [hold], T0)
     assert isinstance(deferred, DeferredDeletion) and deferred.hold_id == "h1"
-    notice = deferral_notice(deferred)
+    notice = deferral_notice(deferred, POLICY)
     assert notice.kind is NoticeKind.DELETION_DEFERRED and "case-1" not in notice.message
     issued = lift_hold(deferred, T0 + 10 * DAY, POLICY)
     assert issued.deletion_id == request.deletion_id

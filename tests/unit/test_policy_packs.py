@@ -22,7 +22,7 @@ from wardstream.policy.packs import (
 EU_TABLE = {
     13: "BE DK EE FI LV MT PT SE",
     14: "AT BG CY IT LT ES",
-    15: "CZ FR GR",
+    15: "CZ FR GR SI",
     16: "DE HR HU IE LU NL PL RO SK",
 }
 EU_MEMBERS = set(
@@ -33,13 +33,21 @@ EXPECTED = {code: age for age, codes in EU_TABLE.items() for code in codes.split
 
 @pytest.mark.parametrize("code", sorted(EU_MEMBERS))
 def test_every_eu_member_state_has_its_art8_age(code: str) -> None:
-    age = EXPECTED.get(code, 16)  # not in the table (SI) -> the default, 16
+    age = EXPECTED[code]
     assert BUILTIN_PACKS[code].child_under == age
     assert EU_ART8_AGES[code] == age
     policy_ = policy()
     just_under = subject(born(age, days=-1), code)
     assert age_band_at(just_under, T0, pipeline(), policy_) is AgeBand.CHILD
     assert age_band_at(subject(born(age), code), T0, pipeline(), policy_) is AgeBand.MINOR
+
+
+def test_a_slovenian_of_15_is_not_a_child_and_of_14_years_364_days_is() -> None:
+    """ZVOP-2 (in force 2023) sets Slovenia's art. 8 age at 15, not the EU default 16."""
+    fifteen = subject(born(15), "SI")
+    assert age_band_at(fifteen, T0, pipeline(), policy()) is AgeBand.MINOR
+    eve = subject(born(15, days=-1), "SI")
+    assert age_band_at(eve, T0, pipeline(), policy()) is AgeBand.CHILD
 
 
 def test_eu_default_and_the_twenty_seven() -> None:

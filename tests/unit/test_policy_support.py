@@ -17,12 +17,14 @@ from wardstream.domain.pipeline import Pipeline
 from wardstream.domain.subject import SubjectProfile
 from wardstream.policy.context import PolicyContext, PurposeSpec, build_context
 from wardstream.policy.decide import decide
+from wardstream.policy.idkey import IdKey
 from wardstream.policy.ledger import ConsentLedger
 
 T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 FIELDS = {"user_id": "identifier", "page": "behaviour", "geo": "location", "ts": "technical"}
 ALL_CATEGORIES = ("identifier", "behaviour", "location", "device", "contact")
 K = PurposeKind
+TEST_ID_KEY = IdKey.derive(b"\x07" * 32)  # fictional; the worker derives it from its hmac_key
 
 
 def policy(**settings: Any) -> PolicyContext:
@@ -36,6 +38,7 @@ def policy(**settings: Any) -> PolicyContext:
         PurposeSpec("donations", frozenset({K.FUNDRAISING})),
         PurposeSpec("contests", closed_to_children=True),
     ]
+    settings.setdefault("ids", TEST_ID_KEY)
     return build_context(purposes=purposes, **settings)
 
 

@@ -13,9 +13,10 @@ from typing import Any
 
 import pytest
 from fastavro.validation import validate
-from hypothesis import given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
-from test_serde_strategies import EXAMPLE_FILES, SCHEMA_FILES, schema_id
+from reach import Reach
+from test_serde_strategies import EXAMPLE_FILES, SCHEMA_FILES, records, schema_id
 
 from wardstream.serde import (
     AvroCodec,
@@ -163,22 +164,47 @@ _JSON = st.recursive(
 )
 
 
+@st.composite
+def json_shapes(draw: st.DrawFn, schema: AvroSchema, codec: JsonCodec) -> dict[str, Any]:
+    """JSON objects near the schema: a valid record's JSON, often with one field dropped,
+    added or given a value of any JSON type; sometimes any object at all."""
+    names = [field["name"] for field in schema.parsed["fields"]]
+    if draw(st.integers(0, 5)) == 0:
+        event("shape: any object")
+        keys = st.sampled_from(names) | st.text(max_size=4)
+        anything: dict[str, Any] = draw(st.dictionaries(keys, _JSON, max_size=12))
+        return anything
+    value: dict[str, Any] = json.loads(codec.encode(draw(records(schema))))
+    change = draw(st.sampled_from(["none", "none", "none", "drop", "add", "retype"]))
+    event(f"shape: {change}")
+    if change == "drop":
+        del value[draw(st.sampled_from(sorted(value)))]
+    elif change == "add":
+        value[draw(st.text(max_size=4))] = draw(_JSON)
+    elif change == "retype":
+        value[draw(st.sampled_from(sorted(value)))] = draw(_JSON)
+    return value
+
+
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("path", EXAMPLE_FILES, ids=schema_id)
-def test_json_with_any_shape_gives_a_record_or_a_typed_error(path: str) -> None:
+def test_json_with_any_shape_gives_a_record_or_a_typed_error(path: str, reach: Reach) -> None:
     schema = load_schema(path)
     codec = JsonCodec(schema)
-    names = [field["name"] for field in schema.parsed["fields"]]
+    runs = settings(max_examples=100, deadline=None)
 
-    @settings(max_examples=100, deadline=None)
-    @given(st.dictionaries(st.sampled_from(names) | st.text(max_size=4), _JSON, max_size=12))
+    @runs
+    @given(json_shapes(schema, codec))
     def check(value: dict[str, Any]) -> None:
         data = json.dumps(value).encode()
         try:
             record = codec.decode(data, origin=ORIGIN)
         except DecodeError:
+            event("a typed DecodeError")
             return
+        reach.reached("decoded: valid for the schema and round-trips")
         assert validate(record, schema.parsed, raise_errors=False)
         assert codec.decode(codec.encode(record), origin=ORIGIN) == record
 
     check()
+    reach.at_least_half(runs)

@@ -5,8 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from test_policy_support import T0, born, pipeline, policy, subject
 from test_serde_codecs import ORIGIN, PING, SECRET, TS, assert_clean, ping
 
+from wardstream.audit.pseudonym import SubjectPseudonymizer
+from wardstream.enforce.auditor import Auditor
+from wardstream.enforce.processor import PipelineProcessor
+from wardstream.enforce.quarantine import QuarantineBook
+from wardstream.enforce.records import InRecord
+from wardstream.enforce.state import StateStore
 from wardstream.serde import (
     AvroCodec,
     EventLocator,
@@ -14,7 +21,6 @@ from wardstream.serde import (
     MissingSubject,
     is_lazy,
     lazy_envelope,
-    record_schema,
 )
 
 KAFKA_MS = 1_795_000_000_123
@@ -96,9 +102,29 @@ def test_missing_kafka_timestamp(timestamp: int | None) -> None:
     assert_clean(info.value)
 
 
+def _lazy_processor() -> PipelineProcessor:
+    """A processor for a ``subject: key``, ``event_time: timestamp`` pipeline on PING."""
+    state = StateStore(caught_up_at=T0.timestamp() + 3600)
+    state.put_subject("adult-1", subject(born(30), subject_id="adult-1"))
+    state.put_subject("kid-1", subject(born(10)))
+    auditor = Auditor("ward.audit", "w1", SubjectPseudonymizer(b"k" * 32, "k1"))
+    lazy = pipeline(subject="key", event_time="timestamp", fields={"user_id": "identifier"})
+    return PipelineProcessor(
+        lazy, policy(), AvroCodec(PING), PING, state, auditor, QuarantineBook("q", None), "dl"
+    )
+
+
 def test_lazy_path_leaves_the_value_bytes_alone() -> None:
-    """What the stream layer does for an adult on the lazy path: no decode at all."""
+    """What the stream layer does for an adult on the lazy path: the value is not decoded
+    (bytes that are not Avro at all pass) and reaches the sink byte for byte."""
     value = b"\x00not even avro"
-    envelope = lazy_envelope(b"adult-1", KAFKA_MS, ORIGIN)
-    assert envelope.subject_id == "adult-1" and value == b"\x00not even avro"
-    assert record_schema("SubjectProfile")  # state is still decoded normally
+    processor = _lazy_processor()
+    rec = InRecord("app.pings", 0, 1, b"adult-1", value, int(T0.timestamp() * 1000))
+    outcome = processor.submit(rec)
+    assert outcome is not None and outcome.destination == "sink", outcome
+    [sink] = [o for o in outcome.outputs if o.topic == processor.pipeline.sink]
+    assert sink.value == value and sink.key == b"adult-1"
+    # a child's event on the same pipeline is decoded: the same bytes are dead-lettered
+    child_rec = InRecord("app.pings", 0, 2, b"kid-1", value, int(T0.timestamp() * 1000))
+    child_outcome = processor.submit(child_rec)
+    assert child_outcome is not None and child_outcome.destination == "deadletter"

@@ -12,7 +12,6 @@ from test_serde_strategies import ROOT
 from wardstream.serde import (
     AvroCodec,
     Codec,
-    DecodeError,
     JsonCodec,
     TruncatedRecord,
     dead_letter_record,
@@ -38,25 +37,6 @@ def test_serde_without_faust() -> None:
 
 def test_codecs_follow_the_protocol() -> None:
     assert isinstance(AvroCodec(PING), Codec) and isinstance(JsonCodec(PING), Codec)
-
-
-def test_faust_codecs_round_trip() -> None:
-    from faust.serializers import codecs
-
-    from wardstream.serde.faust_codecs import register_codec, register_record_codecs
-
-    names = register_record_codecs()
-    assert "wardstream.ConsentEvent" in names and "wardstream.DeadLetter" in names
-    register_codec("app.location", AvroCodec(PING))
-    codec = codecs.get_codec("app.location")
-    assert codec.loads(codec.dumps(ping())) == ping()
-    assert codecs.get_codec("app.location").clone().loads(codec.dumps(ping())) == ping()
-    try:
-        codec.loads(b"\x02")
-    except DecodeError as error:
-        assert str(error).startswith("?[-1] offset=-1")
-    else:
-        raise AssertionError("garbage decoded")
 
 
 def test_dead_letter_record_is_valid_and_carries_no_payload_in_the_message() -> None:

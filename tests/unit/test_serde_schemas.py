@@ -151,3 +151,40 @@ def test_bad_schema_text_names_the_problem(text: str, message: str) -> None:
 def test_missing_file_names_the_path(tmp_path: Path) -> None:
     with pytest.raises(SchemaLoadError, match="cannot read"):
         load_schema(tmp_path / "absent.avsc")
+
+
+WALKED = {
+    "type": "record",
+    "name": "E",
+    "namespace": "app",
+    "fields": [
+        {"name": "id", "type": "string"},
+        {"name": "page", "type": ["null", "string"]},
+        {"name": "n", "type": "int", "default": 0},
+        {
+            "name": "dev",
+            "type": {"type": "record", "name": "D", "fields": [{"name": "ip", "type": "bytes"}]},
+        },
+        {"name": "dev2", "type": ["null", "D"]},
+        {"name": "ts", "type": {"type": "long", "logicalType": "timestamp-millis"}},
+        {"name": "kind", "type": {"type": "enum", "name": "K", "symbols": ["A", "B"]}},
+        {"name": "kind2", "type": ["null", "app.K"], "default": None},
+        {"name": "tags", "type": {"type": "array", "items": "string"}},
+        {"name": "either", "type": ["null", "string", "long"], "default": None},
+    ],
+}
+
+
+def test_the_field_walker_knows_which_fields_can_be_dropped_and_their_kinds() -> None:
+    index = field_index(parse_schema_text(json.dumps(WALKED), source="t"))
+    assert {path: info.droppable for path, info in index.items()} == {
+        "id": False, "page": True, "n": True, "dev": False, "dev.ip": False, "dev2": True,
+        "dev2.ip": False, "ts": False, "kind": False, "kind2": True, "tags": False,
+        "either": True,
+    }  # fmt: skip
+    assert {path: info.kinds for path, info in index.items()} == {
+        "id": {"string"}, "page": {"string"}, "n": {"int"}, "dev": {"record"},
+        "dev.ip": {"bytes"}, "dev2": {"record"}, "dev2.ip": {"bytes"},
+        "ts": {"long/timestamp-millis"}, "kind": {"enum"}, "kind2": {"enum"},
+        "tags": {"array"}, "either": {"string", "long"},
+    }  # fmt: skip

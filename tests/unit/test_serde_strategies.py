@@ -24,7 +24,7 @@ SCHEMA_FILES = sorted(glob.glob(str(ROOT / "schemas" / "*.avsc"))) + sorted(
     glob.glob(str(ROOT / "schemas" / "examples" / "*.avsc"))
 )
 EXAMPLE_FILES = [path for path in SCHEMA_FILES if "/examples/" in path]
-SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 _TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12)
 _PRIMITIVES: dict[str, st.SearchStrategy[Any]] = {

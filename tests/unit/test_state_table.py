@@ -76,3 +76,23 @@ def test_values_that_outgrow_a_bucket_entry_move_aside_and_back() -> None:
     assert table.put(b"big", b"c") == b"b" * 70_000
     assert table.get(b"big") == b"c"
     assert len(table) == 1
+
+
+def test_a_key_with_a_nul_never_matches_keys_in_the_buckets() -> None:
+    """A bucket stores "kid-N" then the empty key as ``\\0kid-N\\0\\0``: looking up the
+    missing key "kid-N\\0" (kept apart, in the side dict) must not find or remove them."""
+    probe = BlobTable(buckets=4)
+    same = (
+        kid
+        for kid in (b"kid-%d" % n for n in range(100_000))
+        if probe._bucket(kid) == probe._bucket(kid + b"\0") == probe._bucket(b"")
+    )
+    kid = next(same)  # hashes vary per process: find a key that shares the bucket
+    table = BlobTable(buckets=4)
+    table.put(kid, b"v1")
+    table.put(b"", b"v0")
+    assert table.get(kid + b"\0") is None
+    assert table.pop(kid + b"\0") is None
+    assert table.get(kid) == b"v1" and table.get(b"") == b"v0" and len(table) == 2
+    table.put(kid + b"\0", b"odd")
+    assert table.pop(kid + b"\0") == b"odd" and table.get(kid) == b"v1"

@@ -17,7 +17,12 @@ from typing import NoReturn
 
 from wardstream.audit.errors import KeyFormatError
 
-MIN_KEY_BYTES = 16
+MIN_KEY_BYTES = 32
+MIN_DISTINCT_BYTES = 8  # 32 random bytes have fewer than 8 distinct values with p < 1e-20
+MAKE_KEY = (
+    'make one with `python -c "import secrets;print(secrets.token_hex(32))"` '
+    "(or `openssl rand -hex 32`)"
+)
 _KEY_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}")
 _HEX = re.compile(r"(?:[0-9a-fA-F]{2})+")
 MEMO_SIZE = 65_536
@@ -31,8 +36,8 @@ class SubjectPseudonymizer:
     def __init__(self, key: bytes, key_id: str) -> None:
         if not isinstance(key, bytes) or len(key) < MIN_KEY_BYTES:
             raise KeyFormatError(
-                f"the pseudonymisation key must be at least {MIN_KEY_BYTES} random bytes "
-                "(32 recommended); generate one with `openssl rand -hex 32`"
+                f"the pseudonymisation key must be at least {MIN_KEY_BYTES} random bytes; "
+                + MAKE_KEY
             )
         if not _KEY_ID.fullmatch(key_id):
             raise KeyFormatError(
@@ -86,7 +91,9 @@ def parse_key(text: str) -> bytes:
 
     Bare text that is all hex digits is read as hex. Surrounding whitespace (a
     trailing newline in a secret file) is ignored. The key must decode to at
-    least ``MIN_KEY_BYTES`` bytes.
+    least ``MIN_KEY_BYTES`` bytes that look random: a key of one repeated byte or a
+    short repeated pattern (fewer than ``MIN_DISTINCT_BYTES`` distinct values) is a
+    placeholder or a passphrase, not a key, and is refused.
     """
     body = text.strip()
     scheme, sep, rest = body.partition(":")
@@ -98,8 +105,13 @@ def parse_key(text: str) -> bytes:
         key = _from_base64(body)
     if len(key) < MIN_KEY_BYTES:
         raise KeyFormatError(
-            f"the pseudonymisation key decodes to {len(key)} bytes; it needs at least "
-            f"{MIN_KEY_BYTES} (32 recommended): `openssl rand -hex 32`"
+            f"the key decodes to {len(key)} bytes; it needs at least {MIN_KEY_BYTES} bytes, "
+            f"random (a passphrase is not a key): {MAKE_KEY}"
+        )
+    if len(set(key)) < MIN_DISTINCT_BYTES:
+        raise KeyFormatError(
+            f"the key is {len(key)} bytes of only {len(set(key))} distinct values: a "
+            f"placeholder or a pattern, not random bytes; {MAKE_KEY}"
         )
     return key
 
@@ -119,6 +131,6 @@ def _from_base64(text: str) -> bytes:
 
 def _bad(kind: str) -> NoReturn:
     raise KeyFormatError(
-        f"the pseudonymisation key is not valid {kind}; write it as 'hex:<64 hex digits>' "
-        "or 'base64:<text>'"
+        f"the key is not valid {kind}; write it as 'hex:<64 hex digits>' or "
+        f"'base64:<text>' (a passphrase is not a key): {MAKE_KEY}"
     ) from None

@@ -259,10 +259,40 @@ class _Lines:
         return len(text)
 
 
+FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: object) -> object:
+    """A cell a spreadsheet shows as text: a string that starts with a formula lead
+    (``= + - @``, tab, CR) gets a leading ``'``, and a CR inside it is written as the two
+    characters ``\\r`` (the writer ends lines with LF and would not quote it, so a CR could
+    start a row of its own). Pipeline names, reasons and rules come from the records read:
+    whoever can write a record could otherwise plant a formula."""
+    if not isinstance(value, str):
+        return value
+    text = value.replace("\r", "\\r")
+    return "'" + text if value.startswith(FORMULA_LEADS) else text
+
+
+class _SafeWriter:
+    """``csv.writer`` whose every cell goes through :func:`csv_cell`."""
+
+    def __init__(self, out: _Lines) -> None:
+        self._writer = csv.writer(out, lineterminator="\n")
+
+    def writerow(self, row: Iterable[object]) -> None:
+        self._writer.writerow([csv_cell(v) for v in row])
+
+    def writerows(self, rows: Iterable[Iterable[object]]) -> None:
+        for row in rows:
+            self.writerow(row)
+
+
 def to_csv(report: AuditReport) -> str:
-    """Long format: ``section,key,subkey,value``, one figure a row."""
+    """Long format: ``section,key,subkey,value``, one figure a row; text cells that a
+    spreadsheet would run as a formula are escaped (:func:`csv_cell`)."""
     out = _Lines()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = _SafeWriter(out)
     writer.writerow(["section", "key", "subkey", "value"])
     data = report.to_dict()
     for key in ("as_of", "period_start", "period_end", "records", "decisions"):

@@ -3,9 +3,10 @@
 ``open_session`` loads the settings and checks the Kafka login at once;
 ``require_approval`` refuses (and audits the refusal) when ``--approved-by`` or
 ``--purpose`` is missing; ``record_access`` writes the ACCESS record (who, what,
-why) on the operator chain before anything is shown or written (CP art 15,
-MOR art 36). Used by ``audit lookup``, ``quarantine list|release`` and the
-lifecycle commands.
+why) on the operator chain before anything is shown or written (CP art 15, MOR
+art 36), naming the principal Kafka authenticated (``sasl:<user>``, ``tls:<certificate
+subject>``, else ``local:<os user> (unauthenticated)``). Used by ``audit lookup``,
+``quarantine list|release`` and the lifecycle commands.
 """
 
 from __future__ import annotations
@@ -73,26 +74,29 @@ def refuse_unaudited(exc: WardstreamError) -> NoReturn:
 class Session:
     settings: Settings
     kafka: dict[str, Any]
-    operator: str  # "cli:<user>@<host>", written as the audit record's worker
+    operator: str  # "cli:<principal>@<host>", written as the audit record's worker
     config_dir: Path  # relative paths in the settings (pipelines_dir) start here
 
     @property
     def user(self) -> str:
+        """The authenticated principal: ``sasl:<user>``, ``tls:<certificate subject>``, or
+        ``local:<os user> (unauthenticated)`` when Kafka authenticates nobody."""
         return self.operator[4:].rsplit("@", 1)[0]
 
 
 def open_session(config: Path | None) -> Session:
     from wardstream.config.settings import load_settings
     from wardstream.engines.bootstrap import client_config
-    from wardstream.kafka.security import preflight
+    from wardstream.kafka.security import preflight, principal
 
     try:
         settings = load_settings(config)
         preflight(settings.kafka)  # a refused login or CA fails at once, with the fix
         kafka = client_config(settings)
+        who = principal(settings.kafka, _user())  # never USER/LOGNAME when Kafka knows better
     except WardstreamError as exc:
         fail(str(exc))
-    operator = f"cli:{_user()}@{socket.gethostname()}"
+    operator = f"cli:{who}@{socket.gethostname()}"
     return Session(settings, kafka, operator, config.parent if config else Path.cwd())
 
 

@@ -247,6 +247,7 @@ def lookup(
     Example: [bold]echo u-1029 | wardstream audit lookup --subject -
     --approved-by dpo@example.com --purpose "guardian request T-381"[/bold]
     """
+    from wardstream.cli.free_text import refuse_text_naming_subject
     from wardstream.engines.bootstrap import pseudonymizer
 
     session = open_session(config)
@@ -256,6 +257,7 @@ def lookup(
         fail("no subject id given; pass --subject ID or --subject - with the id on stdin")
     try:
         ref = pseudonymizer(session.settings).ref(subject_id)
+        refuse_text_naming_subject(session, "audit lookup", approval, [subject_id], subject_ref=ref)
         rec = record_access(session, "audit lookup", REASON_APPROVED, approval, subject_ref=ref)
     except WardstreamError as exc:
         refuse_unaudited(exc)

@@ -113,19 +113,28 @@ def lift(
 
 
 def _hold(subject: str, approver: str, reason: str, config: Path | None, *, lift: bool) -> None:
+    from wardstream.cli.free_text import refuse_text_naming_subject
     from wardstream.domain.holds import LegalHold
     from wardstream.enforce.records import OutRecord
+    from wardstream.engines.bootstrap import id_key, pseudonymizer
     from wardstream.kafka.quarantine_log import send
     from wardstream.lifecycle import records as lr
     from wardstream.lifecycle.wiring import lifecycle_topics
-    from wardstream.policy.ids import stable_id
+    from wardstream.policy.holds import hold_id
 
     if not approver.strip() or not reason.strip():
         fail("a legal hold needs --approved-by and --reason (MOR art 38)", 2)
     session = open_session(config)
     now = datetime.now(UTC)
+    try:
+        refs, ids = pseudonymizer(session.settings), id_key(session.settings)
+    except WardstreamError as exc:
+        fail(str(exc))
+    action = "LEGAL_HOLD_LIFTED" if lift else "LEGAL_HOLD_PLACED"
+    texts = {"approved_by": approver, "reason": reason}
+    refuse_text_naming_subject(session, "hold", texts, [subject], subject_ref=refs.ref(subject))
     hold = LegalHold(
-        hold_id=stable_id("hold", subject, reason.strip()),
+        hold_id=hold_id(ids, subject, reason.strip()),  # keyed: not guessable
         subject_id=subject,
         placed_at=now,
         case_ref=reason.strip(),
@@ -134,7 +143,6 @@ def _hold(subject: str, approver: str, reason: str, config: Path | None, *, lift
     if lift:
         hold = _placed(session, subject, hold)
     topic = lifecycle_topics(session.settings).holds
-    action = "LEGAL_HOLD_LIFTED" if lift else "LEGAL_HOLD_PLACED"
     try:
         _record(
             session, "hold", action, {"approved_by": approver, "hold_id": hold.hold_id}, subject

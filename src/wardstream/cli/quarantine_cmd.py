@@ -81,6 +81,7 @@ def list_(
     Example: [bold]wardstream quarantine list -c wardstream.yaml
     --approved-by dpo@example.com --purpose "ticket T-381" --pipeline clickstream[/bold]
     """
+    from wardstream.cli.free_text import ids_named_by_ref, refuse_text_naming_subject
     from wardstream.engines.bootstrap import pseudonymizer
     from wardstream.kafka.quarantine_log import read_open
 
@@ -98,6 +99,10 @@ def list_(
             and (reason is None or e.reason == reason)
         ][:limit]
         filters = {"pipeline": pipeline or "", "reason_filter": reason or ""}
+        texts = {**approval, **filters}
+        sealed = ids_named_by_ref(texts, {e.subject_ref for e in entries}, refs.ref)
+        named = {e.subject_id for e in entries} | sealed  # ids in the clear: first format
+        refuse_text_naming_subject(session, "quarantine list", texts, named)
         attrs = {**approval, **filters, "entries_shown": str(len(chosen))}
         record_access(session, "quarantine list", REASON_APPROVED, attrs)
     except WardstreamError as exc:
@@ -149,6 +154,8 @@ def release(
     --approved-by dpo@example.com --purpose "ticket T-381"
     --reason "paper consent form verified"[/bold]
     """
+    from wardstream.cli.free_text import refuse_text_naming_subject
+    from wardstream.engines.bootstrap import pseudonymizer
     from wardstream.kafka.quarantine_log import find_open
 
     session = open_session(config)
@@ -164,8 +171,10 @@ def release(
         pipeline = _pipeline_of(session, entry.pipeline)
         ring = _key_ring(session, entry, pipeline)
         entry = _unseal(session, entry, approval, ring)  # the subject id is sealed too
-        if entry.subject_id and any(entry.subject_id in v for v in approval.values()):
-            fail("--approved-by, --purpose and --reason must not contain the subject's id")
+        ref = entry.subject_ref or pseudonymizer(session.settings).ref(entry.subject_id)
+        refuse_text_naming_subject(
+            session, "quarantine release", approval, [entry.subject_id], subject_ref=ref
+        )
         entry, keys = _sealed(session, entry, pipeline, ring)
         written = _release(session, entry, approval, pipeline.sink, keys)
     except WardstreamError as exc:
@@ -257,7 +266,8 @@ def _codec(session: Session, pipeline: Pipeline) -> Codec:
     if pipeline.schema is None:
         fail(f"pipeline {pipeline.name} has no schema: its events cannot be decoded to seal them")
     url = session.settings.kafka.schema_registry_url
-    registry = HttpSchemaRegistry(url) if url else None
+    ttl = session.settings.kafka.schema_registry_miss_ttl_s
+    registry = HttpSchemaRegistry(url, miss_ttl_s=ttl) if url else None
     schema = load_schema(str(session.config_dir / pipeline.schema))
     return make_codec(pipeline.format, schema, registry=registry, subject=f"{pipeline.sink}-value")
 

@@ -8,12 +8,14 @@ durations, destination), then the context (schema file and its fields,
 declared purpose, known jurisdiction, assessed processor, unique names).
 Each problem names the file, the line, the key and the fix. Schema paths are
 relative to ``base_dir`` (by default the parent of the pipelines directory),
-else to the pipeline file.
+else to the pipeline file: :func:`resolve_schema` is the one place that decides,
+and a loaded :class:`Pipeline` carries the absolute path it found, so the worker,
+``wardstream check`` and the other commands read the same file.
 """
 
 from __future__ import annotations
 
-import json
+from collections.abc import Mapping
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -29,13 +31,11 @@ from wardstream.config.errors import (
 )
 from wardstream.config.pipeline_model import CategoryName, FieldSpec, PipelineFile
 from wardstream.config.policy import PolicyConfig
-from wardstream.domain.pipeline import (
-    Pipeline,
-    avro_field_kinds,
-    avro_field_paths,
-    parse_destination,
-)
+from wardstream.domain.pipeline import Pipeline, parse_destination
 from wardstream.policy.packs import normalise_code
+from wardstream.serde.errors import SchemaLoadError
+from wardstream.serde.paths import FieldInfo, field_index
+from wardstream.serde.schemas import load_schema
 
 __all__ = [
     "ENCRYPTABLE",
@@ -46,6 +46,7 @@ __all__ = [
     "check_pipelines",
     "load_pipeline",
     "load_pipelines",
+    "resolve_schema",
 ]
 
 ENCRYPTABLE = (frozenset({"string"}), frozenset({"bytes"}))
@@ -88,49 +89,57 @@ def _check_file(path: Path, policy: PolicyConfig | None, base_dir: Path) -> _Che
         found = problems_from_validation(exc, PipelineFile, result.marks, result.file)
         result.problems.extend(sorted(found, key=lambda p: p.line))
         return result
-    fixed = _check_schema(model, path, base_dir, result)
+    fixed, schema = _check_schema(model, path, base_dir, result)
     _check_policy(model, policy, result)
     _check_tombstones(model, result)
     if not any(p.severity == "error" for p in result.problems):
-        result.pipeline = model.to_pipeline(fixed)
+        result.pipeline = model.to_pipeline(fixed, schema)
     result.problems.sort(key=lambda p: p.line)
     return result
 
 
-def _resolve(schema: str, path: Path, base_dir: Path) -> Path | None:
+def resolve_schema(schema: str, pipeline_file: Path, base_dir: Path) -> Path | None:
+    """The absolute path of a pipeline's ``schema:``: as written when absolute, else
+    relative to ``base_dir`` (the config file's directory), else to the pipeline file.
+    None when no such file exists."""
     candidate = Path(schema)
-    options = [candidate] if candidate.is_absolute() else [base_dir / schema, path.parent / schema]
-    return next((p for p in options if p.is_file()), None)
+    options = (
+        [candidate]
+        if candidate.is_absolute()
+        else [base_dir / schema, pipeline_file.parent / schema]
+    )
+    return next((p.resolve() for p in options if p.is_file()), None)
 
 
-def _check_schema(model: PipelineFile, path: Path, base_dir: Path, out: _Checked) -> frozenset[str]:
-    """Schema file present and parseable; pipeline fields in it. Returns the fixed fields."""
+def _check_schema(
+    model: PipelineFile, path: Path, base_dir: Path, out: _Checked
+) -> tuple[frozenset[str], str | None]:
+    """Schema file present and parseable; pipeline fields in it. Returns the fixed fields
+    and the schema file's absolute path."""
     if model.schema_path is None:
         if model.format == "avro":
             out.add(("format",), "format avro needs a schema file", "add 'schema: <file>.avsc'")
         for name in _encrypted(model):
             message = "encrypt: true needs a schema to check the field's type"
             out.add(("fields", name), message, "add 'schema: <file>.avsc'")
-        return frozenset()
-    found = _resolve(model.schema_path, path, base_dir)
+        return frozenset(), None
+    found = resolve_schema(model.schema_path, path, base_dir)
     if found is None:
         fix = f"create it or correct the path (relative to {base_dir} or to the pipeline file)"
         out.add(("schema",), f"schema file not found: {model.schema_path}", fix)
-        return frozenset()
+        return frozenset(), None
     try:
-        document = json.loads(found.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        out.add(("schema",), f"schema file is not valid JSON: {exc}", "fix the .avsc file")
-        return frozenset()
-    paths = avro_field_paths(document)
-    if not paths:
-        return frozenset()
-    _check_paths(model, paths, out)
-    _check_encryptable(model, avro_field_kinds(document), out)
-    return frozenset(name for name in model.fields if paths.get(name) is False)
+        index = field_index(load_schema(found))  # as the worker loads and walks it
+    except SchemaLoadError as exc:
+        out.add(("schema",), f"schema {exc.source}: {exc.problem}", exc.fix)
+        return frozenset(), None
+    _check_paths(model, index, out)
+    _check_encryptable(model, index, out)
+    fixed = frozenset(name for name in model.fields if name in index and not index[name].droppable)
+    return fixed, str(found)
 
 
-def _check_paths(model: PipelineFile, paths: dict[str, bool], out: _Checked) -> None:
+def _check_paths(model: PipelineFile, paths: Mapping[str, FieldInfo], out: _Checked) -> None:
     wanted = [("fields", name) for name in model.fields]
     if model.subject != "key":
         wanted.append(("subject", model.subject))
@@ -148,14 +157,14 @@ def _encrypted(model: PipelineFile) -> list[str]:
     return [name for name, spec in model.fields.items() if spec.encrypt]
 
 
-def _check_encryptable(
-    model: PipelineFile, kinds: dict[str, frozenset[str]], out: _Checked
-) -> None:
+def _check_encryptable(model: PipelineFile, index: Mapping[str, FieldInfo], out: _Checked) -> None:
     """An ``encrypt: true`` field must hold the ciphertext: string (base64 text) or bytes."""
     for name in _encrypted(model):
-        found = kinds.get(name)
-        if found is None or found in ENCRYPTABLE:
+        if name not in index:
             continue  # not in the schema: _check_paths said so
+        found = index[name].kinds
+        if found in ENCRYPTABLE:
+            continue
         shown = " | ".join(sorted(found)) or "null"
         message = f"field '{name}' is {shown}: it cannot hold a ciphertext"
         fix = (

@@ -145,8 +145,11 @@ class PipelineFile(BaseModel):
             ) from None
         return value
 
-    def to_pipeline(self, fixed_fields: frozenset[str] = frozenset()) -> Pipeline:
-        """The domain Pipeline the policy core decides with."""
+    def to_pipeline(
+        self, fixed_fields: frozenset[str] = frozenset(), schema_file: str | None = None
+    ) -> Pipeline:
+        """The domain Pipeline the policy core decides with. ``schema_file``: the schema's
+        path as ``config.pipeline.resolve_schema`` found it (else ``schema`` as written)."""
         return Pipeline(
             name=self.name,
             source=self.source,
@@ -154,7 +157,7 @@ class PipelineFile(BaseModel):
             purpose=self.purpose,
             fields={k: DataCategory(v.category) for k, v in self.fields.items()},
             format=self.format,  # type: ignore[arg-type]
-            schema=self.schema_path,
+            schema=schema_file or self.schema_path,
             subject=self.subject,
             event_time=self.event_time,
             destination=self.destination,

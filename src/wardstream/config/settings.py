@@ -45,8 +45,24 @@ class KafkaSettings(BaseModel):
         "Set this or sasl_password, not both.",
     )
     ssl_cafile: Path | None = Field(default=None, description="CA bundle for TLS listeners.")
+    ssl_certfile: Path | None = Field(
+        default=None,
+        description="Client certificate (PEM) for TLS client authentication (SSL listeners); "
+        "its subject is the principal operator commands record.",
+    )
+    ssl_keyfile: Path | None = Field(
+        default=None, description="Private key (PEM) of ssl_certfile; set both or neither."
+    )
     schema_registry_url: str | None = Field(
-        default=None, description="Confluent-compatible schema registry, for format avro-confluent."
+        default=None,
+        description="Confluent-compatible schema registry, for format avro-confluent; "
+        "credentials in it are sent only over https (or http to loopback).",
+    )
+    schema_registry_miss_ttl_s: float = Field(
+        default=30.0,
+        ge=0,
+        description="Seconds an unknown schema id is remembered as unknown before the "
+        "registry is asked again (0: ask for every event naming it).",
     )
     replication_factor: int = Field(
         default=1, ge=1, description="Replication factor for topics wardstream creates."
@@ -54,6 +70,20 @@ class KafkaSettings(BaseModel):
     partitions: int = Field(
         default=1, ge=1, description="Partition count for wardstream's own topics it creates."
     )
+
+    @model_validator(mode="after")
+    def _client_certificate(self) -> KafkaSettings:
+        if (self.ssl_certfile is None) != (self.ssl_keyfile is None):
+            raise ValueError(
+                "ssl_certfile and ssl_keyfile go together: set both (the client certificate "
+                "and its private key, PEM) or neither"
+            )
+        if self.ssl_certfile is not None and self.security_protocol not in ("SSL", "SASL_SSL"):
+            raise ValueError(
+                "ssl_certfile is set but security_protocol is not SSL or SASL_SSL: a client "
+                "certificate is only presented over TLS; set security_protocol: SSL"
+            )
+        return self
 
     @model_validator(mode="after")
     def _sasl_complete(self) -> KafkaSettings:
@@ -149,6 +179,24 @@ class WorkerSettings(BaseModel):
     web_host: str = Field(
         default="127.0.0.1",
         description="Interface /health and /metrics listen on; 0.0.0.0 in a container.",
+    )
+
+    static_membership: bool = Field(
+        default=True,
+        description=(
+            "Join the consumer group as a static member (KIP-345, group.instance.id = name): "
+            "a worker restarted within the session timeout gets its own partitions back "
+            "without a rebalance. Needs a name that is unique and stable per replica."
+        ),
+    )
+    state_stall_s: float = Field(
+        default=120.0,
+        gt=0,
+        description=(
+            "Start-up: how long the state read may make no progress (no record applied, lag "
+            "not shrinking) before the worker gives up and exits for a restart. A read that "
+            "progresses has no time limit, however large the user base."
+        ),
     )
 
     @field_validator("name")

@@ -18,7 +18,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from types import MappingProxyType
-from typing import Any
 
 from wardstream.domain import _coerce as c
 from wardstream.domain.enums import (
@@ -102,97 +101,3 @@ class Pipeline:
     def recipient(self) -> str | None:
         """The third-party recipient, for ``third_party:<recipient>`` destinations."""
         return parse_destination(self.destination)[1]
-
-
-_PRIMITIVES = {"null", "boolean", "int", "long", "float", "double", "bytes", "string"}
-
-
-def avro_field_paths(schema: Any) -> dict[str, bool]:
-    """Field paths of an Avro record schema (parsed JSON) -> whether the field can be dropped.
-
-    A field can be dropped (removed or nulled by redaction) when its type is a
-    union with ``null`` or it has a default. Nested records give dotted paths
-    (``device.ip``). Named types defined earlier in the schema are followed.
-    """
-    out: dict[str, bool] = {}
-    _record_paths(schema, "", out, {}, depth=0)
-    return out
-
-
-def _record_paths(
-    schema: Any, prefix: str, out: dict[str, bool], named: dict[str, Any], depth: int
-) -> None:
-    record = _as_record(schema, named)
-    if record is None or depth > 16:
-        return
-    for entry in record.get("fields") or []:
-        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
-            continue
-        path = prefix + entry["name"]
-        kind = entry.get("type")
-        branches = kind if isinstance(kind, list) else [kind]
-        out[path] = "null" in branches or "default" in entry
-        for branch in branches:
-            _record_paths(branch, path + ".", out, named, depth + 1)
-
-
-def _as_record(schema: Any, named: dict[str, Any]) -> dict[str, Any] | None:
-    if isinstance(schema, str) and schema not in _PRIMITIVES:
-        schema = named.get(schema) or named.get(schema.rsplit(".", 1)[-1])
-    if not isinstance(schema, dict) or schema.get("type") != "record":
-        return None
-    if isinstance(schema.get("name"), str):
-        named[schema["name"]] = schema
-        if isinstance(schema.get("namespace"), str):
-            named[f"{schema['namespace']}.{schema['name']}"] = schema
-    return schema
-
-
-def avro_field_kinds(schema: Any) -> dict[str, frozenset[str]]:
-    """Field paths of an Avro record schema (parsed JSON) -> the kinds of the field's type.
-
-    A kind is the Avro type name of each non-null branch (``string``, ``bytes``,
-    ``long``, ``record``, ``enum``, ``fixed``, ``array``...), with
-    ``/<logicalType>`` appended when the branch has one (``long/timestamp-millis``).
-    Named types defined earlier in the schema are followed. Used to check that
-    an ``encrypt: true`` field can hold a ciphertext.
-    """
-    out: dict[str, frozenset[str]] = {}
-    _kind_paths(schema, "", out, {}, depth=0)
-    return out
-
-
-def _kind_paths(
-    schema: Any, prefix: str, out: dict[str, frozenset[str]], named: dict[str, Any], depth: int
-) -> None:
-    record = _as_record(schema, named)
-    if record is None or depth > 16:
-        return
-    for entry in record.get("fields") or []:
-        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
-            continue
-        path = prefix + entry["name"]
-        kind = entry.get("type")
-        branches = [b for b in (kind if isinstance(kind, list) else [kind]) if b != "null"]
-        out[path] = frozenset(_kind_of(b, named) for b in branches)
-        for branch in branches:
-            _kind_paths(branch, path + ".", out, named, depth + 1)
-
-
-def _kind_of(branch: Any, named: dict[str, Any]) -> str:
-    if isinstance(branch, str):
-        if branch in _PRIMITIVES:
-            return branch
-        target = named.get(branch) or named.get(branch.rsplit(".", 1)[-1])
-        return str(target.get("type")) if isinstance(target, dict) else "unknown"
-    if not isinstance(branch, dict):
-        return "union" if isinstance(branch, list) else "unknown"
-    kind = branch.get("type")
-    if isinstance(kind, dict | list):
-        return _kind_of(kind, named)
-    if kind in ("enum", "fixed") and isinstance(branch.get("name"), str):
-        named[branch["name"]] = branch
-        if isinstance(branch.get("namespace"), str):
-            named[f"{branch['namespace']}.{branch['name']}"] = branch
-    logical = branch.get("logicalType")
-    return f"{kind}/{logical}" if logical else str(kind)

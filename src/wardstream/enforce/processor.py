@@ -6,8 +6,8 @@ once. A child's or unknown-age event waits until the state reader was caught
 up at a wall-clock moment at or after ``min(event time, arrival) +
 state_lateness`` (SPEC, "State and time"); ``poll`` hands back the events that
 became decidable, and quarantines with STATE_NOT_CURRENT those that waited
-``max_hold``. Its ``releases`` (``enforce.releases``) re-decide a subject's
-quarantined events when its state changes and close those whose window ran out.
+``max_hold``; a subject's later event waits behind its earlier one of the partition.
+``releases`` re-decide quarantined events on state changes and close expired ones.
 """
 
 from __future__ import annotations
@@ -96,6 +96,7 @@ class PipelineProcessor:
         self._present = presence_probe(pipeline.fields)
         self._reencode = pipeline.format == "json"
         self.waiting: list[_Waiting] = []
+        self._held: set[tuple[int, str]] = set()  # (partition, subject) with an event waiting
         self.dead_letters = DeadLetters(deadletter_topic, auditor, book.ring)
         self.sealer = field_sealer(pipeline, book.ring)  # encrypt: true sink fields
         # told of every routed event (the lifecycle's pass log and seen marks)
@@ -121,25 +122,28 @@ class PipelineProcessor:
         except DecodeError as exc:
             return self._dead_letter(rec, exc)
         ready_at = min(env.event_time.timestamp(), rec.arrival) + self.timing.state_lateness
-        if self.state.caught_up_at >= ready_at:
+        held = (rec.partition, env.subject_id)
+        if self.state.caught_up_at >= ready_at and held not in self._held:
             return self._decide_and_route(rec, value, env)
         self.waiting.append(_Waiting(rec, value, env, ready_at, rec.arrival + self.timing.max_hold))
+        self._held.add(held)  # the subject's later events of this partition wait behind it
         return None
 
     def poll(self) -> list[Outcome]:
         """Outcomes of waiting events that can now be decided or waited too long."""
-        if not self.waiting:
-            return []
         now, caught_up = self.wall(), self.state.caught_up_at
         done, still = [], []
+        behind: set[tuple[int, str]] = set()  # an earlier event of theirs still waits
         for w in self.waiting:
-            if caught_up >= w.ready_at:
+            held = (w.record.partition, w.envelope.subject_id)
+            if caught_up >= w.ready_at and held not in behind:
                 done.append(self._decide_and_route(w.record, w.value, w.envelope))
             elif now >= w.give_up_at:
-                done.append(self._stale(w))
+                done.append(self._stale(w))  # never reaches the sink: order is not at stake
             else:
                 still.append(w)
-        self.waiting = still
+                behind.add(held)
+        self.waiting, self._held = still, behind
         return done
 
     def _decode(self, rec: InRecord, origin: Origin) -> dict[str, Any]:

@@ -9,10 +9,12 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+from kafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError
 
 from wardstream.config.settings import Settings, derived
 from wardstream.domain.pipeline import Pipeline
@@ -25,6 +27,7 @@ from wardstream.enforce.state import StateStore
 from wardstream.engines.keysetup import (
     StartupError,
     check_keys_topic,
+    id_key,
     key_ring,
     keys_topic_config,
     master_key,
@@ -113,6 +116,8 @@ def build_enforcer(
     refs = pseudonymizer(settings)
     ring = key_ring(settings, pipelines)
     book = QuarantineBook(settings.topics.quarantine, ring, refs=refs.ref)
+    if policy.ids is None:  # ids derived from subjects are keyed (HKDF of the pseudonym key)
+        policy = replace(policy, ids=id_key(settings))
     auditor = Auditor(
         settings.topics.audit,
         w.name,
@@ -121,9 +126,12 @@ def build_enforcer(
     )
     timing = Timing(w.state_lateness_s, w.max_hold_s, policy.quarantine_window)
     url = settings.kafka.schema_registry_url
-    registry = HttpSchemaRegistry(url) if url else None
+    ttl = settings.kafka.schema_registry_miss_ttl_s
+    registry = HttpSchemaRegistry(url, miss_ttl_s=ttl) if url else None
     processors = []
     for p in pipelines:
+        # load_pipelines stored the path config.pipeline.resolve_schema found (absolute),
+        # the file `wardstream check` read; a hand-built relative path is from base_dir
         schema = load_schema(os.path.join(base_dir, p.schema)) if p.schema else None
         if schema is None:
             raise StartupError(f"pipeline {p.name}: a schema file is needed (schema: path/to.avsc)")
@@ -144,8 +152,25 @@ def client_config(settings: Settings) -> dict[str, Any]:
 
 
 def prepare(settings: Settings, pipelines: Iterable[Pipeline]) -> None:
+    """Create the missing topics and check the keys topic's settings. Call it after
+    ``build_enforcer``, which checks the keys and schemas without Kafka: configuration
+    errors come first, then the network."""
     preflight(settings.kafka)  # a refused login or CA stops start-up now, with the fix
-    ensure_topics(client_config(settings), topic_specs(settings, pipelines))
+    where = f"Kafka at {settings.kafka.bootstrap_servers}"
+    try:
+        ensure_topics(client_config(settings), topic_specs(settings, pipelines))
+    except (KafkaTimeoutError, KafkaConnectionError) as exc:
+        raise StartupError(
+            f"{where} did not answer ({type(exc).__name__}): check kafka.bootstrap_servers "
+            "(WARDSTREAM__KAFKA__BOOTSTRAP_SERVERS), that the brokers are up and that this "
+            "host can reach them"
+        ) from exc
+    except KafkaError as exc:
+        raise StartupError(
+            f"{where} refused to list or create the worker's topics ({type(exc).__name__}): "
+            "give this worker's user DESCRIBE and CREATE on them (docs/security.md) or "
+            "create them beforehand"
+        ) from exc
     if settings.lifecycle.encrypt_quarantine:
         check_keys_topic(client_config(settings), settings)
 
@@ -154,6 +179,7 @@ __all__ = [
     "StartupError",
     "build_enforcer",
     "client_config",
+    "id_key",
     "key_ring",
     "master_key",
     "prepare",

@@ -27,6 +27,7 @@ from wardstream.enforce.sink_fields import missing_ring_message
 from wardstream.errors import WardstreamError
 from wardstream.kafka.admin import topic_config
 from wardstream.lifecycle.wiring import shred_bound
+from wardstream.policy.idkey import IdKey
 
 
 class StartupError(WardstreamError):

@@ -42,8 +42,8 @@ def run_faust(
             "transaction can commit outputs of events it did not read. Use at_least_once (the "
             "default; duplicates are possible after a crash, losses are not)."
         )
-    prepare(settings, pipelines)
-    enforcer = build_enforcer(settings, pipelines, policy, base_dir)
+    enforcer = build_enforcer(settings, pipelines, policy, base_dir)  # keys, schemas: no Kafka
+    prepare(settings, pipelines)  # then the network: topics
     resumed = read_audit_tails(settings, enforcer.auditor)
     log.info("audit chains resumed from %d records", resumed)
     security = security_config(settings)
@@ -56,6 +56,7 @@ def run_faust(
         guarantee=w.processing_guarantee,
         security=security,
         batch_size=w.batch_size,
+        instance_id=w.name if w.static_membership else None,
     )
     applier = enforcer.applier
     assert applier is not None, "build_enforcer attaches the lifecycle"  # noqa: S101
@@ -100,8 +101,8 @@ def run_fast(
     from wardstream.kafka.librdkafka import fast_settings
 
     fast = fast_settings(settings)
-    prepare(settings, pipelines)
-    enforcer = build_enforcer(settings, pipelines, policy, base_dir)
+    enforcer = build_enforcer(settings, pipelines, policy, base_dir)  # keys, schemas: no Kafka
+    prepare(settings, pipelines)  # then the network: topics
     engine = build_fast_engine(settings, fast, enforcer)
     log.info("fast engine: %s", settings.worker.processing_guarantee)
     serve(engine, settings.worker.web_port, loglevel, settings.worker.web_host)

@@ -30,6 +30,7 @@ def consumer_config(settings: Settings, fast: FastEngineSettings) -> dict[str, A
     return {
         **common_config(settings.kafka),
         "group.id": settings.worker.app_id,
+        **static_member(settings),
         "enable.auto.commit": False,
         "enable.auto.offset.store": False,
         "auto.offset.reset": "earliest",
@@ -37,6 +38,12 @@ def consumer_config(settings: Settings, fast: FastEngineSettings) -> dict[str, A
         "fetch.wait.max.ms": fast.fetch_wait_ms,
         **fast.consumer_overrides,
     }
+
+
+def static_member(settings: Settings) -> dict[str, Any]:
+    """``group.instance.id`` (KIP-345) when static membership is on: the worker's name."""
+    w = settings.worker
+    return {"group.instance.id": w.name} if w.static_membership else {}
 
 
 def state_consumer_config(settings: Settings, fast: FastEngineSettings) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """``KafkaSettings`` as each Kafka library's connection options, and a login check.
 
-One place turns ``kafka.security_protocol``, ``sasl_*`` and ``ssl_cafile`` into
+One place turns ``kafka.security_protocol``, ``sasl_*`` and ``ssl_*`` into
 the options of kafka-python and aiokafka (which share their names; Faust takes
 them as credentials, see ``engines/faust/clients.make_app``) and of librdkafka
 (confluent-kafka, the fast engine). SASL options are set only for a SASL_*
@@ -75,10 +75,11 @@ def password_source(kafka: KafkaSettings) -> str:
 
 
 def ssl_context(kafka: KafkaSettings) -> ssl.SSLContext:
-    """A verifying TLS context: trusts ``ssl_cafile`` (else the system CAs), checks host names."""
+    """A verifying TLS context: trusts ``ssl_cafile`` (else the system CAs), checks host names,
+    and presents ``ssl_certfile`` (with ``ssl_keyfile``) when one is set."""
     cafile = kafka.ssl_cafile
     try:
-        return ssl.create_default_context(cafile=str(cafile) if cafile else None)
+        context = ssl.create_default_context(cafile=str(cafile) if cafile else None)
     except OSError as exc:  # ssl.SSLError is an OSError too
         reason = getattr(exc, "reason", None) or exc.strerror or type(exc).__name__
         raise KafkaAccessError(
@@ -86,6 +87,17 @@ def ssl_context(kafka: KafkaSettings) -> ssl.SSLContext:
             "WARDSTREAM__KAFKA__SSL_CAFILE) at the PEM file of the CA that signed the brokers' "
             "certificates"
         ) from None
+    if kafka.ssl_certfile is not None:
+        try:
+            context.load_cert_chain(str(kafka.ssl_certfile), str(kafka.ssl_keyfile))
+        except OSError as exc:
+            reason = getattr(exc, "reason", None) or exc.strerror or type(exc).__name__
+            raise KafkaAccessError(
+                f"kafka.ssl_certfile {kafka.ssl_certfile} with ssl_keyfile cannot be used "
+                f"({reason}): point them at the client certificate and its private key (PEM, "
+                "unencrypted)"
+            ) from None
+    return context
 
 
 def python_options(kafka: KafkaSettings) -> dict[str, Any]:
@@ -112,7 +124,40 @@ def librdkafka_options(kafka: KafkaSettings) -> dict[str, Any]:
         out["sasl.password"] = password(kafka)
     if is_tls(kafka) and kafka.ssl_cafile is not None:
         out["ssl.ca.location"] = str(kafka.ssl_cafile)
+    if is_tls(kafka) and kafka.ssl_certfile is not None:
+        out["ssl.certificate.location"] = str(kafka.ssl_certfile)
+        out["ssl.key.location"] = str(kafka.ssl_keyfile)
     return out
+
+
+def principal(kafka: KafkaSettings, os_user: str) -> str:
+    """Who the brokers authenticate this client as, for operator records.
+
+    ``sasl:<user>`` for a SASL_* protocol (the login ``preflight`` checked), else
+    ``tls:<certificate subject>`` for TLS with a client certificate, else
+    ``local:<os user> (unauthenticated)``: the OS user name is whatever ``USER`` or
+    ``LOGNAME`` say, so it is recorded as unverified, never as a principal.
+    """
+    if is_sasl(kafka) and kafka.sasl_username:
+        return f"sasl:{kafka.sasl_username}"
+    if is_tls(kafka) and kafka.ssl_certfile is not None:
+        return f"tls:{certificate_subject(kafka)}"
+    return f"local:{os_user} (unauthenticated)"
+
+
+def certificate_subject(kafka: KafkaSettings) -> str:
+    """The RFC 4514 subject of ``ssl_certfile`` (the first certificate in the file)."""
+    from cryptography import x509
+
+    path = kafka.ssl_certfile
+    try:
+        data = path.read_bytes() if path is not None else b""
+        return x509.load_pem_x509_certificate(data).subject.rfc4514_string()
+    except (OSError, ValueError) as exc:
+        raise KafkaAccessError(
+            f"kafka.ssl_certfile {path} is not a readable PEM certificate "
+            f"({type(exc).__name__}): point it at the client certificate"
+        ) from None
 
 
 def preflight(kafka: KafkaSettings, timeout: float = 10.0) -> None:

@@ -55,10 +55,17 @@ def read_to_end(
     eof: dict[tuple[str, int], int],
     on_rows: Callable[[list[Row]], None],
     stop: Callable[[], bool] = lambda: False,
+    on_lag: Callable[[int], None] | None = None,
 ) -> None:
-    """Hand over every record up to the end offsets listed now (``eof``: seen ends)."""
+    """Hand over every record up to the end offsets listed now (``eof``: seen ends);
+    ``on_lag`` is told the records left before each fetch."""
     ends = end_offsets(consumer, tps)
-    while not stop() and _behind(consumer, tps, ends, eof):
+    while not stop():
+        behind, left = lag(consumer, tps, ends, eof)
+        if on_lag is not None:
+            on_lag(left)
+        if not behind:
+            return
         first = consumer.poll(0.2)
         if first is None:
             continue
@@ -76,14 +83,19 @@ def read_to_end(
             on_rows(rows)
 
 
-def _behind(
+def lag(
     consumer: Consumer,
     tps: list[TopicPartition],
     ends: dict[tuple[str, int], int],
     eof: dict[tuple[str, int], int],
-) -> bool:
+) -> tuple[bool, int]:
+    """Whether any partition is short of its end (its end-of-partition event not seen
+    yet counts), and about how many records are left (from offset 0 where none was
+    fetched yet)."""
+    behind, left = False, 0
     for tp in consumer.position(tps):
         key = (tp.topic, tp.partition)
-        if max(tp.offset, eof.get(key, -1)) < ends.get(key, -1):
-            return True
-    return False
+        at, end = max(tp.offset, eof.get(key, -1)), ends.get(key, -1)
+        if at < end:
+            behind, left = True, left + end - max(at, 0)
+    return behind, left

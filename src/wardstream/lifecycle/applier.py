@@ -85,9 +85,6 @@ class LifecycleState:
         local = self.unconfirmed.get((subject_id, pipeline))
         return local or self.seen.get(subject_id, {}).get(pipeline)
 
-    def is_stopped(self, pipeline: str) -> bool:
-        return lr.STOP_ALL in self.stops or pipeline in self.stops
-
 
 @dataclass(frozen=True, slots=True)
 class LifecycleTopics:

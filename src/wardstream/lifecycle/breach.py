@@ -87,11 +87,15 @@ class BreachScanner:
 
 
 def incident(
-    topic: str, found: list[Sighting], refs: dict[str, str], now: datetime
+    topic: str,
+    found: list[Sighting],
+    refs: dict[str, str],
+    now: datetime,
+    policy: PolicyContext,
 ) -> tuple[str, bytes, list[GuardianNotice]]:
-    """The incident id, its JSON value and one notice per affected subject."""
+    """The incident id, its JSON value and one notice per affected subject (ids keyed)."""
     event_refs = sorted(s.ref for s in found)
-    ident = stable_id("incident", topic, *event_refs)
+    ident = stable_id(policy, "incident", topic, *event_refs)
     subjects = sorted({s.subject_id for s in found})
     value = {
         "incident_id": ident,
@@ -106,7 +110,7 @@ def incident(
     }
     notices = [
         GuardianNotice(
-            notice_id=stable_id("notice", ident, sid),
+            notice_id=stable_id(policy, "notice", ident, sid),
             subject_id=sid,
             kind=NoticeKind.INCIDENT,
             issued_at=now,

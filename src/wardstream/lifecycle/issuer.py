@@ -6,7 +6,7 @@ partition 0 of the first pipeline source (engine-neutral: the enforcer's
 ``tick`` already receives ``owns``). Every worker keeps unsent candidates in
 ``pending`` until their id shows up on the output topics, so when leadership
 moves the new leader issues whatever the old one had not. Ids are
-deterministic (``policy.ids``): a replay or a brief double leadership during a
+deterministic and keyed (``policy.ids``): a replay or a brief double leadership during a
 rebalance can only repeat an id, never invent a conflicting one.
 
 A deletion also tombstones the sinks of pipelines with ``sink_tombstones``
@@ -274,7 +274,7 @@ class LifecycleIssuer:
                 attrs={"deletion_id": d.deletion_id, "hold_id": deferred.hold_id},
             ),
         ]
-        return out + self._notice(deferral_notice(deferred))
+        return out + self._notice(deferral_notice(deferred, self.policy))
 
     def _incidents(self, now: datetime) -> list[OutRecord]:
         if self.scanner is None or not self.lifecycle.sightings:
@@ -289,7 +289,7 @@ class LifecycleIssuer:
         out: list[OutRecord] = []
         for topic, sightings in sorted(found.items()):
             refs = {s.subject_id: self.auditor.pseudonymizer.ref(s.subject_id) for s in sightings}
-            ident, value, notices = incident(topic, sightings, refs, now)
+            ident, value, notices = incident(topic, sightings, refs, now, self.policy)
             lc.reported.update(s.ref for s in sightings)
             out.append(OutRecord(self.incidents_topic, ident.encode(), value))
             out.append(

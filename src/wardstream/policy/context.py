@@ -17,6 +17,11 @@ no kinds, not essential, not closed; ``wardstream check`` reports it.
 Accepted evidence. Consent counts only when ``evidence`` names a method on
 ``accepted_evidence`` (REQUIREMENTS safe default 6). The default list follows
 COPPA 312.5(b)(2) and is neither "email" nor "self_declared".
+
+Ids. ``ids`` is the secret key every id derived from a subject is made with
+(:mod:`wardstream.policy.idkey`); without it, issuing a deletion, notice or
+correction raises (fail closed) rather than issue a guessable id. Deciding
+events does not need it.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from types import MappingProxyType
 from typing import Any
 
 from wardstream.domain.enums import PurposeKind
+from wardstream.policy.idkey import IdKey
 from wardstream.policy.packs import (
     BUILTIN_PACKS,
     DEFAULT_JURISDICTION,
@@ -74,6 +80,7 @@ class PolicyContext:
     quarantine_window: timedelta = DEFAULT_QUARANTINE_WINDOW
     deletion_deadline: timedelta = DEFAULT_DELETION_DEADLINE
     service_stopped: bool = False
+    ids: IdKey | None = field(default=None, hash=False, compare=False, repr=False)
     strictest_pack: JurisdictionPack = field(init=False, hash=False, compare=False, repr=False)
     pipeline_memo: dict[int, Any] = field(
         init=False, hash=False, compare=False, repr=False, default_factory=dict

@@ -16,12 +16,19 @@ from wardstream.domain.holds import DeferredDeletion, LegalHold
 from wardstream.domain.notice import GuardianNotice
 from wardstream.domain.requests import DeletionRequest
 from wardstream.policy.context import PolicyContext
+from wardstream.policy.idkey import IdKey
 from wardstream.policy.ids import stable_id
 
 DEFER_MESSAGE = (
     "A deletion you are entitled to is deferred by a legal hold; it will be carried "
     "out when the hold is lifted."
 )
+
+
+def hold_id(ids: IdKey, subject_id: str, case_ref: str) -> str:
+    """The id of a legal hold: keyed (the case ref and the audit's hold id would otherwise
+    let anyone guess the subject), the same for the same subject and case."""
+    return ids.id("hold", subject_id, case_ref)
 
 
 def hold_deletion(
@@ -45,11 +52,11 @@ def lift_hold(
     )
 
 
-def deferral_notice(deferred: DeferredDeletion) -> GuardianNotice:
+def deferral_notice(deferred: DeferredDeletion, policy: PolicyContext) -> GuardianNotice:
     """Tell the guardian that a deletion is deferred (no case details)."""
     request = deferred.deletion
     return GuardianNotice(
-        notice_id=stable_id("notice", request.deletion_id, deferred.hold_id),
+        notice_id=stable_id(policy, "notice", request.deletion_id, deferred.hold_id),
         subject_id=request.subject_id,
         kind=NoticeKind.DELETION_DEFERRED,
         issued_at=deferred.deferred_at,

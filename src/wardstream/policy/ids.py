@@ -1,29 +1,26 @@
-"""Deterministic ids, and DeletionRequests built with them.
+"""Deterministic keyed ids, and DeletionRequests built with them.
 
 The same inputs always give the same id, so a replay of the same state records
 issues the same deletion and notice ids and downstream systems can
-de-duplicate on them.
+de-duplicate on them. Every id is an HMAC under the policy's secret id key
+(:mod:`wardstream.policy.idkey`): the inputs include raw subject ids, and an
+unkeyed id could be reversed by guessing them.
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
 from datetime import datetime
 
 from wardstream.domain.enums import DeletionReason
 from wardstream.domain.requests import DeletionRequest
 from wardstream.policy.context import PolicyContext
+from wardstream.policy.idkey import require
 
-WARD_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://wardstream.example/ids")
 
-
-def stable_id(kind: str, *parts: object) -> str:
-    """A UUIDv5 over ``kind`` and ``parts`` (datetimes as ISO-8601, the rest via str)."""
-    text = "\x1f".join(
-        [kind, *(p.isoformat() if isinstance(p, datetime) else str(p) for p in parts)]
-    )
-    return str(uuid.uuid5(WARD_NAMESPACE, text))
+def stable_id(policy: PolicyContext, kind: str, *parts: object) -> str:
+    """The keyed id of ``kind`` and ``parts`` under ``policy.ids`` (IdKeyError without one)."""
+    return require(policy.ids).id(kind, *parts)
 
 
 def deletion(
@@ -39,7 +36,7 @@ def deletion(
 ) -> DeletionRequest:
     """A DeletionRequest whose id is derived from subject, reason and ``key``."""
     return DeletionRequest(
-        deletion_id=stable_id("deletion", subject_id, reason.value, *key),
+        deletion_id=stable_id(policy, "deletion", subject_id, reason.value, *key),
         subject_id=subject_id,
         reason=reason,
         pipelines=tuple(pipelines),

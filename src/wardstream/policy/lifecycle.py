@@ -1,9 +1,10 @@
 """Lifecycle: the deletions, corrections and notices the law requires (pure).
 
 Every function takes the clock as ``now`` and returns records; it never
-sends, stores or reads the time. Ids are deterministic (:mod:`ids`) so a
-replay issues the same ids. ``pipelines`` arguments are the configured
-pipelines; ``seen`` arguments name the pipelines a subject's data went through.
+sends, stores or reads the time. Ids are deterministic and keyed (:mod:`ids`),
+so a replay issues the same ids and nobody without the key can compute them.
+``pipelines`` arguments are the configured pipelines; ``seen`` arguments name
+the pipelines a subject's data went through.
 
 * Consent withdrawn (or refused after a grant) -> CONSENT_WITHDRAWN for the
   data collected under that consent: the pipelines whose purpose it covered
@@ -148,7 +149,7 @@ def on_guardian_request(
     deadline = request.received_at + policy.deletion_deadline
     if request.kind is RequestKind.CORRECT:
         return CorrectionRequest(
-            correction_id=stable_id("correction", request.request_id),
+            correction_id=stable_id(policy, "correction", request.request_id),
             request_id=request.request_id,
             subject_id=request.subject_id,
             issued_at=now,
@@ -157,7 +158,7 @@ def on_guardian_request(
         )
     return DeletionRequest(
         deletion_id=stable_id(
-            "deletion", request.subject_id, "GUARDIAN_REQUEST", request.request_id
+            policy, "deletion", request.subject_id, "GUARDIAN_REQUEST", request.request_id
         ),
         subject_id=request.subject_id,
         reason=D.GUARDIAN_REQUEST,

@@ -82,8 +82,8 @@ EU_ART8_AGES: Mapping[str, int] = MappingProxyType(
     {
         **dict.fromkeys(("BE", "DK", "EE", "FI", "LV", "MT", "PT", "SE"), 13),
         **dict.fromkeys(("AT", "BG", "CY", "IT", "LT", "ES"), 14),
-        **dict.fromkeys(("CZ", "FR", "GR"), 15),
-        **dict.fromkeys(("DE", "HR", "HU", "IE", "LU", "NL", "PL", "RO", "SK", "SI"), 16),
+        **dict.fromkeys(("CZ", "FR", "GR", "SI"), 15),  # SI: ZVOP-2 (2023)
+        **dict.fromkeys(("DE", "HR", "HU", "IE", "LU", "NL", "PL", "RO", "SK"), 16),
     }
 )
 EU_DEFAULT_AGE = 16

@@ -116,7 +116,7 @@ def service_stop(
         names = tuple(sorted(set(children_seen[subject_id])))
         request = deletion(subject_id, D.SERVICE_STOPPED, (now,), now, policy, pipelines=names)
         notice = GuardianNotice(
-            notice_id=stable_id("notice", request.deletion_id),
+            notice_id=stable_id(policy, "notice", request.deletion_id),
             subject_id=subject_id,
             kind=NoticeKind.SERVICE_STOPPED,
             issued_at=now,

@@ -11,8 +11,6 @@ The stream layer needs only what is listed here:
 - redaction: :func:`redact`, :func:`redaction_plan`, :func:`unredactable`
 - placing an event: :class:`EventLocator` (lazy path when ``needs_value`` is False)
 - dead letters: :func:`dead_letter_record`
-
-Faust codecs live in :mod:`wardstream.serde.faust_codecs`, which imports Faust.
 """
 
 from wardstream.serde.avro import AvroCodec

@@ -183,7 +183,7 @@ class SchemaLoadError(SerdeError):
     """A schema file or registry schema is not valid Avro, or not a record."""
 
     def __init__(self, source: str, problem: str, fix: str) -> None:
-        self.source = source
+        self.source, self.problem, self.fix = source, problem, fix
         super().__init__(f"{source}: {problem}. Fix: {fix}")
 
 

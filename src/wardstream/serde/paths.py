@@ -1,7 +1,11 @@
 """Dotted field paths into records: ``get_path(record, "geo.city")``.
 
-A path goes through fields of records (and of nullable records); it does not
-go into arrays or maps, whose whole field is the unit a pipeline classifies.
+A path goes through fields of records (and of nullable records: a union of
+``null`` and one record); it does not go into arrays, maps or unions of several
+records, whose whole field is the unit a pipeline classifies, and it stops at a
+record already on the path (a recursive schema). :func:`field_index` is the one
+walker of a schema's fields: ``wardstream check``, redaction and the worker all
+take the paths that exist from it.
 """
 
 from __future__ import annotations
@@ -28,6 +32,14 @@ class FieldInfo:
     """The type is a union with ``null`` (or is ``null``)."""
     has_default: bool
     default: Any
+    kinds: frozenset[str] = frozenset()
+    """Type name of each non-null branch (``string``, ``bytes``, ``record``, ``enum``,
+    ``array``...), with ``/<logicalType>`` when it has one (``long/timestamp-millis``)."""
+
+    @property
+    def droppable(self) -> bool:
+        """Redaction can remove the value: the type is nullable or the field has a default."""
+        return self.nullable or self.has_default
 
 
 @lru_cache(maxsize=64)
@@ -115,6 +127,24 @@ def _is_nullable(node: Any) -> bool:
     return node == "null" or (isinstance(node, list) and "null" in node)
 
 
+def _kind_of(node: Any, named: Mapping[str, Any]) -> str:
+    if isinstance(node, list):
+        return "union"
+    if isinstance(node, str):
+        target = named.get(node)
+        return str(target.get("type")) if isinstance(target, dict) else node
+    kind = node.get("type")
+    if isinstance(kind, dict | list):
+        return _kind_of(kind, named)
+    logical = node.get("logicalType")
+    return f"{kind}/{logical}" if logical else str(kind)
+
+
+def _kinds(node: Any, named: Mapping[str, Any]) -> frozenset[str]:
+    branches = node if isinstance(node, list) else [node]
+    return frozenset(_kind_of(branch, named) for branch in branches if branch != "null")
+
+
 def _walk(
     record: Mapping[str, Any],
     named: Mapping[str, Any],
@@ -132,6 +162,7 @@ def _walk(
             nullable=_is_nullable(ftype),
             has_default="default" in field,
             default=field.get("default"),
+            kinds=_kinds(ftype, named),
         )
         child = record_of(ftype, named)
         if child is not None and child["name"] not in seen:  # stop at recursion

@@ -5,14 +5,24 @@ Constructors never open a connection; the first lookup does. Both raise
 :class:`RegistryUnavailable` when unreachable) for anything else.
 Works with Confluent Schema Registry, Karapace, Redpanda, and Apicurio's
 compatibility API (``http://host:8080/apis/ccompat/v7``).
+
+Credentials: HTTP basic auth is sent only over https (or over http to a loopback
+address, which never leaves the host); a registry URL with credentials and plain
+http to another host is refused. Redirects are never followed: urllib would send
+the Authorization header to wherever the registry points. An unknown schema id
+is remembered as a miss for ``miss_ttl_s`` seconds (default 30), so a stream of
+events naming it costs one lookup, not one per event.
 """
 
 from __future__ import annotations
 
 import base64
+import ipaddress
 import json
+import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -21,6 +31,26 @@ from wardstream.serde.errors import RegistryError, RegistryUnavailable, SchemaNo
 _CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
 _ACCEPT = f"{_CONTENT_TYPE}, application/json"
 _SCHEMA_NOT_FOUND = 40403
+DEFAULT_MISS_TTL_S = 30.0
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Follow no redirect: the 3xx answer becomes an HTTPError that ``_call`` explains."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
 
 
 def _canonical(schema: str) -> str:
@@ -74,11 +104,18 @@ class HttpSchemaRegistry:
     ``url`` is the API root, e.g. ``http://localhost:8081`` or Apicurio's
     ``http://localhost:8080/apis/ccompat/v7``. ``auth`` is HTTP basic
     ``(user, password)``; user info in the URL is used the same way and never
-    shown in messages.
+    shown in messages. ``miss_ttl_s``: how long an unknown id is answered from
+    memory (0 = ask every time); ``clock`` is injectable for tests.
     """
 
     def __init__(
-        self, url: str, *, timeout: float = 10.0, auth: tuple[str, str] | None = None
+        self,
+        url: str,
+        *,
+        timeout: float = 10.0,
+        auth: tuple[str, str] | None = None,
+        miss_ttl_s: float = DEFAULT_MISS_TTL_S,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -88,9 +125,17 @@ class HttpSchemaRegistry:
             )
         if parts.username is not None:
             auth = auth or (parts.username, parts.password or "")
+        if auth is not None and parts.scheme != "https" and not is_loopback(parts.hostname):
+            raise RegistryError(
+                "the schema registry credentials would cross the network in the clear: use an "
+                "https:// registry URL (basic auth is sent only over https, or over http to "
+                "this host's loopback address)"
+            )
         netloc = parts.hostname + (f":{parts.port}" if parts.port else "")
         self.url = urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
         self._timeout = timeout
+        self._miss_ttl, self._clock = miss_ttl_s, clock
+        self._misses: dict[int, float] = {}  # schema id -> when the miss is forgotten
         self._headers = {"Accept": _ACCEPT}
         if auth is not None:
             token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode("ascii")
@@ -100,7 +145,25 @@ class HttpSchemaRegistry:
         return f"HttpSchemaRegistry({self.url!r})"
 
     def get_schema(self, schema_id: int) -> str:
-        answer = self._call("GET", f"/schemas/ids/{int(schema_id)}")
+        schema_id = int(schema_id)
+        until = self._misses.get(schema_id)
+        if until is not None:
+            if self._clock() < until:
+                raise SchemaNotFound(
+                    f"no schema with id {schema_id} (a recent lookup found none; asked again "
+                    f"after {self._miss_ttl:g} s)",
+                    status=404,
+                    code=_SCHEMA_NOT_FOUND,
+                )
+            del self._misses[schema_id]
+        try:
+            answer = self._call("GET", f"/schemas/ids/{schema_id}")
+        except SchemaNotFound:
+            if self._miss_ttl > 0:
+                if len(self._misses) >= 10_000:  # ids are attacker-chosen: bound the memory
+                    self._misses.clear()
+                self._misses[schema_id] = self._clock() + self._miss_ttl
+            raise
         kind = answer.get("schemaType", "AVRO")
         if kind != "AVRO":
             raise RegistryError(f"schema id {schema_id} is a {kind} schema, not AVRO")
@@ -133,9 +196,16 @@ class HttpSchemaRegistry:
             self.url + path, data=data, headers=headers, method=method
         )
         try:
-            with urllib.request.urlopen(request, timeout=self._timeout) as response:  # noqa: S310
+            with _OPENER.open(request, timeout=self._timeout) as response:
                 body = response.read()
         except urllib.error.HTTPError as exc:
+            if 300 <= exc.code < 400:
+                raise RegistryError(
+                    f"{method} {path}: the registry answered with a redirect ({exc.code}); "
+                    "wardstream follows none (it would carry the credentials elsewhere): set "
+                    "the registry URL to the address it redirects to",
+                    status=exc.code,
+                ) from None
             raise _http_error(exc, method, path) from None
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)

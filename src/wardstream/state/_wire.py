@@ -17,7 +17,6 @@ MS_MAX = 2**42  # 2109-05-15
 DAY_MIN, DAY_MAX = -36_525, 73_048  # 1870-01-01 .. 2169-12-31
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 _fromtimestamp = datetime.fromtimestamp
-_fromordinal = date.fromordinal
 
 
 class Unusual(Exception):  # noqa: N818 - a signal between the readers and their codecs
@@ -87,12 +86,6 @@ def read_bool(v: bytes, i: int) -> tuple[bool, int]:
     if x > 1:
         raise Unusual
     return x == 1, i + 1
-
-
-def to_date(days: int) -> date:
-    if not DAY_MIN <= days <= DAY_MAX:
-        raise Unusual
-    return _fromordinal(EPOCH_ORDINAL + days)
 
 
 def to_utc(ms: int) -> datetime:

@@ -40,6 +40,8 @@ class BlobTable:
         return h & (2 * low - 1) if b < self._split else b
 
     def get(self, key: bytes) -> bytes | None:
+        if NUL in key:  # never in the buckets, whose keys NULs separate
+            return self._odd.get(key)
         if self._odd and key in self._odd:
             return self._odd[key]
         b = self._bucket(key)
@@ -80,6 +82,8 @@ class BlobTable:
 
     def pop(self, key: bytes) -> bytes | None:
         """Remove ``key``; the value it had, or None."""
+        if NUL in key:  # never in the buckets, whose keys NULs separate
+            return self._odd.pop(key, None)
         if self._odd and key in self._odd:
             return self._odd.pop(key)
         b = self._bucket(key)

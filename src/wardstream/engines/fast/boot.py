@@ -74,17 +74,19 @@ def build_fast_engine(
         fast,
         exactly_once=eos,
         reload_audit=lambda: read_audit_tails(settings, enforcer.auditor),
+        state_stall_s=settings.worker.state_stall_s,
     )
 
 
 def serve(engine: FastEngine, web_port: int, loglevel: str, web_host: str = "127.0.0.1") -> None:
-    """Run until SIGTERM or SIGINT, with /health and /metrics on ``web_port`` (0 = off)."""
+    """Run until SIGTERM or SIGINT, with the probes and /metrics on ``web_port`` (0 = off)."""
     logging.basicConfig(
         level=LOG_LEVELS.get(loglevel.lower(), logging.WARNING),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     registry = engine.enforcer.metrics.registry
-    web = WebServer(web_port, engine.health, registry, web_host) if web_port else None
+    probes = {"/livez": engine.livez, "/readyz": engine.readyz, "/health": engine.health}
+    web = WebServer(web_port, probes, registry, web_host) if web_port else None
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: engine.stop())
     if web is not None:

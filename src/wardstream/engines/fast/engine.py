@@ -26,13 +26,13 @@ from wardstream.enforce.enforcer import Enforcer
 from wardstream.enforce.records import InRecord, OutRecord
 from wardstream.engines.fast.delivery import Delivery
 from wardstream.engines.fast.state_feed import StateFeed
+from wardstream.engines.health import Probe, liveness, readiness
 from wardstream.engines.offsets import CommitPoint, Progress
 from wardstream.errors import RestartNeeded
 from wardstream.kafka.librdkafka import FastEngineSettings
 
 log = logging.getLogger(__name__)
 Key = tuple[str, int]
-READY_TIMEOUT_S = 300.0
 
 
 class EngineStopped(RestartNeeded):
@@ -53,6 +53,7 @@ class FastEngine:
         wall: Callable[[], float] = time.time,
         clock: Callable[[], float] = time.monotonic,
         reload_audit: Callable[[], object] | None = None,
+        state_stall_s: float = 120.0,
     ) -> None:
         self.enforcer, self.consumer, self.producer = enforcer, consumer, producer
         self.feed, self.delivery, self.fast = feed, delivery, fast
@@ -65,6 +66,9 @@ class FastEngine:
         self._paused: set[Key] = set()
         self.stopping = False
         self._failure: str | None = None
+        self.state_stall_s = state_stall_s
+        self.assigned = False  # the group assigned this worker its partitions once
+        self.turned_at = clock()  # the loop's last turn, for /livez
 
     # -- lifecycle ------------------------------------------------------------------
     def stop(self) -> None:
@@ -73,10 +77,15 @@ class FastEngine:
 
     def run(self) -> None:
         self.feed.start()
-        if not self.feed.wait_ready(READY_TIMEOUT_S, lambda: self.stopping):
+        if not self.feed.wait_ready(self.state_stall_s, lambda: self.stopping, self._turn):
             if self.stopping:
                 return
-            raise EngineStopped(f"the state topics were not read within {READY_TIMEOUT_S:.0f}s")
+            p = self.feed.progress()
+            raise EngineStopped(
+                f"the state read made no progress for {self.state_stall_s:.0f} s "
+                f"({p.records_read} records read, {p.lag} left): check that the brokers "
+                "answer, or raise worker.state_stall_s"
+            )
         self.consumer.subscribe(
             self.enforcer.sources,
             on_assign=self._on_assign,
@@ -88,6 +97,7 @@ class FastEngine:
         idle_commit = self.fast.idle_commit_s if self.exactly_once else None
         try:
             while not self.stopping:
+                self._turn()
                 caught_up = self._step()
                 now = self.clock()
                 if now >= next_tick:
@@ -253,6 +263,7 @@ class FastEngine:
         if partitions and self.reload_audit is not None:
             # continue each chain from the tail its previous owner committed, not from memory
             self.reload_audit()
+        self.assigned = True
         log.info("assigned %s", [f"{tp.topic}[{tp.partition}]" for tp in partitions])
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
@@ -280,6 +291,16 @@ class FastEngine:
             self._paused.discard(key)
 
     # -- health -----------------------------------------------------------------------
+    def _turn(self) -> None:
+        self.turned_at = self.clock()
+
+    def livez(self) -> Probe:
+        return liveness(self.clock() - self.turned_at)
+
+    def readyz(self) -> Probe:
+        age = self.wall() - self.enforcer.state.caught_up_at
+        return readiness(state=self.feed.progress(), state_age_s=age, assigned=self.assigned)
+
     def health(self) -> tuple[bool, dict[str, Any]]:
         age = self.wall() - self.enforcer.state.caught_up_at
         ok = self.feed.ready and age < 30

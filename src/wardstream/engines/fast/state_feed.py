@@ -27,6 +27,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
 from wardstream.enforce.hooks import StateTarget
 from wardstream.enforce.state import StateStore
+from wardstream.engines.health import StateProgress
 from wardstream.errors import RestartNeeded
 from wardstream.kafka.tail import partitions_of, read_to_end
 
@@ -58,6 +59,9 @@ class StateFeed:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="wardstream-state", daemon=True)
         self.ready = False
+        self.records_read = 0  # applied so far (engine thread)
+        self.lag: int | None = None  # records left to the end offsets (reader thread)
+        self._rate = _Rate()
 
     # -- the engine thread ------------------------------------------------------------
     def start(self) -> None:
@@ -87,13 +91,36 @@ class StateFeed:
                 apply = self.applier.apply
                 for topic, partition, offset, key, value in item:
                     apply(topic, partition, offset, key, value)
+                self.records_read += len(item)
 
-    def wait_ready(self, timeout: float, stopping: Callable[[], bool]) -> bool:
-        deadline = time.monotonic() + timeout
-        while not self.ready and not stopping() and time.monotonic() < deadline:
+    def wait_ready(
+        self,
+        stall_s: float,
+        stopping: Callable[[], bool],
+        beat: Callable[[], None] = lambda: None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> bool:
+        """Apply the state topics until caught up. No time limit while the read progresses
+        (records applied, or the lag shrinks); False after ``stall_s`` without progress."""
+        last, mark = clock(), self._mark()
+        while not self.ready and not stopping():
+            beat()
             time.sleep(0.01)
             self.apply_pending()
+            now, seen = clock(), self._mark()
+            if seen != mark:
+                last, mark = now, seen
+            elif now - last > stall_s:
+                return False
         return self.ready
+
+    def progress(self) -> StateProgress:
+        return StateProgress(self.ready, self.records_read, self.lag, self._rate.per_s)
+
+    def _mark(self) -> tuple[int, int | None]:
+        """What counts as progress: more records applied, or a smaller lag."""
+        self._rate.note(self.records_read)
+        return self.records_read, self.lag
 
     @property
     def rejected(self) -> int:
@@ -124,8 +151,11 @@ class StateFeed:
         self, consumer: Consumer, tps: list[TopicPartition], eof: dict[tuple[str, int], int]
     ) -> None:
         moment = self.wall()
-        read_to_end(consumer, tps, eof, self._put, self._stop.is_set)
+        read_to_end(consumer, tps, eof, self._put, self._stop.is_set, self._note_lag)
         self._put(moment)
+
+    def _note_lag(self, left: int) -> None:
+        self.lag = left
 
     def _put(self, item: Any) -> None:
         """Hand ``item`` over, waiting while the queue is full (until stopped)."""
@@ -135,3 +165,17 @@ class StateFeed:
                 return
             except queue.Full:
                 continue
+
+
+class _Rate:
+    """Records per second over the last ten seconds or so (for the time-left estimate)."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock, self.per_s = clock, 0.0
+        self._since, self._count = clock(), 0
+
+    def note(self, count: int) -> None:
+        now = self.clock()
+        if now - self._since >= 10.0:
+            self.per_s = (count - self._count) / (now - self._since)
+            self._since, self._count = now, count

@@ -1,32 +1,43 @@
-"""/health and /metrics of the fast engine: a stdlib HTTP server in a daemon thread.
+"""/livez, /readyz, /health and /metrics of the fast engine: a stdlib HTTP server in a
+daemon thread.
 
-The same JSON as the Faust engine's /health: ``status`` (ok or degraded, 503),
-``state_age_s`` and ``held``.
+The same JSON as the Faust engine's (``engines.health``): 200 when the probe
+passes, 503 with the reason when it does not.
 """
 
 from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-Health = Callable[[], tuple[bool, dict[str, Any]]]
+Probe = Callable[[], tuple[bool, dict[str, Any]]]
 
 
 class WebServer:
     def __init__(
-        self, port: int, health: Health, registry: CollectorRegistry, host: str = "127.0.0.1"
+        self,
+        port: int,
+        probes: Mapping[str, Probe],
+        registry: CollectorRegistry,
+        host: str = "127.0.0.1",
     ) -> None:
-        handler = _handler(health, registry)
+        """``probes``: path (``/livez``, ``/readyz``, ``/health``) -> probe."""
+        handler = _handler(dict(probes), registry)
         self._server = ThreadingHTTPServer((host, port), handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="wardstream-web", daemon=True
         )
+
+    @property
+    def port(self) -> int:
+        """The port it listens on (the one the OS chose, for port 0)."""
+        return int(self._server.server_address[1])
 
     def start(self) -> None:
         self._thread.start()
@@ -36,17 +47,20 @@ class WebServer:
         self._server.server_close()
 
 
-def _handler(health: Health, registry: CollectorRegistry) -> type[BaseHTTPRequestHandler]:
+def _handler(probes: dict[str, Probe], registry: CollectorRegistry) -> type[BaseHTTPRequestHandler]:
+    paths = ", ".join([*probes, "/metrics"])
+
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
             path = self.path.split("?", 1)[0]
-            if path == "/health":
-                ok, body = health()
+            probe = probes.get(path)
+            if probe is not None:
+                ok, body = probe()
                 self._reply(200 if ok else 503, "application/json", json.dumps(body).encode())
             elif path == "/metrics":
                 self._reply(200, CONTENT_TYPE_LATEST, generate_latest(registry))
             else:
-                self._reply(404, "text/plain", b"not found: try /health or /metrics\n")
+                self._reply(404, "text/plain", f"not found: try {paths}\n".encode())
 
         def _reply(self, status: int, content_type: str, body: bytes) -> None:
             self.send_response(status)

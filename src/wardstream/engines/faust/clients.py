@@ -110,6 +110,7 @@ def make_app(
     guarantee: str,
     security: dict[str, Any],
     batch_size: int,
+    instance_id: str | None = None,
 ) -> faust.App:
     """A Faust app tuned for wardstream: raw bytes, manual acks, big fetches, acks=all."""
     broker_credentials = None
@@ -132,12 +133,14 @@ def make_app(
         web_enabled=web_port > 0,
         web_port=web_port or 6066,
         web_host=web_host,
+        web_bind=web_host,  # Faust binds web_bind (default 0.0.0.0); web_host only names URLs
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
         stream_wait_empty=False,
         broker_max_poll_records=max(batch_size, 500),
         stream_buffer_maxsize=max(4 * batch_size, 4096),
         producer_linger_ms=5,
+        consumer_group_instance_id=instance_id,  # static membership (KIP-345) when set
         broker_session_timeout=10.0,  # a killed worker's partitions move on after 10 s, not 60
         broker_heartbeat_interval=3.0,
         topic_allow_declare=False,

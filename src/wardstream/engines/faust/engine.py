@@ -38,6 +38,7 @@ from wardstream.enforce.enforcer import Enforcer
 from wardstream.enforce.records import InRecord, OutRecord
 from wardstream.engines.faust.clients import WardstreamApp
 from wardstream.engines.faust.state_reader import StateReader
+from wardstream.engines.health import liveness, readiness
 from wardstream.engines.offsets import Progress
 from wardstream.errors import RestartNeeded
 
@@ -108,6 +109,8 @@ class FaustEngine:
         self._reading = asyncio.Lock()  # one re-read of the audit tails at a time
         self._reload_task: asyncio.Future[None] | None = None
         self._stopping = False
+        self.assigned = False  # the group assigned this worker its partitions once
+        self.turned_at = time.monotonic()  # the tick timer's last turn, for /livez
         if isinstance(app, WardstreamApp):
             app.commit_point = self._commit_point  # type: ignore[method-assign]
         for source in enforcer.sources:
@@ -118,6 +121,8 @@ class FaustEngine:
         app.on_partitions_revoked.connect(self._on_revoked)  # type: ignore[arg-type]
         app.on_partitions_assigned.connect(self._on_assigned)  # type: ignore[arg-type]
         app.page("/health")(_view(self._health))
+        app.page("/livez")(_view(self._livez))
+        app.page("/readyz")(_view(self._readyz))
         app.page("/metrics")(_view(self._metrics))
 
     # -- agents -------------------------------------------------------------------
@@ -154,6 +159,7 @@ class FaustEngine:
                 event.ack()  # Faust's bookkeeping only: the engine decides what is committed
 
     async def _tick(self) -> None:
+        self.turned_at = time.monotonic()
         if not self._settled.is_set():
             return
         async with self._order:
@@ -188,6 +194,7 @@ class FaustEngine:
     async def _on_revoked(self, app: Any, revoked: set[TP], **_: Any) -> None:
         gone = {(tp.topic, tp.partition) for tp in revoked}
         self._generation += 1
+        self.assigned = True
         self._settled.clear()
         self._owned -= gone
         self.offsets.forget(gone)
@@ -207,6 +214,7 @@ class FaustEngine:
         its own: inside the rebalance callback a long read kept the group rebalancing (38
         rebalances in 14 minutes in a full-size run)."""
         self._generation += 1
+        self.assigned = True
         self._settled.clear()
         self._owned = set()
         owned = {(tp.topic, tp.partition) for tp in assigned}
@@ -253,6 +261,19 @@ class FaustEngine:
             "state_age_s": round(age, 3),
             "held": sum(len(p.waiting) for p in self.enforcer.by_source.values()),
         }
+        return web.json(body, status=200 if ok else 503)
+
+    async def _livez(self, web: Any) -> Any:
+        ok, body = liveness(time.monotonic() - self.turned_at)
+        return web.json(body, status=200 if ok else 503)
+
+    async def _readyz(self, web: Any) -> Any:
+        ok, body = readiness(
+            state=self.reader.progress(),
+            state_age_s=time.time() - self.enforcer.state.caught_up_at,
+            assigned=self.assigned,
+            settled=self._settled.is_set(),
+        )
         return web.json(body, status=200 if ok else 503)
 
     async def _metrics(self, web: Any) -> Any:

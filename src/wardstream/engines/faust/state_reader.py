@@ -29,6 +29,7 @@ from aiokafka.errors import KafkaError, KafkaTimeoutError
 
 from wardstream.enforce.hooks import StateTarget
 from wardstream.enforce.state import StateStore
+from wardstream.engines.health import StateProgress
 
 log = logging.getLogger(__name__)
 RETRY_S = 1.0
@@ -49,6 +50,11 @@ class StateReader:
         self._partitions = partitions
         self.state, self.wall = state, wall
         self.ready = asyncio.Event()
+        self.records_read = 0
+        self.lag: int | None = None  # records left to the end offsets of the current round
+
+    def progress(self) -> StateProgress:
+        return StateProgress(self.ready.is_set(), self.records_read, self.lag, 0.0)
 
     @property
     def rejected(self) -> int:
@@ -83,7 +89,9 @@ class StateReader:
         moment = self.wall()
         ends = await consumer.end_offsets(tps)
         while True:
-            behind = [tp for tp in tps if await consumer.position(tp) < ends[tp]]
+            positions = {tp: await consumer.position(tp) for tp in tps}
+            behind = [tp for tp in tps if positions[tp] < ends[tp]]
+            self.lag = sum(ends[tp] - positions[tp] for tp in behind)
             if not behind:
                 break
             batches = await consumer.getmany(*behind, timeout_ms=200, max_records=5000)
@@ -92,5 +100,6 @@ class StateReader:
                 topic, partition = tp.topic, tp.partition
                 for m in messages:
                     apply(topic, partition, m.offset, m.key, m.value)
+                self.records_read += len(messages)
         self.state.caught_up_at = moment
         self.ready.set()
