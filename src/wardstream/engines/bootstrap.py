@@ -113,8 +113,8 @@ def build_enforcer(
 ) -> Enforcer:
     w = settings.worker
     state = StateStore()
+    ring = key_ring(settings, pipelines)  # a missing master key is named first
     refs = pseudonymizer(settings)
-    ring = key_ring(settings, pipelines)
     book = QuarantineBook(settings.topics.quarantine, ring, refs=refs.ref)
     if policy.ids is None:  # ids derived from subjects are keyed (HKDF of the pseudonym key)
         policy = replace(policy, ids=id_key(settings))

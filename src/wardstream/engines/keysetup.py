@@ -43,6 +43,16 @@ def _secret(value: SecretStr | None, file: Path | None, name: str, missing: str)
 
 
 def pseudonymizer(settings: Settings) -> SubjectPseudonymizer:
+    return SubjectPseudonymizer(_pseudonym_key(settings), settings.audit.key_id)
+
+
+def id_key(settings: Settings) -> IdKey:
+    """The key of every id derived from a subject (deletion, notice, hold, ... ids): HKDF of
+    the pseudonym key under a label of its own, never the pseudonym key itself."""
+    return IdKey.derive(_pseudonym_key(settings))
+
+
+def _pseudonym_key(settings: Settings) -> bytes:
     a = settings.audit
     text = _secret(
         a.hmac_key,
@@ -52,15 +62,17 @@ def pseudonymizer(settings: Settings) -> SubjectPseudonymizer:
         "or audit.hmac_key_file. wardstream never writes a child's raw id to the audit topic, "
         "so it will not start without one.",
     )
-    return SubjectPseudonymizer(parse_key(text), a.key_id)
+    return parse_key(text)
 
 
 def _aes_key(text: str, name: str) -> MasterKey:
     try:
         return MasterKey(parse_key(text))
-    except (KeyFormatError, ValueError):
+    except (KeyFormatError, ValueError) as exc:
+        why = f" ({exc})" if isinstance(exc, KeyFormatError) else ""
         raise StartupError(
-            f"{name} must be exactly 32 bytes as hex (64 digits) or base64: `openssl rand -hex 32`"
+            f"{name} must be exactly 32 random bytes as hex (64 digits) or base64{why}: "
+            "`openssl rand -hex 32`"
         ) from None
 
 
