@@ -58,7 +58,7 @@ def _access(ws: Workspace, operation: str) -> list[dict[str, Any]]:
         a = audit_codec.decode(r.value, origin=Origin("a", 0, 0))
         return a["action"] == "ACCESS" and (a.get("attrs") or {}).get("operation") == operation
 
-    found = ws.wait_for(ws.topics["audit"], wanted, timeout=10)
+    found = ws.wait_for(ws.topics["audit"], wanted, count=2, timeout=10)
     return [audit_codec.decode(r.value, origin=Origin("a", 0, 0)) for r in found]
 
 
@@ -83,7 +83,8 @@ def test_dead_letters_are_sealed_and_read_only_approved_and_audited(ws: Workspac
     opened = json.loads(shown.stdout)
     assert base64.b64decode(opened["value"]) == poison
     assert base64.b64decode(opened["key"]) == s.encode()
-    [access] = _access(ws, "deadletter show")
+    refusal, access = _access(ws, "deadletter show")  # the refusal is audited too
+    assert refusal["reason"] == "REFUSED" and access["reason"] == "APPROVED_ACCESS"
     assert access["attrs"]["origin"] == origin and access["attrs"]["purpose"] == "ticket T-23"
     assert s not in json.dumps(access, default=str)
     assert _access(ws, "deadletter list")

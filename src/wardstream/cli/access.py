@@ -39,7 +39,7 @@ def record_access(
     session: Session, operation: str, reason: str, attrs: dict[str, str], **fields: Any
 ) -> AuditRecord:
     """One operator record (ACCESS unless ``fields`` says otherwise) on the operator chain."""
-    from wardstream.kafka.quarantine_log import write_access
+    from wardstream.kafka.operator_log import write_access
 
     attrs = {"operation": operation, "operator": session.user, **attrs}
     return write_access(

@@ -40,7 +40,7 @@ def service_stop(
     Example: wardstream service-stop --config wardstream.yaml --yes
     """
     from wardstream.enforce.records import OutRecord
-    from wardstream.kafka.quarantine_log import send
+    from wardstream.kafka.operator_log import send
     from wardstream.lifecycle import records as lr
     from wardstream.lifecycle.wiring import lifecycle_topics
 
@@ -117,7 +117,7 @@ def _hold(subject: str, approver: str, reason: str, config: Path | None, *, lift
     from wardstream.domain.holds import LegalHold
     from wardstream.enforce.records import OutRecord
     from wardstream.engines.bootstrap import id_key, pseudonymizer
-    from wardstream.kafka.quarantine_log import send
+    from wardstream.kafka.operator_log import send
     from wardstream.lifecycle import records as lr
     from wardstream.lifecycle.wiring import lifecycle_topics
     from wardstream.policy.holds import hold_id
