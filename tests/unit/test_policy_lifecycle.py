@@ -54,7 +54,7 @@ def test_r7_retention_expiry_issues_deletion_with_collected_before() -> None:
     assert retention_sweep({("kid-1", "gone"): T0}, PIPES, T0 + 99 * DAY, POLICY) == ()
 
 
-def test_r8_deregistration_names_every_pipeline_seen() -> None:
+def test_r8_deregistration_names_the_pipelines_it_is_given() -> None:
     profile = child(deregistered_at=T0)
     request = deletion_for_deregistration(
         profile, ["lessons", "clicks", "partner", "clicks"], T0, POLICY

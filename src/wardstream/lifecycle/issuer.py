@@ -134,13 +134,12 @@ class LifecycleIssuer:
 
     def _resolve(self, trigger: Trigger, now: datetime) -> list[Candidate]:
         body = trigger.body
+        every = [p.name for p in self.pipelines]  # a whole-subject deletion names them all
         if isinstance(body, SubjectProfile):
-            seen = self.lifecycle.seen.get(body.subject_id, {})
-            d = deletion_for_deregistration(body, seen, now, self.policy)
+            d = deletion_for_deregistration(body, every, now, self.policy)
             return [] if d is None else [Candidate(d)]
         if isinstance(body, GuardianRequest):
-            seen = self.lifecycle.seen.get(body.subject_id, {})
-            return [Candidate(on_guardian_request(body, seen, now, self.policy))]
+            return [Candidate(on_guardian_request(body, every, now, self.policy))]
         ledger, event = body
         found = deletions_for_consent_event(ledger, event, self.pipelines, now, self.policy)
         return [Candidate(d) for d in found]
@@ -154,7 +153,8 @@ class LifecycleIssuer:
         if self._retained_at != (grid_now, self.lifecycle.seen_changes):
             self._retained_at = (grid_now, self.lifecycle.seen_changes)
             out += sweeps.retention(seen, self.pipelines, grid_now, p)
-        return out + sweeps.stops(self.lifecycle.stops, seen, p)
+        every = [pipeline.name for pipeline in self.pipelines]
+        return out + sweeps.stops(self.lifecycle.stops, seen, every, p)
 
     def _collect(self, candidates: list[Candidate]) -> None:
         for c in candidates:

@@ -20,7 +20,7 @@ them (the leader) and drops those whose deterministic id was already issued.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -116,13 +116,15 @@ def retention(
 def stops(
     markers: Mapping[str, datetime],
     seen: Mapping[str, Mapping[str, SeenMark]],
+    pipelines: Sequence[str],
     policy: PolicyContext,
 ) -> list[Candidate]:
+    """Per stop marker, every child seen in its scope: a deletion and a notice naming the
+    stopped pipeline, or every configured one for a stop of all (a whole-subject deletion)."""
     out = []
     for scope, stopped_at in sorted(markers.items()):
-        children = {
-            sid: [p for p in marks if scope in (STOP_ALL, p)] for sid, marks in seen.items()
-        }
-        children = {sid: names for sid, names in children.items() if names}
+        names = list(pipelines) if scope == STOP_ALL else [scope]
+        children = {sid: names for sid, marks in seen.items() if marks and (
+            scope == STOP_ALL or scope in marks)}  # fmt: skip
         out += [Candidate(d, n) for d, n in service_stop(children, stopped_at, policy)]
     return out

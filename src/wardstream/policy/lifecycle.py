@@ -10,7 +10,8 @@ the pipelines a subject's data went through.
   data collected under that consent: the pipelines whose purpose it covered
   (all pipelines if none matches - failing closed), its data categories, up
   to ``now``. Expired -> CONSENT_EXPIRED, collected before the expiry.
-* Deregistration -> DEREGISTERED for every pipeline the subject was seen in.
+* Deregistration -> DEREGISTERED for every configured pipeline (SPEC: a whole-subject
+  deletion never names fewer, seen or not).
 * Guardian DELETE -> GUARDIAN_REQUEST, deadline ``received_at`` + the
   configured deletion deadline; CORRECT -> a CorrectionRequest forwarded to the
   same pipelines' consumers.
@@ -125,9 +126,10 @@ def deletions_for_expiry(
 
 
 def deletion_for_deregistration(
-    profile: SubjectProfile, seen: Iterable[str], now: datetime, policy: PolicyContext
+    profile: SubjectProfile, pipelines: Iterable[str], now: datetime, policy: PolicyContext
 ) -> DeletionRequest | None:
-    """DEREGISTERED naming every pipeline the subject was seen in (None if registered)."""
+    """DEREGISTERED naming ``pipelines`` (None if registered). The lifecycle passes every
+    configured pipeline: what was collected before a seen mark existed is not known."""
     if profile.deregistered_at is None:
         return None
     return deletion(
@@ -136,16 +138,17 @@ def deletion_for_deregistration(
         (profile.deregistered_at,),
         now,
         policy,
-        pipelines=tuple(sorted(set(seen))),
+        pipelines=tuple(sorted(set(pipelines))),
         collected_before=max(now, profile.deregistered_at),
     )
 
 
 def on_guardian_request(
-    request: GuardianRequest, seen: Iterable[str], now: datetime, policy: PolicyContext
+    request: GuardianRequest, pipelines: Iterable[str], now: datetime, policy: PolicyContext
 ) -> DeletionRequest | CorrectionRequest:
-    """DELETE -> DeletionRequest; CORRECT -> CorrectionRequest (empty scope = all seen)."""
-    names = tuple(sorted(set(request.scope or seen)))
+    """DELETE -> DeletionRequest; CORRECT -> CorrectionRequest (empty scope = ``pipelines``,
+    which the lifecycle passes as every configured pipeline)."""
+    names = tuple(sorted(set(request.scope or pipelines)))
     deadline = request.received_at + policy.deletion_deadline
     if request.kind is RequestKind.CORRECT:
         return CorrectionRequest(
