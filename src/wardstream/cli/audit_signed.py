@@ -49,7 +49,7 @@ def public_key(
     Example: [bold]wardstream audit public-key -c wardstream.yaml >> audit-keys.pub[/bold]
     """
     from wardstream.config.settings import load_settings
-    from wardstream.engines.bootstrap import signing_key
+    from wardstream.engines.keysetup import signing_key
 
     try:
         key = signing_key(load_settings(config))
