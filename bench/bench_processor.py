@@ -93,7 +93,7 @@ def build(n_subjects: int = 5000, fmt: str = "avro") -> tuple[Enforcer, list[str
         SubjectPseudonymizer(b"k" * 32, "k1"),
         summary_interval=timedelta(seconds=10),
     )
-    book = QuarantineBook("ward.quarantine")
+    book = QuarantineBook("ward.quarantine", refs=auditor.pseudonymizer.ref)
     proc = PipelineProcessor(
         pipeline,
         policy,

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 from tests.integration.harness import KEYS, TEST_KEY, TEST_MASTER_KEY, Workspace
-from tests.integration.test_enforcer import birthday
+from tests.integration.test_enforcer import birthday, refs
 
 from wardstream.local.kafka import LocalKafka
 from wardstream.local.tls import make_certificates
@@ -144,7 +144,8 @@ def test_worker_enforces_over_sasl_ssl(
             ws.event("clickstream", click(subject, subject), key=subject.encode())
         ws.flush()
         passed = ws.wait_for(ws.sink("clickstream"), lambda r: r.key == adult.encode())
-        held = ws.wait_for(ws.topics["quarantine"], lambda r: r.key == child.encode())
+        ref = refs.ref(child).encode()  # the quarantine topic is keyed by the subject ref
+        held = ws.wait_for(ws.topics["quarantine"], lambda r: r.key == ref)
         assert passed, f"the adult's event did not pass:\n{ws.log_tail()}"
         assert held, f"the child's event was not quarantined:\n{ws.log_tail()}"
         q = QUARANTINE.decode(held[0].value, origin=Origin("q", 0, 0))

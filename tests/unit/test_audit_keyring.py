@@ -34,7 +34,7 @@ def test_entries_separated_by_semicolons_and_errors_never_show_the_key() -> None
 
 def test_settings_build_the_ring_and_the_signing_key_and_errors_name_the_setting() -> None:
     from wardstream.config.settings import Settings
-    from wardstream.engines.bootstrap import StartupError, pseudonym_ring, signing_key
+    from wardstream.engines.keysetup import StartupError, pseudonym_ring, signing_key
 
     audit = {"hmac_key": NEW, "key_id": "k2", "earlier_hmac_keys": f"k1 {OLD}"}
     assert pseudonym_ring(Settings(audit=audit)).key_ids == ("k2", "k1")

@@ -51,7 +51,7 @@ def public_key(
     """
     from wardstream.cli.config_file import chosen_config
     from wardstream.config.settings import load_settings
-    from wardstream.engines.bootstrap import signing_key
+    from wardstream.engines.keysetup import signing_key
 
     try:
         key = signing_key(load_settings(chosen_config(config).path))

@@ -40,6 +40,6 @@ def record_line(r: Mapping[str, Any]) -> str:
 
 def subject_refs(session: Any, subject_id: str) -> dict[str, str]:
     """The subject's ref under every key of the ring, the current key's first."""
-    from wardstream.engines.bootstrap import pseudonym_ring
+    from wardstream.engines.keysetup import pseudonym_ring
 
     return pseudonym_ring(session.settings).refs(subject_id)

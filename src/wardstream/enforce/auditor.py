@@ -123,6 +123,7 @@ class Auditor:
         action: AuditAction,
         *,
         subject_id: str | None = None,
+        subject_ref: str | None = None,
         rule: str | None = None,
         reason: str | None = None,
         event_ref: str | None = None,
@@ -132,9 +133,10 @@ class Auditor:
         deadline: datetime | None = None,
         attrs: Mapping[str, str] | None = None,
     ) -> OutRecord:
-        """Seal the next record of ``chain``; ``subject_id`` is pseudonymised here."""
+        """Seal the next record of ``chain``; ``subject_id`` is pseudonymised here (or the
+        ref is given as ``subject_ref``, when only the ref is known)."""
         writer = self._writer(chain)
-        ref = self.pseudonymizer.ref(subject_id) if subject_id else None
+        ref = self.pseudonymizer.ref(subject_id) if subject_id else subject_ref
         written = writer.write(
             at=self.clock(),
             worker=self.worker,

@@ -12,30 +12,30 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 from kafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError
-from pydantic import SecretStr
 
-from wardstream.audit.errors import KeyFormatError
-from wardstream.audit.keyring import PseudonymRing, parse_earlier_keys
-from wardstream.audit.pseudonym import SubjectPseudonymizer, parse_key
-from wardstream.config.secrets import SecretUnavailable, read_secret
+from wardstream.config.secrets import SecretUnavailable
 from wardstream.config.settings import Settings, derived
-from wardstream.crypto import MasterKey
-from wardstream.crypto.signing import SigningKey, SigningKeyError
 from wardstream.domain.pipeline import Pipeline
 from wardstream.enforce.auditor import Auditor
-from wardstream.enforce.datakeys import KeyRing
 from wardstream.enforce.enforcer import Enforcer
 from wardstream.enforce.metrics import Metrics
 from wardstream.enforce.processor import PipelineProcessor, Timing
 from wardstream.enforce.quarantine import QuarantineBook
-from wardstream.enforce.sink_fields import missing_ring_message
 from wardstream.enforce.state import StateStore
-from wardstream.errors import WardstreamError
+from wardstream.engines.keysetup import (
+    StartupError,
+    check_keys_topic,
+    id_key,
+    key_ring,
+    keys_topic_config,
+    master_key,
+    pseudonymizer,
+    signing_key,
+)
 from wardstream.kafka.admin import TopicSpec, ensure_topics
 from wardstream.kafka.librdkafka import state_consumer_config
 from wardstream.kafka.registry import schema_registry
@@ -43,110 +43,14 @@ from wardstream.kafka.security import preflight, python_options
 from wardstream.kafka.tail import Row, partitions_of, read_to_end
 from wardstream.lifecycle.wiring import COMPACTED_KINDS, attach
 from wardstream.policy.context import PolicyContext
-from wardstream.policy.idkey import IdKey
 from wardstream.serde import Origin, RegistryError, load_schema, make_codec
 
 log = logging.getLogger(__name__)
 
 
-class StartupError(WardstreamError):
-    """The worker cannot start; the message says what to fix."""
-
-
 def security_config(settings: Settings) -> dict[str, Any]:
     """kafka-python / aiokafka client options for the configured security protocol."""
     return python_options(settings.kafka)
-
-
-def _secret(value: SecretStr | None, file: Path | None, name: str, missing: str) -> str:
-    """A secret given inline (best from the environment) or as a mounted file."""
-    try:
-        return read_secret(value, file, name, missing)
-    except SecretUnavailable as exc:
-        raise StartupError(str(exc)) from None
-
-
-def pseudonymizer(settings: Settings) -> SubjectPseudonymizer:
-    return SubjectPseudonymizer(_pseudonym_key(settings), settings.audit.key_id)
-
-
-def id_key(settings: Settings) -> IdKey:
-    """The key of every id derived from a subject (deletion, notice, hold, ... ids): HKDF of
-    the pseudonym key under a label of its own, never the pseudonym key itself."""
-    return IdKey.derive(_pseudonym_key(settings))
-
-
-def _pseudonym_key(settings: Settings) -> bytes:
-    a = settings.audit
-    text = _secret(
-        a.hmac_key,
-        a.hmac_key_file,
-        "audit.hmac_key",
-        "no pseudonym key: set WARDSTREAM__AUDIT__HMAC_KEY (32+ random bytes, hex or base64) "
-        "or audit.hmac_key_file. wardstream never writes a child's raw id to the audit topic, "
-        "so it will not start without one.",
-    )
-    return parse_key(text)
-
-
-def pseudonym_ring(settings: Settings) -> PseudonymRing:
-    """The current pseudonym key and the earlier ones (``audit.earlier_hmac_keys``)."""
-    a = settings.audit
-    earlier = ""
-    if a.earlier_hmac_keys is not None or a.earlier_hmac_keys_file is not None:
-        earlier = _secret(
-            a.earlier_hmac_keys, a.earlier_hmac_keys_file, "audit.earlier_hmac_keys", ""
-        )
-    try:
-        return PseudonymRing(pseudonymizer(settings), parse_earlier_keys(earlier))
-    except KeyFormatError as exc:
-        raise StartupError(f"audit.earlier_hmac_keys: {exc}") from None
-
-
-def signing_key(settings: Settings) -> SigningKey | None:
-    """The audit checkpoint signing key, or None when none is configured."""
-    a = settings.audit
-    if a.signing_key is None and a.signing_key_file is None:
-        return None
-    text = _secret(a.signing_key, a.signing_key_file, "audit.signing_key", "")
-    try:
-        return SigningKey.from_text(text)
-    except SigningKeyError as exc:
-        raise StartupError(f"audit.signing_key: {exc}") from None
-
-
-def master_key(settings: Settings) -> MasterKey:
-    """The key-wrapping key of crypto-shredding; StartupError (fail closed) without one."""
-    ls = settings.lifecycle
-    text = _secret(
-        ls.master_key,
-        ls.master_key_file,
-        "lifecycle.master_key",
-        "no master key: set WARDSTREAM__LIFECYCLE__MASTER_KEY (32 random bytes, hex or "
-        "base64: `openssl rand -hex 32`) or lifecycle.master_key_file. Quarantined "
-        "children's payloads are stored encrypted, so the worker will not start without one "
-        "(lifecycle.encrypt_quarantine: false turns encryption off).",
-    )
-    try:
-        return MasterKey(parse_key(text))
-    except (KeyFormatError, ValueError) as exc:
-        why = f" ({exc})" if isinstance(exc, KeyFormatError) else ""
-        raise StartupError(
-            f"lifecycle.master_key must be exactly 32 random bytes as hex (64 digits) or "
-            f"base64{why}"
-        ) from None
-
-
-def key_ring(settings: Settings, pipelines: Sequence[Pipeline] = ()) -> KeyRing | None:
-    """The per-subject key ring (None with quarantine encryption off). ``encrypt: true``
-    sink fields need it: StartupError (naming the setting) when it is off or has no key."""
-    ls = settings.lifecycle
-    marked = [p for p in pipelines if p.encrypted_fields]
-    if marked and (not ls.encrypt_quarantine or (ls.master_key is None and not ls.master_key_file)):
-        raise StartupError(missing_ring_message(marked[0]))
-    if not ls.encrypt_quarantine:
-        return None
-    return KeyRing(master_key(settings), derived(settings, "keys"))
 
 
 def topic_specs(settings: Settings, pipelines: Iterable[Pipeline]) -> list[TopicSpec]:
@@ -161,7 +65,7 @@ def topic_specs(settings: Settings, pipelines: Iterable[Pipeline]) -> list[Topic
         spec(t.consents),
         spec(t.requests),
         spec(t.quarantine),
-        spec(t.deadletter),
+        spec(t.deadletter, {"retention.ms": str(settings.lifecycle.deadletter_retention_ms)}),
         spec(t.deletions),
         spec(t.notices),
         spec(t.audit),
@@ -170,7 +74,10 @@ def topic_specs(settings: Settings, pipelines: Iterable[Pipeline]) -> list[Topic
     ]
     for p in pipelines:  # a sink that gets tombstones is created compacted
         specs += [spec(p.source), spec(p.sink, compacted if p.sink_tombstones else None)]
-    specs += [spec(derived(settings, kind), compacted) for kind in COMPACTED_KINDS]
+    specs += [
+        spec(derived(settings, kind), keys_topic_config(settings) if kind == "keys" else compacted)
+        for kind in COMPACTED_KINDS
+    ]
     return specs
 
 
@@ -221,8 +128,9 @@ def build_enforcer(
         )
     else:
         log.info("audit checkpoints signed with key %s", signer.key_id)
-    book = QuarantineBook(settings.topics.quarantine, key_ring(settings, pipelines))
+    ring = key_ring(settings, pipelines)  # a missing master key is named first
     refs = pseudonymizer(settings)
+    book = QuarantineBook(settings.topics.quarantine, ring, refs=refs.ref)
     if policy.ids is None:  # ids derived from subjects are keyed (HKDF of the pseudonym key)
         policy = replace(policy, ids=id_key(settings))
     auditor = Auditor(
@@ -262,8 +170,9 @@ def client_config(settings: Settings) -> dict[str, Any]:
 
 
 def prepare(settings: Settings, pipelines: Iterable[Pipeline]) -> None:
-    """Create the missing topics. Call it after ``build_enforcer``, which checks the keys
-    and schemas without Kafka: configuration errors come first, then the network."""
+    """Create the missing topics and check the keys topic's settings. Call it after
+    ``build_enforcer``, which checks the keys and schemas without Kafka: configuration
+    errors come first, then the network."""
     preflight(settings.kafka)  # a refused login or CA stops start-up now, with the fix
     where = f"Kafka at {settings.kafka.bootstrap_servers}"
     try:
@@ -280,3 +189,20 @@ def prepare(settings: Settings, pipelines: Iterable[Pipeline]) -> None:
             "give this worker's user DESCRIBE and CREATE on them (docs/security.md) or "
             "create them beforehand"
         ) from exc
+    if settings.lifecycle.encrypt_quarantine:
+        check_keys_topic(client_config(settings), settings)
+
+
+__all__ = [
+    "StartupError",
+    "build_enforcer",
+    "client_config",
+    "id_key",
+    "key_ring",
+    "master_key",
+    "prepare",
+    "pseudonymizer",
+    "read_audit_tails",
+    "security_config",
+    "topic_specs",
+]

@@ -9,7 +9,7 @@ class, so that a verifier can report it instead of skipping it silently.
 
 ``verify_topic`` runs ``ChainVerifier`` over ``read_audit`` in one pass (and hands
 each record to a report builder on the way); ``chain_tail`` finds a chain's last
-record, which ``quarantine_log.append_audit`` continues.
+record, which ``operator_log.append_audit`` continues.
 """
 
 from __future__ import annotations
