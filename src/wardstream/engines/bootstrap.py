@@ -23,6 +23,7 @@ from wardstream.audit.pseudonym import SubjectPseudonymizer, parse_key
 from wardstream.config.secrets import SecretUnavailable, read_secret
 from wardstream.config.settings import Settings, derived
 from wardstream.crypto import MasterKey
+from wardstream.crypto.derive import SNAPSHOT_PURPOSE, derive_key
 from wardstream.domain.pipeline import Pipeline
 from wardstream.enforce.auditor import Auditor
 from wardstream.enforce.datakeys import KeyRing
@@ -32,11 +33,13 @@ from wardstream.enforce.processor import PipelineProcessor, Timing
 from wardstream.enforce.quarantine import QuarantineBook
 from wardstream.enforce.sink_fields import missing_ring_message
 from wardstream.enforce.state import StateStore
+from wardstream.engines.snapshots import Snapshots
 from wardstream.errors import WardstreamError
 from wardstream.kafka.admin import TopicSpec, ensure_topics
-from wardstream.kafka.librdkafka import state_consumer_config
+from wardstream.kafka.librdkafka import common_config, state_consumer_config
 from wardstream.kafka.security import preflight, python_options
 from wardstream.kafka.tail import Row, partitions_of, read_to_end
+from wardstream.kafka.topic_facts import topic_facts
 from wardstream.lifecycle.wiring import COMPACTED_KINDS, attach
 from wardstream.policy.context import PolicyContext
 from wardstream.policy.idkey import IdKey
@@ -103,6 +106,44 @@ def master_key(settings: Settings) -> MasterKey:
             f"lifecycle.master_key must be exactly 32 random bytes as hex (64 digits) or "
             f"base64{why}"
         ) from None
+
+
+def snapshot_key(settings: Settings) -> bytes:
+    """The state snapshot's key: HKDF of the master key (never the master key itself)."""
+    ls = settings.lifecycle
+    if ls.master_key is None and not ls.master_key_file:
+        raise StartupError(
+            "state.snapshot_dir is set but there is no master key: the snapshot is sealed "
+            "under a key derived from it. Set WARDSTREAM__LIFECYCLE__MASTER_KEY (32 random "
+            "bytes, hex or base64: `openssl rand -hex 32`) or lifecycle.master_key_file, or "
+            "unset state.snapshot_dir"
+        )
+    master_key(settings)  # the same format checks and messages as the key ring's
+    text = _secret(ls.master_key, ls.master_key_file, "lifecycle.master_key", "")
+    return derive_key(parse_key(text), SNAPSHOT_PURPOSE)
+
+
+def state_snapshots(settings: Settings, enforcer: Enforcer) -> Snapshots | None:
+    """The snapshot (None when ``state.snapshot_dir`` is unset), already restored: its
+    ``start`` is where the state reader reads on from. Call it before the reader starts."""
+    directory = settings.state.snapshot_dir
+    if directory is None:
+        return None
+    if enforcer.applier is None:
+        raise WardstreamError("build_enforcer attaches the lifecycle state; call it first")
+    t = settings.topics
+    snaps = Snapshots(
+        directory,
+        snapshot_key(settings),
+        enforcer.applier,
+        enforcer.state,
+        (t.subjects, t.consents),
+        settings.state.snapshot_interval.total_seconds(),
+    )
+    consumer = state_consumer_config(settings, settings.fast)
+    facts = topic_facts(consumer, common_config(settings.kafka), snaps.mine)
+    snaps.start = snaps.restore(facts)
+    return snaps
 
 
 def key_ring(settings: Settings, pipelines: Sequence[Pipeline] = ()) -> KeyRing | None:
@@ -179,6 +220,8 @@ def build_enforcer(
     settings: Settings, pipelines: Sequence[Pipeline], policy: PolicyContext, base_dir: str = "."
 ) -> Enforcer:
     w = settings.worker
+    if settings.state.snapshot_dir is not None:
+        snapshot_key(settings)  # a missing or malformed key stops start-up before Kafka
     state = StateStore()
     book = QuarantineBook(settings.topics.quarantine, key_ring(settings, pipelines))
     refs = pseudonymizer(settings)

@@ -28,6 +28,7 @@ from wardstream.policy.ledger import ConsentLedger
 from wardstream.serde import DecodeError, Origin
 from wardstream.state.consent_codec import ConsentCodec
 from wardstream.state.profile_codec import ProfileCodec, id_head
+from wardstream.state.snapshot import NotSnapshotable
 from wardstream.state.table import BlobTable
 
 V = TypeVar("V")
@@ -212,6 +213,17 @@ class ProfileMap(_CachedMap[SubjectProfile]):
             return None
         return value if same and value.startswith(head) else None
 
+    def records(self) -> Iterator[tuple[bytes, bytes]]:
+        """(subject id, profile value) as on ``ward.subjects``, for a snapshot."""
+        for subject_id, profile in list(self._pinned.items()):
+            key = subject_id.encode()
+            value = self._encoded(subject_id, profile, id_head(key) + key)
+            if value is None:
+                raise NotSnapshotable("a profile that does not survive encoding is held")
+            yield key, value
+        for key, stored in self.table.items():
+            yield key, id_head(key) + key + stored
+
 
 class LedgerMap(_CachedMap[ConsentLedger]):
     """Subject id -> ``ConsentLedger``; stores the subject's consent events' bytes in order."""
@@ -266,3 +278,18 @@ class LedgerMap(_CachedMap[ConsentLedger]):
         except (DecodeError, ValueError, TypeError):
             return None
         return value if same else None
+
+    def records(self) -> Iterator[tuple[bytes, bytes]]:
+        """(subject id, consent value) per event in order, as on ``ward.consents``."""
+        for subject_id, ledger in list(self._pinned.items()):
+            for event in ledger.events:
+                value = self._encoded(event)
+                if value is None:
+                    raise NotSnapshotable("a consent that does not survive encoding is held")
+                yield subject_id.encode(), value
+        for key, stored in self.table.items():
+            i = 0
+            while i < len(stored):
+                j = i + 2 + (stored[i] | stored[i + 1] << 8)
+                yield key, stored[i + 2 : j]
+                i = j

@@ -28,6 +28,7 @@ from wardstream.engines.fast.delivery import Delivery
 from wardstream.engines.fast.state_feed import StateFeed
 from wardstream.engines.health import Probe, liveness, readiness
 from wardstream.engines.offsets import CommitPoint, Progress
+from wardstream.engines.snapshots import Snapshots
 from wardstream.errors import RestartNeeded
 from wardstream.kafka.librdkafka import FastEngineSettings
 
@@ -54,6 +55,7 @@ class FastEngine:
         clock: Callable[[], float] = time.monotonic,
         reload_audit: Callable[[], object] | None = None,
         state_stall_s: float = 120.0,
+        snapshots: Snapshots | None = None,
     ) -> None:
         self.enforcer, self.consumer, self.producer = enforcer, consumer, producer
         self.feed, self.delivery, self.fast = feed, delivery, fast
@@ -67,6 +69,7 @@ class FastEngine:
         self.stopping = False
         self._failure: str | None = None
         self.state_stall_s = state_stall_s
+        self.snapshots = snapshots
         self.assigned = False  # the group assigned this worker its partitions once
         self.turned_at = clock()  # the loop's last turn, for /livez
 
@@ -103,6 +106,8 @@ class FastEngine:
                 if now >= next_tick:
                     self._tick()
                     next_tick = now + self.fast.tick_interval_s
+                    if self.snapshots is not None and self.snapshots.due():
+                        self.snapshots.write()
                 soon = idle_commit is not None and caught_up and now - last_commit >= idle_commit
                 if now >= next_commit or soon:
                     self._commit()
@@ -124,6 +129,9 @@ class FastEngine:
         self.stopping = True
         self.consumer.close()
         self.producer.flush(30)
+        if self.snapshots is not None:
+            self.feed.apply_pending()  # what the reader handed over, so the snapshot is newest
+            self.snapshots.write()
 
     # -- the loop -------------------------------------------------------------------
     def _step(self) -> bool:

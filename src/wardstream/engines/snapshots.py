@@ -1,0 +1,180 @@
+"""The encrypted state snapshot, for both engines (SPEC, "State snapshots").
+
+``Snapshots`` sits between an engine's state reader and the ``StateApplier``:
+it passes every record on and notes, for ``ward.subjects`` and
+``ward.consents``, the next offset of each partition whose records are
+applied (``apply``, and ``reached`` when a read round reached its end
+offsets). ``write`` seals what the store holds for those two topics
+(``state.snapshot``) with those offsets; ``restore`` checks a snapshot at
+start (``state.snapshot_rules``), applies its records through the applier and
+returns the offsets to read on from. Every other topic the applier tails
+(quarantine, lifecycle, breach) is read from the beginning as before: their
+state is small, and some of it (the quarantine book, the issued ids, the
+triggers) is only rebuilt exactly by reading them.
+
+The engine thread owns it, as it owns the state: ``write`` runs between batches.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from wardstream.crypto import SealBroken
+from wardstream.enforce.hooks import StateTarget
+from wardstream.enforce.state import StateStore
+from wardstream.engines.snapshot_file import (
+    discard,
+    open_snapshot,
+    remove_temporaries,
+    seal_snapshot,
+    snapshot_path,
+    write_atomically,
+)
+from wardstream.errors import RestartNeeded
+from wardstream.kafka.topic_facts import TopicFacts
+from wardstream.state.snapshot import (
+    NotSnapshotable,
+    SnapshotUnreadable,
+    decode_meta,
+    decode_records,
+    encode,
+)
+from wardstream.state.snapshot_rules import why_unusable
+
+log = logging.getLogger(__name__)
+Start = dict[tuple[str, int], int]
+
+
+class SnapshotBroken(RestartNeeded):
+    """A snapshot whose tag verified did not apply to the end; it was removed, and the
+    restart reads the state topics from the beginning."""
+
+
+class Snapshots:
+    def __init__(
+        self,
+        directory: Path,
+        key: bytes,
+        applier: StateTarget,
+        state: StateStore,
+        topics: tuple[str, str],
+        interval_s: float,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        self.directory, self._key = directory, key
+        self.applier, self.state, self.mine = applier, state, topics
+        self.interval_s, self.wall = interval_s, wall
+        self.positions: dict[tuple[str, int], int] = {}
+        self.partitions: dict[str, list[int]] = {}
+        self.start: Start = {}  # where the state reader reads on from (empty: the beginning)
+        self.restored = 0  # records applied from the snapshot
+        self.written = 0  # snapshots written
+        self._due = wall() + interval_s
+
+    # -- what the state reader feeds ------------------------------------------------
+    @property
+    def topics(self) -> tuple[str, ...]:
+        return self.applier.topics
+
+    @property
+    def rejected(self) -> int:
+        return self.applier.rejected
+
+    def apply(
+        self, topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None
+    ) -> None:
+        self.applier.apply(topic, partition, offset, key, value)
+        if topic in self.mine:
+            self.positions[(topic, partition)] = offset + 1
+
+    def reached(self, ends: Mapping[tuple[str, int], int]) -> None:
+        """Every record before ``ends`` is applied (a read round reached them)."""
+        for tp, end in ends.items():
+            if tp[0] in self.mine and end > self.positions.get(tp, -1):
+                self.positions[tp] = end
+
+    # -- start-up -------------------------------------------------------------------
+    def restore(self, facts: TopicFacts) -> Start:
+        """Apply a usable snapshot; the offsets to read on from (empty: from the beginning)."""
+        self.partitions = {t: list(facts.partitions.get(t, [])) for t in self.mine}
+        remove_temporaries(self.directory)
+        path = snapshot_path(self.directory)
+        if not path.exists():
+            log.info("no state snapshot in %s: reading the state topics from the beginning",
+                     self.directory)  # fmt: skip
+            return {}
+        try:
+            plain = open_snapshot(self._key, path.read_bytes())
+            meta = decode_meta(plain)
+        except (SealBroken, SnapshotUnreadable, OSError) as exc:
+            return self._ignore(f"{exc} (another master key, or the file was altered)")
+        reason = why_unusable(
+            meta,
+            topics=self.mine,
+            partitions=self.partitions,
+            earliest=facts.earliest,
+            delete_retention_ms=facts.delete_retention_ms,
+            now_s=self.wall(),
+        )
+        if reason is not None:
+            return self._ignore(reason)
+        try:
+            for topic, key, value in decode_records(plain, meta.topics):
+                self.applier.apply(topic, -1, -1, key, value)
+                self.restored += 1
+        except SnapshotUnreadable as exc:
+            discard(self.directory)
+            raise SnapshotBroken(
+                f"the state snapshot {path} stopped applying part way ({exc}); it was removed, "
+                "and the restart reads the state topics from the beginning"
+            ) from exc
+        start = {(t, p): o for t, ps in meta.offsets.items() for p, o in ps.items()}
+        self.positions.update(start)
+        log.info("state snapshot applied: %d records; reading on from its offsets", self.restored)
+        return start
+
+    def _ignore(self, reason: str) -> Start:
+        log.warning(
+            "state snapshot in %s ignored and removed: %s; reading the state topics from the "
+            "beginning",
+            self.directory,
+            reason,
+        )
+        discard(self.directory)
+        return {}
+
+    # -- writing --------------------------------------------------------------------
+    def due(self, now: float | None = None) -> bool:
+        return (self.wall() if now is None else now) >= self._due
+
+    def write(self) -> Path | None:
+        """Seal the state of ``mine`` with the offsets it covers; None when not complete yet
+        (a partition never read to an end) or the store holds what cannot be written."""
+        now = self.wall()
+        self._due = now + self.interval_s
+        offsets: dict[str, dict[int, int]] = {}
+        for topic in self.mine:
+            parts = self.partitions.get(topic) or sorted(
+                p for (t, p) in self.positions if t == topic
+            )
+            if not parts or any((topic, p) not in self.positions for p in parts):
+                log.info("state snapshot not written: %s was not read to an end yet", topic)
+                return None
+            offsets[topic] = {p: self.positions[(topic, p)] for p in parts}
+        subjects, consents = self.mine
+        try:
+            plain = encode(
+                self.mine,
+                offsets,
+                now,
+                {subjects: self.state.subjects, consents: self.state.consents},
+            )
+        except NotSnapshotable as exc:
+            log.warning("state snapshot not written: %s", exc)
+            return None
+        path = write_atomically(self.directory, seal_snapshot(self._key, plain))
+        self.written += 1
+        return path
