@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from test_policy_support import T0, born, event, grant, pipeline, policy, subject, withdraw
 
+from wardstream.crypto import SealBroken
 from wardstream.crypto.derive import SNAPSHOT_PURPOSE, derive_key
 from wardstream.domain.consent import ConsentEvent
 from wardstream.domain.decision import Decision
@@ -21,7 +22,7 @@ from wardstream.domain.enums import Action
 from wardstream.domain.subject import SubjectProfile
 from wardstream.enforce.quarantine import QuarantineBook
 from wardstream.enforce.state import StateStore
-from wardstream.engines.snapshot_file import open_snapshot, snapshot_path
+from wardstream.engines.snapshot_file import MAGIC, read_chunks, snapshot_path
 from wardstream.engines.snapshots import Snapshots
 from wardstream.kafka.topic_facts import TopicFacts
 from wardstream.lifecycle.applier import LifecycleState, LifecycleTopics, StateApplier
@@ -223,12 +224,12 @@ def test_the_snapshot_key_is_derived_never_the_master_key(tmp_path: Path) -> Non
     clock, log = Clock(), Log()
     population(log)
     snapshot_after(tmp_path, clock, log)
-    blob = snapshot_path(tmp_path).read_bytes()
+    path = snapshot_path(tmp_path)
     assert KEY != MASTER and len(KEY) == 32
-    assert open_snapshot(KEY, blob)
-    with pytest.raises(Exception, match="does not open"):
-        open_snapshot(MASTER, blob)
-    assert b"kid-1" not in blob  # sealed: no subject id in the clear
+    assert list(read_chunks(path, KEY))
+    with pytest.raises(SealBroken, match="does not open"):
+        list(read_chunks(path, MASTER))
+    assert b"kid-1" not in path.read_bytes()  # sealed: no subject id in the clear
 
 
 @pytest.mark.parametrize(
@@ -339,3 +340,43 @@ def test_it_is_written_when_due(tmp_path: Path) -> None:
     assert not w.snaps.due()
     clock.now += timedelta(minutes=5).total_seconds()
     assert w.snaps.due()
+
+
+def _chunks(blob: bytes) -> tuple[bytes, list[bytes]]:
+    """The file's head (magic and salt) and its length-prefixed sealed chunks."""
+    at = len(MAGIC) + 16
+    head, out = blob[:at], []
+    while at < len(blob):
+        size = int.from_bytes(blob[at : at + 4], "big")
+        out.append(blob[at : at + 4 + size])
+        at += 4 + size
+    return head, out
+
+
+@pytest.mark.parametrize(
+    "cut",
+    [
+        lambda c: c[:-1],  # cut short at a chunk boundary
+        lambda c: [c[0], c[2], c[1], *c[3:]],  # two chunks swapped
+        lambda c: [c[0], c[1], c[1], *c[2:]],  # a chunk twice
+        lambda c: [*c, c[-1]],  # one more after the last
+        lambda c: [c[0], *c[2:]],  # a chunk dropped
+    ],
+    ids=["cut-short", "swapped", "repeated", "appended", "dropped"],
+)
+def test_chunks_cut_moved_or_dropped_are_detected_before_anything_is_applied(
+    tmp_path: Path, cut: Any
+) -> None:
+    clock, log = Clock(), Log()
+    population(log)
+    first = Worker(tmp_path, clock)
+    first.snaps.partitions = facts().partitions
+    first.snaps.chunk_bytes = 64  # a few records per chunk
+    first.feed(log.rows)
+    first.snaps.write()
+    head, chunks = _chunks(snapshot_path(tmp_path).read_bytes())
+    assert len(chunks) >= 4
+    snapshot_path(tmp_path).write_bytes(head + b"".join(cut(chunks)))
+    w = Worker(tmp_path, clock)
+    assert w.snaps.restore(facts()) == {}
+    assert len(w.state.subjects) == 0 and len(w.state.consents) == 0  # nothing half-applied

@@ -16,8 +16,8 @@ SNAPSHOT_PURPOSE = b"wardstream/state-snapshot/v1"
 _SALT = b"wardstream/master-key-derivation/v1"
 
 
-def derive_key(master: bytes, purpose: bytes) -> bytes:
-    """A 32-byte key for ``purpose`` from the master key's bytes."""
+def derive_key(master: bytes, purpose: bytes, salt: bytes = _SALT) -> bytes:
+    """A 32-byte key for ``purpose`` (and ``salt``) from a 32-byte key's bytes."""
     if len(master) != KEY_BYTES:
         raise ValueError(f"a master key is {KEY_BYTES} bytes (AES-256), not {len(master)}")
-    return HKDF(hashes.SHA256(), KEY_BYTES, _SALT, purpose).derive(master)
+    return HKDF(hashes.SHA256(), KEY_BYTES, salt, purpose).derive(master)

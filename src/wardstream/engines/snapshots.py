@@ -27,16 +27,18 @@ from wardstream.enforce.hooks import StateTarget
 from wardstream.enforce.state import StateStore
 from wardstream.engines.snapshot_file import (
     discard,
-    open_snapshot,
+    read_chunks,
     remove_temporaries,
-    seal_snapshot,
     snapshot_path,
     write_atomically,
 )
 from wardstream.errors import RestartNeeded
 from wardstream.kafka.topic_facts import TopicFacts
 from wardstream.state.snapshot import (
+    CHUNK_BYTES,
     NotSnapshotable,
+    SnapshotMeta,
+    SnapshotSource,
     SnapshotUnreadable,
     decode_meta,
     decode_records,
@@ -71,8 +73,10 @@ class Snapshots:
         self.partitions: dict[str, list[int]] = {}
         self.start: Start = {}  # where the state reader reads on from (empty: the beginning)
         self.restored = 0  # records applied from the snapshot
+        self.restore_s = self.write_s = 0.0  # how long the last restore and write took
         self.written = 0  # snapshots written
         self._due = wall() + interval_s
+        self.chunk_bytes = CHUNK_BYTES
 
     # -- what the state reader feeds ------------------------------------------------
     @property
@@ -106,9 +110,9 @@ class Snapshots:
             log.info("no state snapshot in %s: reading the state topics from the beginning",
                      self.directory)  # fmt: skip
             return {}
+        t0 = time.monotonic()
         try:
-            plain = open_snapshot(self._key, path.read_bytes())
-            meta = decode_meta(plain)
+            meta = self._check(path)  # every chunk's tag, before anything is applied
         except (SealBroken, SnapshotUnreadable, OSError) as exc:
             return self._ignore(f"{exc} (another master key, or the file was altered)")
         reason = why_unusable(
@@ -122,19 +126,38 @@ class Snapshots:
         if reason is not None:
             return self._ignore(reason)
         try:
-            for topic, key, value in decode_records(plain, meta.topics):
-                self.applier.apply(topic, -1, -1, key, value)
-                self.restored += 1
-        except SnapshotUnreadable as exc:
+            self._apply(path, meta.topics)
+        except (SealBroken, SnapshotUnreadable, OSError) as exc:
             discard(self.directory)
             raise SnapshotBroken(
                 f"the state snapshot {path} stopped applying part way ({exc}); it was removed, "
                 "and the restart reads the state topics from the beginning"
             ) from exc
+        self.restore_s = time.monotonic() - t0
         start = {(t, p): o for t, ps in meta.offsets.items() for p, o in ps.items()}
         self.positions.update(start)
-        log.info("state snapshot applied: %d records; reading on from its offsets", self.restored)
+        log.info(
+            "state snapshot applied: %d records in %.1f s; reading on from its offsets",
+            self.restored,
+            self.restore_s,
+        )
         return start
+
+    def _check(self, path: Path) -> SnapshotMeta:
+        chunks = read_chunks(path, self._key)
+        meta = decode_meta(next(chunks))
+        for _ in chunks:
+            pass
+        return meta
+
+    def _apply(self, path: Path, topics: tuple[str, ...]) -> None:
+        chunks = read_chunks(path, self._key)
+        next(chunks)  # the header
+        apply = self.applier.apply
+        for chunk in chunks:
+            for topic, key, value in decode_records(chunk, topics):
+                apply(topic, -1, -1, key, value)
+                self.restored += 1
 
     def _ignore(self, reason: str) -> Start:
         log.warning(
@@ -153,7 +176,7 @@ class Snapshots:
     def write(self) -> Path | None:
         """Seal the state of ``mine`` with the offsets it covers; None when not complete yet
         (a partition never read to an end) or the store holds what cannot be written."""
-        now = self.wall()
+        now, t0 = self.wall(), time.monotonic()
         self._due = now + self.interval_s
         offsets: dict[str, dict[int, int]] = {}
         for topic in self.mine:
@@ -165,16 +188,17 @@ class Snapshots:
                 return None
             offsets[topic] = {p: self.positions[(topic, p)] for p in parts}
         subjects, consents = self.mine
+        stores: dict[str, SnapshotSource] = {
+            subjects: self.state.subjects,
+            consents: self.state.consents,
+        }
         try:
-            plain = encode(
-                self.mine,
-                offsets,
-                now,
-                {subjects: self.state.subjects, consents: self.state.consents},
+            path = write_atomically(
+                self.directory, self._key, encode(self.mine, offsets, now, stores, self.chunk_bytes)
             )
         except NotSnapshotable as exc:
             log.warning("state snapshot not written: %s", exc)
             return None
-        path = write_atomically(self.directory, seal_snapshot(self._key, plain))
+        self.write_s = time.monotonic() - t0
         self.written += 1
         return path

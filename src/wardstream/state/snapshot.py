@@ -14,16 +14,16 @@ bytes they came in (``ProfileMap`` and ``LedgerMap`` rebuild them from their
 compact form without decoding); a native store only has to do the same, so the
 format does not change with the store.
 
-Layout (sealed by the caller): ``u32 header length | header JSON | records``;
-a record is ``u8 topic index | u32 key length (0xFFFFFFFF: none) | key | u32
-value length | value``. Nothing here does I/O.
+Layout, in chunks that the caller seals one by one: the header (JSON), then
+chunks of whole records; a record is ``u8 topic index | u32 key length
+(0xFFFFFFFF: none) | key | u32 value length | value``. Nothing here does I/O.
 """
 
 from __future__ import annotations
 
 import json
 import struct
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -57,7 +57,6 @@ class SnapshotMeta:
     topics: tuple[str, ...]
     offsets: dict[str, dict[int, int]]
     written_at: float  # epoch seconds
-    records: int = 0
 
     def to_json(self) -> bytes:
         return json.dumps(
@@ -68,7 +67,6 @@ class SnapshotMeta:
                     t: {str(p): o for p, o in ps.items()} for t, ps in self.offsets.items()
                 },
                 "written_at": self.written_at,
-                "records": self.records,
             },
             sort_keys=True,
         ).encode()
@@ -88,10 +86,12 @@ class SnapshotMeta:
                 tuple(str(t) for t in data["topics"]),
                 offsets,
                 float(data["written_at"]),
-                int(data["records"]),
             )
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise SnapshotUnreadable(f"snapshot header unreadable ({type(exc).__name__})") from None
+
+
+CHUNK_BYTES = 1 << 20
 
 
 def encode(
@@ -99,45 +99,50 @@ def encode(
     offsets: Offsets,
     written_at: float,
     sources: Mapping[str, SnapshotSource],
-) -> bytes:
-    """The plaintext of a snapshot of ``sources`` (topic -> its store), covering ``offsets``."""
-    parts: list[bytes] = []
-    count = 0
+    chunk_bytes: int = CHUNK_BYTES,
+) -> Iterator[bytes]:
+    """The plaintext of a snapshot of ``sources`` (topic -> its store), covering ``offsets``,
+    in chunks: the header, then whole records about ``chunk_bytes`` at a time (a writer
+    seals each as it comes, so the snapshot is never held whole)."""
+    meta = SnapshotMeta(topics, {t: dict(ps) for t, ps in offsets.items()}, written_at)
+    yield meta.to_json()
+    buf = bytearray()
+    pack_head, pack = _HEAD.pack, _U32.pack
     for index, topic in enumerate(topics):
-        pack_head = _HEAD.pack
-        pack = _U32.pack
         for key, value in sources[topic].records():
-            parts += (pack_head(index, len(key)), key, pack(len(value)), value)
-            count += 1
-    meta = SnapshotMeta(
-        topics, {t: dict(ps) for t, ps in offsets.items()}, written_at, records=count
-    )
-    header = meta.to_json()
-    return b"".join([_U32.pack(len(header)), header, *parts])
+            buf += pack_head(index, len(key))
+            buf += key
+            buf += pack(len(value))
+            buf += value
+            if len(buf) >= chunk_bytes:
+                yield bytes(buf)
+                buf.clear()
+    if buf:
+        yield bytes(buf)
 
 
-def decode_meta(plain: bytes) -> SnapshotMeta:
-    (size,) = _read(_U32, plain, 0)
-    return SnapshotMeta.from_json(plain[4 : 4 + size])
+def decode_meta(header: bytes) -> SnapshotMeta:
+    """The first chunk."""
+    return SnapshotMeta.from_json(header)
 
 
 def decode_records(
-    plain: bytes, topics: tuple[str, ...]
+    chunk: bytes, topics: tuple[str, ...]
 ) -> Iterator[tuple[str, bytes | None, bytes]]:
-    """(topic, key, value) in the order written; SnapshotUnreadable when cut short."""
-    (size,) = _read(_U32, plain, 0)
-    i, end = 4 + size, len(plain)
-    view = memoryview(plain)
+    """(topic, key, value) of a records chunk, in the order written; SnapshotUnreadable when
+    a record is cut short."""
+    i, end = 0, len(chunk)
+    view = memoryview(chunk)
     while i < end:
-        index, klen = _read(_HEAD, plain, i)
+        index, klen = _read(_HEAD, chunk, i)
         i += _HEAD.size
         key: bytes | None = None
         if klen != _NONE:
             key, i = bytes(view[i : i + klen]), i + klen
-        (vlen,) = _read(_U32, plain, i)
+        (vlen,) = _read(_U32, chunk, i)
         i += 4
         if index >= len(topics) or i + vlen > end:
-            raise SnapshotUnreadable("a snapshot record runs past the end or names no topic")
+            raise SnapshotUnreadable("a snapshot record runs past its chunk or names no topic")
         yield topics[index], key, bytes(view[i : i + vlen])
         i += vlen
 
@@ -147,13 +152,3 @@ def _read(fmt: struct.Struct, data: bytes, at: int) -> tuple[int, ...]:
         return fmt.unpack_from(data, at)
     except struct.error:
         raise SnapshotUnreadable("the snapshot ends in the middle of a record") from None
-
-
-def merge_offsets(*found: Iterable[tuple[tuple[str, int], int]]) -> dict[str, dict[int, int]]:
-    """The furthest offset per topic partition among ``found``."""
-    out: dict[str, dict[int, int]] = {}
-    for pairs in found:
-        for (topic, partition), offset in pairs:
-            parts = out.setdefault(topic, {})
-            parts[partition] = max(offset, parts.get(partition, 0))
-    return out
