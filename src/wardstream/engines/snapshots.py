@@ -196,8 +196,16 @@ class Snapshots:
             path = write_atomically(
                 self.directory, self._key, encode(self.mine, offsets, now, stores, self.chunk_bytes)
             )
-        except NotSnapshotable as exc:
-            log.warning("state snapshot not written: %s", exc)
+        except (NotSnapshotable, OSError) as exc:
+            # the previous snapshot must not outlive its interval: a subject deleted since
+            # would stay on disk. Without one, the next start reads from the beginning.
+            discard(self.directory)
+            log.error(
+                "state snapshot not written (%s); the previous one was removed: check that "
+                "%s is writable and has room",
+                exc,
+                self.directory,
+            )
             return None
         self.write_s = time.monotonic() - t0
         self.written += 1

@@ -25,7 +25,7 @@ from wardstream.enforce.auditor import chains_of
 from wardstream.enforce.enforcer import Enforcer
 from wardstream.enforce.records import InRecord, OutRecord
 from wardstream.engines.fast.delivery import Delivery
-from wardstream.engines.fast.state_feed import StateFeed
+from wardstream.engines.fast.state_feed import StateFeed, StateReaderFailed
 from wardstream.engines.health import Probe, liveness, readiness
 from wardstream.engines.offsets import CommitPoint, Progress
 from wardstream.engines.snapshots import Snapshots
@@ -130,8 +130,16 @@ class FastEngine:
         self.consumer.close()
         self.producer.flush(30)
         if self.snapshots is not None:
-            self.feed.apply_pending()  # what the reader handed over, so the snapshot is newest
-            self.snapshots.write()
+            self._last_snapshot(self.snapshots)
+
+    def _last_snapshot(self, snapshots: Snapshots) -> None:
+        """At a clean stop: apply what the reader handed over, then write the snapshot."""
+        try:
+            self.feed.apply_pending()
+        except StateReaderFailed:
+            log.warning("no snapshot at this stop: the state reader had stopped")
+            return
+        snapshots.write()
 
     # -- the loop -------------------------------------------------------------------
     def _step(self) -> bool:
