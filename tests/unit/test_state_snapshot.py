@@ -391,3 +391,41 @@ def test_a_write_that_fails_removes_the_previous_snapshot(tmp_path: Path) -> Non
     first.state.put_subject("kid-odd", odd)  # not writable as record bytes (Avro keeps ms)
     assert first.snaps.write() is None
     assert not snapshot_path(tmp_path).exists()
+
+
+def test_a_deregistration_in_the_snapshot_triggers_its_deletion_again_as_a_full_read_does(
+    tmp_path: Path,
+) -> None:
+    """Profiles restored in the store's own form skip the hooks; a deregistered one is
+    applied again, so the issuer sees its trigger (and skips it if the id was issued)."""
+    clock, log = Clock(), Log()
+    population(log)
+    log.profile("kid-4", subject(born(10), subject_id="kid-4", deregistered_at=T0))
+    snapshot_after(tmp_path, clock, log)
+    restored, full = restart(tmp_path, clock, log), full_read(tmp_path, clock, log)
+
+    def triggered(w: Worker) -> set[str]:
+        return {
+            b.subject_id for t in w.lifecycle.triggers if isinstance((b := t.body), SubjectProfile)
+        }
+
+    assert triggered(restored) == triggered(full) == {"kid-4"}
+    withdrawals = [t for t in restored.lifecycle.triggers if isinstance(t.body, tuple)]
+    assert len(withdrawals) == 1  # kid-2's withdrawal, applied again from the snapshot
+    same_state(restored, full)
+
+
+def test_the_store_knows_which_profiles_are_deregistered() -> None:
+    state = StateStore()
+    kid = subject(born(10), subject_id="kid-9")
+    state.put_subject("kid-9", replace_gone(kid, T0))
+    assert state.subjects.gone == {b"kid-9"}
+    state.put_subject("kid-9", kid)  # registered again
+    assert state.subjects.gone == set()
+    state.put_subject("kid-9", replace_gone(kid, T0))
+    state.put_subject("kid-9", None)  # a tombstone
+    assert state.subjects.gone == set()
+
+
+def replace_gone(p: SubjectProfile, when: Any) -> SubjectProfile:
+    return SubjectProfile(**{**p.to_dict(), "deregistered_at": when})

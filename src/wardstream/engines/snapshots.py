@@ -45,6 +45,7 @@ from wardstream.state.snapshot import (
     encode,
 )
 from wardstream.state.snapshot_rules import why_unusable
+from wardstream.state.snapshot_source import LedgerSource, ProfileSource
 
 log = logging.getLogger(__name__)
 Start = dict[tuple[str, int], int]
@@ -150,13 +151,25 @@ class Snapshots:
             pass
         return meta
 
+    def _sources(self) -> dict[str, SnapshotSource]:
+        subjects, consents = self.mine
+        return {
+            subjects: ProfileSource(self.state.subjects),
+            consents: LedgerSource(self.state.consents),
+        }
+
     def _apply(self, path: Path, topics: tuple[str, ...]) -> None:
+        if len(self.state.subjects) or len(self.state.consents):
+            raise SnapshotUnreadable("a snapshot is only applied to an empty store")
         chunks = read_chunks(path, self._key)
         next(chunks)  # the header
-        apply = self.applier.apply
+        apply, sources = self.applier.apply, self._sources()
         for chunk in chunks:
-            for topic, key, value in decode_records(chunk, topics):
-                apply(topic, -1, -1, key, value)
+            for topic, stored, key, value in decode_records(chunk, topics):
+                if stored and key is not None:
+                    sources[topic].load_stored(key, value)
+                else:
+                    apply(topic, -1, -1, key, value)
                 self.restored += 1
 
     def _ignore(self, reason: str) -> Start:
@@ -188,10 +201,7 @@ class Snapshots:
                 return None
             offsets[topic] = {p: self.positions[(topic, p)] for p in parts}
         subjects, consents = self.mine
-        stores: dict[str, SnapshotSource] = {
-            subjects: self.state.subjects,
-            consents: self.state.consents,
-        }
+        stores = self._sources()
         try:
             path = write_atomically(
                 self.directory, self._key, encode(self.mine, offsets, now, stores, self.chunk_bytes)

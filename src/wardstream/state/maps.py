@@ -28,7 +28,6 @@ from wardstream.policy.ledger import ConsentLedger
 from wardstream.serde import DecodeError, Origin
 from wardstream.state.consent_codec import ConsentCodec
 from wardstream.state.profile_codec import ProfileCodec, id_head
-from wardstream.state.snapshot import NotSnapshotable
 from wardstream.state.table import BlobTable
 
 V = TypeVar("V")
@@ -166,6 +165,16 @@ class ProfileMap(_CachedMap[SubjectProfile]):
     def __init__(self, codec: ProfileCodec | None = None, cache_size: int = CACHE_SIZE) -> None:
         super().__init__(cache_size)
         self.codec = codec or ProfileCodec()
+        self.gone: set[bytes] = set()
+        """Ids whose profile has a deregistered_at (a snapshot replays them: they trigger)."""
+
+    def _remove(self, subject_id: str) -> SubjectProfile | None:
+        self.gone.discard(subject_id.encode())
+        return super()._remove(subject_id)
+
+    def clear(self) -> None:
+        super().clear()
+        self.gone = set()
 
     def _decode(self, subject_id: str, stored: bytes) -> SubjectProfile:
         key = subject_id.encode()
@@ -191,7 +200,11 @@ class ProfileMap(_CachedMap[SubjectProfile]):
         if value is None:  # kept as the object itself
             before = self._remove(subject_id)
             self._pinned[subject_id] = profile
-            return before
+            return before  # replayed whole by a snapshot, deregistered or not
+        if profile.deregistered_at is None:
+            self.gone.discard(key)
+        else:
+            self.gone.add(key)
         cached = self._hot.pop(subject_id, None)
         if cached is None and self._warm:
             cached = self._warm.pop(subject_id, None)
@@ -213,16 +226,10 @@ class ProfileMap(_CachedMap[SubjectProfile]):
             return None
         return value if same and value.startswith(head) else None
 
-    def records(self) -> Iterator[tuple[bytes, bytes]]:
-        """(subject id, profile value) as on ``ward.subjects``, for a snapshot."""
-        for subject_id, profile in list(self._pinned.items()):
-            key = subject_id.encode()
-            value = self._encoded(subject_id, profile, id_head(key) + key)
-            if value is None:
-                raise NotSnapshotable("a profile that does not survive encoding is held")
-            yield key, value
-        for key, stored in self.table.items():
-            yield key, id_head(key) + key + stored
+    def load_stored(self, key: bytes, stored: bytes) -> None:
+        """Store a value in the table's own form (from a snapshot), as ``swap`` would have."""
+        self._remove(key.decode())
+        self.table.put(key, stored)
 
 
 class LedgerMap(_CachedMap[ConsentLedger]):
@@ -278,18 +285,3 @@ class LedgerMap(_CachedMap[ConsentLedger]):
         except (DecodeError, ValueError, TypeError):
             return None
         return value if same else None
-
-    def records(self) -> Iterator[tuple[bytes, bytes]]:
-        """(subject id, consent value) per event in order, as on ``ward.consents``."""
-        for subject_id, ledger in list(self._pinned.items()):
-            for event in ledger.events:
-                value = self._encoded(event)
-                if value is None:
-                    raise NotSnapshotable("a consent that does not survive encoding is held")
-                yield subject_id.encode(), value
-        for key, stored in self.table.items():
-            i = 0
-            while i < len(stored):
-                j = i + 2 + (stored[i] | stored[i + 1] << 8)
-                yield key, stored[i + 2 : j]
-                i = j

@@ -15,8 +15,9 @@ compact form without decoding); a native store only has to do the same, so the
 format does not change with the store.
 
 Layout, in chunks that the caller seals one by one: the header (JSON), then
-chunks of whole records; a record is ``u8 topic index | u32 key length
-(0xFFFFFFFF: none) | key | u32 value length | value``. Nothing here does I/O.
+chunks of whole records; a record is ``u8 topic index (| 0x80: stored form) |
+u32 key length (0xFFFFFFFF: none) | key | u32 value length | value``. Nothing
+here does I/O.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ VERSION = 1
 _U32 = struct.Struct("<I")
 _HEAD = struct.Struct("<BI")
 _NONE = 0xFFFFFFFF
+STORED = 0x80  # in a record's topic byte: the value is in the store's own form
 Offsets = Mapping[str, Mapping[int, int]]
 """topic -> partition -> the next offset to read (everything before it is in the snapshot)."""
 
@@ -47,9 +49,15 @@ class NotSnapshotable(WardstreamError):
 
 
 class SnapshotSource(Protocol):
-    def records(self) -> Iterator[tuple[bytes, bytes]]:
-        """(key, value) as on the topic: applied again in this order they rebuild the state."""
+    def stored(self) -> Iterator[tuple[bytes, bytes]]:
+        """(key, value in the store's own form): put back with ``load_stored``, no hook runs."""
         ...
+
+    def records(self) -> Iterator[tuple[bytes, bytes]]:
+        """(key, value) as on the topic: applied again through the applier, in this order."""
+        ...
+
+    def load_stored(self, key: bytes, stored: bytes) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,14 +117,17 @@ def encode(
     buf = bytearray()
     pack_head, pack = _HEAD.pack, _U32.pack
     for index, topic in enumerate(topics):
-        for key, value in sources[topic].records():
-            buf += pack_head(index, len(key))
-            buf += key
-            buf += pack(len(value))
-            buf += value
-            if len(buf) >= chunk_bytes:
-                yield bytes(buf)
-                buf.clear()
+        source = sources[topic]
+        for flag, entries in ((STORED, source.stored()), (0, source.records())):
+            head = index | flag
+            for key, value in entries:
+                buf += pack_head(head, len(key))
+                buf += key
+                buf += pack(len(value))
+                buf += value
+                if len(buf) >= chunk_bytes:
+                    yield bytes(buf)
+                    buf.clear()
     if buf:
         yield bytes(buf)
 
@@ -128,13 +139,14 @@ def decode_meta(header: bytes) -> SnapshotMeta:
 
 def decode_records(
     chunk: bytes, topics: tuple[str, ...]
-) -> Iterator[tuple[str, bytes | None, bytes]]:
-    """(topic, key, value) of a records chunk, in the order written; SnapshotUnreadable when
-    a record is cut short."""
+) -> Iterator[tuple[str, bool, bytes | None, bytes]]:
+    """(topic, stored, key, value) of a records chunk, in the order written (``stored``: the
+    value is in the store's own form); SnapshotUnreadable when a record is cut short."""
     i, end = 0, len(chunk)
     view = memoryview(chunk)
     while i < end:
-        index, klen = _read(_HEAD, chunk, i)
+        head, klen = _read(_HEAD, chunk, i)
+        index = head & ~STORED
         i += _HEAD.size
         key: bytes | None = None
         if klen != _NONE:
@@ -143,7 +155,7 @@ def decode_records(
         i += 4
         if index >= len(topics) or i + vlen > end:
             raise SnapshotUnreadable("a snapshot record runs past its chunk or names no topic")
-        yield topics[index], key, bytes(view[i : i + vlen])
+        yield topics[index], bool(head & STORED), key, bytes(view[i : i + vlen])
         i += vlen
 
 
