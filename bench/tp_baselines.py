@@ -27,6 +27,8 @@ from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 
+from wardstream.config.fast import FastEngineSettings
+
 
 class Meter:
     def __init__(self, measure: int) -> None:
@@ -67,12 +69,19 @@ def report(**fields: Any) -> None:
     sys.stdout.flush()
 
 
+# The fetch tuning the fast engine uses (FastEngineSettings): without it librdkafka's
+# fetcher backs off for 1 s whenever its queue fills, and the raw row measured that pause,
+# not the limit (bulletin, 2026-12-07).
+RAW_FETCH = {"fetch.queue.backoff.ms": FastEngineSettings().fetch_queue_backoff_ms}
+
+
 def raw(bootstrap: str, source: str, sink: str, measure: int, total: int) -> None:
     c = Consumer(
         {
             "bootstrap.servers": bootstrap,
             "group.id": f"raw-{uuid.uuid4().hex[:6]}",
             "enable.auto.commit": False,
+            **RAW_FETCH,
         }
     )
     parts = c.list_topics(source, timeout=10).topics[source].partitions

@@ -47,6 +47,12 @@ def machine(load_before: tuple[float, float, float]) -> dict[str, Any]:
     }
 
 
+def cores(row: dict[str, Any]) -> float:
+    """Cores the row kept busy while measured: a baseline well under one core on a loop
+    that should be CPU-bound is throttled somewhere (a fetch backoff, a broker)."""
+    return float(row["events_per_s"]) * float(row["cpu_s_per_million"]) / 1e6
+
+
 def table(result: dict[str, Any]) -> Table:
     m = result["meta"]
     runs = m.get("repeat", 1)
@@ -57,12 +63,12 @@ def table(result: dict[str, Any]) -> Table:
         + (f"; median of {runs} runs per row (range)" if runs > 1 else ""),
     )
     for col in ("row", "events/s", "x raw", "p50 ms", "p99 ms", "child p50", "CPU s/M ev",
-                "peak RSS MB", "withdrawal lag ms"):  # fmt: skip
+                "cores", "peak RSS MB", "withdrawal lag ms"):  # fmt: skip
         t.add_column(col, justify="left" if col == "row" else "right")
     raw = result["rows"].get("raw", {}).get("events_per_s")
     for row, r in result["rows"].items():
         if "error" in r:
-            t.add_row(row, f"[red]{r['error']}[/red]", *[""] * 7)
+            t.add_row(row, f"[red]{r['error']}[/red]", *[""] * 8)
             continue
         lat = r.get("latency", {})
         first = lat.get("adult") or lat.get("all") or {}
@@ -80,6 +86,7 @@ def table(result: dict[str, Any]) -> Table:
             _fmt(first.get("p99_ms")),
             _fmt(child.get("p50_ms")),
             f"{r['cpu_s_per_million']:,}",
+            f"{cores(r):.2f}",
             f"{r['peak_rss_mb']:,}",
             _fmt(lag),
         )

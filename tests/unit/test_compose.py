@@ -110,6 +110,8 @@ def _image_files() -> set[str]:
     workdir = Path(re.findall(r"^WORKDIR\s+(\S+)", DOCKERFILE, flags=re.MULTILINE)[-1])
     out: set[str] = set()
     for line in re.findall(r"^COPY\s+(.+)$", DOCKERFILE, flags=re.MULTILINE):
+        if line.startswith("--from="):
+            continue  # from a build stage (the wheel), not from the repository
         *sources, dest = line.split()
         for src in sources:
             assert (ROOT / src).exists(), f"Dockerfile copies {src}, which the repo lacks"

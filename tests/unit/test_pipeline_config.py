@@ -326,7 +326,10 @@ def test_a_schema_beside_the_pipeline_file_is_the_one_check_and_the_worker_read(
     write(project, GOOD.replace("schemas/click.avsc", "click.avsc"))
     assert check_pipelines(project / "pipelines", POLICY, base_dir=project) == []
     (pipe,) = load_pipelines(project / "pipelines", POLICY, base_dir=project)
-    keys = {"audit": {"hmac_key": "8f2b0c6e4d1a9b7c3e5f0a2d4c6b8e1f3a5c7e9b0d2f4a6c8e0b1d3f5a7c9e1b"}, "lifecycle": {"encrypt_quarantine": False}}
+    keys = {
+        "audit": {"hmac_key": "8f2b0c6e4d1a9b7c3e5f0a2d4c6b8e1f3a5c7e9b0d2f4a6c8e0b1d3f5a7c9e1b"},
+        "lifecycle": {"encrypt_quarantine": False},
+    }
     settings = Settings.model_validate(keys)
     enforcer = build_enforcer(settings, [pipe], POLICY.to_context(), base_dir=str(project))
     [processor] = enforcer.by_source.values()

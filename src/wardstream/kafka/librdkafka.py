@@ -36,6 +36,7 @@ def consumer_config(settings: Settings, fast: FastEngineSettings) -> dict[str, A
         "auto.offset.reset": "earliest",
         "isolation.level": "read_committed",
         "fetch.wait.max.ms": fast.fetch_wait_ms,
+        "fetch.queue.backoff.ms": fast.fetch_queue_backoff_ms,
         **fast.consumer_overrides,
     }
 
@@ -50,6 +51,7 @@ def state_consumer_config(settings: Settings, fast: FastEngineSettings) -> dict[
     """A consumer that is assigned partitions and never joins or commits to its group."""
     return {
         "fetch.wait.max.ms": fast.fetch_wait_ms,
+        "fetch.queue.backoff.ms": fast.fetch_queue_backoff_ms,
         **common_config(settings.kafka),
         "group.id": f"{settings.worker.app_id}.state.unused",
         "enable.auto.commit": False,

@@ -1,0 +1,10 @@
+//! wardstream's native core. The logic lives in plain Rust modules that `cargo test`
+//! covers without Python; `python` (the PyO3 layer, feature `python`) only converts.
+
+pub mod locate;
+pub mod read;
+pub mod schema;
+pub mod walk;
+
+#[cfg(feature = "python")]
+mod python;

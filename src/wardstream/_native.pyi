@@ -1,0 +1,22 @@
+"""Types of wardstream's native core (the Rust crate in native/, built by maturin).
+
+Private: use :mod:`wardstream.serde.native`.
+"""
+
+class AvroLocator:
+    def __init__(
+        self,
+        schema_json: str,
+        subject_path: str | None,
+        time_path: str | None,
+        canonical: bool = True,
+    ) -> None:
+        """Raises ValueError((kind, message)); kind is one of invalid, not_record,
+        unsupported, unknown_path."""
+
+    @property
+    def schema_name(self) -> str: ...
+    def locate(
+        self, values: list[bytes], timestamps: list[int | None] | None = None
+    ) -> tuple[list[str | None], list[int | None], list[tuple[int, str, str, str | None]]]:
+        """(subjects, epoch microseconds, errors as (index, code, detail, cause))."""
