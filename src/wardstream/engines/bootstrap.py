@@ -123,9 +123,12 @@ def snapshot_key(settings: Settings) -> bytes:
     return derive_key(parse_key(text), SNAPSHOT_PURPOSE)
 
 
-def state_snapshots(settings: Settings, enforcer: Enforcer) -> Snapshots | None:
-    """The snapshot (None when ``state.snapshot_dir`` is unset), already restored: its
-    ``start`` is where the state reader reads on from. Call it before the reader starts."""
+def state_snapshots(
+    settings: Settings, enforcer: Enforcer, *, load: bool = True
+) -> Snapshots | None:
+    """The snapshot (None when ``state.snapshot_dir`` is unset), restored unless ``load`` is
+    False (then ``Snapshots.load`` restores it later): its ``start`` is where the state
+    reader reads on from. Restore before the reader starts."""
     directory = settings.state.snapshot_dir
     if directory is None:
         return None
@@ -141,8 +144,9 @@ def state_snapshots(settings: Settings, enforcer: Enforcer) -> Snapshots | None:
         settings.state.snapshot_interval.total_seconds(),
     )
     consumer = state_consumer_config(settings, settings.fast)
-    facts = topic_facts(consumer, common_config(settings.kafka), snaps.mine)
-    snaps.start = snaps.restore(facts)
+    snaps.facts = lambda: topic_facts(consumer, common_config(settings.kafka), snaps.mine)
+    if load:
+        snaps.load()
     return snaps
 
 

@@ -73,6 +73,7 @@ class Snapshots:
         self.positions: dict[tuple[str, int], int] = {}
         self.partitions: dict[str, list[int]] = {}
         self.start: Start = {}  # where the state reader reads on from (empty: the beginning)
+        self.facts: Callable[[], TopicFacts] | None = None  # reads them from Kafka (``load``)
         self.restored = 0  # records applied from the snapshot
         self.restore_s = self.write_s = 0.0  # how long the last restore and write took
         self.written = 0  # snapshots written
@@ -102,8 +103,16 @@ class Snapshots:
                 self.positions[tp] = end
 
     # -- start-up -------------------------------------------------------------------
-    def restore(self, facts: TopicFacts) -> Start:
-        """Apply a usable snapshot; the offsets to read on from (empty: from the beginning)."""
+    def load(self, beat: Callable[[], None] = lambda: None) -> Start:
+        """``restore`` with the facts read from Kafka now (``facts``); sets ``start``."""
+        if self.facts is None:
+            raise SnapshotUnreadable("no way to read the state topics' facts was given")
+        self.start = self.restore(self.facts(), beat)
+        return self.start
+
+    def restore(self, facts: TopicFacts, beat: Callable[[], None] = lambda: None) -> Start:
+        """Apply a usable snapshot; the offsets to read on from (empty: from the beginning).
+        ``beat`` is called between chunks (a long restore keeps the worker's loop alive)."""
         self.partitions = {t: list(facts.partitions.get(t, [])) for t in self.mine}
         remove_temporaries(self.directory)
         path = snapshot_path(self.directory)
@@ -113,7 +122,7 @@ class Snapshots:
             return {}
         t0 = time.monotonic()
         try:
-            meta = self._check(path)  # every chunk's tag, before anything is applied
+            meta = self._check(path, beat)  # every chunk's tag, before anything is applied
         except (SealBroken, SnapshotUnreadable, OSError) as exc:
             return self._ignore(f"{exc} (another master key, or the file was altered)")
         reason = why_unusable(
@@ -127,7 +136,7 @@ class Snapshots:
         if reason is not None:
             return self._ignore(reason)
         try:
-            self._apply(path, meta.topics)
+            self._apply(path, meta.topics, beat)
         except (SealBroken, SnapshotUnreadable, OSError) as exc:
             discard(self.directory)
             raise SnapshotBroken(
@@ -144,11 +153,11 @@ class Snapshots:
         )
         return start
 
-    def _check(self, path: Path) -> SnapshotMeta:
+    def _check(self, path: Path, beat: Callable[[], None]) -> SnapshotMeta:
         chunks = read_chunks(path, self._key)
         meta = decode_meta(next(chunks))
         for _ in chunks:
-            pass
+            beat()
         return meta
 
     def _sources(self) -> dict[str, SnapshotSource]:
@@ -158,13 +167,14 @@ class Snapshots:
             consents: LedgerSource(self.state.consents),
         }
 
-    def _apply(self, path: Path, topics: tuple[str, ...]) -> None:
+    def _apply(self, path: Path, topics: tuple[str, ...], beat: Callable[[], None]) -> None:
         if len(self.state.subjects) or len(self.state.consents):
             raise SnapshotUnreadable("a snapshot is only applied to an empty store")
         chunks = read_chunks(path, self._key)
         next(chunks)  # the header
         apply, sources = self.applier.apply, self._sources()
         for chunk in chunks:
+            beat()
             for topic, stored, key, value in decode_records(chunk, topics):
                 if stored and key is not None:
                     sources[topic].load_stored(key, value)

@@ -59,13 +59,12 @@ def build_fast_engine(
     applier = enforcer.applier
     if applier is None:
         raise WardstreamError("build_enforcer attaches the lifecycle state; call it first")
-    snaps = state_snapshots(settings, enforcer)  # restored now, before the feed starts
+    snaps = state_snapshots(settings, enforcer, load=False)  # restored in FastEngine.run
     feed = StateFeed(
         lambda: Consumer(state_consumer_config(settings, fast)),
         applier if snaps is None else snaps,
         enforcer.state,
         interval_s=fast.state_poll_interval_s,
-        start=None if snaps is None else snaps.start,
         reached=None if snaps is None else snaps.reached,
     )
     return FastEngine(

@@ -79,6 +79,8 @@ class FastEngine:
         self.stopping = True
 
     def run(self) -> None:
+        if self.snapshots is not None:  # with the probes up: a long restore keeps /livez 200
+            self.feed.read_from(self.snapshots.load(self._turn))
         self.feed.start()
         if not self.feed.wait_ready(self.state_stall_s, lambda: self.stopping, self._turn):
             if self.stopping:

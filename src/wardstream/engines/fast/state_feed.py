@@ -72,6 +72,10 @@ class StateFeed:
         self._reached = reached
 
     # -- the engine thread ------------------------------------------------------------
+    def read_from(self, offsets: Mapping[tuple[str, int], int]) -> None:
+        """Read these partitions from these offsets (a snapshot's); call before ``start``."""
+        self._start = dict(offsets)
+
     def start(self) -> None:
         self._thread.start()
 
