@@ -56,6 +56,7 @@ def facts(earliest: int = 0, retention_ms: int = DAY_MS, partitions: int = 2) ->
     return TopicFacts(
         {t: parts for t in MINE},
         {(t, p): earliest for t in MINE for p in parts},
+        {(t, p): 10**6 for t in MINE for p in parts},
         {t: retention_ms for t in MINE},
     )
 
@@ -300,6 +301,7 @@ def test_a_snapshot_for_other_topics_is_ignored(tmp_path: Path, change: dict[str
         f.partitions["other.consents"] = [0, 1]
         f.delete_retention_ms["other.consents"] = DAY_MS
         f.earliest.update({("other.consents", p): 0 for p in (0, 1)})
+        f.latest.update({("other.consents", p): 10**6 for p in (0, 1)})
     else:
         f = facts(partitions=change["partitions"])
     assert w.snaps.restore(f) == {}
@@ -429,3 +431,13 @@ def test_the_store_knows_which_profiles_are_deregistered() -> None:
 
 def replace_gone(p: SubjectProfile, when: Any) -> SubjectProfile:
     return SubjectProfile(**{**p.to_dict(), "deregistered_at": when})
+
+
+def test_a_topic_that_now_ends_before_the_snapshot_means_a_full_read(tmp_path: Path) -> None:
+    """Recreated under the same name: the snapshot's subjects may all be gone."""
+    clock, log = Clock(), Log()
+    population(log)
+    first = snapshot_after(tmp_path, clock, log)
+    f = facts()
+    f.latest[("ward.consents", 0)] = first.snaps.positions[("ward.consents", 0)] - 1
+    assert Worker(tmp_path, clock).snaps.restore(f) == {}

@@ -132,6 +132,7 @@ class Snapshots:
             earliest=facts.earliest,
             delete_retention_ms=facts.delete_retention_ms,
             now_s=self.wall(),
+            latest=facts.latest,
         )
         if reason is not None:
             return self._ignore(reason)

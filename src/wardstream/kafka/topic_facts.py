@@ -1,4 +1,5 @@
-"""What a state snapshot is checked against: partitions, earliest offsets, delete.retention.ms.
+"""What a state snapshot is checked against: partitions, their earliest and latest offsets,
+delete.retention.ms.
 
 Read once at start-up, with librdkafka (both engines), before the state is
 read. Anything that cannot be read is left out, and the snapshot rules treat
@@ -25,6 +26,7 @@ TIMEOUT_S = 10.0
 class TopicFacts:
     partitions: dict[str, list[int]] = field(default_factory=dict)
     earliest: dict[tuple[str, int], int] = field(default_factory=dict)
+    latest: dict[tuple[str, int], int] = field(default_factory=dict)
     delete_retention_ms: dict[str, int] = field(default_factory=dict)
 
 
@@ -38,10 +40,11 @@ def topic_facts(
             tps = partitions_of(consumer, topic)
             facts.partitions[topic] = [tp.partition for tp in tps]
             for tp in tps:
-                low, _ = consumer.get_watermark_offsets(
+                low, high = consumer.get_watermark_offsets(
                     TopicPartition(topic, tp.partition), timeout=TIMEOUT_S, cached=False
                 )
                 facts.earliest[(topic, tp.partition)] = low
+                facts.latest[(topic, tp.partition)] = high
     finally:
         consumer.close()
     facts.delete_retention_ms.update(_delete_retention(admin_config, topics))

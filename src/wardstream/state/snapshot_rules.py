@@ -12,6 +12,7 @@ name a subject: they name topics, partitions, offsets and ages.
 * a partition's earliest offset is past the recorded one: records after the
   snapshot were deleted (retention, or compaction of the head) before this
   worker read them, and one of them may have been a tombstone;
+* a partition's latest offset is before the recorded one (the topic was recreated);
 * written in the future by more than ``skew_s`` (a wrong clock: its age is unknown).
 """
 
@@ -32,6 +33,7 @@ def why_unusable(
     earliest: Mapping[tuple[str, int], int],
     delete_retention_ms: Mapping[str, int],
     now_s: float,
+    latest: Mapping[tuple[str, int], int] | None = None,
     skew_s: float = CLOCK_SKEW_S,
 ) -> str | None:
     if meta.topics != topics:
@@ -61,5 +63,11 @@ def why_unusable(
                 return (
                     f"{topic}[{partition}] now starts at offset {first}, past the snapshot's "
                     f"{offset}: records after it were deleted before they were read"
+                )
+            end = None if latest is None else latest.get((topic, partition))
+            if latest is not None and (end is None or end < offset):
+                return (
+                    f"{topic}[{partition}] now ends at offset {end}, before the snapshot's "
+                    f"{offset}: the topic was recreated or truncated"
                 )
     return None
