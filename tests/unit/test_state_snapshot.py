@@ -277,9 +277,9 @@ def test_an_earliest_offset_past_the_recorded_one_means_a_full_read(tmp_path: Pa
     f = facts()
     f.earliest[("ward.subjects", 1)] = recorded + 1
     assert Worker(tmp_path, clock).snaps.restore(f) == {}
-    snapshot_after(tmp_path, clock, log)
-    f.earliest[("ward.subjects", 1)] = recorded  # exactly at it: nothing missed
-    assert Worker(tmp_path, clock).snaps.restore(f)
+    second = snapshot_after(tmp_path, clock, log)
+    f.earliest[("ward.subjects", 1)] = second.snaps.floor[("ward.subjects", 1)]
+    assert Worker(tmp_path, clock).snaps.restore(f)  # the oldest record held is still there
 
 
 @pytest.mark.parametrize(
@@ -440,4 +440,32 @@ def test_a_topic_that_now_ends_before_the_snapshot_means_a_full_read(tmp_path: P
     first = snapshot_after(tmp_path, clock, log)
     f = facts()
     f.latest[("ward.consents", 0)] = first.snaps.positions[("ward.consents", 0)] - 1
+    assert Worker(tmp_path, clock).snaps.restore(f) == {}
+
+
+def test_records_the_topic_deleted_since_but_the_snapshot_holds_mean_a_full_read(
+    tmp_path: Path,
+) -> None:
+    """ward.consents with a retention: a worker reading it from the beginning no longer
+    knows the oldest grants; one restored from the snapshot would, and decide otherwise."""
+    clock, log = Clock(), Log()
+    population(log)
+    first = snapshot_after(tmp_path, clock, log)
+    assert first.snaps.floor[("ward.consents", 0)] == 0
+    f = facts()
+    f.earliest[("ward.consents", 0)] = 1  # the first grant of partition 0 expired
+    w = Worker(tmp_path, clock)
+    assert w.snaps.restore(f) == {}
+    assert len(w.state.consents) == 0
+
+
+def test_a_restored_snapshot_keeps_its_floor_for_the_next_one(tmp_path: Path) -> None:
+    clock, log = Clock(), Log()
+    population(log)
+    snapshot_after(tmp_path, clock, log)
+    w = restart(tmp_path, clock, log)
+    assert w.snaps.floor[("ward.subjects", 1)] == 0
+    w.snaps.write()
+    f = facts()
+    f.earliest[("ward.subjects", 1)] = 1
     assert Worker(tmp_path, clock).snaps.restore(f) == {}

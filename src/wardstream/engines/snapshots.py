@@ -71,6 +71,7 @@ class Snapshots:
         self.applier, self.state, self.mine = applier, state, topics
         self.interval_s, self.wall = interval_s, wall
         self.positions: dict[tuple[str, int], int] = {}
+        self.floor: dict[tuple[str, int], int] = {}  # the lowest offset applied, per partition
         self.partitions: dict[str, list[int]] = {}
         self.start: Start = {}  # where the state reader reads on from (empty: the beginning)
         self.facts: Callable[[], TopicFacts] | None = None  # reads them from Kafka (``load``)
@@ -94,7 +95,10 @@ class Snapshots:
     ) -> None:
         self.applier.apply(topic, partition, offset, key, value)
         if topic in self.mine:
-            self.positions[(topic, partition)] = offset + 1
+            tp = (topic, partition)
+            self.positions[tp] = offset + 1
+            if tp not in self.floor:
+                self.floor[tp] = offset
 
     def reached(self, ends: Mapping[tuple[str, int], int]) -> None:
         """Every record before ``ends`` is applied (a read round reached them)."""
@@ -147,6 +151,7 @@ class Snapshots:
         self.restore_s = time.monotonic() - t0
         start = {(t, p): o for t, ps in meta.offsets.items() for p, o in ps.items()}
         self.positions.update(start)
+        self.floor = {(t, p): o for t, ps in meta.floor.items() for p, o in ps.items()}
         log.info(
             "state snapshot applied: %d records in %.1f s; reading on from its offsets",
             self.restored,
@@ -211,11 +216,15 @@ class Snapshots:
                 log.info("state snapshot not written: %s was not read to an end yet", topic)
                 return None
             offsets[topic] = {p: self.positions[(topic, p)] for p in parts}
-        subjects, consents = self.mine
+        floor: dict[str, dict[int, int]] = {}
+        for (topic, partition), offset in self.floor.items():
+            floor.setdefault(topic, {})[partition] = offset
         stores = self._sources()
         try:
             path = write_atomically(
-                self.directory, self._key, encode(self.mine, offsets, now, stores, self.chunk_bytes)
+                self.directory,
+                self._key,
+                encode(self.mine, offsets, now, stores, self.chunk_bytes, floor),
             )
         except (NotSnapshotable, OSError) as exc:
             # the previous snapshot must not outlive its interval: a subject deleted since

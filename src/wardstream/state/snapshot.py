@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import struct
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from wardstream.errors import WardstreamError
@@ -65,6 +65,8 @@ class SnapshotMeta:
     topics: tuple[str, ...]
     offsets: dict[str, dict[int, int]]
     written_at: float  # epoch seconds
+    floor: dict[str, dict[int, int]] = field(default_factory=dict)
+    """The lowest offset of a record the state holds, per partition that had any."""
 
     def to_json(self) -> bytes:
         return json.dumps(
@@ -75,6 +77,7 @@ class SnapshotMeta:
                     t: {str(p): o for p, o in ps.items()} for t, ps in self.offsets.items()
                 },
                 "written_at": self.written_at,
+                "floor": {t: {str(p): o for p, o in ps.items()} for t, ps in self.floor.items()},
             },
             sort_keys=True,
         ).encode()
@@ -87,16 +90,18 @@ class SnapshotMeta:
                 raise SnapshotUnreadable(
                     f"snapshot format version {data['version']}, not {VERSION}"
                 )
-            offsets = {
-                str(t): {int(p): int(o) for p, o in ps.items()} for t, ps in data["offsets"].items()
-            }
             return cls(
                 tuple(str(t) for t in data["topics"]),
-                offsets,
+                _per_partition(data["offsets"]),
                 float(data["written_at"]),
+                _per_partition(data["floor"]),
             )
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise SnapshotUnreadable(f"snapshot header unreadable ({type(exc).__name__})") from None
+
+
+def _per_partition(data: dict[str, dict[str, int]]) -> dict[str, dict[int, int]]:
+    return {str(t): {int(p): int(o) for p, o in ps.items()} for t, ps in data.items()}
 
 
 CHUNK_BYTES = 1 << 20
@@ -108,11 +113,17 @@ def encode(
     written_at: float,
     sources: Mapping[str, SnapshotSource],
     chunk_bytes: int = CHUNK_BYTES,
+    floor: Offsets | None = None,
 ) -> Iterator[bytes]:
     """The plaintext of a snapshot of ``sources`` (topic -> its store), covering ``offsets``,
     in chunks: the header, then whole records about ``chunk_bytes`` at a time (a writer
     seals each as it comes, so the snapshot is never held whole)."""
-    meta = SnapshotMeta(topics, {t: dict(ps) for t, ps in offsets.items()}, written_at)
+    meta = SnapshotMeta(
+        topics,
+        {t: dict(ps) for t, ps in offsets.items()},
+        written_at,
+        {t: dict(ps) for t, ps in (floor or {}).items()},
+    )
     yield meta.to_json()
     buf = bytearray()
     pack_head, pack = _HEAD.pack, _U32.pack

@@ -12,6 +12,9 @@ name a subject: they name topics, partitions, offsets and ages.
 * a partition's earliest offset is past the recorded one: records after the
   snapshot were deleted (retention, or compaction of the head) before this
   worker read them, and one of them may have been a tombstone;
+* a partition's earliest offset is past the oldest record the snapshot holds
+  (``floor``): the topic deleted records by retention that the snapshot still
+  holds, so it would decide differently from a worker that read the topic;
 * a partition's latest offset is before the recorded one (the topic was recreated);
 * written in the future by more than ``skew_s`` (a wrong clock: its age is unknown).
 """
@@ -63,6 +66,14 @@ def why_unusable(
                 return (
                     f"{topic}[{partition}] now starts at offset {first}, past the snapshot's "
                     f"{offset}: records after it were deleted before they were read"
+                )
+            held = meta.floor.get(topic, {}).get(partition)
+            if held is not None and first > held:
+                return (
+                    f"{topic}[{partition}] now starts at offset {first}, past the oldest record "
+                    f"the snapshot holds ({held}): a worker reading from the beginning would not "
+                    "know it. Records of a state topic must not expire: set retention.ms=-1 "
+                    "on it (or compaction)"
                 )
             end = None if latest is None else latest.get((topic, partition))
             if latest is not None and (end is None or end < offset):
