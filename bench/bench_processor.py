@@ -90,7 +90,7 @@ def build(n_subjects: int = 5000) -> tuple[Enforcer, list[str]]:
         SubjectPseudonymizer(b"k" * 32, "k1"),
         summary_interval=timedelta(seconds=10),
     )
-    book = QuarantineBook("ward.quarantine")
+    book = QuarantineBook("ward.quarantine", refs=auditor.pseudonymizer.ref)
     proc = PipelineProcessor(
         pipeline,
         policy,

@@ -45,6 +45,7 @@ ROWS = {
     "fast-alo": "fast engine (at_least_once)",
 }
 HMAC = "8f2b0c6e4d1a9b7c3e5f0a2d4c6b8e1f3a5c7e9b0d2f4a6c8e0b1d3f5a7c9e1b"
+SIGNING = "0ba0a72a9472f6936aa8ca8d90a5a5f26c235f57373baf8290a4b41e34c357bc"  # bench only
 MAX_LIVE_RATE = 20_000
 OWN_TOPICS = ("requests", "deadletter", "deletions", "notices", "audit", "corrections", "incidents")
 
@@ -115,6 +116,10 @@ class Bench:
         engine = "faust" if row == "faust-engine" else "fast"
         env = dict(os.environ, WARDSTREAM__AUDIT__HMAC_KEY=HMAC)
         env["WARDSTREAM__LIFECYCLE__MASTER_KEY"] = self.master_key
+        # signed audit checkpoints, as a deployment runs them; every second (not the
+        # default 60 s) so that a row of a few seconds pays for several
+        env.setdefault("WARDSTREAM__AUDIT__SIGNING_KEY", SIGNING)
+        env.setdefault("WARDSTREAM__AUDIT__CHECKPOINT_INTERVAL_S", "1")
         cmd = [sys.executable, "-m", "wardstream", "worker", "--engine", engine, "-c", str(cfg)]
         log = self._log(slot)
         proc = subprocess.Popen(cmd, cwd=cfg.parent, env=env, stdout=log, stderr=log)  # noqa: S603

@@ -14,9 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.integration.harness import TEST_KEY, Workspace, header
+from tests.integration.harness import TEST_KEY, TEST_MASTER_KEY, Workspace, header
 
 from wardstream.audit.pseudonym import SubjectPseudonymizer, parse_key
+from wardstream.crypto import MasterKey
+from wardstream.enforce.datakeys import KeyRing
+from wardstream.enforce.letters import LetterSealer, Opened
 from wardstream.serde import AvroCodec, Origin, record_schema
 
 pytestmark = pytest.mark.integration
@@ -27,6 +30,15 @@ refs = SubjectPseudonymizer(parse_key(TEST_KEY), "k1")
 audit_codec = AvroCodec(record_schema("AuditRecord"))
 quarantine_codec = AvroCodec(record_schema("QuarantinedEvent"))
 dead_letter_codec = AvroCodec(record_schema("DeadLetter"))
+letters = LetterSealer(KeyRing(MasterKey(parse_key(TEST_MASTER_KEY)), "keys", refs=refs.ref))
+
+
+def opened(record: Any) -> Opened:
+    """A dead letter's original key, value and headers: sealed on the topic (issue #23).
+    Letters sealed with the dead-letter key open with the master key alone."""
+    datum = dead_letter_codec.decode(record.value, origin=Origin("d", 0, 0))
+    assert datum["encryption"] is not None and record.key is None
+    return letters.open(datum)
 
 
 @pytest.fixture(scope="module")
@@ -107,6 +119,12 @@ def on_sink(
     return found
 
 
+def _keyed_ref(subject: str) -> Callable[[Any], bool]:
+    """Records keyed by the subject's ref (quarantine, keys): never the raw id."""
+    key = refs.ref(subject).encode()
+    return lambda r: r.key == key
+
+
 def _keyed(subject: str) -> Callable[[Any], bool]:
     key = subject.encode()
     return lambda r: r.key == key
@@ -168,7 +186,7 @@ def test_r3_child_without_consent_is_quarantined(ws: Workspace) -> None:
     [record] = audits(ws, s)
     assert (record["action"], record["reason"]) == ("QUARANTINED", "NO_GUARDIAN_CONSENT")
     assert record["rule"] == "CN-CPI-2019/art9"
-    held = ws.wait_for(ws.topics["quarantine"], _keyed(s))
+    held = ws.wait_for(ws.topics["quarantine"], _keyed_ref(s))
     assert (
         held
         and quarantine_codec.decode(held[0].value, origin=Origin("q", 0, 0))["reason"]
@@ -272,8 +290,9 @@ def test_poison_record_goes_to_deadletter_and_the_worker_keeps_going(ws: Workspa
     ws.flush()
     ws.event("clickstream", raw=b"\x00\xffnot avro at all", key=b"poison-" + s.encode())
     send_click(ws, s)
-    dead = ws.wait_for(ws.topics["deadletter"], lambda r: r.key == b"poison-" + s.encode())
+    dead = ws.wait_for(ws.topics["deadletter"], lambda r: opened(r).key == b"poison-" + s.encode())
     assert dead, "the poison record is on the dead-letter topic"
+    assert b"poison-" not in dead[0].value and b"not avro" not in dead[0].value, "sealed"
     assert on_sink(ws, "clickstream", s), "the next event still flows"
     assert ws.proc is not None and ws.proc.poll() is None
 
@@ -286,10 +305,11 @@ def test_a_state_record_that_cannot_be_applied_is_dead_lettered_and_audited(
     s = sid()
     ws.producer.send(ws.topics["consents"], key=s.encode(), value=b"\x02not a consent")
     ws.flush()
-    [dead] = ws.wait_for(ws.topics["deadletter"], lambda r: r.key == s.encode(), timeout=30)
+    [dead] = ws.wait_for(ws.topics["deadletter"], lambda r: opened(r).key == s.encode(), timeout=30)
     letter = dead_letter_codec.decode(dead.value, origin=Origin("t", 0, 0))
     assert letter["origin_topic"] == ws.topics["consents"] and letter["pipeline"] is None
-    assert letter["value"] == b"\x02not a consent" and letter["error_code"] == "TRUNCATED_RECORD"
+    assert opened(dead).value == b"\x02not a consent" and letter["error_code"] == "TRUNCATED_RECORD"
+    assert s.encode() not in dead.value and b"not a consent" not in dead.value, "sealed"
     ref = f"{ws.topics['consents']}/{letter['origin_partition']}/{letter['origin_offset']}"
     found = ws.wait_for(ws.topics["audit"], lambda r: ref.encode() in r.value, timeout=30)
     [audit] = [audit_codec.decode(r.value, origin=Origin("a", 0, 0)) for r in found]

@@ -305,12 +305,12 @@ def outputs(ws: EngineWorkspace) -> dict[str, Any]:
     q = [QUARANTINE.decode(m.value(), origin=Origin("q", 0, 0)) for m in ws.read("quarantine")]
     out["quarantine"] = sorted(
         # the payload is sealed with a fresh nonce: compare what it is about, not its bytes
-        (d["subject_id"], d["pipeline"], d["reason"], d["status"])
+        (d["subject_ref"] or d["subject_id"], d["pipeline"], d["reason"], d["status"])
         for d in q
     )
     dead = [DEAD.decode(m.value(), origin=Origin("d", 0, 0)) for m in ws.read("deadletter")]
-    out["deadletter"] = sorted(
-        (d["key"], d["value"], d["pipeline"], d["error_type"], d["error_code"]) for d in dead
+    out["deadletter"] = sorted(  # sealed with a fresh nonce: compare the letter's clear part
+        (d["pipeline"], d["error_type"], d["error_code"], d["encryption"] is not None) for d in dead
     )
     decisions: dict[str, list[tuple[Any, ...]]] = {}
     summaries: Counter[tuple[str, str]] = Counter()

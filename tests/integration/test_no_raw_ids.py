@@ -1,4 +1,5 @@
-"""No raw child identifier leaves the worker through its audit trail, logs or metrics.
+"""No raw child identifier leaves the worker through its audit trail, logs or metrics,
+nor through its own topics outside sealed bytes.
 
 A worker (each engine in turn) at DEBUG log level decides a mixed workload whose identifiers are
 distinctive strings: adults, children with consent and children without. Then
@@ -7,10 +8,16 @@ scrape of its /metrics are searched for every child's subject id, guardian ref,
 consent id and event field value. None may be there. The same scanner must
 find the adults' ids and values on the sink topic, so a scan that finds
 nothing is known to be able to find something.
+
+The keys, quarantine and dead-letter topics are searched too (issue #23), with bad
+input among the records: an undecodable event of a child and a state record that
+cannot be applied, holding a child's id and birth date. Raw ids, birth dates and
+event values may be there only inside sealed bytes, which the scan cannot see into.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -150,16 +157,20 @@ def test_no_raw_child_ids_in_audit_logs_or_metrics(ws: CliWorkspace) -> None:
     for i in range(3):
         for p in people:
             ws.event("clickstream", click(p, i), key=p.subject.encode())
+    bad_input = _bad_input(ws, people)
     ws.flush()
     passed = [p for p in people if p.kind != "unconsented"]
     held = [p for p in people if p.kind == "unconsented"]
     sink = ws.wait_for(ws.sink("clickstream"), lambda r: True, 3 * len(passed))
     quarantined = ws.wait_for(ws.topics["quarantine"], lambda r: True, 3 * len(held))
     assert len(sink) == 3 * len(passed) and len(quarantined) >= 3 * len(held), ws.log_tail()
+    letters = ws.wait_for(ws.topics["deadletter"], lambda r: True, 2)
+    assert len(letters) >= 2, ws.log_tail()
+    keys = ws.records(ws.topics["subjects"].rpartition(".")[0] + ".keys")
     metrics = ws.metrics().encode()
     ws.stop()  # everything it will ever log is in the file now
 
-    children = [n for p in people if p.kind != "adult" for n in p.needles]
+    children = [n for p in people if p.kind != "adult" for n in p.needles] + bad_input
     adults = [n for p in people if p.kind == "adult" for n in p.needles]
     log = (ws.root / "worker.log").read_bytes()
     scans = [
@@ -167,11 +178,14 @@ def test_no_raw_child_ids_in_audit_logs_or_metrics(ws: CliWorkspace) -> None:
         scan("worker stdout+stderr (DEBUG)", log.splitlines(), children),
         scan("/metrics", metrics.splitlines(), children),
         scan("sink topic (control: adults)", record_bytes(sink), adults),
+        scan("keys topic", record_bytes(keys), children),
+        scan("quarantine topic", record_bytes(ws.records(ws.topics["quarantine"])), children),
+        scan("dead-letter topic", record_bytes(ws.records(ws.topics["deadletter"])), children),
     ]
     print(f"\n{'source':<30} {'bytes':>9} {'lines/records':>14} {'hits':>5}")
     for s in scans:
         print(f"{s.source:<30} {s.size:>9} {s.units:>14} {len(s.hits):>5}")
-    audit, logs, scraped, control = scans
+    audit, logs, scraped, control, *own = scans
     assert audit.units > 0 and logs.units > 0 and scraped.units > 0
     if "faust" in ws.worker_args:  # the fast engine has nothing to say at DEBUG
         assert b"DEBUG" in log, "the worker did not log at DEBUG"
@@ -179,3 +193,20 @@ def test_no_raw_child_ids_in_audit_logs_or_metrics(ws: CliWorkspace) -> None:
     assert not logs.hits, f"raw child data in the worker's output: {logs.hits}"
     assert not scraped.hits, f"raw child data in /metrics: {scraped.hits}"
     assert control.hits == sorted(adults), "the scanner misses ids that are there"
+    for topic in own:
+        assert topic.units > 0 and not topic.hits, f"raw child data on the {topic.source}"
+
+
+BIRTH = "2016-02-29"
+
+
+def _bad_input(ws: CliWorkspace, people: list[Person]) -> list[str]:
+    """An undecodable event of a child, and a child's profile that cannot be applied:
+    both go to the dead-letter topic. Returns the extra strings to search for."""
+    child = next(p for p in people if p.kind == "consented")
+    junk = b"\x00\x07not avro " + json.dumps(click(child, 9), default=str).encode()
+    ws.event("clickstream", raw=junk, key=child.subject.encode())
+    stranger = f"child-7f3ajunk{uuid.uuid4().hex[:10]}"
+    profile = f'{{"subject_id": "{stranger}", "birth_date": "{BIRTH}"'.encode()
+    ws.producer.send(ws.topics["subjects"], key=stranger.encode(), value=profile)
+    return [stranger, BIRTH]

@@ -20,12 +20,13 @@ from typing import Any
 
 import pytest
 from tests.integration.harness import KEYS, TEST_KEY, TEST_MASTER_KEY, Workspace
-from tests.integration.test_enforcer import birthday
+from tests.integration.test_enforcer import birthday, refs
 
 from wardstream.local.kafka import LocalKafka
 from wardstream.local.tls import make_certificates
 from wardstream.serde import AvroCodec, Origin, record_schema
 
+SIGNING_KEY = "12e36e73018922c1ed3feacc6cf3038c7e6cc1e18e5de30db783a0039e4cd740"  # fictional
 pytestmark = pytest.mark.integration
 
 USER = "ward-worker"
@@ -132,6 +133,7 @@ def test_worker_enforces_over_sasl_ssl(
         state_lateness_s=0.5,
         max_hold_s=6.0,
     )
+    ws.env["WARDSTREAM__AUDIT__SIGNING_KEY"] = SIGNING_KEY  # signed audit checkpoints too
     adult, child = f"adult-{uuid.uuid4().hex[:8]}", f"child-{uuid.uuid4().hex[:8]}"
     try:
         ws.subject(adult, birth=birthday(30))
@@ -142,7 +144,8 @@ def test_worker_enforces_over_sasl_ssl(
             ws.event("clickstream", click(subject, subject), key=subject.encode())
         ws.flush()
         passed = ws.wait_for(ws.sink("clickstream"), lambda r: r.key == adult.encode())
-        held = ws.wait_for(ws.topics["quarantine"], lambda r: r.key == child.encode())
+        ref = refs.ref(child).encode()  # the quarantine topic is keyed by the subject ref
+        held = ws.wait_for(ws.topics["quarantine"], lambda r: r.key == ref)
         assert passed, f"the adult's event did not pass:\n{ws.log_tail()}"
         assert held, f"the child's event was not quarantined:\n{ws.log_tail()}"
         q = QUARANTINE.decode(held[0].value, origin=Origin("q", 0, 0))
@@ -150,7 +153,7 @@ def test_worker_enforces_over_sasl_ssl(
         assert not [r for r in ws.records(ws.sink("clickstream")) if r.key == child.encode()]
         ws.stop()
         log = ws.log_text()
-        for secret in (PASSWORD, TEST_KEY, TEST_MASTER_KEY):
+        for secret in (PASSWORD, TEST_KEY, TEST_MASTER_KEY, SIGNING_KEY):
             assert secret not in log, "a secret is in the worker's output"
     finally:
         ws.close()

@@ -30,13 +30,15 @@ from tests.integration.test_enforcer import (
     child_with_consent,
     click,
     on_sink,
+    refs,
     sid,
 )
 
 from wardstream.audit.pseudonym import parse_key
 from wardstream.crypto import MasterKey
-from wardstream.enforce.datakeys import KeyDestroyed, KeyRing, KeyStore
-from wardstream.enforce.sink_fields import is_sealed, open_field
+from wardstream.enforce.datakeys import SINK_KEY_LABEL, KeyDestroyed
+from wardstream.enforce.keystore import KeyStore
+from wardstream.enforce.sink_fields import SinkKeys, is_sealed, open_field
 from wardstream.serde import AvroCodec, Origin, record_schema
 
 pytestmark = pytest.mark.integration
@@ -76,12 +78,16 @@ def keys_topic(ws: Workspace) -> str:
     return ws.topics["subjects"].rpartition(".")[0] + ".keys"
 
 
-def ring(ws: Workspace) -> KeyRing:
-    """What a downstream holder with the master key builds from the keys topic."""
+def ring(ws: Workspace) -> SinkKeys:
+    """What a downstream holder builds from the keys topic with the sink key (derived from
+    the master key, as `wardstream keys sink-key` writes it out): never the master key."""
     store = KeyStore()
     for r in ws.records(keys_topic(ws)):
-        store.apply(r.key, r.value)
-    return KeyRing(MASTER, keys_topic(ws), store)
+        try:
+            store.apply(r.key, r.value)
+        except ValueError:
+            continue
+    return SinkKeys(MasterKey(MASTER.derive(SINK_KEY_LABEL)), store)
 
 
 def full_click(subject: str) -> dict[str, Any]:
@@ -186,7 +192,7 @@ def test_an_adults_record_passes_byte_for_byte_and_gets_no_key(ws: Workspace) ->
     raw = send(ws, "protected", full_click(s))
     [out] = on_sink(ws, "protected", s)
     assert out.value == raw and header(out, "ward-age-band") == b"adult"
-    prefix = f"{s}|".encode()
+    prefix = f"{refs.ref(s)}|".encode()
     assert not [r for r in ws.records(keys_topic(ws)) if r.key.startswith(prefix)]
 
 
@@ -197,7 +203,7 @@ def test_an_operator_release_seals_the_childs_encrypted_fields(ws: Workspace) ->
     time.sleep(1.0)
     raw = send(ws, "protected", full_click(s))
     codec = AvroCodec(record_schema("QuarantinedEvent"))
-    [held] = ws.wait_for(ws.topics["quarantine"], lambda r: r.key == s.encode())
+    [held] = ws.wait_for(ws.topics["quarantine"], lambda r: r.key == refs.ref(s).encode())
     qid = codec.decode(held.value, origin=Origin.unknown())["quarantine_id"]
     approval = ["--approved-by", "dpo@example.com", "--purpose", "ticket T-9"]
     done = ws.cli("quarantine", "release", "--id", qid, *approval, "--reason", "paper form")

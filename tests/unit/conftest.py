@@ -5,8 +5,12 @@ from __future__ import annotations
 import pytest
 from reach import Reach
 
+from wardstream.audit.pseudonym import SubjectPseudonymizer
 from wardstream.crypto import MasterKey
 from wardstream.enforce.datakeys import KeyRing
+
+REFS = SubjectPseudonymizer(bytes(range(100, 132)), "k1")
+"""A fixed, fictional pseudonym key: the subject refs the keys and quarantine topics use."""
 
 
 @pytest.fixture
@@ -18,7 +22,7 @@ def master_key() -> MasterKey:
 @pytest.fixture
 def ring(master_key: MasterKey) -> KeyRing:
     """A fresh key ring on ``ward.keys``, as a worker with that master key holds it."""
-    return KeyRing(master_key, "ward.keys")
+    return KeyRing(master_key, "ward.keys", refs=REFS.ref)
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from tests.unit.conftest import REFS
 
 from wardstream.crypto import (
     KeyUnavailable,
@@ -30,7 +31,7 @@ from wardstream.enforce.quarantine import Entry, QuarantineBook
 from wardstream.enforce.records import InRecord, OutRecord
 from wardstream.lifecycle.applier import LifecycleState
 from wardstream.lifecycle.shredding import shredder
-from wardstream.serde import Origin
+from wardstream.serde import AvroCodec, Origin, record_schema
 
 MASTER = MasterKey(bytes(range(32)))
 OTHER = MasterKey(bytes(range(1, 33)))
@@ -88,9 +89,9 @@ def test_key_material_never_shows() -> None:
         pickle.dumps(MASTER)
     with pytest.raises(ValueError, match="32 bytes"):
         MasterKey(b"short")
-    ring = KeyRing(MASTER, "ward.keys")
+    ring = KeyRing(MASTER, "ward.keys", refs=REFS.ref)
     ring.seal("kid-1", "q-1", _record())
-    [wrapped] = ring.store.wrapped["kid-1"].values()
+    [wrapped] = [s.wrapped for s in ring.store.keys.values()]
     assert wrapped.hex() not in repr(ring) and "kid-1" not in repr(ring)
     assert receipt(wrapped).startswith("sha256:") and wrapped.hex() not in receipt(wrapped)
 
@@ -109,15 +110,18 @@ def test_record_parts_are_bound_to_their_place() -> None:
 
 # -- the book and the ring ---------------------------------------------------------------
 def _book() -> tuple[QuarantineBook, KeyRing]:
-    ring = KeyRing(MASTER, "ward.keys")
-    return QuarantineBook("ward.quarantine", ring), ring
+    ring = KeyRing(MASTER, "ward.keys", refs=REFS.ref)
+    return QuarantineBook("ward.quarantine", ring, refs=REFS.ref), ring
 
 
 def test_hold_writes_the_key_first_and_never_the_plaintext() -> None:
     book, _ = _book()
     out = book.hold(_entry(_record()), rule="r", now=NOW)
     assert [o.topic for o in out] == ["ward.keys", "ward.quarantine"]
-    assert out[0].key is not None and out[0].key.startswith(b"kid-1|k-")
+    assert out[0].key is not None and out[0].key.startswith(REFS.ref("kid-1").encode() + b"|k-")
+    assert out[1].key == REFS.ref("kid-1").encode(), "keyed by the subject ref"
+    for rec in out:  # the raw id and the event's contents only inside sealed bytes
+        assert b"kid-1" not in (rec.key or b"") + (rec.value or b"")
     assert PLAIN not in (out[1].value or b"") and b"abc" not in (out[1].value or b"")
     again = book.hold(_entry(_record(), "q-2"), rule="r", now=NOW)
     assert [o.topic for o in again] == ["ward.quarantine"], "one data key per subject"
@@ -126,7 +130,9 @@ def test_hold_writes_the_key_first_and_never_the_plaintext() -> None:
 def test_a_loaded_entry_opens_with_the_keys_read_back() -> None:
     book, ring = _book()
     key_rec, held = book.hold(_entry(_record()), rule="r", now=NOW)
-    other = QuarantineBook("ward.quarantine", KeyRing(MASTER, "ward.keys"))
+    other = QuarantineBook(
+        "ward.quarantine", KeyRing(MASTER, "ward.keys", refs=REFS.ref), refs=REFS.ref
+    )
     assert other.ring is not None
     other.load(held.value or b"", Origin("ward.quarantine", 0, 0))
     [entry] = other.entries()
@@ -134,18 +140,23 @@ def test_a_loaded_entry_opens_with_the_keys_read_back() -> None:
         other.open(entry)  # the key record is not read yet: not destroyed, just unknown
     assert not other.is_shredded(entry)
     other.ring.store.apply(key_rec.key or b"", key_rec.value)
-    assert other.open(entry) == _record()
+    opened = other.open(entry)
+    assert opened.record == _record() and opened.subject_id == "kid-1"
+    assert opened.event_time == NOW and entry.subject_id == "", "the id was sealed"
+    assert other.for_subject("kid-1")[0].quarantine_id == "q-1"
+    assert other.subjects() == ["kid-1"]
     with pytest.raises(KeyUnavailable):  # another master key does not unwrap it
-        QuarantineBook("q", KeyRing(OTHER, "k", other.ring.store)).open(entry)
+        QuarantineBook("q", KeyRing(OTHER, "k", other.ring.store, refs=REFS.ref),
+                       refs=REFS.ref).open(entry)  # fmt: skip
 
 
 def test_an_unencrypted_entry_stays_readable() -> None:
-    plain = QuarantineBook("ward.quarantine")
+    plain = QuarantineBook("ward.quarantine", refs=REFS.ref)
     [held] = plain.hold(_entry(_record()), rule="r", now=NOW)
     book, _ = _book()
     book.load(held.value or b"", Origin("ward.quarantine", 0, 0))
     [entry] = book.entries()
-    assert entry.key_id is None and book.open(entry) == _record()
+    assert entry.key_id is None and book.open(entry).record == _record()
 
 
 def _audit(action: AuditAction, **fields: Any) -> OutRecord:
@@ -156,12 +167,12 @@ def test_shred_tombstones_the_key_audits_a_receipt_and_the_payload_is_gone() -> 
     book, ring = _book()
     book.hold(_entry(_record()), rule="r", now=NOW)
     [entry] = book.entries()
-    [wrapped] = ring.store.wrapped["kid-1"].values()
+    [wrapped] = [s.wrapped for s in ring.store.keys.values()]
     tomb, audit = shredder(ring, _audit)("kid-1", "del-1")
     assert tomb.topic == "ward.keys" and tomb.value is None and tomb.key == entry_key(entry)
     text = (audit.value or b"").decode()
     assert "KEY_DESTROYED" in text and receipt(wrapped) in text and "del-1" in text
-    assert wrapped.hex() not in text
+    assert wrapped.hex() not in text and "gone_by" in text and "kid-1" not in text
     assert book.is_shredded(entry)
     with pytest.raises(KeyDestroyed):
         book.open(entry)
@@ -169,7 +180,7 @@ def test_shred_tombstones_the_key_audits_a_receipt_and_the_payload_is_gone() -> 
 
 
 def entry_key(entry: Entry) -> bytes:
-    return f"{entry.subject_id}|{entry.key_id}".encode()
+    return f"{entry.subject_ref}|{entry.key_id}".encode()
 
 
 def test_a_tombstone_read_from_the_topic_destroys_the_key_on_every_worker() -> None:
@@ -182,7 +193,7 @@ def test_a_tombstone_read_from_the_topic_destroys_the_key_on_every_worker() -> N
         book.open(entry)
     book.hold(_entry(_record(), "q-9"), rule="r", now=NOW)  # a later event gets a new key
     fresh = next(e for e in book.entries() if e.quarantine_id == "q-9")
-    assert fresh.key_id != entry.key_id and book.open(fresh) == _record()
+    assert fresh.key_id != entry.key_id and book.open(fresh).record == _record()
 
 
 # -- fail closed ------------------------------------------------------------------------
@@ -190,7 +201,7 @@ def test_no_master_key_means_no_worker(tmp_path: Any, monkeypatch: pytest.Monkey
     for name in ("MASTER_KEY", "MASTER_KEY_FILE", "ENCRYPT_QUARANTINE"):
         monkeypatch.delenv(f"WARDSTREAM__LIFECYCLE__{name}", raising=False)
     from wardstream.config.settings import Settings
-    from wardstream.engines.bootstrap import StartupError, key_ring
+    from wardstream.engines.keysetup import StartupError, key_ring
 
     with pytest.raises(StartupError, match="MASTER_KEY"):
         key_ring(Settings())
@@ -198,6 +209,23 @@ def test_no_master_key_means_no_worker(tmp_path: Any, monkeypatch: pytest.Monkey
         key_ring(Settings(lifecycle={"master_key": "00" * 16}))
     secret = tmp_path / "master"
     secret.write_text(bytes(range(100, 132)).hex() + "\n")
-    ring = key_ring(Settings(lifecycle={"master_key_file": secret}))
+    audit = {"hmac_key": bytes(range(140, 172)).hex()}
+    ring = key_ring(Settings(lifecycle={"master_key_file": secret}, audit=audit))
     assert ring is not None and bytes(range(100, 132)).hex() not in repr(ring)
     assert key_ring(Settings(lifecycle={"encrypt_quarantine": False})) is None
+
+
+def test_a_quarantine_record_of_the_first_format_is_still_read() -> None:
+    """Keyed and named by the raw subject id (before issue #23): found by the subject's ref."""
+    codec = AvroCodec(record_schema("QuarantinedEvent"))
+    datum = {"quarantine_id": "q-old", "pipeline": "clickstream", "subject_id": "kid-1",
+             "reason": "NO_GUARDIAN_CONSENT", "key": b"kid-1", "value": PLAIN, "headers": [],
+             "origin_topic": "app.clicks", "origin_partition": 1, "origin_offset": 42,
+             "quarantined_at": NOW, "expires_at": NOW + timedelta(7)}  # fmt: skip
+    book, _ = _book()
+    book.load(codec.encode(datum), Origin("ward.quarantine", 0, 0))
+    [entry] = book.for_subject("kid-1")
+    assert entry.subject_ref == REFS.ref("kid-1") and book.open(entry).record.value == PLAIN
+    assert book.subjects() == ["kid-1"]
+    closed = book.close(entry, "EXPIRED", NOW)
+    assert closed.key == REFS.ref("kid-1").encode() and b"kid-1" not in (closed.value or b"")

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from wardstream.cli.free_text import REASON_NAMES_SUBJECT, fields_naming
+from wardstream.cli.free_text import REASON_NAMES_SUBJECT, fields_naming, ids_named_by_ref
 from wardstream.cli.main import app
 
 KEY = bytes(range(1, 33)).hex()
@@ -86,3 +86,16 @@ def test_a_hold_whose_reason_names_the_subject_is_refused(audit: list[dict[str, 
     assert refusal["operation"] == "hold" and refusal["attrs"] == {
         "refused": "--reason named the subject"
     }
+
+
+def test_a_sealed_subjects_id_is_found_in_free_text_by_its_ref() -> None:
+    """Quarantine entries name their subject by the ref only (issue #23): ``quarantine list``
+    finds a raw id in its free text without unsealing anything."""
+    from wardstream.audit.pseudonym import SubjectPseudonymizer
+
+    refs = SubjectPseudonymizer(bytes(range(60, 92)), "k1")
+    held = {refs.ref("u-73519"), refs.ref("u-100")}
+    texts = {"purpose": "ticket T-9: release (u-73519), guardian called", "approved_by": "dpo"}
+    assert ids_named_by_ref(texts, held, refs.ref) == {"u-73519"}
+    assert fields_naming(texts, ids_named_by_ref(texts, held, refs.ref)) == ["purpose"]
+    assert ids_named_by_ref({"purpose": "ticket T-9"}, held, refs.ref) == set()

@@ -152,7 +152,7 @@ def test_the_id_key_is_separate_from_the_pseudonym_key_and_never_shown() -> None
 
 def test_the_worker_derives_the_id_key_from_its_pseudonym_key() -> None:
     from wardstream.config.settings import Settings
-    from wardstream.engines.bootstrap import id_key
+    from wardstream.engines.keysetup import id_key
 
     settings = Settings(audit={"hmac_key": SECRET.hex()})
     assert id_key(settings).id("deletion", "u-1") == IdKey.derive(SECRET).id("deletion", "u-1")

@@ -68,7 +68,7 @@ def processor(clock: Clock) -> PipelineProcessor:
         state.consents[sid] = ConsentLedger(sid, (consent,))
     state.put_subject("adult-1", subject(born(30), subject_id="adult-1"))
     auditor = Auditor("ward.audit", "w1", SubjectPseudonymizer(b"k" * 32, "k1"))
-    book = QuarantineBook("ward.quarantine", None)
+    book = QuarantineBook("ward.quarantine", None, refs=auditor.pseudonymizer.ref)
     timing = Timing(state_lateness=LATENESS, max_hold=MAX_HOLD)
     return PipelineProcessor(
         pipe, policy(), CODEC, SCHEMA, state, auditor, book, "ward.dl", timing, wall=clock

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from tests.unit.conftest import REFS
 
 from wardstream.audit.verify import Position
 from wardstream.enforce.datakeys import KeyRing
@@ -65,7 +66,8 @@ def _held_as_written(codec: Codec, ring: KeyRing | None, datum: dict[str, Any]) 
     rec = InRecord("app.ping", 0, 7, b"kid-1", codec.encode(datum), 1_700_000_000_000,
                    (("trace", b"t-1"), ("ward-decision", b"QUARANTINE")))  # fmt: skip
     entry = Entry("q-1", "ping", "kid-1", "NO_GUARDIAN_CONSENT", rec, NOW, NOW + timedelta(days=7))
-    *_, out = QuarantineBook("ward.quarantine", ring).hold(entry, rule="CN-CPI-2019/art9", now=NOW)
+    book = QuarantineBook("ward.quarantine", ring, refs=REFS.ref)
+    *_, out = book.hold(entry, rule="CN-CPI-2019/art9", now=NOW)
     datum = HELD_CODEC.decode(out.value, origin=Origin.unknown())
     return _held(datum, Position("ward.quarantine", 0, 0), payload=True)
 
@@ -78,17 +80,21 @@ def codec(request: pytest.FixtureRequest) -> Codec:
 def test_a_released_childs_marked_fields_reach_the_sink_sealed(codec: Codec, ring: KeyRing) -> None:
     held = _held_as_written(codec, ring, _event())
     assert held.key_id is not None and b"Hangzhou" not in (held.value or b"")
+    assert held.subject_id == "" and held.subject_ref == REFS.ref("kid-1")
     plain = unsealed(held, ring)  # what the command does first
+    assert plain.subject_id == "kid-1" and plain.origin_timestamp is not None
     entry, keys = sealed_for_sink(plain, codec, FieldSealer(ring, MARKED))
-    assert keys == [], "the subject's quarantine key already exists on the keys topic"
+    [key] = keys  # sink fields have their own key, wrapped by the sink key
+    sink_key_id = (key.key or b"").decode().rpartition("|")[2]
     out = codec.decode(entry.value or b"", origin=Origin.unknown())
     assert is_sealed(out["city"]) and is_sealed(out["device"]["ip"])
-    assert out["city"].startswith(f"wsenc1:{held.key_id}:"), "the subject's own data key"
+    assert out["city"].startswith(f"wsenc1:{sink_key_id}:") and sink_key_id != held.key_id
     assert open_field(ring, "city", out["city"]) == "Hangzhou"
     assert open_field(ring, "device.ip", out["device"]["ip"]) == "192.0.2.7"
     assert (out["user_id"], out["page"]) == ("kid-1", "/lesson/3")
     assert b"Hangzhou" not in (entry.value or b"") and b"192.0.2.7" not in (entry.value or b"")
-    sink, marker = release_records(entry, "app.ping.lawful", "ward.quarantine", NOW, keys)
+    _, sink, marker = release_records(entry, "app.ping.lawful", "ward.quarantine", NOW, keys)
+    assert marker.key == REFS.ref("kid-1").encode() and b"kid-1" not in (marker.value or b"")
     assert (sink.topic, sink.key, sink.value) == ("app.ping.lawful", b"kid-1", entry.value)
     assert dict(sink.headers) == {"trace": b"t-1", "ward-decision": RELEASED_BY_OPERATOR}
     assert sink.timestamp_ms == 1_700_000_000_000 and marker.topic == "ward.quarantine"
@@ -99,7 +105,11 @@ def test_a_new_data_key_is_written_before_the_sink_record(ring: KeyRing) -> None
     held = _held_as_written(codec, None, _event())  # held in the clear (before encryption)
     entry, keys = sealed_for_sink(held, codec, FieldSealer(ring, MARKED))
     [key] = keys
-    assert key.topic == "ward.keys" and key.key is not None and key.key.startswith(b"kid-1|")
+    assert (
+        key.topic == "ward.keys"
+        and key.key is not None
+        and key.key.startswith(REFS.ref("kid-1").encode() + b"|")
+    )
     written = release_records(entry, "app.ping.lawful", "ward.quarantine", NOW, keys)
     assert [r.topic for r in written] == ["ward.keys", "app.ping.lawful", "ward.quarantine"]
     out = codec.decode(written[1].value or b"", origin=Origin.unknown())

@@ -109,9 +109,8 @@ def _lazy_processor() -> PipelineProcessor:
     state.put_subject("kid-1", subject(born(10)))
     auditor = Auditor("ward.audit", "w1", SubjectPseudonymizer(b"k" * 32, "k1"))
     lazy = pipeline(subject="key", event_time="timestamp", fields={"user_id": "identifier"})
-    return PipelineProcessor(
-        lazy, policy(), AvroCodec(PING), PING, state, auditor, QuarantineBook("q", None), "dl"
-    )
+    book = QuarantineBook("q", None, refs=auditor.pseudonymizer.ref)
+    return PipelineProcessor(lazy, policy(), AvroCodec(PING), PING, state, auditor, book, "dl")
 
 
 def test_lazy_path_leaves_the_value_bytes_alone() -> None:

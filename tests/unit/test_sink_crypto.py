@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from test_pipeline_config import GOOD, POLICY, SCHEMA
 from test_policy_support import ALL_CATEGORIES, T0, born, grant, ledger, policy, subject
+from tests.unit.conftest import REFS
 
 from wardstream.audit.pseudonym import SubjectPseudonymizer
 from wardstream.config.pipeline import check_pipelines, load_pipelines
@@ -26,13 +27,14 @@ from wardstream.enforce.sink_fields import (
     FieldSealer,
     NotSealed,
     SinkEncryptionUnavailable,
+    SinkKeys,
     field_sealer,
     is_sealed,
     open_field,
     parse_token,
 )
 from wardstream.enforce.state import StateStore
-from wardstream.engines.bootstrap import StartupError, key_ring
+from wardstream.engines.keysetup import StartupError, key_ring
 from wardstream.lifecycle.shredding import shredder
 from wardstream.serde import AvroCodec, Origin
 from wardstream.serde.schemas import parse_schema_dict
@@ -103,22 +105,24 @@ def test_the_input_is_not_changed_and_nothing_to_seal_gives_the_same_object(
     assert event == _event()
     empty = _event("kid-2", city=None, blob=None, device={"ip": None})
     assert sealer.seal("kid-2", empty) is empty
-    assert "kid-2" not in sealer.ring.store.wrapped  # no field to seal: no key made
+    assert REFS.ref("kid-2") not in sealer.ring.store.by_owner  # no field to seal: no key made
 
 
-def test_one_key_per_subject_written_once_and_shared_with_quarantine_sealing(
+def test_one_sink_key_per_subject_written_once_wrapped_by_the_sink_key_not_the_master(
     ring: KeyRing,
 ) -> None:
     sealer = FieldSealer(ring, SEALED)
     sealer.seal("kid-1", _event())
     [key_record] = sealer.take()
     assert key_record.topic == "ward.keys" and key_record.key is not None
-    assert key_record.key.startswith(b"kid-1|k-")
+    assert key_record.key.startswith(REFS.ref("kid-1").encode() + b"|k-")
+    assert b"kid-1" not in key_record.key + (key_record.value or b"")
+    assert json.loads(key_record.value or b"")["by"] == ring.sink.key_id != ring.master.key_id
     sealer.seal("kid-1", _event())
     assert sealer.take() == []  # the same key again
-    [key_id] = ring.store.wrapped["kid-1"]
+    [key_id] = ring.store.by_owner[REFS.ref("kid-1")]
     _, quarantine_key_id, new = ring.seal("kid-1", "q-1", InRecord("t", 0, 0, b"kid-1", b"v", None))
-    assert quarantine_key_id == key_id and new == []
+    assert quarantine_key_id != key_id and len(new) == 1, "quarantine uses a master-wrapped key"
 
 
 def test_a_token_moved_to_another_field_or_altered_does_not_open(ring: KeyRing) -> None:
@@ -141,12 +145,15 @@ def test_a_plain_value_is_not_a_token(value: str | bytes, ring: KeyRing) -> None
 def test_after_the_subject_is_shredded_its_sink_fields_no_longer_open(
     ring: KeyRing, master_key: MasterKey
 ) -> None:
-    out = FieldSealer(ring, SEALED).seal("kid-1", _event())
-    downstream = KeyStore()  # a holder that read the keys topic
-    for key, wrapped in ring.store.wrapped["kid-1"].items():
-        downstream.wrapped.setdefault("kid-1", {})[key] = wrapped
-    holder = KeyRing(master_key, "ward.keys", downstream)
+    sealer = FieldSealer(ring, SEALED)
+    out = sealer.seal("kid-1", _event())
+    downstream = KeyStore()  # a holder that read the keys topic, with the sink key only
+    for r in sealer.take():
+        downstream.apply(r.key or b"", r.value)
+    holder = SinkKeys(ring.sink, downstream)
     assert open_field(holder, "city", out["city"]) == "Hangzhou"
+    with pytest.raises(KeyUnavailable):  # the master key is no sink key
+        open_field(SinkKeys(master_key, downstream), "city", out["city"])
     audit = Auditor("ward.audit", "w1", SubjectPseudonymizer(b"k" * 32, "k1"))
     writes = shredder(ring, lambda *a, **k: audit.write("_control/0", "_control", *a, **k))
     records = writes("kid-1", "del-1")
@@ -159,7 +166,7 @@ def test_after_the_subject_is_shredded_its_sink_fields_no_longer_open(
     with pytest.raises(KeyDestroyed):
         open_field(ring, "blob", out["blob"])
     with pytest.raises(KeyUnavailable):
-        open_field(KeyRing(master_key, "ward.keys"), "city", out["city"])  # never read the key
+        open_field(SinkKeys(ring.sink, KeyStore()), "city", out["city"])  # never read the key
 
 
 def test_without_a_key_ring_a_pipeline_with_encrypted_fields_cannot_run() -> None:
@@ -201,7 +208,7 @@ def _processor(ring: KeyRing, categories: tuple[str, ...] = ALL_CATEGORIES) -> P
     state.put_subject("adult-1", subject(born(30), subject_id="adult-1"))
     state.consents["kid-1"] = ledger(grant("c1", categories=(*categories, "content")))
     auditor = Auditor("ward.audit", "w1", SubjectPseudonymizer(b"k" * 32, "k1"))
-    book = QuarantineBook("ward.quarantine", ring)
+    book = QuarantineBook("ward.quarantine", ring, refs=REFS.ref)
     return PipelineProcessor(_pipeline(), policy(), codec, schema, state, auditor, book, "ward.dl")
 
 
@@ -245,7 +252,7 @@ def test_an_adults_event_passes_byte_for_byte(ring: KeyRing) -> None:
     [sink] = [o for o in outcome.outputs if o.topic == "app.pings.lawful"]
     assert sink.value == original
     assert all(o.topic != "ward.keys" for o in outcome.outputs)
-    assert "adult-1" not in ring.store.wrapped
+    assert REFS.ref("adult-1") not in ring.store.by_owner
 
 
 # -- load-time checks -----------------------------------------------------------------------

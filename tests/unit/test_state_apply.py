@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from test_policy_support import grant, withdraw
+from tests.unit.conftest import REFS
 
 from wardstream.domain.consent import ConsentEvent
 from wardstream.domain.subject import SubjectProfile
@@ -26,7 +27,9 @@ TOPICS = LifecycleTopics(
 
 def applier() -> tuple[StateApplier, list[tuple[Any, Any]], StateStore]:
     state = StateStore()
-    a = StateApplier(TOPICS, state, QuarantineBook("ward.quarantine"), LifecycleState())
+    a = StateApplier(
+        TOPICS, state, QuarantineBook("ward.quarantine", refs=REFS.ref), LifecycleState()
+    )
     seen: list[tuple[Any, Any]] = []
     a.on_subject.append(lambda before, after: seen.append((before, after)))
     a.on_consent.append(lambda before, event: seen.append((before, event)))

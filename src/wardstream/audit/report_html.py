@@ -50,7 +50,10 @@ def slug(key: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "_", key) or "_"
 
 
-def render_html(report: AuditReport, verification: VerifyResult | None = None) -> str:
+def render_html(
+    report: AuditReport, verification: VerifyResult | None = None, extra: str = ""
+) -> str:
+    """The page; ``extra`` (HTML, e.g. the anchoring section) follows the verification."""
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -62,6 +65,7 @@ def render_html(report: AuditReport, verification: VerifyResult | None = None) -
         f'<span id="as-of">{_t(report.as_of)}</span>.</p>',
         _key_figures(report),
         _verification(verification),
+        extra,
         "<h2>Records by action (summaries counted by the decisions they stand for)</h2>",
         _bars(report.by_action, "chart-actions", "Records by action"),
         _table("action", "Action", report.by_action),

@@ -39,12 +39,15 @@ def record_access(
     session: Session, operation: str, reason: str, attrs: dict[str, str], **fields: Any
 ) -> AuditRecord:
     """One operator record (ACCESS unless ``fields`` says otherwise) on the operator chain."""
-    from wardstream.kafka.quarantine_log import write_access
+    from wardstream.engines.keysetup import signing_key
+    from wardstream.kafka.operator_log import write_access
 
     attrs = {"operation": operation, "operator": session.user, **attrs}
+    signer = signing_key(session.settings)  # signs the record when the key is configured here
     return write_access(
-        session.kafka, session.settings.topics.audit, session.operator, reason, attrs, **fields
-    )
+        session.kafka, session.settings.topics.audit, session.operator, reason, attrs, signer,
+        **fields,
+    )  # fmt: skip
 
 
 def require_approval(session: Session, operation: str, **needed: str | None) -> dict[str, str]:

@@ -12,7 +12,7 @@ refusal is audited with the names of the options only, never the text or the id.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from wardstream.cli.output import EXIT_USAGE, fail
@@ -28,6 +28,21 @@ _MIN_FOLDED = 4
 
 def _fold(text: str) -> str:
     return _SEPARATORS.sub("", text.casefold())
+
+
+_WORDS = re.compile(r"[^\s,;()\[\]{}\"'<>]+")
+
+
+def ids_named_by_ref(
+    texts: Mapping[str, str], refs: Iterable[str], ref_of: Callable[[str], str]
+) -> set[str]:
+    """The words of ``texts`` whose ref is one of ``refs``: the raw ids of subjects known
+    only by their ref (a sealed quarantine entry), found without unsealing anything."""
+    wanted = set(refs)
+    if not wanted:
+        return set()
+    words = {w.strip(".:!?") for text in texts.values() for w in _WORDS.findall(text)}
+    return {w for w in words if w and ref_of(w) in wanted}
 
 
 def fields_naming(texts: Mapping[str, str], subject_ids: Iterable[str]) -> list[str]:

@@ -40,7 +40,7 @@ def service_stop(
     Example: wardstream service-stop --config wardstream.yaml --yes
     """
     from wardstream.enforce.records import OutRecord
-    from wardstream.kafka.quarantine_log import send
+    from wardstream.kafka.operator_log import send
     from wardstream.lifecycle import records as lr
     from wardstream.lifecycle.wiring import lifecycle_topics
 
@@ -116,8 +116,8 @@ def _hold(subject: str, approver: str, reason: str, config: Path | None, *, lift
     from wardstream.cli.free_text import refuse_text_naming_subject
     from wardstream.domain.holds import LegalHold
     from wardstream.enforce.records import OutRecord
-    from wardstream.engines.bootstrap import id_key, pseudonymizer
-    from wardstream.kafka.quarantine_log import send
+    from wardstream.engines.keysetup import id_key, pseudonymizer
+    from wardstream.kafka.operator_log import send
     from wardstream.lifecycle import records as lr
     from wardstream.lifecycle.wiring import lifecycle_topics
     from wardstream.policy.holds import hold_id
@@ -170,7 +170,7 @@ def _record(
     session: Session, operation: str, reason: str, attrs: dict[str, str], subject: str = ""
 ) -> None:
     from wardstream.cli.access import record_access
-    from wardstream.engines.bootstrap import pseudonymizer
+    from wardstream.engines.keysetup import pseudonymizer
 
     fields: dict[str, Any] = {}
     if subject:

@@ -81,8 +81,8 @@ def list_(
     Example: [bold]wardstream quarantine list -c wardstream.yaml
     --approved-by dpo@example.com --purpose "ticket T-381" --pipeline clickstream[/bold]
     """
-    from wardstream.cli.free_text import refuse_text_naming_subject
-    from wardstream.engines.bootstrap import pseudonymizer
+    from wardstream.cli.free_text import ids_named_by_ref, refuse_text_naming_subject
+    from wardstream.engines.keysetup import pseudonymizer
     from wardstream.kafka.quarantine_log import read_open
 
     session = open_session(config)
@@ -99,15 +99,16 @@ def list_(
             and (reason is None or e.reason == reason)
         ][:limit]
         filters = {"pipeline": pipeline or "", "reason_filter": reason or ""}
-        refuse_text_naming_subject(
-            session, "quarantine list", {**approval, **filters}, {e.subject_id for e in entries}
-        )
+        texts = {**approval, **filters}
+        sealed = ids_named_by_ref(texts, {e.subject_ref for e in entries}, refs.ref)
+        named = {e.subject_id for e in entries} | sealed  # ids in the clear: first format
+        refuse_text_naming_subject(session, "quarantine list", texts, named)
         attrs = {**approval, **filters, "entries_shown": str(len(chosen))}
         record_access(session, "quarantine list", REASON_APPROVED, attrs)
     except WardstreamError as exc:
         refuse_unaudited(exc)
     now = datetime.now(UTC)
-    rows = [_row(e, refs.ref(e.subject_id), now) for e in chosen]
+    rows = [_row(e, e.subject_ref or refs.ref(e.subject_id), now) for e in chosen]
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
     else:
@@ -154,7 +155,7 @@ def release(
     --reason "paper consent form verified"[/bold]
     """
     from wardstream.cli.free_text import refuse_text_naming_subject
-    from wardstream.engines.bootstrap import pseudonymizer
+    from wardstream.engines.keysetup import pseudonymizer
     from wardstream.kafka.quarantine_log import find_open
 
     session = open_session(config)
@@ -167,13 +168,13 @@ def release(
             attrs = {**approval, "quarantine_id": quarantine_id}
             record_access(session, "quarantine release", REASON_NOT_FOUND, attrs)
             fail(f"no open quarantine entry {quarantine_id}: released or expired, or a wrong id")
-        ref = pseudonymizer(session.settings).ref(entry.subject_id)
+        pipeline = _pipeline_of(session, entry.pipeline)
+        ring = _key_ring(session, entry, pipeline)
+        entry = _unseal(session, entry, approval, ring)  # the subject id is sealed too
+        ref = entry.subject_ref or pseudonymizer(session.settings).ref(entry.subject_id)
         refuse_text_naming_subject(
             session, "quarantine release", approval, [entry.subject_id], subject_ref=ref
         )
-        pipeline = _pipeline_of(session, entry.pipeline)
-        ring = _key_ring(session, entry, pipeline)
-        entry = _unseal(session, entry, approval, ring)
         entry, keys = _sealed(session, entry, pipeline, ring)
         written = _release(session, entry, approval, pipeline.sink, keys)
     except WardstreamError as exc:
@@ -194,7 +195,7 @@ def _release(
     sink: str,
     keys: list[OutRecord],
 ) -> dict[str, Any]:
-    from wardstream.engines.bootstrap import pseudonymizer
+    from wardstream.engines.keysetup import pseudonymizer
     from wardstream.kafka.quarantine_log import release_records, send
 
     quarantine, now = session.settings.topics.quarantine, datetime.now(UTC)
@@ -213,7 +214,7 @@ def _release(
         attrs,
         action="RELEASED",
         pipeline=entry.pipeline,
-        subject_ref=pseudonymizer(session.settings).ref(entry.subject_id),
+        subject_ref=entry.subject_ref or pseudonymizer(session.settings).ref(entry.subject_id),
         event_ref=entry.event_ref,
     )
     try:
@@ -231,17 +232,17 @@ def _key_ring(session: Session, entry: HeldEvent, pipeline: Pipeline) -> KeyRing
     """The subjects' data keys from the keys topic: to open a sealed entry and to seal the
     pipeline's ``encrypt: true`` fields. None when neither is needed."""
     from wardstream.config.settings import derived
-    from wardstream.enforce.datakeys import KeyRing
-    from wardstream.engines.bootstrap import key_ring, master_key
+    from wardstream.engines.keysetup import key_ring, make_ring, pseudonymizer
     from wardstream.kafka.quarantine_log import read_keys
 
     if entry.key_id is None and not pipeline.encrypted_fields:
         return None
     # encrypt: true fields need the ring: the worker's rule, failing with the setting to fix
-    checked = key_ring(session.settings, [pipeline]) if pipeline.encrypted_fields else None
-    master = checked.master if checked is not None else master_key(session.settings)
+    if pipeline.encrypted_fields:
+        key_ring(session.settings, [pipeline])
     topic = derived(session.settings, "keys")
-    return KeyRing(master, topic, read_keys(session.kafka, topic))
+    refs = pseudonymizer(session.settings).ref
+    return make_ring(session.settings, read_keys(session.kafka, topic, refs))
 
 
 def _sealed(

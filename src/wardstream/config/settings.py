@@ -223,6 +223,29 @@ class AuditSettings(BaseModel):
     key_id: str = Field(
         default="k1", description="Name of the current pseudonym key; shown in every subject_ref."
     )
+    earlier_hmac_keys: SecretStr | None = Field(
+        default=None,
+        description="Earlier pseudonym keys after a rotation, one '<key id> <key>' per line "
+        "(or ';'-separated): lookups find subjects under them; new refs use hmac_key.",
+    )
+    earlier_hmac_keys_file: Path | None = Field(
+        default=None, description="File holding the earlier pseudonym keys (a mounted secret)."
+    )
+    signing_key: SecretStr | None = Field(
+        default=None,
+        description="Ed25519 key that signs audit checkpoints: PEM or 32-byte seed as hex or "
+        "base64 (prefer the environment or signing_key_file). Unset: no checkpoints.",
+    )
+    signing_key_file: Path | None = Field(
+        default=None,
+        description="File holding the checkpoint signing key, e.g. made with "
+        "`openssl genpkey -algorithm ed25519` (a mounted secret).",
+    )
+    checkpoint_interval_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="Seconds between a worker's signed checkpoints (one more at a clean stop).",
+    )
 
 
 class Settings(BaseSettings):

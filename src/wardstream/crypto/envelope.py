@@ -11,11 +11,14 @@ copy of a wrapped data key makes the blobs sealed with it unreadable
 from __future__ import annotations
 
 import hashlib
+import hmac
 import os
 import secrets
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from wardstream.errors import WardstreamError
 
@@ -34,22 +37,40 @@ class SealBroken(WardstreamError):
 
 
 class MasterKey:
-    """The key-wrapping key. Its bytes stay inside: no repr, str or pickling shows them."""
+    """A key-wrapping key. Its bytes stay inside: no repr, str or pickling shows them.
 
-    __slots__ = ("_aead",)
+    ``key_id`` is a public fingerprint (``m-`` + 16 hex digits of an HMAC of the key
+    under a fixed label): key records name the key that wrapped them by it, so a
+    rotation knows what to re-wrap and a reader which key to use."""
+
+    __slots__ = ("_aead", "_key", "key_id")
 
     def __init__(self, key: bytes) -> None:
         if len(key) != KEY_BYTES:
             raise ValueError(f"a master key is {KEY_BYTES} bytes (AES-256), not {len(key)}")
         self._aead = AESGCM(key)
+        self._key = key
+        self.key_id = "m-" + hmac.digest(key, b"wardstream/key-id/v1", "sha256").hex()[:16]
+
+    def derive(self, label: str) -> bytes:
+        """32 bytes for one purpose (HKDF-SHA256, ``info`` = ``label``): a key derived with
+        one label tells nothing about the master key or a key derived with another."""
+        return derive_key(self._key, label)
 
     def __repr__(self) -> str:
-        return "MasterKey(<secret>)"
+        return f"MasterKey({self.key_id}, <secret>)"
 
     __str__ = __repr__
 
     def __reduce__(self) -> tuple[object, ...]:
         raise TypeError("a MasterKey is not serialisable")
+
+
+def derive_key(key: bytes, label: str) -> bytes:
+    """HKDF-SHA256 of ``key`` with no salt and ``info`` = ``wardstream/<label>``."""
+    kdf = HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None,
+               info=b"wardstream/" + label.encode())  # fmt: skip
+    return kdf.derive(key)
 
 
 def new_data_key() -> bytes:

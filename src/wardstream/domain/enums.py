@@ -73,6 +73,7 @@ class AuditAction(StrEnum):
     SUMMARY = "SUMMARY"
     INCIDENT = "INCIDENT"
     KEY_DESTROYED = "KEY_DESTROYED"
+    CHECKPOINT = "CHECKPOINT"  # a worker's signed chain heads (audit.checkpoint)
 
 
 class DataCategory(StrEnum):

@@ -7,6 +7,10 @@ that owns the partition — and continues from the chain's last record read back
 from the audit topic at start-up and after each assignment (``resume``; on a
 revoke ``hand_over`` drops the writer), so neither restarts nor rebalances fork
 it. Records are keyed by chain id, so a chain lives in one audit partition, in order.
+
+With a signing key, ``summaries`` also returns, every checkpoint interval and on
+``flush`` (a clean stop, a revoke), a signed CHECKPOINT over the heads of the chains
+this worker wrote since its previous one (``audit.checkpoint``): no cost per record.
 """
 
 from __future__ import annotations
@@ -15,6 +19,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
 from wardstream.audit.chain import ChainWriter
+from wardstream.audit.checkpoint import (
+    CheckpointClock,
+    Head,
+    Signer,
+    checkpoint_chain,
+    sign_checkpoint,
+)
 from wardstream.audit.encode import encode_audit
 from wardstream.audit.pseudonym import SubjectPseudonymizer
 from wardstream.audit.summary import AdultPassCounter
@@ -62,6 +73,8 @@ class Auditor:
         *,
         summary_interval: timedelta = timedelta(seconds=10),
         clock: Clock = utc_now,
+        signer: Signer | None = None,
+        checkpoint_interval: timedelta = timedelta(seconds=60),
     ) -> None:
         self.topic = topic
         self.worker = worker
@@ -72,6 +85,10 @@ class Auditor:
         self._last: dict[str, AuditRecord] = {}
         self._counters: dict[str, AdultPassCounter] = {}
         self._interval = summary_interval
+        self.signer = signer
+        self._checkpoints = CheckpointClock(checkpoint_interval, clock)
+        self._signed: dict[str, int] = {}  # chain -> seq vouched for up to (signed or taken over)
+        self._unsigned: dict[str, Head] = {}  # heads of handed-over chains not yet signed
 
     # -- start-up -------------------------------------------------------------------
     def resume(self, records: Iterable[AuditRecord]) -> None:
@@ -87,6 +104,10 @@ class Auditor:
         audit topic then, not from this worker's memory (which would fork the chain).
         Send ``summaries(flush=True)`` first: uncounted adult passes are dropped too."""
         for chain in chains:
+            writer, start = self._chains.get(chain), self._signed.get(chain, -1)
+            if writer is not None and start < writer.next_seq - 1:
+                self._unsigned[chain] = (writer.next_seq - 1, writer.last_hash, start)
+            self._signed.pop(chain, None)
             self._chains.pop(chain, None)
             self._last.pop(chain, None)
             self._counters.pop(chain, None)
@@ -102,6 +123,7 @@ class Auditor:
         action: AuditAction,
         *,
         subject_id: str | None = None,
+        subject_ref: str | None = None,
         rule: str | None = None,
         reason: str | None = None,
         event_ref: str | None = None,
@@ -111,9 +133,10 @@ class Auditor:
         deadline: datetime | None = None,
         attrs: Mapping[str, str] | None = None,
     ) -> OutRecord:
-        """Seal the next record of ``chain``; ``subject_id`` is pseudonymised here."""
+        """Seal the next record of ``chain``; ``subject_id`` is pseudonymised here (or the
+        ref is given as ``subject_ref``, when only the ref is known)."""
         writer = self._writer(chain)
-        ref = self.pseudonymizer.ref(subject_id) if subject_id else None
+        ref = self.pseudonymizer.ref(subject_id) if subject_id else subject_ref
         written = writer.write(
             at=self.clock(),
             worker=self.worker,
@@ -169,11 +192,36 @@ class Auditor:
             for summary in counter.flush() if flush else counter.due():
                 summary.append_to(self._writer(chain), self.worker)
                 out.append(OutRecord(self.topic, chain.encode(), self._writer(chain).last_written))
+        out.extend(self.checkpoint(flush=flush))
         return out
+
+    def checkpoint(self, *, flush: bool = False) -> list[OutRecord]:
+        """A signed CHECKPOINT when one is due (always with ``flush``) and this worker
+        wrote anything since its last one; none without a signing key."""
+        if self.signer is None or not (flush or self._checkpoints.due()):
+            return []
+        self._checkpoints.done()
+        own = checkpoint_chain(self.worker)
+        heads = dict(self._unsigned)
+        for chain, writer in self._chains.items():
+            seq, start = writer.next_seq - 1, self._signed.get(chain, -1)
+            if chain != own and seq > start:
+                heads[chain] = (seq, writer.last_hash, start)
+        if not heads:
+            return []
+        writer = self._writer(own)
+        written = sign_checkpoint(writer, self.signer, self.worker, self.clock(), heads)
+        self._unsigned.clear()
+        for chain, (seq, _, _) in heads.items():
+            if chain in self._chains:
+                self._signed[chain] = seq
+        return [OutRecord(self.topic, own.encode(), written)]
 
     def _writer(self, chain: str) -> ChainWriter:
         writer = self._chains.get(chain)
         if writer is None:
             last = self._last.pop(chain, None)
             writer = self._chains[chain] = ChainWriter(chain, encode_audit, last)
+            # vouched for from here on: the record continued from is not this worker's
+            self._signed[chain] = -1 if last is None else last.seq
         return writer

@@ -1,28 +1,25 @@
 """Per-subject data keys on the keys topic: what quarantine and ``encrypt: true`` fields seal with.
 
 Every quarantined payload (key, value, header values) is sealed with its
-subject's data key (``wardstream.crypto``). Data keys are wrapped by the
-master key and kept on the compacted keys topic (``derived(settings, "keys")``):
-
-* key ``<subject_id>|<key_id>``, value ``{"alg", "wrapped"}`` (base64);
-* a tombstone destroys that key: ``KeyStore`` remembers which keys it saw
-  destroyed, so their payloads are closed as EXPIRED/KEY_DESTROYED while a key
-  that is merely not read yet (another worker just created it) keeps its
-  payloads held.
+subject's data key (``wardstream.crypto``). Data keys are wrapped by the master
+key - or, for ``encrypt: true`` sink fields, by the separate *sink key*, so that a
+downstream holder opens sink fields without ever holding the master key - and kept
+on the compacted keys topic (``derived(settings, "keys")``), keyed by the subject's
+ref, never its raw id (format: ``enforce.keystore``). A tombstone destroys a key.
 
 A key id is random, so two workers that create a key for the same subject at
 once create two keys, both kept. Destroying them is the lifecycle's business
-(``wardstream.lifecycle.shredding``).
+(``wardstream.lifecycle.shredding``). A key that does not unwrap (junk on the topic,
+another master key) is never chosen for sealing: a new key is made instead.
 """
 
 from __future__ import annotations
 
-import base64
-import json
-from dataclasses import dataclass, field, replace
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import replace
 
 from wardstream.crypto import (
-    ALGORITHM,
     KeyUnavailable,
     MasterKey,
     new_data_key,
@@ -32,56 +29,33 @@ from wardstream.crypto import (
     unwrap_key,
     wrap_key,
 )
+from wardstream.enforce.keystore import (
+    LEGACY,
+    KeyStore,
+    StoredKey,
+    encode_key_value,
+    key_record_key,
+)
 from wardstream.enforce.records import InRecord, OutRecord
 
 KEY_DESTROYED = "KEY_DESTROYED"
+SINK_KEY_LABEL = "sink-key/v1"
+"""HKDF label of the sink key derived from the master key (when none is configured)."""
+
+__all__ = [
+    "KEY_DESTROYED",
+    "KeyDestroyed",
+    "KeyRing",
+    "KeyStore",
+    "encode_key_value",
+    "key_record_key",
+    "open_record",
+    "seal_record",
+]
 
 
 class KeyDestroyed(KeyUnavailable):
     """The subject's data key was destroyed: its quarantined payloads are unreadable."""
-
-
-def key_record_key(subject_id: str, key_id: str) -> bytes:
-    return f"{subject_id}|{key_id}".encode()
-
-
-def parse_key_record_key(key: bytes) -> tuple[str, str]:
-    subject_id, _, key_id = key.decode("utf-8").rpartition("|")
-    if not subject_id or not key_id:
-        raise ValueError("a keys-topic key is <subject_id>|<key_id>")
-    return subject_id, key_id
-
-
-@dataclass(slots=True)
-class KeyStore:
-    """The wrapped data keys read from the keys topic (never unwrapped here)."""
-
-    wrapped: dict[str, dict[str, bytes]] = field(default_factory=dict)
-    destroyed: set[tuple[str, str]] = field(default_factory=set)
-
-    def __repr__(self) -> str:
-        return f"KeyStore({sum(map(len, self.wrapped.values()))} keys)"
-
-    def apply(self, key: bytes, value: bytes | None) -> None:
-        subject_id, key_id = parse_key_record_key(key)
-        if value is None:
-            self.forget(subject_id, key_id)
-            return
-        doc = json.loads(value)
-        if doc.get("alg", ALGORITHM) != ALGORITHM:
-            raise ValueError("unknown key algorithm")
-        self.wrapped.setdefault(subject_id, {})[key_id] = base64.b64decode(doc["wrapped"])
-
-    def forget(self, subject_id: str, key_id: str) -> None:
-        keys = self.wrapped.get(subject_id, {})
-        keys.pop(key_id, None)
-        if not keys:
-            self.wrapped.pop(subject_id, None)
-        self.destroyed.add((subject_id, key_id))
-
-
-def encode_key_value(wrapped: bytes) -> bytes:
-    return json.dumps({"alg": ALGORITHM, "wrapped": base64.b64encode(wrapped).decode()}).encode()
 
 
 def _aad(quarantine_id: str, part: str) -> bytes:
@@ -113,41 +87,132 @@ def open_record(data_key: bytes, quarantine_id: str, rec: InRecord) -> InRecord:
 
 
 class KeyRing:
-    """Data keys of subjects: created on first use, unwrapped on demand, destroyed on shred."""
+    """Data keys of subjects: created on first use, unwrapped on demand, destroyed on shred.
 
-    def __init__(self, master: MasterKey, topic: str, store: KeyStore | None = None) -> None:
-        self.master, self.topic = master, topic
+    ``refs`` turns a subject id into its ref (the audit's pseudonymizer); ``retired``
+    master keys still unwrap (during a rotation) but never wrap; ``sink`` wraps the
+    keys of ``encrypt: true`` sink fields (default: derived from the master key)."""
+
+    def __init__(
+        self,
+        master: MasterKey,
+        topic: str,
+        store: KeyStore | None = None,
+        *,
+        refs: Callable[[str], str],
+        retired: Iterable[MasterKey] = (),
+        sink: MasterKey | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.master, self.topic, self.refs, self.clock = master, topic, refs, clock
+        self.retired = tuple(retired)
+        self.sink = sink if sink is not None else MasterKey(master.derive(SINK_KEY_LABEL))
+        self.retired_sinks = () if sink is not None else tuple(
+            MasterKey(k.derive(SINK_KEY_LABEL)) for k in self.retired
+        )  # fmt: skip
         self.store = store if store is not None else KeyStore()
+        if self.store.refs is None:
+            self.store.refs = refs
+        self._by_id = {k.key_id: k for k in (master, *self.retired, self.sink, *self.retired_sinks)}
 
     def __repr__(self) -> str:
         return f"KeyRing(topic={self.topic!r}, {self.store!r})"
+
+    def ref(self, subject_id: str) -> str:
+        return self.refs(subject_id)
+
+    def family(self, wrapper: MasterKey) -> tuple[MasterKey, ...]:
+        """The keys whose wrapped data keys serve the purpose ``wrapper`` wraps for."""
+        if wrapper is self.sink:
+            return (self.sink, *self.retired_sinks)
+        return (self.master, *self.retired)
+
+    # -- unwrapping -----------------------------------------------------------------
+    def unwrap(self, key_id: str, stored: StoredKey) -> bytes:
+        """The data key; ``KeyUnavailable`` if no key of this ring unwraps it."""
+        if stored.wrapped_by == LEGACY:  # format 1: one of the master keys
+            for master in (self.master, *self.retired):
+                try:
+                    return unwrap_key(master, stored.bound_to, key_id, stored.wrapped)
+                except KeyUnavailable:
+                    continue
+            raise KeyUnavailable(f"data key {key_id} does not unwrap with the master key(s)")
+        wrapper = self._by_id.get(stored.wrapped_by)
+        if wrapper is None:
+            raise KeyUnavailable(
+                f"data key {key_id} is wrapped by {stored.wrapped_by}, which this ring does not "
+                "hold (a rotated-away master key, or another deployment's)"
+            )
+        return unwrap_key(wrapper, stored.bound_to, key_id, stored.wrapped)
+
+    def data_key_by_id(self, key_id: str) -> bytes:
+        """``KeyDestroyed`` once shredded, ``KeyUnavailable`` while not known (yet)."""
+        if key_id in self.store.destroyed:
+            raise KeyDestroyed(f"data key {key_id} was destroyed (crypto-shredded)")
+        stored = self.store.keys.get(key_id)
+        if stored is None:
+            raise KeyUnavailable(f"data key {key_id} is not on the keys topic (yet)")
+        return self.unwrap(key_id, stored)
+
+    def existing(
+        self, subject_id: str, wrapper: MasterKey | None = None
+    ) -> tuple[str, bytes] | None:
+        """The subject's oldest key of ``wrapper``'s family that unwraps (current wrapper
+        first), or None. A key that does not unwrap is never chosen."""
+        family = self.family(wrapper or self.master)
+        ids = {k.key_id for k in family} | ({LEGACY} if family[0] is self.master else set())
+        candidates = [
+            (s.wrapped_by != family[0].key_id, kid, s)
+            for kid, s in self.store.of(self.ref(subject_id))
+            if s.wrapped_by in ids
+        ]
+        for _, key_id, stored in sorted(candidates, key=lambda c: (c[0], c[1])):
+            try:
+                return key_id, self.unwrap(key_id, stored)
+            except KeyUnavailable:
+                continue
+        return None
+
+    # -- sealing --------------------------------------------------------------------
+    def data_key(
+        self, subject_id: str, wrapper: MasterKey | None = None
+    ) -> tuple[str, bytes, list[OutRecord]]:
+        """``(key id, data key, key records to send first)``: an existing key that unwraps,
+        or a new one wrapped by ``wrapper`` (default: the master key)."""
+        found = self.existing(subject_id, wrapper)
+        if found is not None:
+            return found[0], found[1], []
+        wrapper = wrapper or self.master
+        ref = self.ref(subject_id)
+        key_id, data_key = new_key_id(), new_data_key()
+        gone = self.store.deleted.get(ref)  # a deletion this worker read: the key is for new data
+        stored = StoredKey(
+            ref,
+            wrap_key(wrapper, ref, key_id, data_key),
+            key_record_key(ref, key_id),
+            ref,
+            wrapper.key_id,
+            int(self.clock() * 1000),
+            gone.deletion_id if gone is not None else None,
+        )
+        self.store.put(key_id, stored)
+        return (
+            key_id,
+            data_key,
+            [OutRecord(self.topic, stored.record_key, encode_key_value(stored))],
+        )
 
     def seal(
         self, subject_id: str, quarantine_id: str, rec: InRecord
     ) -> tuple[InRecord, str, list[OutRecord]]:
         """``(sealed record, key id, key records to send first)``."""
-        out: list[OutRecord] = []
-        known = self.store.wrapped.get(subject_id)
-        if known:
-            key_id = min(known)
-            data_key = unwrap_key(self.master, subject_id, key_id, known[key_id])
-        else:
-            key_id, data_key = new_key_id(), new_data_key()
-            wrapped = wrap_key(self.master, subject_id, key_id, data_key)
-            self.store.wrapped.setdefault(subject_id, {})[key_id] = wrapped
-            value = encode_key_value(wrapped)
-            out.append(OutRecord(self.topic, key_record_key(subject_id, key_id), value))
+        key_id, data_key, out = self.data_key(subject_id)
         return seal_record(data_key, quarantine_id, rec), key_id, out
 
-    def open(self, subject_id: str, key_id: str, quarantine_id: str, rec: InRecord) -> InRecord:
+    def open(self, key_id: str, quarantine_id: str, rec: InRecord) -> InRecord:
         """The plaintext record; ``KeyDestroyed`` once shredded, ``KeyUnavailable``
         while the key is not known (yet), ``SealBroken`` if the blobs do not open."""
-        if (subject_id, key_id) in self.store.destroyed:
-            raise KeyDestroyed(f"data key {key_id} was destroyed (crypto-shredded)")
-        wrapped = self.store.wrapped.get(subject_id, {}).get(key_id)
-        if wrapped is None:
-            raise KeyUnavailable(f"data key {key_id} is not on the keys topic (yet)")
-        return open_record(unwrap_key(self.master, subject_id, key_id, wrapped), quarantine_id, rec)
+        return open_record(self.data_key_by_id(key_id), quarantine_id, rec)
 
-    def is_destroyed(self, subject_id: str, key_id: str | None) -> bool:
-        return key_id is not None and (subject_id, key_id) in self.store.destroyed
+    def is_destroyed(self, key_id: str | None) -> bool:
+        return key_id is not None and key_id in self.store.destroyed

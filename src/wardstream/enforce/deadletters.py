@@ -1,9 +1,10 @@
 """The dead-letter branch: an event that cannot be processed is kept, never lost.
 
 An undecodable event, or one without a subject id, goes to the dead-letter
-topic as a ``DeadLetter`` record (the original key, value and headers with the
-error that says what was wrong and how to fix it) and is audited DEADLETTERED
-on its pipeline partition's chain. Nothing of it reaches a sink.
+topic as a ``DeadLetter`` record (the original key, value and headers sealed:
+``enforce.letters``; the error that says what was wrong and how to fix it, the
+pipeline and the origin in the clear), with no record key and no headers, and is
+audited DEADLETTERED on its pipeline partition's chain. Nothing of it reaches a sink.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from wardstream.domain.enums import AuditAction
 from wardstream.domain.pipeline import Pipeline
 from wardstream.domain.reasons import ReasonCode
 from wardstream.enforce.auditor import Auditor
+from wardstream.enforce.datakeys import KeyRing
+from wardstream.enforce.letters import LetterSealer
 from wardstream.enforce.records import DEADLETTER, InRecord, Outcome, OutRecord
 from wardstream.policy.context import PolicyContext
 from wardstream.policy.decide import deadletter
@@ -21,7 +24,6 @@ from wardstream.serde import (
     AvroCodec,
     DecodeError,
     MissingSubject,
-    dead_letter_record,
     record_schema,
 )
 
@@ -33,8 +35,9 @@ class NoValue(DecodeError):
 
 
 class DeadLetters:
-    def __init__(self, topic: str, auditor: Auditor) -> None:
+    def __init__(self, topic: str, auditor: Auditor, ring: KeyRing | None = None) -> None:
         self.topic, self.auditor = topic, auditor
+        self.sealer = LetterSealer(ring)
         self._codec = AvroCodec(record_schema("DeadLetter"))
 
     def send(
@@ -45,12 +48,12 @@ class DeadLetters:
         policy: PolicyContext,
         at: datetime,
     ) -> Outcome:
-        datum = dead_letter_record(
+        datum = self.sealer.record(
+            exc,
             key=rec.key,
             value=rec.value,
             headers=rec.headers,
             timestamp_ms=rec.timestamp_ms,
-            error=exc,
             pipeline=pipeline.name,
             at=at,
         )
@@ -63,7 +66,7 @@ class DeadLetters:
             reason=decision.reason.value,
             event_ref=rec.ref,
         )
-        out = OutRecord(self.topic, rec.key, self._codec.encode(datum), rec.headers)
+        out = OutRecord(self.topic, None, self._codec.encode(datum))
         return Outcome(rec, DEADLETTER, [out, audit])
 
 

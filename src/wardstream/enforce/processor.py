@@ -97,7 +97,7 @@ class PipelineProcessor:
         self._reencode = pipeline.format == "json"
         self.waiting: list[_Waiting] = []
         self._held: set[tuple[int, str]] = set()  # (partition, subject) with an event waiting
-        self.dead_letters = DeadLetters(deadletter_topic, auditor)
+        self.dead_letters = DeadLetters(deadletter_topic, auditor, book.ring)
         self.sealer = field_sealer(pipeline, book.ring)  # encrypt: true sink fields
         # told of every routed event (the lifecycle's pass log and seen marks)
         self.observers: list[RouteObserver] = []

@@ -1,11 +1,20 @@
 """The quarantine book: events held back until a covering consent or expiry.
 
-``ward.quarantine`` is the durable store. A QUARANTINED record carries the
-original bytes; a RELEASED or EXPIRED marker with the same ``quarantine_id``
-closes the entry. With a ``KeyRing`` (the default: ``lifecycle.encrypt_quarantine``)
-the payload - key, value and header values - is sealed with the subject's data
-key before it is written (``enforce.datakeys``); ``open`` gives it back, or
-raises once the key was destroyed. A worker rebuilds the open entries by reading the topic at
+``ward.quarantine`` is the durable store, keyed by the subject ref (the audit's
+keyed HMAC), never the raw id. A QUARANTINED record carries the original bytes; a
+RELEASED or EXPIRED marker with the same ``quarantine_id`` closes the entry. With
+a ``KeyRing`` (the default: ``lifecycle.encrypt_quarantine``) the payload - key,
+value and header values - and the subject id with the event's timestamps
+(``sealed``) are sealed with the subject's data key before they are written
+(``enforce.datakeys``); ``open`` gives them back, or raises once the key was
+destroyed. In the clear stay what the worker needs without a key and the audit
+already shows: the ref, pipeline, reason, the origin topic/partition/offset (the
+EXPIRED audit record names it even after the key was destroyed), the window.
+Without a ring (encryption turned off) the subject id is written in the clear.
+
+Records of the first format (key and ``subject_id`` the raw id, no
+``subject_ref``) are still read: the ref is computed from the id. A worker
+rebuilds the open entries by reading the topic at
 start-up (``load``), and acts only on entries whose source partition it owns,
 so two workers never release the same event.
 """
@@ -13,13 +22,16 @@ so two workers never release the same event.
 from __future__ import annotations
 
 import hashlib
+import json
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from wardstream.crypto import ALGORITHM, KeyUnavailable
-from wardstream.enforce.datakeys import KeyRing
+from wardstream.crypto import ALGORITHM, KeyUnavailable, open_sealed, seal
+from wardstream.enforce.datakeys import KeyRing, seal_record
 from wardstream.enforce.records import Headers, InRecord, OutRecord
+from wardstream.errors import WardstreamError
 from wardstream.serde import AvroCodec, Origin, record_schema
 
 QUARANTINED, RELEASED, EXPIRED = "QUARANTINED", "RELEASED", "EXPIRED"
@@ -41,6 +53,34 @@ class Entry:
     expires_at: datetime
     key_id: str | None = None
     """The data key the payload is sealed with; None: stored in the clear."""
+    subject_ref: str = ""
+    sealed: bytes | None = None
+    """Subject id, origin timestamp and event time, sealed (``subject_id`` is "" then)."""
+
+
+def _meta_aad(quarantine_id: str) -> bytes:
+    return f"{quarantine_id}|subject".encode()
+
+
+def seal_meta(data_key: bytes, entry: Entry) -> bytes:
+    et = entry.event_time
+    meta = {"subject_id": entry.subject_id, "origin_timestamp": entry.record.timestamp_ms,
+            "event_time": None if et is None else _millis(et)}  # fmt: skip
+    return seal(data_key, _meta_aad(entry.quarantine_id), json.dumps(meta).encode())
+
+
+def open_meta(data_key: bytes, entry: Entry) -> Entry:
+    """``entry`` with subject id and times from its sealed part (``SealBroken`` if altered)."""
+    if entry.sealed is None:
+        return entry
+    meta = json.loads(open_sealed(data_key, _meta_aad(entry.quarantine_id), entry.sealed))
+    ts, et = meta.get("origin_timestamp"), meta.get("event_time")
+    return replace(
+        entry,
+        subject_id=str(meta["subject_id"]),
+        record=replace(entry.record, timestamp_ms=ts),
+        event_time=None if et is None else _time(et),
+    )
 
 
 def _millis(when: datetime) -> int:
@@ -48,11 +88,13 @@ def _millis(when: datetime) -> int:
 
 
 class QuarantineBook:
-    def __init__(self, topic: str, ring: KeyRing | None = None) -> None:
-        self.topic, self.ring = topic, ring
+    def __init__(
+        self, topic: str, ring: KeyRing | None = None, *, refs: Callable[[str], str]
+    ) -> None:
+        self.topic, self.ring, self.refs = topic, ring, refs
         self._codec = AvroCodec(record_schema("QuarantinedEvent"))
         self._open: dict[str, Entry] = {}
-        self._by_subject: dict[str, set[str]] = {}
+        self._by_subject: dict[str, set[str]] = {}  # subject ref -> quarantine ids
 
     def __len__(self) -> int:
         return len(self._open)
@@ -61,52 +103,34 @@ class QuarantineBook:
     def hold(self, entry: Entry, *, rule: str, now: datetime) -> list[OutRecord]:
         """The QUARANTINED record, after the key record of a data key created for it."""
         keys: list[OutRecord] = []
+        entry = replace(entry, subject_ref=self.refs(entry.subject_id))
+        clear = entry
         if self.ring is not None:
-            sealed, key_id, keys = self.ring.seal(
-                entry.subject_id, entry.quarantine_id, entry.record
-            )
-            entry = replace(entry, record=sealed, key_id=key_id)
+            key_id, data_key, keys = self.ring.data_key(entry.subject_id)
+            sealed = seal_record(data_key, entry.quarantine_id, entry.record)
+            entry = replace(entry, record=sealed, key_id=key_id, sealed=seal_meta(data_key, entry))
         rec = entry.record
         datum = {
-            "quarantine_id": entry.quarantine_id,
-            "pipeline": entry.pipeline,
-            "subject_id": entry.subject_id,
-            "reason": entry.reason,
+            **self._head(entry, QUARANTINED, now),
             "rule": rule,
             "key": rec.key,
             "value": rec.value,
             "headers": [{"key": k, "value": v} for k, v in rec.headers],
-            "origin_topic": rec.topic,
-            "origin_partition": rec.partition,
-            "origin_offset": rec.offset,
-            "origin_timestamp": _time(rec.timestamp_ms),
-            "event_time": entry.event_time,
-            "quarantined_at": now,
-            "expires_at": entry.expires_at,
-            "status": QUARANTINED,
+            "origin_timestamp": None if entry.sealed else _time(rec.timestamp_ms),
+            "event_time": None if entry.sealed else entry.event_time,
             "encryption": _encryption(entry.key_id),
+            "sealed": entry.sealed,
         }
-        self._add(entry)
-        return [*keys, OutRecord(self.topic, entry.subject_id.encode(), self._codec.encode(datum))]
+        self._add(replace(entry, record=replace(rec, timestamp_ms=clear.record.timestamp_ms)))
+        return [*keys, OutRecord(self.topic, entry.subject_ref.encode(), self._codec.encode(datum))]
 
-    def open(self, entry: Entry) -> InRecord:
-        """The entry's record in the clear; ``KeyUnavailable`` (``KeyDestroyed`` once
-        shredded) or ``SealBroken`` if it cannot be read."""
-        if entry.key_id is None:
-            return entry.record
-        if self.ring is None:
-            raise KeyUnavailable("the payload is sealed and no master key is configured")
-        return self.ring.open(entry.subject_id, entry.key_id, entry.quarantine_id, entry.record)
-
-    def is_shredded(self, entry: Entry) -> bool:
-        return self.ring is not None and self.ring.is_destroyed(entry.subject_id, entry.key_id)
-
-    def close(self, entry: Entry, status: str, now: datetime) -> OutRecord:
+    def _head(self, entry: Entry, status: str, now: datetime) -> dict[str, Any]:
         rec = entry.record
-        datum = {
+        return {
             "quarantine_id": entry.quarantine_id,
             "pipeline": entry.pipeline,
-            "subject_id": entry.subject_id,
+            "subject_id": "" if self.ring is not None else entry.subject_id,
+            "subject_ref": entry.subject_ref,
             "reason": entry.reason,
             "headers": [],
             "origin_topic": rec.topic,
@@ -116,8 +140,36 @@ class QuarantineBook:
             "expires_at": entry.expires_at,
             "status": status,
         }
+
+    def open(self, entry: Entry) -> Entry:
+        """The entry in the clear (payload, subject id, times); ``KeyUnavailable``
+        (``KeyDestroyed`` once shredded) or ``SealBroken`` if it cannot be read."""
+        if entry.key_id is None:
+            return entry
+        if self.ring is None:
+            raise KeyUnavailable("the payload is sealed and no master key is configured")
+        data_key = self.ring.data_key_by_id(entry.key_id)
+        record = self.ring.open(entry.key_id, entry.quarantine_id, entry.record)
+        return open_meta(data_key, replace(entry, record=record))
+
+    def subject_of(self, entry: Entry) -> str | None:
+        """The entry's subject id, unsealed when needed; None while it cannot be."""
+        if entry.subject_id or self.ring is None or entry.key_id is None:
+            return entry.subject_id or None
+        try:
+            subject_id = open_meta(self.ring.data_key_by_id(entry.key_id), entry).subject_id
+        except (WardstreamError, ValueError):  # not readable (yet), destroyed, or altered
+            return None
+        self._open[entry.quarantine_id] = replace(entry, subject_id=subject_id)
+        return subject_id
+
+    def is_shredded(self, entry: Entry) -> bool:
+        return self.ring is not None and self.ring.is_destroyed(entry.key_id)
+
+    def close(self, entry: Entry, status: str, now: datetime) -> OutRecord:
+        datum = self._head(entry, status, now)
         self._remove(entry.quarantine_id)
-        return OutRecord(self.topic, entry.subject_id.encode(), self._codec.encode(datum))
+        return OutRecord(self.topic, entry.subject_ref.encode(), self._codec.encode(datum))
 
     # -- state ----------------------------------------------------------------------
     def load(self, value: bytes, origin: Origin) -> None:
@@ -137,43 +189,50 @@ class QuarantineBook:
             _millis(ts) if ts else None,
             headers,
         )
+        subject_id = d["subject_id"]
         self._add(
             Entry(
                 d["quarantine_id"],
                 d["pipeline"],
-                d["subject_id"],
+                subject_id,
                 d["reason"],
                 rec,
                 d["event_time"],
                 d["expires_at"],
                 (d.get("encryption") or {}).get("key_id"),
+                d.get("subject_ref") or self.refs(subject_id),  # the first format: raw id
+                d.get("sealed"),
             )
         )
 
     def for_subject(self, subject_id: str) -> list[Entry]:
-        return [self._open[q] for q in sorted(self._by_subject.get(subject_id, ()))]
+        ids = sorted(self._by_subject.get(self.refs(subject_id), ()))
+        return [replace(self._open[q], subject_id=subject_id) for q in ids]
 
     def holds_subject(self, subject_id: str) -> bool:
-        return subject_id in self._by_subject
+        # asked for every state record applied: no HMAC while nothing is held
+        return bool(self._by_subject) and self.refs(subject_id) in self._by_subject
 
     def subjects(self) -> list[str]:
-        return sorted(self._by_subject)
+        """The subject ids with open entries that can be told (unsealed) now."""
+        found = {self.subject_of(e) for e in list(self._open.values())}
+        return sorted(s for s in found if s)
 
     def entries(self) -> list[Entry]:
         return list(self._open.values())
 
     def _add(self, entry: Entry) -> None:
         self._open[entry.quarantine_id] = entry
-        self._by_subject.setdefault(entry.subject_id, set()).add(entry.quarantine_id)
+        self._by_subject.setdefault(entry.subject_ref, set()).add(entry.quarantine_id)
 
     def _remove(self, qid: str) -> None:
         entry = self._open.pop(qid, None)
         if entry is not None:
-            ids = self._by_subject.get(entry.subject_id)
+            ids = self._by_subject.get(entry.subject_ref)
             if ids is not None:
                 ids.discard(qid)
                 if not ids:
-                    del self._by_subject[entry.subject_id]
+                    del self._by_subject[entry.subject_ref]
 
 
 def _encryption(key_id: str | None) -> dict[str, Any] | None:

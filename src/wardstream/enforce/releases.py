@@ -72,11 +72,12 @@ class Releases:
 
     def _try_release(self, entry: Entry, now: datetime) -> list[OutRecord]:
         try:
-            rec = self.p.book.open(entry)
+            entry = self.p.book.open(entry)
         except KeyDestroyed:
             return self._close(entry, KEY_DESTROYED, now)
         except (KeyUnavailable, SealBroken):
             return []  # key not read yet, or another master key: keep it held
+        rec = entry.record
         origin = Origin(rec.topic, rec.partition, rec.offset)
         try:
             value = self.p._decode(rec, origin)
@@ -133,7 +134,7 @@ class Releases:
             f"{self.p.pipeline.name}/{entry.record.partition}",
             self.p.pipeline.name,
             AuditAction.EXPIRED,
-            subject_id=entry.subject_id,
+            subject_ref=entry.subject_ref,
             reason=reason,
             event_ref=entry.record.ref,
         )

@@ -2,11 +2,13 @@
 
 A pipeline may mark fields ``{category: ..., encrypt: true}``. When a child's
 or minor's event (any event not treated as an adult's) goes to the sink, each
-such field that holds a value is replaced by a sealed token. The key is the
-subject's data key of crypto-shredding (``enforce.datakeys``): wrapped by
-the master key, kept on the compacted keys topic, destroyed when the subject
-is deleted (DEREGISTERED, GUARDIAN_REQUEST, SERVICE_STOPPED) - after which
-every sink copy is unreadable too. Adults' events are never touched.
+such field that holds a value is replaced by a sealed token. The key is a
+per-subject data key on the keys topic (``enforce.datakeys``) wrapped by the
+*sink key* - a key of its own, configured (``lifecycle.sink_key``) or derived
+from the master key (HKDF, label ``sink-key/v1``) - never by the master key, so
+holders of sink data never need the master key. Deleting the subject
+(DEREGISTERED, GUARDIAN_REQUEST, SERVICE_STOPPED) destroys every data key of it,
+after which every sink copy is unreadable too. Adults' events are never touched.
 
 Format, version 1 (``wsenc1``)::
 
@@ -14,20 +16,19 @@ Format, version 1 (``wsenc1``)::
     bytes field:   b"wsenc1:<key_id>:" + nonce || ciphertext || tag
 
 AES-256-GCM (12-byte random nonce, 16-byte tag) under the data key
-``<key_id>`` of the subject; associated data
-``b"wardstream/sink-field/v1|" + <field path>`` (UTF-8), so a token moved to
-another field does not open; the plaintext is the UTF-8 of the string, or the
-bytes. Base64 is standard with padding.
+``<key_id>``; associated data ``b"wardstream/sink-field/v1|" + <field path>``
+(UTF-8), so a token moved to another field does not open; the plaintext is the
+UTF-8 of the string, or the bytes. Base64 is standard with padding.
 
-To decrypt, a downstream holder with the master key reads the keys topic
-(key ``<subject_id>|<key_id>``) into a ``KeyStore`` and calls
+To decrypt, a downstream holder with the sink key (never the master key) reads the
+keys topic (format: ``enforce.keystore``) into a ``KeyStore`` and calls
 :func:`open_field`::
 
     store = KeyStore()
     for rec in keys_topic_records:            # from the beginning, every partition
         store.apply(rec.key, rec.value)
-    ring = KeyRing(MasterKey(parse_key(master_hex)), "ward.keys", store)
-    open_field(ring, "geo.city", value)       # -> the plaintext str (or bytes)
+    keys = SinkKeys(MasterKey(parse_key(sink_key_hex)), store)
+    open_field(keys, "geo.city", value)       # -> the plaintext str (or bytes)
 
 ``open_field`` raises ``KeyDestroyed`` once the subject was deleted,
 ``KeyUnavailable`` while the key is not known, ``SealBroken`` if the token was
@@ -41,17 +42,10 @@ import binascii
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from wardstream.crypto import (
-    KeyUnavailable,
-    new_data_key,
-    new_key_id,
-    open_sealed,
-    seal,
-    unwrap_key,
-    wrap_key,
-)
+from wardstream.crypto import KeyUnavailable, MasterKey, open_sealed, seal, unwrap_key
 from wardstream.domain.pipeline import Pipeline
-from wardstream.enforce.datakeys import KeyDestroyed, KeyRing, encode_key_value, key_record_key
+from wardstream.enforce.datakeys import KeyDestroyed, KeyRing
+from wardstream.enforce.keystore import KeyStore
 from wardstream.enforce.records import OutRecord
 from wardstream.errors import WardstreamError
 from wardstream.serde import get_path
@@ -74,17 +68,31 @@ def field_aad(path: str) -> bytes:
 
 
 def subject_key(ring: KeyRing, subject_id: str) -> tuple[str, bytes, list[OutRecord]]:
-    """``(key id, data key, key records to send first)``: the subject's oldest known key
-    (the one quarantine sealing uses), or a new one written to the keys topic."""
-    known = ring.store.wrapped.get(subject_id)
-    if known:
-        key_id = min(known)
-        return key_id, unwrap_key(ring.master, subject_id, key_id, known[key_id]), []
-    key_id, data_key = new_key_id(), new_data_key()
-    wrapped = wrap_key(ring.master, subject_id, key_id, data_key)
-    ring.store.wrapped.setdefault(subject_id, {})[key_id] = wrapped
-    record = OutRecord(ring.topic, key_record_key(subject_id, key_id), encode_key_value(wrapped))
-    return key_id, data_key, [record]
+    """``(key id, data key, key records to send first)``: the subject's oldest sink-field
+    key that unwraps, or a new one wrapped by the sink key, written to the keys topic."""
+    return ring.data_key(subject_id, ring.sink)
+
+
+class SinkKeys:
+    """What a downstream holder opens sink fields with: the sink key and the keys topic."""
+
+    def __init__(self, sink_key: MasterKey, store: KeyStore) -> None:
+        self.sink_key, self.store = sink_key, store
+
+    def __repr__(self) -> str:
+        return f"SinkKeys({self.sink_key!r}, {self.store!r})"
+
+    def data_key_by_id(self, key_id: str) -> bytes:
+        if key_id in self.store.destroyed:
+            raise KeyDestroyed(f"data key {key_id} was destroyed (crypto-shredded)")
+        stored = self.store.keys.get(key_id)
+        if stored is None:
+            raise KeyUnavailable(f"data key {key_id} is not on the keys topic (yet)")
+        if stored.wrapped_by != self.sink_key.key_id:
+            raise KeyUnavailable(
+                f"data key {key_id} is not wrapped by this sink key ({self.sink_key.key_id})"
+            )
+        return unwrap_key(self.sink_key, stored.bound_to, key_id, stored.wrapped)
 
 
 def seal_value(data_key: bytes, key_id: str, path: str, value: str | bytes) -> str | bytes:
@@ -123,25 +131,13 @@ def is_sealed(value: Any) -> bool:
 
 
 def open_field(
-    ring: KeyRing, path: str, token: str | bytes, subject_id: str | None = None
+    keys: KeyRing | SinkKeys, path: str, token: str | bytes, subject_id: str | None = None
 ) -> str | bytes:
-    """The plaintext of a sealed field; the subject is found by key id when not given."""
+    """The plaintext of a sealed field (the data key is found by the token's key id;
+    ``subject_id`` is accepted for callers of the first version and not needed)."""
     key_id, blob = parse_token(token)
-    owner = subject_id if subject_id is not None else _owner(ring, key_id)
-    if (owner, key_id) in ring.store.destroyed:
-        raise KeyDestroyed(f"data key {key_id} was destroyed (crypto-shredded)")
-    wrapped = ring.store.wrapped.get(owner, {}).get(key_id)
-    if wrapped is None:
-        raise KeyUnavailable(f"data key {key_id} is not on the keys topic (yet)")
-    plain = open_sealed(unwrap_key(ring.master, owner, key_id, wrapped), field_aad(path), blob)
+    plain = open_sealed(keys.data_key_by_id(key_id), field_aad(path), blob)
     return plain.decode("utf-8") if isinstance(token, str) else plain
-
-
-def _owner(ring: KeyRing, key_id: str) -> str:
-    for subject_id, keys in ring.store.wrapped.items():
-        if key_id in keys:
-            return subject_id
-    return next((s for s, k in ring.store.destroyed if k == key_id), "")
 
 
 class FieldSealer:

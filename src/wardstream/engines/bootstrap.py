@@ -6,33 +6,36 @@ stops the worker with a message that names the fix.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 from kafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError
-from pydantic import SecretStr
 
-from wardstream.audit.errors import KeyFormatError
-from wardstream.audit.pseudonym import SubjectPseudonymizer, parse_key
-from wardstream.config.secrets import SecretUnavailable, read_secret
 from wardstream.config.settings import Settings, derived
-from wardstream.crypto import MasterKey
-from wardstream.crypto.derive import SNAPSHOT_PURPOSE, derive_key
 from wardstream.domain.pipeline import Pipeline
 from wardstream.enforce.auditor import Auditor
-from wardstream.enforce.datakeys import KeyRing
 from wardstream.enforce.enforcer import Enforcer
 from wardstream.enforce.metrics import Metrics
 from wardstream.enforce.processor import PipelineProcessor, Timing
 from wardstream.enforce.quarantine import QuarantineBook
-from wardstream.enforce.sink_fields import missing_ring_message
 from wardstream.enforce.state import StateStore
+from wardstream.engines.keysetup import (
+    StartupError,
+    check_keys_topic,
+    id_key,
+    key_ring,
+    keys_topic_config,
+    master_key,
+    pseudonymizer,
+    signing_key,
+    snapshot_key,
+)
 from wardstream.engines.snapshots import Snapshots
 from wardstream.errors import WardstreamError
 from wardstream.kafka.admin import TopicSpec, ensure_topics
@@ -42,85 +45,14 @@ from wardstream.kafka.tail import Row, partitions_of, read_to_end
 from wardstream.kafka.topic_facts import topic_facts
 from wardstream.lifecycle.wiring import COMPACTED_KINDS, attach
 from wardstream.policy.context import PolicyContext
-from wardstream.policy.idkey import IdKey
 from wardstream.serde import HttpSchemaRegistry, Origin, load_schema, make_codec
 
-
-class StartupError(WardstreamError):
-    """The worker cannot start; the message says what to fix."""
+log = logging.getLogger(__name__)
 
 
 def security_config(settings: Settings) -> dict[str, Any]:
     """kafka-python / aiokafka client options for the configured security protocol."""
     return python_options(settings.kafka)
-
-
-def _secret(value: SecretStr | None, file: Path | None, name: str, missing: str) -> str:
-    """A secret given inline (best from the environment) or as a mounted file."""
-    try:
-        return read_secret(value, file, name, missing)
-    except SecretUnavailable as exc:
-        raise StartupError(str(exc)) from None
-
-
-def pseudonymizer(settings: Settings) -> SubjectPseudonymizer:
-    return SubjectPseudonymizer(_pseudonym_key(settings), settings.audit.key_id)
-
-
-def id_key(settings: Settings) -> IdKey:
-    """The key of every id derived from a subject (deletion, notice, hold, ... ids): HKDF of
-    the pseudonym key under a label of its own, never the pseudonym key itself."""
-    return IdKey.derive(_pseudonym_key(settings))
-
-
-def _pseudonym_key(settings: Settings) -> bytes:
-    a = settings.audit
-    text = _secret(
-        a.hmac_key,
-        a.hmac_key_file,
-        "audit.hmac_key",
-        "no pseudonym key: set WARDSTREAM__AUDIT__HMAC_KEY (32+ random bytes, hex or base64) "
-        "or audit.hmac_key_file. wardstream never writes a child's raw id to the audit topic, "
-        "so it will not start without one.",
-    )
-    return parse_key(text)
-
-
-def master_key(settings: Settings) -> MasterKey:
-    """The key-wrapping key of crypto-shredding; StartupError (fail closed) without one."""
-    ls = settings.lifecycle
-    text = _secret(
-        ls.master_key,
-        ls.master_key_file,
-        "lifecycle.master_key",
-        "no master key: set WARDSTREAM__LIFECYCLE__MASTER_KEY (32 random bytes, hex or "
-        "base64: `openssl rand -hex 32`) or lifecycle.master_key_file. Quarantined "
-        "children's payloads are stored encrypted, so the worker will not start without one "
-        "(lifecycle.encrypt_quarantine: false turns encryption off).",
-    )
-    try:
-        return MasterKey(parse_key(text))
-    except (KeyFormatError, ValueError) as exc:
-        why = f" ({exc})" if isinstance(exc, KeyFormatError) else ""
-        raise StartupError(
-            f"lifecycle.master_key must be exactly 32 random bytes as hex (64 digits) or "
-            f"base64{why}"
-        ) from None
-
-
-def snapshot_key(settings: Settings) -> bytes:
-    """The state snapshot's key: HKDF of the master key (never the master key itself)."""
-    ls = settings.lifecycle
-    if ls.master_key is None and not ls.master_key_file:
-        raise StartupError(
-            "state.snapshot_dir is set but there is no master key: the snapshot is sealed "
-            "under a key derived from it. Set WARDSTREAM__LIFECYCLE__MASTER_KEY (32 random "
-            "bytes, hex or base64: `openssl rand -hex 32`) or lifecycle.master_key_file, or "
-            "unset state.snapshot_dir"
-        )
-    master_key(settings)  # the same format checks and messages as the key ring's
-    text = _secret(ls.master_key, ls.master_key_file, "lifecycle.master_key", "")
-    return derive_key(parse_key(text), SNAPSHOT_PURPOSE)
 
 
 def state_snapshots(
@@ -150,18 +82,6 @@ def state_snapshots(
     return snaps
 
 
-def key_ring(settings: Settings, pipelines: Sequence[Pipeline] = ()) -> KeyRing | None:
-    """The per-subject key ring (None with quarantine encryption off). ``encrypt: true``
-    sink fields need it: StartupError (naming the setting) when it is off or has no key."""
-    ls = settings.lifecycle
-    marked = [p for p in pipelines if p.encrypted_fields]
-    if marked and (not ls.encrypt_quarantine or (ls.master_key is None and not ls.master_key_file)):
-        raise StartupError(missing_ring_message(marked[0]))
-    if not ls.encrypt_quarantine:
-        return None
-    return KeyRing(master_key(settings), derived(settings, "keys"))
-
-
 def topic_specs(settings: Settings, pipelines: Iterable[Pipeline]) -> list[TopicSpec]:
     k, t = settings.kafka, settings.topics
     compacted = {"cleanup.policy": "compact"}
@@ -174,7 +94,7 @@ def topic_specs(settings: Settings, pipelines: Iterable[Pipeline]) -> list[Topic
         spec(t.consents),
         spec(t.requests),
         spec(t.quarantine),
-        spec(t.deadletter),
+        spec(t.deadletter, {"retention.ms": str(settings.lifecycle.deadletter_retention_ms)}),
         spec(t.deletions),
         spec(t.notices),
         spec(t.audit),
@@ -183,7 +103,10 @@ def topic_specs(settings: Settings, pipelines: Iterable[Pipeline]) -> list[Topic
     ]
     for p in pipelines:  # a sink that gets tombstones is created compacted
         specs += [spec(p.source), spec(p.sink, compacted if p.sink_tombstones else None)]
-    specs += [spec(derived(settings, kind), compacted) for kind in COMPACTED_KINDS]
+    specs += [
+        spec(derived(settings, kind), keys_topic_config(settings) if kind == "keys" else compacted)
+        for kind in COMPACTED_KINDS
+    ]
     return specs
 
 
@@ -227,8 +150,18 @@ def build_enforcer(
     if settings.state.snapshot_dir is not None:
         snapshot_key(settings)  # a missing or malformed key stops start-up before Kafka
     state = StateStore()
-    book = QuarantineBook(settings.topics.quarantine, key_ring(settings, pipelines))
+    signer = signing_key(settings)
+    if signer is None:
+        log.warning(
+            "audit checkpoints are off: set WARDSTREAM__AUDIT__SIGNING_KEY or "
+            "audit.signing_key_file (Ed25519) so auditors can tell this worker's audit "
+            "records from anyone else's (`wardstream audit public-key` prints the public half)"
+        )
+    else:
+        log.info("audit checkpoints signed with key %s", signer.key_id)
+    ring = key_ring(settings, pipelines)  # a missing master key is named first
     refs = pseudonymizer(settings)
+    book = QuarantineBook(settings.topics.quarantine, ring, refs=refs.ref)
     if policy.ids is None:  # ids derived from subjects are keyed (HKDF of the pseudonym key)
         policy = replace(policy, ids=id_key(settings))
     auditor = Auditor(
@@ -236,6 +169,8 @@ def build_enforcer(
         w.name,
         refs,
         summary_interval=timedelta(seconds=w.summary_interval_s),
+        signer=signer,
+        checkpoint_interval=timedelta(seconds=settings.audit.checkpoint_interval_s),
     )
     timing = Timing(w.state_lateness_s, w.max_hold_s, policy.quarantine_window)
     url = settings.kafka.schema_registry_url
@@ -265,8 +200,9 @@ def client_config(settings: Settings) -> dict[str, Any]:
 
 
 def prepare(settings: Settings, pipelines: Iterable[Pipeline]) -> None:
-    """Create the missing topics. Call it after ``build_enforcer``, which checks the keys
-    and schemas without Kafka: configuration errors come first, then the network."""
+    """Create the missing topics and check the keys topic's settings. Call it after
+    ``build_enforcer``, which checks the keys and schemas without Kafka: configuration
+    errors come first, then the network."""
     preflight(settings.kafka)  # a refused login or CA stops start-up now, with the fix
     where = f"Kafka at {settings.kafka.bootstrap_servers}"
     try:
@@ -283,3 +219,20 @@ def prepare(settings: Settings, pipelines: Iterable[Pipeline]) -> None:
             "give this worker's user DESCRIBE and CREATE on them (docs/security.md) or "
             "create them beforehand"
         ) from exc
+    if settings.lifecycle.encrypt_quarantine:
+        check_keys_topic(client_config(settings), settings)
+
+
+__all__ = [
+    "StartupError",
+    "build_enforcer",
+    "client_config",
+    "id_key",
+    "key_ring",
+    "master_key",
+    "prepare",
+    "pseudonymizer",
+    "read_audit_tails",
+    "security_config",
+    "topic_specs",
+]

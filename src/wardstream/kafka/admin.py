@@ -77,3 +77,52 @@ def partition_counts(
             time.sleep(0.2)
     finally:
         admin.close()
+
+
+def topic_config(config: Mapping[str, object], topic: str, timeout: float = 15.0) -> dict[str, str]:
+    """The effective configuration of ``topic`` (its own settings over the broker's);
+    waits for a topic just created to be known to the broker that answers."""
+    from kafka.admin import ConfigResource, ConfigResourceType
+
+    deadline = time.monotonic() + timeout
+    admin = KafkaAdminClient(**config)
+    try:
+        while True:
+            failure: KafkaError | None = None
+            try:
+                resource = ConfigResource(ConfigResourceType.TOPIC, topic)
+                found = _config_values(
+                    admin.describe_configs([resource], config_filter="all"), topic
+                )
+            except KafkaError as exc:
+                failure, found = exc, {}
+            if found:
+                return found
+            if time.monotonic() > deadline:
+                why = type(failure).__name__ if failure else "no configuration returned"
+                raise TopicProblem(
+                    f"cannot read the configuration of topic {topic} ({why}); check that it "
+                    "exists and grant this user DescribeConfigs on it (docs/security.md)"
+                )
+            time.sleep(0.2)
+    finally:
+        admin.close()
+
+
+def _config_values(answer: object, topic: str) -> dict[str, str]:
+    """``{name: value}`` from kafka-python's describe_configs answer (dict or responses)."""
+    found: dict[str, str] = {}
+    if isinstance(answer, dict):
+        for by_name in answer.values():
+            entries = by_name.get(topic, {}) if isinstance(by_name, dict) else {}
+            for key, data in entries.items():
+                value = data.get("value") if isinstance(data, dict) else data
+                if value is not None:
+                    found[str(key)] = str(value)
+        return found
+    for response in answer if isinstance(answer, list) else [answer]:
+        for resource in getattr(response, "resources", []):
+            for entry in resource[4]:
+                if entry[1] is not None:
+                    found[str(entry[0])] = str(entry[1])
+    return found

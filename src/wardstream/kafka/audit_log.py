@@ -9,7 +9,7 @@ class, so that a verifier can report it instead of skipping it silently.
 
 ``verify_topic`` runs ``ChainVerifier`` over ``read_audit`` in one pass (and hands
 each record to a report builder on the way); ``chain_tail`` finds a chain's last
-record, which ``quarantine_log.append_audit`` continues.
+record, which ``operator_log.append_audit`` continues.
 """
 
 from __future__ import annotations
@@ -267,12 +267,13 @@ def verify_topic(
     require_genesis: bool = True,
     on_record: Callable[[AuditRecord], None] | None = None,
     on_progress: Progress | None = None,
+    on_entry: Callable[[Position, AuditRecord], None] | None = None,
 ) -> VerifyResult:
     """Verify every chain of ``topic`` in one pass (``ChainVerifier`` over ``read_audit``).
 
     A record that does not decode is an ALTERED break (seq -1, chain from its
     key). ``on_record`` sees every decoded record within the time bounds, so a
-    report can be built from the same pass.
+    report can be built from the same pass; ``on_entry`` sees them with their position.
     """
     verifier = ChainVerifier(
         audit_codec().encode, since=since, until=until, require_genesis=require_genesis
@@ -286,8 +287,11 @@ def verify_topic(
             unreadable.append(Break(BreakKind.ALTERED, entry.position, chain, -1, message))
             continue
         verifier.feed(entry.position, record, entry.written)
-        if on_record is not None and _within(record.at, since, until):
-            on_record(record)
+        if _within(record.at, since, until):
+            if on_record is not None:
+                on_record(record)
+            if on_entry is not None:
+                on_entry(entry.position, record)
     result = verifier.finish()
     if not unreadable:
         return result

@@ -1,4 +1,4 @@
-"""Staff operations: the quarantine topic read for staff, and what operators write.
+"""Staff operations on the quarantine topic: read for staff, released by an operator.
 
 ``read_open`` folds the quarantine topic (QUARANTINED entries minus the
 RELEASED/EXPIRED markers with the same ``quarantine_id``) into the entries
@@ -14,38 +14,26 @@ fields are sealed first (``sealed_for_sink``), as the worker seals them on
 any release: a held event is never an adult's, so the sealing always applies.
 
 A sealed payload (``encryption`` set) is opened with the subject's data key
-from the keys topic (``read_keys``, ``unsealed``); once that key was destroyed
-it cannot be, and nothing is released.
+from the keys topic (``read_keys``, ``unsealed``), and with it the subject id and
+timestamps (``sealed``); once that key was destroyed it cannot be, and nothing is
+released. Records are keyed by the subject ref; those of the first format (keyed
+by the raw id, ``subject_id`` in the clear) are still read.
 
-``write_access`` (and ``append_audit`` under it) appends an operator's record
-to ``OPERATOR_CHAIN``, continuing the chain from its last record read back from
-the audit topic; ``send`` produces records and waits for every acknowledgement.
+What operators write to the audit topic (``write_access``, ``append_audit``) and
+``send`` live in ``kafka.operator_log``; they are imported here for callers of the
+first layout.
 """
 
 from __future__ import annotations
 
-import contextlib
-import logging
-import random
-import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from kafka import KafkaProducer
-from kafka.errors import (
-    KafkaError,
-    KafkaTimeoutError,
-    TopicAuthorizationFailedError,
-    TransactionalIdAuthorizationFailedError,
-)
-
-from wardstream.audit.chain import ChainWriter
 from wardstream.audit.verify import Position
-from wardstream.domain.audit import AuditRecord
-from wardstream.domain.enums import AuditAction
 from wardstream.enforce.datakeys import KeyRing, KeyStore
+from wardstream.enforce.quarantine import Entry, open_meta
 from wardstream.enforce.records import (
     H_DECISION,
     Headers,
@@ -54,35 +42,51 @@ from wardstream.enforce.records import (
     forwarded_headers,
 )
 from wardstream.errors import WardstreamError
-from wardstream.kafka.audit_log import (
-    AuditLogError,
-    audit_codec,
-    chain_tail,
-    scan_topic,
-    unreachable,
+from wardstream.kafka.audit_log import AuditLogError, scan_topic
+from wardstream.kafka.operator_log import (
+    ACCESS_RULE,
+    CONTROL_PIPELINE,
+    OPERATOR_CHAIN,
+    append_audit,
+    append_id,
+    send,
+    write_access,
 )
 from wardstream.serde import AvroCodec, Codec, DecodeError, Origin, record_schema
 
 if TYPE_CHECKING:
     from wardstream.enforce.sink_fields import FieldSealer
 
-log = logging.getLogger(__name__)
-APPEND_ATTEMPTS = 10
 QUARANTINED, RELEASED = "QUARANTINED", "RELEASED"
 RELEASED_BY_OPERATOR = b"RELEASED_BY_OPERATOR"
-OPERATOR_CHAIN = "_operator/0"  # the worker never writes it: no fork between CLI and worker
-"""The chain operator sessions (the CLI) write ACCESS and RELEASED records to."""
-CONTROL_PIPELINE = "_control"
-ACCESS_RULE = "CN-CPI-2019/art15"  # staff access: approved, for a purpose, each access recorded
+__all__ = [
+    "ACCESS_RULE",
+    "CONTROL_PIPELINE",
+    "OPERATOR_CHAIN",
+    "RELEASED_BY_OPERATOR",
+    "HeldEvent",
+    "append_audit",
+    "append_id",
+    "find_open",
+    "read_keys",
+    "read_open",
+    "release_records",
+    "sealed_for_sink",
+    "send",
+    "unsealed",
+    "write_access",
+]
 
 
 @dataclass(frozen=True, slots=True)
 class HeldEvent:
-    """One open quarantine entry. ``subject_id`` is the raw id: never print it."""
+    """One open quarantine entry. ``subject_id`` is the raw id ("" while sealed): never
+    print it. ``subject_ref`` is "" in records of the first format."""
 
     quarantine_id: str
     pipeline: str
     subject_id: str
+    subject_ref: str
     reason: str
     rule: str | None
     origin_topic: str
@@ -96,6 +100,7 @@ class HeldEvent:
     value: bytes | None = None
     headers: Headers = ()
     key_id: str | None = None  # the subject's data key when the payload is sealed
+    sealed: bytes | None = None  # subject id and timestamps, sealed with the data key
 
     @property
     def event_ref(self) -> str:
@@ -136,6 +141,7 @@ def _held(datum: Mapping[str, Any], pos: Position, *, payload: bool) -> HeldEven
         quarantine_id=datum["quarantine_id"],
         pipeline=datum["pipeline"],
         subject_id=datum["subject_id"],
+        subject_ref=datum.get("subject_ref") or "",
         reason=datum["reason"],
         rule=datum.get("rule"),
         origin_topic=datum["origin_topic"],
@@ -149,29 +155,49 @@ def _held(datum: Mapping[str, Any], pos: Position, *, payload: bool) -> HeldEven
         value=datum.get("value") if payload else None,
         headers=headers,
         key_id=(datum.get("encryption") or {}).get("key_id"),
+        sealed=datum.get("sealed") if payload else None,
     )
 
 
-def read_keys(config: Mapping[str, Any], topic: str) -> KeyStore:
-    """The wrapped data keys (and the destroyed ones still tombstoned) on the keys topic."""
-    store = KeyStore()
+def read_keys(
+    config: Mapping[str, Any], topic: str, refs: Callable[[str], str] | None = None
+) -> KeyStore:
+    """The wrapped data keys (and the destroyed ones still tombstoned) on the keys topic;
+    records that do not parse are skipped. Without ``refs``, first-format records too."""
+    store = KeyStore(refs=refs)
     for message in scan_topic(config, topic, "lifecycle keys"):
         if message.key is not None:
             try:
                 store.apply(message.key, message.value)
-            except (ValueError, KeyError):
+            except ValueError:
                 continue
     return store
 
 
 def unsealed(entry: HeldEvent, ring: KeyRing) -> HeldEvent:
-    """``entry`` with its payload in the clear; ``KeyDestroyed`` once crypto-shredded."""
+    """``entry`` with its payload, subject id and timestamp in the clear; ``KeyDestroyed``
+    once crypto-shredded."""
     if entry.key_id is None:
         return entry
     rec = InRecord(entry.origin_topic, entry.origin_partition, entry.origin_offset,
                    entry.key, entry.value, None, entry.headers)  # fmt: skip
-    plain = ring.open(entry.subject_id, entry.key_id, entry.quarantine_id, rec)
-    return replace(entry, key=plain.key, value=plain.value, headers=plain.headers)
+    plain = ring.open(entry.key_id, entry.quarantine_id, rec)
+    opened = replace(entry, key=plain.key, value=plain.value, headers=plain.headers)
+    if entry.sealed is None:
+        return opened
+    meta = open_meta(ring.data_key_by_id(entry.key_id), _as_entry(entry, rec))
+    ts = meta.record.timestamp_ms
+    return replace(opened, subject_id=meta.subject_id,
+                   origin_timestamp=None if ts is None else _utc_ms(ts))  # fmt: skip
+
+
+def _as_entry(entry: HeldEvent, rec: InRecord) -> Entry:
+    return Entry(entry.quarantine_id, entry.pipeline, entry.subject_id, entry.reason, rec,
+                 None, entry.expires_at, entry.key_id, entry.subject_ref, entry.sealed)  # fmt: skip
+
+
+def _utc_ms(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC)
 
 
 def find_open(config: Mapping[str, Any], topic: str, quarantine_id: str) -> HeldEvent | None:
@@ -233,7 +259,8 @@ def release_records(
         forwarded_headers(entry.headers, ((H_DECISION, RELEASED_BY_OPERATOR),)),
         int(ts.timestamp() * 1000) if ts is not None else None,
     )
-    marker = OutRecord(quarantine_topic, entry.subject_id.encode(), _marker(entry, now))
+    key = entry.subject_ref or entry.subject_id  # the first format was keyed by the raw id
+    marker = OutRecord(quarantine_topic, key.encode(), _marker(entry, now))
     return [*keys, out, marker]
 
 
@@ -241,7 +268,8 @@ def _marker(entry: HeldEvent, now: datetime) -> bytes:
     datum: dict[str, Any] = {
         "quarantine_id": entry.quarantine_id,
         "pipeline": entry.pipeline,
-        "subject_id": entry.subject_id,
+        "subject_id": "" if entry.subject_ref else entry.subject_id,
+        "subject_ref": entry.subject_ref or None,
         "reason": entry.reason,
         "rule": entry.rule,
         "headers": [],
@@ -253,129 +281,3 @@ def _marker(entry: HeldEvent, now: datetime) -> bytes:
         "status": RELEASED,
     }
     return AvroCodec(record_schema("QuarantinedEvent")).encode(datum)
-
-
-def write_access(
-    config: Mapping[str, Any],
-    audit_topic: str,
-    operator: str,
-    reason: str,
-    attrs: Mapping[str, str],
-    **fields: Any,
-) -> AuditRecord:
-    """One operator record on ``OPERATOR_CHAIN``: ACCESS of ``_control`` under
-    ``ACCESS_RULE`` unless ``fields`` says otherwise. Empty ``attrs`` values are left out."""
-    fields.setdefault("action", AuditAction.ACCESS)
-    fields.setdefault("pipeline", CONTROL_PIPELINE)
-    fields.setdefault("rule", ACCESS_RULE)
-    return append_audit(
-        config,
-        audit_topic,
-        OPERATOR_CHAIN,
-        at=datetime.now(UTC),
-        worker=operator,
-        reason=reason,
-        attrs={k: v for k, v in attrs.items() if v},
-        **fields,
-    )
-
-
-def append_audit(config: Mapping[str, Any], topic: str, chain: str, **fields: Any) -> AuditRecord:
-    """Continue ``chain`` from its last record with one record and produce it (acks=all).
-
-    ``fields`` are those of ``ChainWriter.append``. Raises ``AuditLogError`` if
-    the chain's last record does not match its hash (run ``audit verify``) or the
-    record cannot be produced.
-
-    Operator commands may run at the same moment, and two that read the same tail
-    would both continue it: a fork, which ``audit verify`` reports as a break. So each
-    append is a Kafka transaction under one transactional id per chain
-    (``append_id``), initialised *before* the tail is read. A second command's
-    ``init_transactions`` fences the first: the first one's commit fails and it starts
-    again from the tail the second one leaves. A fenced attempt's record is aborted,
-    and readers of the audit topic read committed records only.
-    """
-    from wardstream.audit.errors import ChainError
-
-    codec = audit_codec()
-    tid = append_id(topic, chain)
-    failure: KafkaError | None = None
-    for attempt in range(APPEND_ATTEMPTS):
-        if attempt:  # jittered backoff: commands that keep fencing each other spread out
-            time.sleep(random.uniform(0, min(1.0, 0.05 * 2**attempt)))  # noqa: S311
-        producer = _transactional(config, tid)
-        try:
-            producer.init_transactions()
-            writer = ChainWriter(chain, codec.encode, chain_tail(config, topic, chain))
-            record = writer.append(**fields)
-            producer.begin_transaction()
-            producer.send(topic, key=chain.encode(), value=writer.last_written)
-            producer.commit_transaction()
-            return record
-        except ChainError as exc:
-            raise AuditLogError(str(exc)) from None
-        except (TransactionalIdAuthorizationFailedError, TopicAuthorizationFailedError):
-            raise AuditLogError(
-                f"this user may not write to {topic} with transactional id {tid}; grant Write "
-                "on the topic and Write and Describe on the transactional id prefix "
-                "wardstream-append. (docs/security.md)"
-            ) from None
-        except KafkaTimeoutError as exc:
-            raise unreachable(exc) from None
-        except KafkaError as exc:
-            # Fenced by another command's append (ProducerFencedError, or the error state a
-            # fence leaves the producer in), or a passing broker error: read the tail again
-            # and retry. The attempt's record was aborted; if its commit went through and
-            # only the answer was lost, the retry continues after it (a second record,
-            # never a fork).
-            failure = exc
-            log.info("appending to %s: %s; trying again", chain, type(exc).__name__)
-        finally:
-            with contextlib.suppress(Exception):
-                producer.close(timeout=5)
-    raise AuditLogError(
-        f"Kafka did not take the audit record in {APPEND_ATTEMPTS} attempts (last: "
-        f"{type(failure).__name__}); check that the brokers at kafka.bootstrap_servers are up, "
-        "or try again if other operator commands were writing to the audit topic"
-    )
-
-
-def append_id(topic: str, chain: str) -> str:
-    """The transactional id that serialises appends to one chain of one audit topic."""
-    return f"wardstream-append.{topic}.{chain}"
-
-
-def _transactional(config: Mapping[str, Any], transactional_id: str) -> KafkaProducer:
-    try:
-        return KafkaProducer(transactional_id=transactional_id, acks="all", **config)
-    except KafkaError as exc:
-        raise unreachable(exc) from None
-
-
-def send(config: Mapping[str, Any], records: Sequence[OutRecord], timeout: float = 30) -> None:
-    """Produce ``records`` in order and wait until the brokers acknowledge each one."""
-    try:
-        producer = KafkaProducer(
-            acks="all", retries=5, max_in_flight_requests_per_connection=1, **config
-        )
-    except KafkaError as exc:
-        raise unreachable(exc) from None
-    try:
-        futures = [
-            producer.send(
-                r.topic, key=r.key, value=r.value, headers=list(r.headers),
-                timestamp_ms=r.timestamp_ms,
-            )
-            for r in records
-        ]  # fmt: skip
-        producer.flush(timeout=timeout)
-        for future in futures:
-            future.get(timeout=timeout)
-    except KafkaError as exc:
-        raise AuditLogError(
-            f"Kafka did not accept the records ({type(exc).__name__}); check that the brokers at "
-            "kafka.bootstrap_servers are up and this user may write to the topics"
-        ) from None
-    finally:
-        with contextlib.suppress(Exception):
-            producer.close(timeout=5)

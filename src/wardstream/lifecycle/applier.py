@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from wardstream.domain.consent import ConsentEvent
-from wardstream.domain.enums import ConsentAction
+from wardstream.domain.enums import ConsentAction, DeletionReason
 from wardstream.domain.holds import DeferredDeletion, LegalHold
 from wardstream.domain.requests import GuardianRequest
 from wardstream.domain.subject import SubjectProfile
@@ -38,6 +38,10 @@ from wardstream.policy.ledger import ConsentLedger
 from wardstream.serde import AvroCodec, DecodeError, Origin, SchemaMismatch, record_schema
 
 log = logging.getLogger(__name__)
+SHREDDING = frozenset(
+    {DeletionReason.DEREGISTERED, DeletionReason.GUARDIAN_REQUEST, DeletionReason.SERVICE_STOPPED}
+)
+"""Deletion reasons that destroy the subject's data keys (crypto-shredding)."""
 TriggerBody = tuple[ConsentLedger, ConsentEvent] | SubjectProfile | GuardianRequest
 MAX_REJECTS = 10_000
 """Rejected records kept for the dead-letter topic between ticks; more are only counted."""
@@ -68,6 +72,9 @@ class LifecycleState:
     holds: dict[str, LegalHold] = field(default_factory=dict)
     deferred: dict[str, DeferredDeletion] = field(default_factory=dict)
     keys: KeyStore = field(default_factory=KeyStore)
+    shred_grace_ms: int = 300_000
+    dead_lettered: set[tuple[str, int, int]] = field(default_factory=set)
+    """Origins already on the dead-letter topic: a rejected state record goes there once."""
     issued: set[str] = field(default_factory=set)
     triggers: list[Trigger] = field(default_factory=list)
     on_stop: list[Callable[[str], None]] = field(default_factory=list)
@@ -92,6 +99,7 @@ class LifecycleTopics:
     control: str
     holds: str
     keys: str
+    deadletter: str = ""
 
 
 class StateApplier:
@@ -129,6 +137,9 @@ class StateApplier:
             t.keys: self._key,
             **{name: self._issued for name in self._ids},
         }
+        if t.deadletter:
+            self._handlers[t.deadletter] = self._dead_letter
+            self._letters = AvroCodec(record_schema("DeadLetter"))
 
     def watch(self, scanner: BreachScanner, incidents_topic: str) -> None:
         """Also tail the monitored egress topics and the incidents already reported."""
@@ -237,7 +248,35 @@ class StateApplier:
     def _issued(self, key: bytes | None, value: bytes | None, origin: Origin) -> None:
         if value is not None:
             field_name, codec = self._ids[origin.topic]
-            self.lifecycle.issued.add(str(codec.decode(value, origin=origin)[field_name]))
+            datum = codec.decode(value, origin=origin)
+            self.lifecycle.issued.add(str(datum[field_name]))
+            if origin.topic == self.names.deletions:
+                self._deleted(datum)
+
+    def _deleted(self, datum: dict[str, object]) -> None:
+        """A shredding deletion: keys of the subject created until shortly after it go too
+        (a worker that had not read it yet may have made one), whoever is leader then."""
+        keys = self.lifecycle.keys
+        issued = datum.get("issued_at")
+        if datum.get("reason") not in SHREDDING or keys.refs is None:
+            return
+        if not isinstance(issued, datetime):
+            return
+        until = int(issued.timestamp() * 1000) + self.lifecycle.shred_grace_ms
+        keys.note_deleted(keys.refs(str(datum["subject_id"])), str(datum["deletion_id"]), until)
+
+    def _dead_letter(self, key: bytes | None, value: bytes | None, origin: Origin) -> None:
+        """Remember which origins are dead-lettered already; a letter that does not decode
+        is not ours to judge (it is never dead-lettered again)."""
+        if value is None:
+            return
+        try:
+            d = self._letters.decode(value, origin=origin)
+        except DecodeError:
+            return
+        self.lifecycle.dead_lettered.add(
+            (d["origin_topic"], d["origin_partition"], d["origin_offset"])
+        )
 
 
 def _invalid(origin: Origin, exc: Exception) -> DecodeError:

@@ -1,8 +1,11 @@
 """The lifecycle's share of ``Enforcer.tick`` (``wardstream.enforce.hooks.LifecycleHook``).
 
 Each tick the lifecycle leader dead-letters the state records that could not be
-applied, and every worker runs the issuer (which sends only on the leader) over
-what is due and over the deletions that compensation owes.
+applied (sealed: ``enforce.letters``; each origin once, across restarts: origins
+already on the dead-letter topic are skipped), destroys data keys of deleted
+subjects that arrived late and rolls the keys topic after a shred
+(``lifecycle.shredding``); every worker runs the issuer (which sends only on the
+leader) over what is due and over the deletions that compensation owes.
 """
 
 from __future__ import annotations
@@ -12,11 +15,13 @@ from datetime import UTC, datetime
 from wardstream.domain.enums import AuditAction
 from wardstream.domain.reasons import ReasonCode
 from wardstream.enforce.auditor import CONTROL, CONTROL_CHAIN, Auditor
+from wardstream.enforce.letters import LetterSealer
 from wardstream.enforce.records import OutRecord
 from wardstream.lifecycle.applier import Rejected, StateApplier
 from wardstream.lifecycle.compensation import PassLog
 from wardstream.lifecycle.issuer import LifecycleIssuer
-from wardstream.serde import AvroCodec, dead_letter_record, record_schema
+from wardstream.lifecycle.shredding import Shredder
+from wardstream.serde import AvroCodec, record_schema
 
 _DEAD_LETTERS = AvroCodec(record_schema("DeadLetter"))
 
@@ -29,31 +34,47 @@ class LifecycleDriver:
         passes: PassLog,
         auditor: Auditor,
         deadletter_topic: str | None,
+        shredder: Shredder | None = None,
     ) -> None:
         self.applier, self.issuer, self.passes = applier, issuer, passes
         self.auditor, self.deadletter_topic = auditor, deadletter_topic
+        self.shredder = shredder
+        self.letters = LetterSealer(shredder.ring if shredder is not None else None)
+        names = applier.names
+        self._subject_keyed = {names.subjects, names.consents, names.requests}
 
     def tick(self, now: float, *, leader: bool) -> list[OutRecord]:
         out: list[OutRecord] = []
-        if self.applier.rejects:
+        # dead-letter only once the reader is caught up: by then every origin already on
+        # the dead-letter topic is known, so a restarted leader does not send it again
+        if self.applier.rejects and self.applier.state.caught_up_at > 0:
             rejects, self.applier.rejects = self.applier.rejects, []
             if leader:  # every worker reads every state record: one of them reports it
                 out.extend(self._dead_letter_state(rejects, now))
         out.extend(self.issuer.due(leader=leader))
         owed = self.passes.take(datetime.fromtimestamp(now, UTC), now)
         out.extend(self.issuer.issue_own(owed, leader=leader))
+        if self.shredder is not None and leader:
+            # other workers keep their late keys until the leader's tombstones reach them,
+            # so a new leader destroys what the old one had not
+            out.extend(self.shredder.destroy_late())
+            out.extend(self.shredder.roll(now))
         return out
 
     def _dead_letter_state(self, rejects: list[Rejected], now: float) -> list[OutRecord]:
-        """State records that could not be applied: to the dead-letter topic, audited on
-        ``_control/0``. A restarted leader reads them again and reports them again."""
+        """State records that could not be applied: to the dead-letter topic, sealed, audited
+        on ``_control/0``; an origin already dead-lettered is not sent again."""
         if self.deadletter_topic is None:  # no pipelines
             return []
         topic, at = self.deadletter_topic, datetime.fromtimestamp(now, UTC)
+        done = self.applier.lifecycle.dead_lettered
         out: list[OutRecord] = []
         for r in rejects:
             o = r.origin
-            datum = dead_letter_record(
+            if (o.topic, o.partition, o.offset) in done:
+                continue
+            done.add((o.topic, o.partition, o.offset))
+            datum = self.letters.record(
                 r.error,
                 key=r.key,
                 value=r.value,
@@ -61,8 +82,9 @@ class LifecycleDriver:
                 timestamp_ms=None,
                 pipeline=None,
                 at=at,
+                subject_id=self._subject_of(r),
             )
-            out.append(OutRecord(topic, r.key, _DEAD_LETTERS.encode(datum)))
+            out.append(OutRecord(topic, None, _DEAD_LETTERS.encode(datum)))
             out.append(
                 self.auditor.write(
                     CONTROL_CHAIN,
@@ -73,3 +95,12 @@ class LifecycleDriver:
                 )
             )
         return out
+
+    def _subject_of(self, r: Rejected) -> str | None:
+        """The subject id a rejected record is keyed by, when its topic is keyed so."""
+        if r.origin.topic not in self._subject_keyed or not r.key:
+            return None
+        try:
+            return r.key.decode("utf-8")
+        except UnicodeDecodeError:
+            return None

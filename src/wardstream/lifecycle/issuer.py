@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
-from wardstream.domain.enums import AuditAction, DeletionReason
+from wardstream.domain.enums import AuditAction
 from wardstream.domain.holds import DeferredDeletion
 from wardstream.domain.notice import GuardianNotice
 from wardstream.domain.pipeline import Pipeline
@@ -36,7 +36,7 @@ from wardstream.enforce.records import OutRecord
 from wardstream.enforce.state import StateStore
 from wardstream.lifecycle import records as lr
 from wardstream.lifecycle import sweeps
-from wardstream.lifecycle.applier import LifecycleState, LifecycleTopics, Trigger
+from wardstream.lifecycle.applier import SHREDDING, LifecycleState, LifecycleTopics, Trigger
 from wardstream.lifecycle.breach import RULE, BreachScanner, Sighting, incident
 from wardstream.policy.context import PolicyContext
 from wardstream.policy.holds import deferral_notice, hold_deletion, lift_hold
@@ -50,9 +50,6 @@ from wardstream.serde import AvroCodec, record_schema
 
 Candidate = sweeps.Candidate
 # Reasons after which nothing of the subject may be kept: its data key is destroyed.
-SHREDDING = frozenset(
-    {DeletionReason.DEREGISTERED, DeletionReason.GUARDIAN_REQUEST, DeletionReason.SERVICE_STOPPED}
-)
 Shred = Callable[[str, str], list[OutRecord]]
 
 

@@ -34,7 +34,7 @@ from wardstream.lifecycle.driver import LifecycleDriver
 from wardstream.lifecycle.issuer import LifecycleIssuer
 from wardstream.lifecycle.records import STOP_ALL
 from wardstream.lifecycle.seen import SeenTracker
-from wardstream.lifecycle.shredding import shredder
+from wardstream.lifecycle.shredding import ShredBound, Shredder
 from wardstream.policy.context import PolicyContext
 
 COMPACTED_KINDS = ("seen", "control", "holds", "keys")
@@ -50,7 +50,20 @@ def lifecycle_topics(settings: Settings) -> LifecycleTopics:
         deletions=t.deletions,
         notices=t.notices,
         corrections=t.corrections,
+        deadletter=t.deadletter,
         **{kind: derived(settings, kind) for kind in COMPACTED_KINDS},
+    )
+
+
+def shred_bound(settings: Settings) -> ShredBound:
+    """The keys topic's settings that bound how long a destroyed key stays in its log."""
+    ls = settings.lifecycle
+    return ShredBound(
+        ls.keys_segment_ms,
+        ls.keys_max_compaction_lag_ms,
+        ls.keys_delete_retention_ms,
+        ls.keys_min_cleanable_dirty_ratio,
+        ls.keys_file_delete_delay_ms,
     )
 
 
@@ -60,7 +73,7 @@ def attach(
     ls = lifecycle_settings(settings)
     topics = lifecycle_topics(settings)
     grid = timedelta(seconds=ls.retention_grid_s)
-    lifecycle = LifecycleState()
+    lifecycle = LifecycleState(shred_grace_ms=int(ls.shred_grace_s * 1000))
     ring = enforcer.book.ring
     if ring is not None:
         lifecycle.keys = ring.store
@@ -78,8 +91,11 @@ def attach(
         clock=lambda: enforcer.wall() + offset,
     )
     applier.on_consent.append(issuer.expiring.note)
+    shredder = None
     if ring is not None:
-        issuer.shred = shredder(ring, partial(enforcer.auditor.write, CONTROL_CHAIN, CONTROL))
+        audit = partial(enforcer.auditor.write, CONTROL_CHAIN, CONTROL)
+        shredder = Shredder(ring, audit, shred_bound(settings), ls.shred_grace_s)
+        issuer.shred = shredder.shred
     tracker = SeenTracker(topics.seen, lifecycle, grid)
     processors = list(enforcer.by_source.values())
     passes = PassLog(
@@ -99,7 +115,9 @@ def attach(
                 p.policy = replace(p.policy, service_stopped=True)
 
     deadletter = processors[0].deadletter_topic if processors else None
-    enforcer.lifecycle = LifecycleDriver(applier, issuer, passes, enforcer.auditor, deadletter)
+    enforcer.lifecycle = LifecycleDriver(
+        applier, issuer, passes, enforcer.auditor, deadletter, shredder
+    )
     lifecycle.on_stop.append(stop)
     by_name = {p.pipeline.name: p for p in processors}
     unknown = sorted(m.like for m in ls.monitored_topics if m.like not in by_name)

@@ -199,7 +199,11 @@ class FaustEngine:
         return (topic, partition) in self._owned
 
     async def _on_shutdown(self, app: Any, **_: Any) -> None:
-        """A clean stop writes the snapshot (the reader's last batch was applied whole)."""
+        """A clean stop (the consumer is stopped, the producer not yet flushed): the last
+        summaries and the final signed checkpoint go out with everything else, and the
+        state snapshot is written (the reader's last batch was applied whole)."""
+        async with self._order:
+            await self._send(self.enforcer.auditor.summaries(flush=True))
         if self.snapshots is not None and self.reader.ready.is_set():
             self.snapshots.write()
 
