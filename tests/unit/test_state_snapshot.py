@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from test_policy_support import T0, born, event, grant, pipeline, policy, subject, withdraw
+from tests.unit.conftest import REFS
 
 from wardstream.crypto import SealBroken
 from wardstream.crypto.derive import SNAPSHOT_PURPOSE, derive_key
@@ -68,7 +69,7 @@ class Worker:
         self.state = StateStore()
         self.lifecycle = LifecycleState()
         self.applier = StateApplier(
-            TOPICS, self.state, QuarantineBook("ward.quarantine"), self.lifecycle
+            TOPICS, self.state, QuarantineBook("ward.quarantine", refs=REFS.ref), self.lifecycle
         )
         self.snaps = Snapshots(directory, key, self.applier, self.state, MINE, 300.0, clock)
 
