@@ -85,19 +85,25 @@ def state_snapshots(
 def topic_specs(settings: Settings, pipelines: Iterable[Pipeline]) -> list[TopicSpec]:
     k, t = settings.kafka, settings.topics
     compacted = {"cleanup.policy": "compact"}
+    # a consent ledger needs every event of a subject (compaction by subject would keep only
+    # the last), and the audit trail is the evidence: neither may age out under the broker's
+    # default retention (7 days), or a restarted worker forgets consents and fails closed
+    kept = {"retention.ms": "-1"}
+    # held events stay readable for their whole window (and a day for the expiry to be read)
+    window_ms = int(settings.policy.quarantine_window.total_seconds() * 1000) + 86_400_000
 
     def spec(name: str, config: dict[str, str] | None = None) -> TopicSpec:
         return TopicSpec(name, k.partitions, k.replication_factor, config or {})
 
     specs = [
         spec(t.subjects, compacted),
-        spec(t.consents),
+        spec(t.consents, kept),
         spec(t.requests),
-        spec(t.quarantine),
+        spec(t.quarantine, {"retention.ms": str(max(window_ms, 7 * 86_400_000))}),
         spec(t.deadletter, {"retention.ms": str(settings.lifecycle.deadletter_retention_ms)}),
         spec(t.deletions),
         spec(t.notices),
-        spec(t.audit),
+        spec(t.audit, kept),
         spec(t.corrections),
         spec(t.incidents),
     ]
