@@ -114,9 +114,26 @@ def state_table(state: dict[str, Any]) -> Table:
     return t
 
 
+def snapshot_lines(state: dict[str, Any]) -> list[str]:
+    """The snapshot path beside the full read: its size, its write, what a restart read."""
+    out = []
+    for engine, r in state["engines"].items():
+        if r.get("snapshot_write_s") is None:
+            continue
+        out.append(
+            f"{engine}: {_fmt(r.get('snapshot_restored'))} records from the snapshot "
+            f"(in {r.get('snapshot_restore_s')} s), "
+            f"{_fmt(r.get('kafka_records'))} from Kafka; then a snapshot of "
+            f"{_fmt(r.get('snapshot_mb'))} MB written in {r['snapshot_write_s']} s"
+        )
+    return out
+
+
 def print_report(result: dict[str, Any], console: Console) -> None:
     if "state" in result:
         console.print(state_table(result["state"]))
+        for line in snapshot_lines(result["state"]):
+            console.print(line)
         console.print(
             "goal (issue 9): 10,000,000 subjects within 2 GB, recovered in under 60 s; "
             "growth = RSS after recovery minus before, peak = high-water mark minus before."

@@ -16,7 +16,6 @@ Run: ``wardstream bench --state-subjects 1000000 --rows none``, or
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import json
 import os
@@ -32,6 +31,14 @@ import yaml
 from confluent_kafka.admin import AdminClient, NewTopic
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from tp_recover import (  # noqa: E402
+    TAIL_SHARE,
+    recover_fast,
+    recover_faust,
+    snapshot_config,
+    snapshot_numbers,
+    tail,
+)
 from tp_state_data import expected, produce, sid  # noqa: E402
 
 BENCH = Path(__file__).resolve().parent
@@ -70,10 +77,8 @@ def recover(config: str, engine: str, n: int) -> dict[str, Any]:
     rss0, cpu0 = _status("VmRSS"), time.process_time()
     _reset_peak()
     t0 = time.monotonic()
-    stop = (
-        _recover_fast(settings, enforcer)
-        if engine == "fast"
-        else _recover_faust(settings, enforcer)
+    stop, feed, snaps = (
+        recover_fast(settings, enforcer) if engine == "fast" else recover_faust(settings, enforcer)
     )
     seconds = time.monotonic() - t0
     cpu, rss1, peak = time.process_time() - cpu0, _status("VmRSS"), _status("VmHWM")
@@ -94,6 +99,7 @@ def recover(config: str, engine: str, n: int) -> dict[str, Any]:
         **_footprint(enforcer),
         **_lookups(state, n),
     }
+    out |= snapshot_numbers(feed, snaps)
     print(json.dumps(out), flush=True)  # the recovery's numbers, whatever the tick does
     out["first_tick_s"] = _first_tick(enforcer)
     stop()
@@ -133,46 +139,6 @@ def _footprint(enforcer: Any) -> dict[str, Any]:
 
 def _consent_events(state: Any) -> int:
     return len(state.consents)  # one event per ledger in this data set
-
-
-def _recover_fast(settings: Any, enforcer: Any) -> Any:
-    from confluent_kafka import Consumer
-
-    from wardstream.engines.fast.state_feed import StateFeed
-    from wardstream.kafka.librdkafka import fast_settings, state_consumer_config
-
-    fast = fast_settings(settings)
-    feed = StateFeed(
-        lambda: Consumer(state_consumer_config(settings, fast)),
-        enforcer.applier,
-        enforcer.state,
-        interval_s=fast.state_poll_interval_s,
-    )
-    feed.start()
-    if not feed.wait_ready(7200.0, lambda: False):
-        raise RuntimeError("the state was not read")
-    return feed.stop
-
-
-def _recover_faust(settings: Any, enforcer: Any) -> Any:
-    from wardstream.engines.bootstrap import client_config, security_config
-    from wardstream.engines.faust.clients import consumer_factory
-    from wardstream.engines.faust.state_reader import StateReader
-    from wardstream.kafka.admin import partition_counts
-
-    applier = enforcer.applier
-    counts = partition_counts(client_config(settings), list(applier.topics))
-    factory = consumer_factory(settings.kafka.bootstrap_servers, security_config(settings))
-
-    async def go() -> None:
-        reader = StateReader(factory, applier, counts, enforcer.state)
-        task = asyncio.create_task(reader.run())
-        await reader.ready.wait()
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-
-    asyncio.run(go())
-    return lambda: None
 
 
 def _sample_check(state: Any, n: int) -> int:
@@ -252,31 +218,35 @@ def run(
     env = dict(
         os.environ, WARDSTREAM__AUDIT__HMAC_KEY=HMAC, WARDSTREAM__LIFECYCLE__MASTER_KEY=MASTER
     )
+    snap_config = snapshot_config(config)  # the fast engine writes a snapshot after its read
     out["engines"] = {}
     for engine in engines:
-        cmd = [
-            sys.executable,
-            str(Path(__file__).resolve()),
-            "recover",
-            str(config),
-            engine,
-            str(n),
-        ]
-        try:
-            done = subprocess.run(  # noqa: S603
-                cmd, capture_output=True, text=True, env=env, timeout=timeout, check=False
-            )
-            stdout, stderr, failed = done.stdout, done.stderr, done.returncode != 0
-        except subprocess.TimeoutExpired as exc:
-            stdout, stderr, failed = _text(exc.stdout), _text(exc.stderr), True
-        lines = [x for x in stdout.splitlines() if x.startswith("{")]
-        if failed:
-            (work / f"state-{engine}.log").write_text(stdout + stderr)
-        if lines:
-            out["engines"][engine] = json.loads(lines[-1])
-        else:
-            out["engines"][engine] = {"error": f"failed; see {work}/state-{engine}.log"}
+        own = snap_config if engine == "fast" else config
+        out["engines"][engine] = _child(own, engine, n, work, env, timeout)
+    if "fast" in engines:  # then a restart: the snapshot and a tail of TAIL_SHARE updates
+        out["tail_records"] = tail(bootstrap, topics["subjects"], n)
+        row = f"fast, snapshot + {TAIL_SHARE:.0%} tail"
+        out["engines"][row] = _child(snap_config, "fast", n, work, env, timeout)
     return out
+
+
+def _child(
+    config: Path, engine: str, n: int, work: Path, env: dict[str, str], timeout: float
+) -> dict[str, Any]:
+    """One recovery in a process of its own: its JSON numbers, or an error pointing at a log."""
+    cmd = [sys.executable, str(Path(__file__).resolve()), "recover", str(config), engine, str(n)]
+    try:
+        done = subprocess.run(  # noqa: S603
+            cmd, capture_output=True, text=True, env=env, timeout=timeout, check=False
+        )
+        stdout, stderr, failed = done.stdout, done.stderr, done.returncode != 0
+    except subprocess.TimeoutExpired as exc:
+        stdout, stderr, failed = _text(exc.stdout), _text(exc.stderr), True
+    lines = [x for x in stdout.splitlines() if x.startswith("{")]
+    log = work / f"state-{engine}-{config.stem}.log"
+    if failed:
+        log.write_text(stdout + stderr)
+    return json.loads(lines[-1]) if lines else {"error": f"failed; see {log}"}
 
 
 def _text(data: str | bytes | None) -> str:

@@ -82,3 +82,20 @@ def test_with_its_keys_and_no_kafka_the_worker_names_the_address_to_check(
     assert code == 1 and len(no_kafka) == 1
     assert "Kafka at 127.0.0.1:9 did not answer" in " ".join(output.split())
     assert "WARDSTREAM__KAFKA__BOOTSTRAP_SERVERS" in output and KEY not in output
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_state_snapshot_without_a_master_key_stops_start_up_before_kafka(
+    engine: str, no_kafka: list[object], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The snapshot is sealed under a key derived from the master key: no key, no start
+    (even with quarantine encryption off), and the message names both settings."""
+    monkeypatch.setenv("WARDSTREAM__AUDIT__HMAC_KEY", KEY)
+    monkeypatch.setenv("WARDSTREAM__LIFECYCLE__ENCRYPT_QUARANTINE", "false")
+    monkeypatch.setenv("WARDSTREAM__STATE__SNAPSHOT_DIR", str(tmp_path / "snap"))
+    code, output, exception = _worker(engine)
+    assert exception is None, f"{type(exception).__name__} escaped: {exception}"
+    assert code == 1 and "state.snapshot_dir is set but there is no master key" in output
+    assert "WARDSTREAM__LIFECYCLE__MASTER_KEY" in output
+    assert no_kafka == []
+    assert not (tmp_path / "snap").exists()

@@ -20,6 +20,7 @@ from wardstream.config.fast import FastEngineSettings
 from wardstream.config.lifecycle import LifecycleSettings
 from wardstream.config.policy import PolicyConfig
 from wardstream.config.registry import SchemaRegistryClientSettings
+from wardstream.config.state import StateSettings
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
@@ -268,6 +269,9 @@ class Settings(BaseSettings):
         description="Deletions, retention sweeps, holds, breach scans and key shredding.",
     )
     policy: PolicyConfig = Field(default_factory=PolicyConfig, description="Operator policy.")
+    state: StateSettings = Field(
+        default_factory=StateSettings, description="The encrypted state snapshot."
+    )
     fast: FastEngineSettings = Field(
         default_factory=FastEngineSettings,
         description="Tuning of the fast engine (`wardstream worker --engine fast`).",

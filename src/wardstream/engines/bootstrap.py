@@ -35,12 +35,16 @@ from wardstream.engines.keysetup import (
     master_key,
     pseudonymizer,
     signing_key,
+    snapshot_key,
 )
+from wardstream.engines.snapshots import Snapshots
+from wardstream.errors import WardstreamError
 from wardstream.kafka.admin import TopicSpec, ensure_topics
-from wardstream.kafka.librdkafka import state_consumer_config
+from wardstream.kafka.librdkafka import common_config, state_consumer_config
 from wardstream.kafka.registry import schema_registry
 from wardstream.kafka.security import preflight, python_options
 from wardstream.kafka.tail import Row, partitions_of, read_to_end
+from wardstream.kafka.topic_facts import topic_facts
 from wardstream.lifecycle.wiring import COMPACTED_KINDS, attach
 from wardstream.policy.context import PolicyContext
 from wardstream.serde import Origin, RegistryError, load_schema, make_codec
@@ -53,22 +57,55 @@ def security_config(settings: Settings) -> dict[str, Any]:
     return python_options(settings.kafka)
 
 
+def state_snapshots(
+    settings: Settings, enforcer: Enforcer, *, load: bool = True
+) -> Snapshots | None:
+    """The snapshot (None when ``state.snapshot_dir`` is unset), restored unless ``load`` is
+    False (then ``Snapshots.load`` restores it later): its ``start`` is where the state
+    reader reads on from. Restore before the reader starts."""
+    directory = settings.state.snapshot_dir
+    if directory is None:
+        return None
+    if enforcer.applier is None:
+        raise WardstreamError("build_enforcer attaches the lifecycle state; call it first")
+    t = settings.topics
+    snaps = Snapshots(
+        directory,
+        snapshot_key(settings),
+        enforcer.applier,
+        enforcer.state,
+        (t.subjects, t.consents),
+        settings.state.snapshot_interval.total_seconds(),
+    )
+    consumer = state_consumer_config(settings, settings.fast)
+    snaps.facts = lambda: topic_facts(consumer, common_config(settings.kafka), snaps.mine)
+    if load:
+        snaps.load()
+    return snaps
+
+
 def topic_specs(settings: Settings, pipelines: Iterable[Pipeline]) -> list[TopicSpec]:
     k, t = settings.kafka, settings.topics
     compacted = {"cleanup.policy": "compact"}
+    # a consent ledger needs every event of a subject (compaction by subject would keep only
+    # the last), and the audit trail is the evidence: neither may age out under the broker's
+    # default retention (7 days), or a restarted worker forgets consents and fails closed
+    kept = {"retention.ms": "-1"}
+    # held events stay readable for their whole window (and a day for the expiry to be read)
+    window_ms = int(settings.policy.quarantine_window.total_seconds() * 1000) + 86_400_000
 
     def spec(name: str, config: dict[str, str] | None = None) -> TopicSpec:
         return TopicSpec(name, k.partitions, k.replication_factor, config or {})
 
     specs = [
         spec(t.subjects, compacted),
-        spec(t.consents),
+        spec(t.consents, kept),
         spec(t.requests),
-        spec(t.quarantine),
+        spec(t.quarantine, {"retention.ms": str(max(window_ms, 7 * 86_400_000))}),
         spec(t.deadletter, {"retention.ms": str(settings.lifecycle.deadletter_retention_ms)}),
         spec(t.deletions),
         spec(t.notices),
-        spec(t.audit),
+        spec(t.audit, kept),
         spec(t.corrections),
         spec(t.incidents),
     ]
@@ -118,6 +155,8 @@ def build_enforcer(
     settings: Settings, pipelines: Sequence[Pipeline], policy: PolicyContext, base_dir: str = "."
 ) -> Enforcer:
     w = settings.worker
+    if settings.state.snapshot_dir is not None:
+        snapshot_key(settings)  # a missing or malformed key stops start-up before Kafka
     state = StateStore()
     signer = signing_key(settings)
     if signer is None:

@@ -21,6 +21,7 @@ from wardstream.audit.pseudonym import SubjectPseudonymizer, parse_key
 from wardstream.config.secrets import SecretUnavailable, read_secret
 from wardstream.config.settings import Settings, derived
 from wardstream.crypto import MasterKey
+from wardstream.crypto.derive import SNAPSHOT_PURPOSE, derive_key
 from wardstream.crypto.signing import SigningKey, SigningKeyError
 from wardstream.domain.pipeline import Pipeline
 from wardstream.enforce.datakeys import KeyRing
@@ -187,3 +188,18 @@ def check_keys_topic(config: Mapping[str, Any], settings: Settings) -> None:
             "(or raise the lifecycle.keys_* settings to match the topic, which weakens the "
             "bound KEY_DESTROYED states)"
         )
+
+
+def snapshot_key(settings: Settings) -> bytes:
+    """The state snapshot's key: HKDF of the master key (never the master key itself)."""
+    ls = settings.lifecycle
+    if ls.master_key is None and not ls.master_key_file:
+        raise StartupError(
+            "state.snapshot_dir is set but there is no master key: the snapshot is sealed "
+            "under a key derived from it. Set WARDSTREAM__LIFECYCLE__MASTER_KEY (32 random "
+            "bytes, hex or base64: `openssl rand -hex 32`) or lifecycle.master_key_file, or "
+            "unset state.snapshot_dir"
+        )
+    master_key(settings)  # the same format checks and messages as the key ring's
+    text = _secret(ls.master_key, ls.master_key_file, "lifecycle.master_key", "")
+    return derive_key(parse_key(text), SNAPSHOT_PURPOSE)

@@ -16,6 +16,7 @@ from wardstream.engines.bootstrap import (
     prepare,
     read_audit_tails,
     security_config,
+    state_snapshots,
 )
 from wardstream.engines.faust.clients import consumer_factory, make_app
 from wardstream.engines.faust.engine import FaustEngine
@@ -61,11 +62,14 @@ def run_faust(
     applier = enforcer.applier
     assert applier is not None, "build_enforcer attaches the lifecycle"  # noqa: S101
     counts = partition_counts(client_config(settings), list(applier.topics))
+    snaps = state_snapshots(settings, enforcer)  # restored now, before the reader starts
     reader = StateReader(
         consumer_factory(settings.kafka.bootstrap_servers, security),
-        applier,
+        applier if snaps is None else snaps,
         counts,
         enforcer.state,
+        start=None if snaps is None else snaps.start,
+        reached=None if snaps is None else snaps.reached,
     )
     FaustEngine(
         app,
@@ -73,6 +77,7 @@ def run_faust(
         reader,
         w.batch_size,
         reload_audit=lambda: read_audit_tails(settings, enforcer.auditor),
+        snapshots=snaps,
     )
     run_until_stopped(faust.Worker(app, loglevel=loglevel, quiet=True))
 

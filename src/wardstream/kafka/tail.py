@@ -56,16 +56,16 @@ def read_to_end(
     on_rows: Callable[[list[Row]], None],
     stop: Callable[[], bool] = lambda: False,
     on_lag: Callable[[int], None] | None = None,
-) -> None:
+) -> dict[tuple[str, int], int]:
     """Hand over every record up to the end offsets listed now (``eof``: seen ends);
-    ``on_lag`` is told the records left before each fetch."""
+    ``on_lag`` is told the records left before each fetch. Returns those end offsets."""
     ends = end_offsets(consumer, tps)
     while not stop():
         behind, left = lag(consumer, tps, ends, eof)
         if on_lag is not None:
             on_lag(left)
         if not behind:
-            return
+            return ends
         first = consumer.poll(0.2)
         if first is None:
             continue
@@ -81,6 +81,7 @@ def read_to_end(
                 raise RuntimeError(err.str())
         if rows:
             on_rows(rows)
+    return ends
 
 
 def lag(

@@ -165,6 +165,16 @@ class ProfileMap(_CachedMap[SubjectProfile]):
     def __init__(self, codec: ProfileCodec | None = None, cache_size: int = CACHE_SIZE) -> None:
         super().__init__(cache_size)
         self.codec = codec or ProfileCodec()
+        self.gone: set[bytes] = set()
+        """Ids whose profile has a deregistered_at (a snapshot replays them: they trigger)."""
+
+    def _remove(self, subject_id: str) -> SubjectProfile | None:
+        self.gone.discard(subject_id.encode())
+        return super()._remove(subject_id)
+
+    def clear(self) -> None:
+        super().clear()
+        self.gone = set()
 
     def _decode(self, subject_id: str, stored: bytes) -> SubjectProfile:
         key = subject_id.encode()
@@ -190,7 +200,11 @@ class ProfileMap(_CachedMap[SubjectProfile]):
         if value is None:  # kept as the object itself
             before = self._remove(subject_id)
             self._pinned[subject_id] = profile
-            return before
+            return before  # replayed whole by a snapshot, deregistered or not
+        if profile.deregistered_at is None:
+            self.gone.discard(key)
+        else:
+            self.gone.add(key)
         cached = self._hot.pop(subject_id, None)
         if cached is None and self._warm:
             cached = self._warm.pop(subject_id, None)
@@ -211,6 +225,11 @@ class ProfileMap(_CachedMap[SubjectProfile]):
         except (DecodeError, ValueError, TypeError):
             return None
         return value if same and value.startswith(head) else None
+
+    def load_stored(self, key: bytes, stored: bytes) -> None:
+        """Store a value in the table's own form (from a snapshot), as ``swap`` would have."""
+        self._remove(key.decode())
+        self.table.put(key, stored)
 
 
 class LedgerMap(_CachedMap[ConsentLedger]):

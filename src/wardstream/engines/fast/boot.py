@@ -15,7 +15,7 @@ from confluent_kafka import Consumer, Producer
 
 from wardstream.config.settings import Settings
 from wardstream.enforce.enforcer import Enforcer
-from wardstream.engines.bootstrap import read_audit_tails
+from wardstream.engines.bootstrap import read_audit_tails, state_snapshots
 from wardstream.engines.fast.delivery import (
     AfterDelivery,
     Delivery,
@@ -59,11 +59,13 @@ def build_fast_engine(
     applier = enforcer.applier
     if applier is None:
         raise WardstreamError("build_enforcer attaches the lifecycle state; call it first")
+    snaps = state_snapshots(settings, enforcer, load=False)  # restored in FastEngine.run
     feed = StateFeed(
         lambda: Consumer(state_consumer_config(settings, fast)),
-        applier,
+        applier if snaps is None else snaps,
         enforcer.state,
         interval_s=fast.state_poll_interval_s,
+        reached=None if snaps is None else snaps.reached,
     )
     return FastEngine(
         enforcer,
@@ -75,6 +77,7 @@ def build_fast_engine(
         exactly_once=eos,
         reload_audit=lambda: read_audit_tails(settings, enforcer.auditor),
         state_stall_s=settings.worker.state_stall_s,
+        snapshots=snaps,
     )
 
 

@@ -25,9 +25,10 @@ from wardstream.enforce.auditor import chains_of
 from wardstream.enforce.enforcer import Enforcer
 from wardstream.enforce.records import InRecord, OutRecord
 from wardstream.engines.fast.delivery import Delivery
-from wardstream.engines.fast.state_feed import StateFeed
+from wardstream.engines.fast.state_feed import StateFeed, StateReaderFailed
 from wardstream.engines.health import Probe, liveness, readiness
 from wardstream.engines.offsets import CommitPoint, Progress
+from wardstream.engines.snapshots import Snapshots
 from wardstream.errors import RestartNeeded
 from wardstream.kafka.librdkafka import FastEngineSettings
 
@@ -54,6 +55,7 @@ class FastEngine:
         clock: Callable[[], float] = time.monotonic,
         reload_audit: Callable[[], object] | None = None,
         state_stall_s: float = 120.0,
+        snapshots: Snapshots | None = None,
     ) -> None:
         self.enforcer, self.consumer, self.producer = enforcer, consumer, producer
         self.feed, self.delivery, self.fast = feed, delivery, fast
@@ -68,6 +70,7 @@ class FastEngine:
         self.stopping = False
         self._failure: str | None = None
         self.state_stall_s = state_stall_s
+        self.snapshots = snapshots
         self.assigned = False  # the group assigned this worker its partitions once
         self.turned_at = clock()  # the loop's last turn, for /livez
 
@@ -77,6 +80,8 @@ class FastEngine:
         self.stopping = True
 
     def run(self) -> None:
+        if self.snapshots is not None:  # with the probes up: a long restore keeps /livez 200
+            self.feed.read_from(self.snapshots.load(self._turn))
         self.feed.start()
         if not self.feed.wait_ready(self.state_stall_s, lambda: self.stopping, self._turn):
             if self.stopping:
@@ -104,6 +109,8 @@ class FastEngine:
                 if now >= next_tick:
                     self._tick()
                     next_tick = now + self.fast.tick_interval_s
+                    if self.snapshots is not None and self.snapshots.due():
+                        self.snapshots.write()
                 soon = idle_commit is not None and caught_up and now - last_commit >= idle_commit
                 if now >= next_commit or soon:
                     self._commit()
@@ -125,6 +132,17 @@ class FastEngine:
         self.stopping = True
         self.consumer.close()
         self.producer.flush(30)
+        if self.snapshots is not None:
+            self._last_snapshot(self.snapshots)
+
+    def _last_snapshot(self, snapshots: Snapshots) -> None:
+        """At a clean stop: apply what the reader handed over, then write the snapshot."""
+        try:
+            self.feed.apply_pending()
+        except StateReaderFailed:
+            log.warning("no snapshot at this stop: the state reader had stopped")
+            return
+        snapshots.write()
 
     # -- the loop -------------------------------------------------------------------
     def _step(self) -> bool:

@@ -20,7 +20,8 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
@@ -49,7 +50,12 @@ class StateFeed:
         *,
         interval_s: float = 0.05,
         wall: Callable[[], float] = time.time,
+        start: Mapping[tuple[str, int], int] | None = None,
+        reached: Callable[[Mapping[tuple[str, int], int]], None] | None = None,
     ) -> None:
+        """``start``: the offset to read each partition from (a snapshot's; others from the
+        beginning); ``reached``: told on the engine thread the end offsets of each read round
+        once everything before them is applied."""
         self._factory = consumer_factory
         self.applier = applier
         self._topics = applier.topics
@@ -62,8 +68,14 @@ class StateFeed:
         self.records_read = 0  # applied so far (engine thread)
         self.lag: int | None = None  # records left to the end offsets (reader thread)
         self._rate = _Rate()
+        self._start = dict(start or {})
+        self._reached = reached
 
     # -- the engine thread ------------------------------------------------------------
+    def read_from(self, offsets: Mapping[tuple[str, int], int]) -> None:
+        """Read these partitions from these offsets (a snapshot's); call before ``start``."""
+        self._start = dict(offsets)
+
     def start(self) -> None:
         self._thread.start()
 
@@ -79,8 +91,12 @@ class StateFeed:
                 item = self._queue.get_nowait()
             except queue.Empty:
                 return
-            if isinstance(item, float):
-                self.state.caught_up_at = item
+            if isinstance(item, float):  # a mark that names no end offsets
+                item = _Mark(item, {})
+            if isinstance(item, _Mark):
+                if self._reached is not None and item.ends:
+                    self._reached(item.ends)
+                self.state.caught_up_at = item.moment
                 self.ready = True
             elif isinstance(item, BaseException):
                 raise StateReaderFailed(
@@ -135,8 +151,16 @@ class StateFeed:
             return
         try:
             tps = [tp for t in self._topics for tp in partitions_of(consumer, t)]
+            start = self._start
             consumer.assign(
-                [TopicPartition(tp.topic, tp.partition, OFFSET_BEGINNING) for tp in tps]
+                [
+                    TopicPartition(
+                        tp.topic,
+                        tp.partition,
+                        start.get((tp.topic, tp.partition), OFFSET_BEGINNING),
+                    )
+                    for tp in tps
+                ]
             )
             eof: dict[tuple[str, int], int] = {}
             while not self._stop.is_set():
@@ -151,8 +175,9 @@ class StateFeed:
         self, consumer: Consumer, tps: list[TopicPartition], eof: dict[tuple[str, int], int]
     ) -> None:
         moment = self.wall()
-        read_to_end(consumer, tps, eof, self._put, self._stop.is_set, self._note_lag)
-        self._put(moment)
+        ends = read_to_end(consumer, tps, eof, self._put, self._stop.is_set, self._note_lag)
+        if not self._stop.is_set():
+            self._put(_Mark(moment, ends))
 
     def _note_lag(self, left: int) -> None:
         self.lag = left
@@ -165,6 +190,14 @@ class StateFeed:
                 return
             except queue.Full:
                 continue
+
+
+@dataclass(frozen=True, slots=True)
+class _Mark:
+    """Everything up to ``ends`` was handed over, read after ``moment``."""
+
+    moment: float
+    ends: dict[tuple[str, int], int]
 
 
 class _Rate:

@@ -40,6 +40,7 @@ from wardstream.engines.faust.clients import WardstreamApp
 from wardstream.engines.faust.state_reader import StateReader
 from wardstream.engines.health import liveness, readiness
 from wardstream.engines.offsets import Progress
+from wardstream.engines.snapshots import Snapshots
 from wardstream.errors import RestartNeeded
 
 log = logging.getLogger(__name__)
@@ -88,8 +89,10 @@ class FaustEngine:
         reader: StateReader,
         batch_size: int = 1000,
         reload_audit: Callable[[], object] | None = None,
+        snapshots: Snapshots | None = None,
     ) -> None:
         self.app, self.enforcer, self.reader = app, enforcer, reader
+        self.snapshots = snapshots
         self.batch_size = batch_size
         self.reload_audit = reload_audit
         """Reads the audit topic to its end into ``auditor.resume`` (blocking; run aside)."""
@@ -118,9 +121,9 @@ class FaustEngine:
             app.agent(topic, name=f"wardstream.enforce.{source}")(self._agent)
         app.timer(TICK_S, name="wardstream.tick")(self._tick)
         app.task(self._run_reader)
+        app.on_before_shutdown.connect(self._on_shutdown)  # type: ignore[arg-type]
         app.on_partitions_revoked.connect(self._on_revoked)  # type: ignore[arg-type]
         app.on_partitions_assigned.connect(self._on_assigned)  # type: ignore[arg-type]
-        app.on_before_shutdown.connect(self._on_shutdown)  # type: ignore[arg-type]
         app.page("/health")(_view(self._health))
         app.page("/livez")(_view(self._livez))
         app.page("/readyz")(_view(self._readyz))
@@ -161,6 +164,9 @@ class FaustEngine:
 
     async def _tick(self) -> None:
         self.turned_at = time.monotonic()
+        snaps = self.snapshots
+        if snaps is not None and self.reader.ready.is_set() and snaps.due():
+            snaps.write()  # between the reader's batches: the state matches its offsets
         if not self._settled.is_set():
             return
         async with self._order:
@@ -194,9 +200,12 @@ class FaustEngine:
 
     async def _on_shutdown(self, app: Any, **_: Any) -> None:
         """A clean stop (the consumer is stopped, the producer not yet flushed): the last
-        summaries and the final signed checkpoint go out with everything else."""
+        summaries and the final signed checkpoint go out with everything else, and the
+        state snapshot is written (the reader's last batch was applied whole)."""
         async with self._order:
             await self._send(self.enforcer.auditor.summaries(flush=True))
+        if self.snapshots is not None and self.reader.ready.is_set():
+            self.snapshots.write()
 
     async def _on_revoked(self, app: Any, revoked: set[TP], **_: Any) -> None:
         gone = {(tp.topic, tp.partition) for tp in revoked}

@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError, KafkaTimeoutError
@@ -43,7 +43,11 @@ class StateReader:
         partitions: dict[str, int],
         state: StateStore,
         wall: Callable[[], float] = time.time,
+        start: Mapping[tuple[str, int], int] | None = None,
+        reached: Callable[[Mapping[tuple[str, int], int]], None] | None = None,
     ) -> None:
+        """``start``: the offset to read each partition from (a snapshot's; others from the
+        beginning); ``reached``: told the end offsets of each round once all before is applied."""
         self._factory = consumer_factory
         self.applier = applier
         self._topics = applier.topics
@@ -52,6 +56,8 @@ class StateReader:
         self.ready = asyncio.Event()
         self.records_read = 0
         self.lag: int | None = None  # records left to the end offsets of the current round
+        self._start = dict(start or {})
+        self._reached = reached
 
     def progress(self) -> StateProgress:
         return StateProgress(self.ready.is_set(), self.records_read, self.lag, 0.0)
@@ -82,7 +88,12 @@ class StateReader:
     async def _assign(self, consumer: AIOKafkaConsumer) -> list[TopicPartition]:
         tps = [TopicPartition(t, p) for t in self._topics for p in range(self._partitions[t])]
         consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
+        fresh = [tp for tp in tps if (tp.topic, tp.partition) not in self._start]
+        if fresh:
+            await consumer.seek_to_beginning(*fresh)
+        for tp in tps:
+            if (tp.topic, tp.partition) in self._start:
+                consumer.seek(tp, self._start[(tp.topic, tp.partition)])
         return tps
 
     async def _catch_up(self, consumer: AIOKafkaConsumer, tps: list[TopicPartition]) -> None:
@@ -101,5 +112,7 @@ class StateReader:
                 for m in messages:
                     apply(topic, partition, m.offset, m.key, m.value)
                 self.records_read += len(messages)
+        if self._reached is not None:
+            self._reached({(tp.topic, tp.partition): end for tp, end in ends.items()})
         self.state.caught_up_at = moment
         self.ready.set()
