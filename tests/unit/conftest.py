@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from reach import Reach
+from tests.unit.reach import Reach
 
 from wardstream.audit.pseudonym import SubjectPseudonymizer
 from wardstream.crypto import MasterKey

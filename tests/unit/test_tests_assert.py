@@ -25,7 +25,7 @@ from pathlib import Path, PurePosixPath
 
 TESTS = Path(__file__).resolve().parents[1]
 CHECKS_OTHERWISE = {
-    "unit/test_serde_pipelines.py::test_paths_exist_in_the_schema": (
+    "unit/serde/test_serde_pipelines.py::test_paths_exist_in_the_schema": (
         "check_paths raises UnknownFieldPath naming every path the schema lacks"
     ),
 }
@@ -83,7 +83,7 @@ def _is_property(fn: Function) -> bool:
 def unchecked_tests(sources: Mapping[str, str]) -> list[str]:
     """``path::test`` of every test function in ``sources`` (path -> text, paths relative
     to tests/) that has none of the forms above. ``from x import f`` is looked up as
-    ``x.py`` in the importing module's directory."""
+    ``x.py`` in the importing module's directory, ``from tests.a.b import f`` as ``a/b.py``."""
     trees = {path: ast.parse(text, path) for path, text in sources.items()}
     functions: dict[tuple[str, str], Function] = {}  # (module, name) and ("<method>", name)
     imported: dict[str, dict[str, str]] = {}  # module -> local name -> source module
@@ -97,7 +97,10 @@ def unchecked_tests(sources: Mapping[str, str]) -> list[str]:
                     if isinstance(item, Function):
                         functions[("<method>", item.name)] = item
             elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                source = (PurePosixPath(module).parent / f"{node.module}.py").as_posix()
+                if node.module.startswith("tests."):  # from tests.unit.x.mod import f
+                    source = "/".join(node.module.split(".")[1:]) + ".py"
+                else:  # from mod import f: mod.py beside the importing module
+                    source = (PurePosixPath(module).parent / f"{node.module}.py").as_posix()
                 for alias in node.names:
                     if source in trees:
                         imported[module][alias.asname or alias.name] = source

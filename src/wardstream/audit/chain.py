@@ -133,7 +133,7 @@ class ChainWriter:
     ) -> bytes:
         """``append`` for the hot path: the sealed record's bytes, no ``AuditRecord``.
 
-        The same record and bytes as ``append`` (``tests/unit/test_audit_chain.py``), at
+        The same record and bytes as ``append`` (``tests/unit/audit/test_audit_chain.py``), at
         about half the cost: the datum is built directly, not through the validating
         dataclass. Values of the wrong type still fail, in the encoder (``ChainError``).
         """

@@ -3,7 +3,7 @@
 Every decision about a child writes an audit record, so encoding one is on
 the hot path. This writes the schemaless Avro binary encoding of
 ``schemas/AuditRecord.avsc`` directly from the datum ``AuditRecord.to_dict``
-returns; the bytes are identical to fastavro's (``tests/unit/test_audit_encode.py``
+returns; the bytes are identical to fastavro's (``tests/unit/audit/test_audit_encode.py``
 checks both, and Apache avro decodes them). When the schema changes, this
 module must change with it: the test compares field lists and fails first.
 """

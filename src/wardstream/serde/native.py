@@ -9,7 +9,7 @@ path raises for the same bytes (same class, same message). No record is turned
 into Python objects; only the results are.
 
 Not wired into the engines yet (issue #18): the differential tests
-(``tests/unit/test_native_decode.py``) pin it to the Python path.
+(``tests/unit/serde/test_native_decode.py``) pin it to the Python path.
 """
 
 from __future__ import annotations
