@@ -13,7 +13,7 @@ became decidable, and quarantines with STATE_NOT_CURRENT those that waited
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -28,18 +28,15 @@ from wardstream.enforce.hooks import Routed, RouteObserver
 from wardstream.enforce.quarantine import Entry, QuarantineBook, quarantine_id
 from wardstream.enforce.records import (
     DROPPED,
-    H_AGE_BAND,
-    H_CONSENT,
-    H_DECISION,
     QUARANTINE,
     SINK,
     InRecord,
     Outcome,
     OutRecord,
-    forwarded_headers,
 )
 from wardstream.enforce.releases import Releases
 from wardstream.enforce.schema_wait import SchemaWait
+from wardstream.enforce.sink import SinkWriter
 from wardstream.enforce.sink_fields import field_sealer
 from wardstream.enforce.state import StateStore
 from wardstream.policy.age import age_band_at
@@ -48,7 +45,6 @@ from wardstream.policy.decide import decide, redaction_impossible, state_not_cur
 from wardstream.serde import (
     AvroSchema,
     Codec,
-    ConfluentAvroCodec,
     DecodeError,
     EventLocator,
     MissingSubject,
@@ -56,7 +52,6 @@ from wardstream.serde import (
     RedactionImpossible,
     RegistryError,
     presence_probe,
-    redact,
 )
 from wardstream.serde.lazy import Envelope
 
@@ -91,24 +86,28 @@ class PipelineProcessor:
         timing: Timing = Timing(),
         wall: Callable[[], float] = time.time,
     ) -> None:
-        self.pipeline, self.policy, self.codec, self.schema = pipeline, policy, codec, schema
+        self.pipeline, self.policy, self.schema = pipeline, policy, schema
         self.state, self.auditor, self.book = state, auditor, book
         self.deadletter_topic = deadletter_topic
         self.timing, self.wall = timing, wall
         self.locator = EventLocator(pipeline.subject, pipeline.event_time)
         self._present = presence_probe(pipeline.fields)
-        # JSON: the decoder dropped keys the schema does not name; Confluent: the writer's
-        # schema may hold fields the pipeline's does not (a newer version): a child's event
-        # leaves in the pipeline's schema, so no field it does not know passes unseen
-        self._reencode = pipeline.format == "json"
         self.waiting: list[_Waiting] = []
         self._held: set[tuple[int, str]] = set()  # (partition, subject) with an event waiting
         self.dead_letters = DeadLetters(deadletter_topic, auditor, book.ring)
-        self.sealer = field_sealer(pipeline, book.ring)  # encrypt: true sink fields
+        self.sink = SinkWriter(pipeline, codec, schema, field_sealer(pipeline, book.ring))
         # told of every routed event (the lifecycle's pass log and seen marks)
         self.observers: list[RouteObserver] = []
         self.releases = Releases(self)
         self.schema_wait = SchemaWait()
+
+    @property
+    def codec(self) -> Codec:
+        return self.sink.codec
+
+    @codec.setter
+    def codec(self, codec: Codec) -> None:  # decodes the source, encodes what leaves
+        self.sink.codec = codec
 
     # -- the event path -------------------------------------------------------------
     def submit(self, rec: InRecord) -> Outcome | None:
@@ -230,17 +229,17 @@ class PipelineProcessor:
     def _routed(
         self, rec: InRecord, value: dict[str, Any] | None, env: Envelope, decision: Decision
     ) -> Outcome:
-        chain = f"{self.pipeline.name}/{rec.partition}"
+        chain, sink, sid = f"{self.pipeline.name}/{rec.partition}", self.sink, env.subject_id
         if decision.action is Action.REDACT:
             try:
-                out = self._sink(rec, decision, self._redacted(value, decision, env))
+                out = sink.record(rec, decision, sink.redacted(value, decision, sid))
             except RedactionImpossible:
                 decision = redaction_impossible(decision, self.policy)
             else:
                 audit = self._audit(chain, env, decision, rec)
                 return Outcome(rec, SINK, [*out, audit], decision.reason.value)
         if decision.action is Action.PASS:
-            outputs = self._sink(rec, decision, self._passed(rec, value, decision, env))
+            outputs = sink.record(rec, decision, sink.passed(rec, value, decision, sid))
             if decision.needs_own_audit_record:
                 outputs.append(self._audit(chain, env, decision, rec))
             else:
@@ -257,43 +256,6 @@ class PipelineProcessor:
         return Outcome(
             rec, DROPPED, [self._audit(chain, env, decision, rec)], decision.reason.value
         )
-
-    def _passed(
-        self, rec: InRecord, value: dict[str, Any] | None, decision: Decision, env: Envelope
-    ) -> bytes | None:
-        """The bytes a pass forwards: the original, except for a child's event that is
-        re-encoded: JSON or Confluent Avro (see ``_reencode``) or with ``encrypt: true``
-        fields to seal."""
-        if value is None or decision.age_band is AgeBand.ADULT:
-            return rec.value
-        sealed = self._sealed(value, decision, env)
-        again = self._reencode or sealed is not value or isinstance(self.codec, ConfluentAvroCodec)
-        return self.codec.encode(sealed) if again else rec.value
-
-    def _redacted(self, value: dict[str, Any] | None, decision: Decision, env: Envelope) -> bytes:
-        assert value is not None, "a redaction always follows a decode"  # noqa: S101
-        kept = redact(value, self.schema, decision.remove_fields)
-        return self.codec.encode(self._sealed(kept, decision, env))
-
-    def _sealed(
-        self, value: Mapping[str, Any], decision: Decision, env: Envelope
-    ) -> Mapping[str, Any]:
-        """``encrypt: true`` fields sealed with the subject's data key, unless an adult's."""
-        if self.sealer is None or decision.treated_as is AgeBand.ADULT:
-            return value
-        return self.sealer.seal(env.subject_id, value)
-
-    def _sink(self, rec: InRecord, decision: Decision, value: bytes | None) -> list[OutRecord]:
-        """The sink record, after any data key its sealed fields need (keys topic first)."""
-        ward = [
-            (H_AGE_BAND, decision.header_band.encode()),
-            (H_DECISION, decision.action.value.encode()),
-        ]
-        if decision.consent_id:
-            ward.append((H_CONSENT, decision.consent_id.encode()))
-        headers = forwarded_headers(rec.headers, tuple(ward))
-        keys = self.sealer.take() if self.sealer is not None else []
-        return [*keys, OutRecord(self.pipeline.sink, rec.key, value, headers, rec.timestamp_ms)]
 
     def _audit(
         self,

@@ -22,6 +22,7 @@ from wardstream.enforce.datakeys import KEY_DESTROYED, KeyDestroyed
 from wardstream.enforce.hooks import Routed, RouteObserver
 from wardstream.enforce.quarantine import EXPIRED, RELEASED, Entry, QuarantineBook
 from wardstream.enforce.records import SINK, InRecord, OutRecord
+from wardstream.enforce.sink import SinkWriter
 from wardstream.serde import DecodeError, Origin, RedactionImpossible, RegistryError
 from wardstream.serde.lazy import Envelope
 
@@ -34,18 +35,12 @@ class _Processor(Protocol):
     auditor: Auditor
     observers: list[RouteObserver]
     wall: Callable[[], float]
+    sink: SinkWriter
 
     def _decode(self, rec: InRecord, origin: Origin) -> dict[str, Any]: ...
     def _decide(
         self, value: dict[str, Any] | None, env: Envelope, consent_at: datetime | None
     ) -> Decision: ...
-    def _passed(
-        self, rec: InRecord, value: dict[str, Any] | None, decision: Decision, env: Envelope
-    ) -> bytes | None: ...
-    def _redacted(
-        self, value: dict[str, Any] | None, decision: Decision, env: Envelope
-    ) -> bytes: ...
-    def _sink(self, rec: InRecord, decision: Decision, value: bytes | None) -> list[OutRecord]: ...
     def _audit(
         self,
         chain: str,
@@ -108,12 +103,12 @@ class Releases:
     def _preview(
         self, rec: InRecord, value: dict[str, Any], env: Envelope, now: datetime
     ) -> tuple[Decision, list[OutRecord]] | None:
-        decision = self.p._decide(value, env, now)
+        decision, sink, sid = self.p._decide(value, env, now), self.p.sink, env.subject_id
         if decision.action is Action.PASS:
-            return decision, self.p._sink(rec, decision, self.p._passed(rec, value, decision, env))
+            return decision, sink.record(rec, decision, sink.passed(rec, value, decision, sid))
         if decision.action is Action.REDACT:
             try:
-                return decision, self.p._sink(rec, decision, self.p._redacted(value, decision, env))
+                return decision, sink.record(rec, decision, sink.redacted(value, decision, sid))
             except RedactionImpossible:
                 return None
         return None
