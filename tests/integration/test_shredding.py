@@ -42,6 +42,7 @@ from wardstream.engines.bootstrap import prepare
 from wardstream.engines.keysetup import StartupError
 from wardstream.kafka.admin import TopicSpec, ensure_topics, topic_config
 from wardstream.kafka.audit_log import scan_topic
+from wardstream.lifecycle.shredding import CLEANER_MARGIN_MS
 from wardstream.serde import Origin
 
 pytestmark = pytest.mark.integration
@@ -222,7 +223,7 @@ def test_the_wrapped_key_leaves_the_log_by_gone_by_and_a_concurrent_key_is_destr
     assert second and second[0]["attrs"]["key_ids"] == late_id
     assert second[0]["attrs"]["late"] == "true"
     gone_by = max(datetime.fromisoformat(a["attrs"]["gone_by"]) for a in (first, second[0]))
-    bound_s = (SEGMENT_MS + LAG_MS + DELETE_DELAY_MS) / 1000 + 60
+    bound_s = (SEGMENT_MS + LAG_MS + DELETE_DELAY_MS + CLEANER_MARGIN_MS) / 1000
     assert gone_by - datetime.now(UTC) < timedelta(seconds=bound_s + 1)
     while True:  # read the log from the beginning until both wrapped keys are gone
         left = [
