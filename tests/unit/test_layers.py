@@ -56,7 +56,15 @@ def package_of(module: str) -> str:
 
 
 def ours(module: str) -> set[str]:
-    return {n for n in imports(MODULES[module]) if n.split(".")[0] == "wardstream"}
+    """Our modules ``module`` imports; ``from wardstream.cli import audit_signed`` counts
+    as importing ``wardstream.cli.audit_signed``."""
+    import ast
+
+    names = {n for n in imports(MODULES[module]) if n.split(".")[0] == "wardstream"}
+    for node in ast.walk(ast.parse(MODULES[module].read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names |= {f"{node.module}.{a.name}" for a in node.names} & set(MODULES)
+    return names
 
 
 def allowed(importer: str, imported: str) -> bool:

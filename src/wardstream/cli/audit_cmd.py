@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,12 +26,13 @@ from wardstream.cli.access import (
     refuse_unaudited,
     require_approval,
 )
+from wardstream.cli.audit_text import break_line, verification_data
 from wardstream.cli.output import EXIT_PROBLEM, err, fail, say
 from wardstream.errors import WardstreamError
 
 if TYPE_CHECKING:
     from wardstream.audit.report import AuditReport
-    from wardstream.audit.verify import Break, VerifyResult
+    from wardstream.audit.verify import VerifyResult
 
 app = typer.Typer(help="Verify, report on and look up the hash-chained audit trail.")
 
@@ -54,39 +54,6 @@ def parse_when(text: str | None, *, end_of_day: bool = False) -> datetime | None
     if end_of_day and len(text) == 10:
         when += timedelta(days=1, milliseconds=-1)
     return when.astimezone(UTC)
-
-
-def break_line(b: Break) -> str:
-    topic, partition, offset = b.position
-    seq = b.seq if b.seq >= 0 else "?"
-    return (
-        f"{b.kind} topic={topic} partition={partition} offset={offset} "
-        f"chain={b.chain} seq={seq}: {b.message}"
-    )
-
-
-def verification_data(result: VerifyResult) -> dict[str, Any]:
-    """The verification as JSON-ready data: every break with its exact position."""
-    fields = ("topic", "partition", "offset")
-
-    def brk(b: Break) -> dict[str, Any]:
-        related = None if b.related is None else dict(zip(fields, b.related, strict=True))
-        where = dict(zip(fields, b.position, strict=True))
-        return {"kind": str(b.kind), **where, "chain": b.chain, "seq": b.seq,
-                "message": b.message, "related": related}  # fmt: skip
-
-    chains = [
-        {**asdict(c), "trusted_from": None if c.trusted_from is None else str(c.trusted_from)}
-        for c in result.chains
-    ]
-    return {
-        "ok": result.ok,
-        "checked": result.checked,
-        "skipped": result.skipped,
-        "breaks": [brk(b) for b in result.breaks],
-        "chains": chains,
-        "notes": list(result.notes),
-    }
 
 
 def _verify(

@@ -164,7 +164,7 @@ def run_signed(
 
 
 def signed_data(v: Any) -> dict[str, Any]:
-    from wardstream.cli.audit_cmd import verification_data
+    from wardstream.cli.audit_text import verification_data
 
     book = v.attestation.book
     chains = verification_data(v.chains)
@@ -194,7 +194,7 @@ def signed_data(v: Any) -> dict[str, Any]:
 
 def show_signed(v: Any, as_json: bool) -> None:
     """Print the chains' breaks and the findings, then exit 0, 1 or 3."""
-    from wardstream.cli.audit_cmd import break_line
+    from wardstream.cli.audit_text import break_line
 
     if as_json:
         typer.echo(json.dumps(signed_data(v), indent=2))
