@@ -147,9 +147,10 @@ class Observer(threading.Thread):
             w.first_at, w.first_count = now, w.count
             w.first_cpu = self.proc.cpu() if self.proc else 0.0
         if w.done_at is None and w.count >= self.expected:
-            w.done_at, w.done_count = now, w.count
             if self.proc:
                 w.done_cpu, w.rss_mb = self.proc.cpu(), self.proc.peak_rss_mb()
+            # done_at last: wait_done (another thread) reads the others once it is set
+            w.done_count, w.done_at = w.count, now
 
     def wait_done(self, timeout: float, alive: Any = None) -> bool:
         deadline = time.monotonic() + timeout
