@@ -6,6 +6,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
 
+use crate::lane::{self, AdultTable};
 use crate::locate::{Locator, SubjectId};
 use crate::schema::SchemaError;
 
@@ -98,10 +99,83 @@ impl AvroLocator {
             [subjects.into_any(), micros.into_any(), errors.into_any()],
         )
     }
+
+    /// `(codes, counts, spans)` for a batch against `lane`: per value its decision
+    /// code (a `bytes`; 0: the Python path), `(partition, code, n)` per partition and
+    /// code, and `(subject, first, last)` per subject in the lane (epoch microseconds).
+    fn screen<'py>(
+        &self,
+        py: Python<'py>,
+        values: Vec<Option<Bound<'py, PyBytes>>>,
+        timestamps: Vec<Option<i64>>,
+        partitions: Vec<i32>,
+        lane: PyRef<'py, AdultLane>,
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        if timestamps.len() != values.len() || partitions.len() != values.len() {
+            return Err(PyValueError::new_err((
+                "length",
+                "values, timestamps and partitions differ in length",
+            )));
+        }
+        let data: Vec<Option<&[u8]>> = values
+            .iter()
+            .map(|v| v.as_ref().map(|b| b.as_bytes()))
+            .collect();
+        let (inner, table) = (&self.inner, &lane.table);
+        let found = py.detach(|| lane::screen(inner, table, &data, &timestamps, &partitions));
+        let spans = PyList::empty(py);
+        for span in &found.spans {
+            spans.append((PyString::new(py, &span.subject), span.first, span.last))?;
+        }
+        PyTuple::new(
+            py,
+            [
+                PyBytes::new(py, &found.codes).into_any(),
+                found.counts.into_pyobject(py)?.into_any(),
+                spans.into_any(),
+            ],
+        )
+    }
+}
+
+/// The adults' lane table: `AdultLane()`; see `wardstream/_native.pyi`.
+#[pyclass(module = "wardstream._native")]
+#[derive(Default)]
+struct AdultLane {
+    table: AdultTable,
+}
+
+#[pymethods]
+impl AdultLane {
+    #[new]
+    fn new() -> Self {
+        AdultLane::default()
+    }
+
+    fn set(&mut self, subject: &str, from_micros: i64, code: u8) -> PyResult<()> {
+        if code == 0 {
+            return Err(PyValueError::new_err("code 0 means 'not in the lane'"));
+        }
+        self.table.set(subject, from_micros, code);
+        Ok(())
+    }
+
+    fn discard(&mut self, subject: &str) -> bool {
+        self.table.discard(subject)
+    }
+
+    fn clear(&mut self) {
+        self.table.clear();
+    }
+
+    fn __len__(&self) -> usize {
+        self.table.len()
+    }
 }
 
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<AvroLocator>()?;
+    m.add_class::<AdultLane>()?;
     Ok(())
 }

@@ -20,3 +20,20 @@ class AvroLocator:
         self, values: list[bytes], timestamps: list[int | None] | None = None
     ) -> tuple[list[str | None], list[int | None], list[tuple[int, str, str, str | None]]]:
         """(subjects, epoch microseconds, errors as (index, code, detail, cause))."""
+    def screen(
+        self,
+        values: list[bytes | None],
+        timestamps: list[int | None],
+        partitions: list[int],
+        lane: AdultLane,
+    ) -> tuple[bytes, list[tuple[int, int, int]], list[tuple[str, int, int]]]:
+        """(codes per value, (partition, code, n) counts, (subject, first, last) spans)."""
+
+class AdultLane:
+    """Subject id -> (adult from, epoch microseconds; decision code 1..255)."""
+
+    def __init__(self) -> None: ...
+    def set(self, subject: str, from_micros: int, code: int) -> None: ...
+    def discard(self, subject: str) -> bool: ...
+    def clear(self) -> None: ...
+    def __len__(self) -> int: ...

@@ -179,11 +179,11 @@ class Auditor:
         """Consent ids are the operator's and may embed a subject id: pseudonymise them too."""
         return self.pseudonymizer.ref("consent:" + consent_id) if consent_id else None
 
-    def count_adult(self, chain: str, pipeline: str, rule: str) -> None:
+    def count_adult(self, chain: str, pipeline: str, rule: str, n: int = 1) -> None:
         counter = self._counters.get(chain)
         if counter is None:
             counter = self._counters[chain] = AdultPassCounter(self._interval, self.clock)
-        counter.count(pipeline, rule=rule)
+        counter.count(pipeline, n=n, rule=rule)
 
     def summaries(self, *, flush: bool = False) -> list[OutRecord]:
         """SUMMARY records for every chain whose interval elapsed (all, with ``flush``)."""

@@ -9,15 +9,16 @@ this worker holds (quarantine releases and expiry act only on those).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from wardstream.enforce.auditor import Auditor
 from wardstream.enforce.hooks import LifecycleHook, StateTarget
+from wardstream.enforce.lane import AdultLane, Screened
 from wardstream.enforce.metrics import Metrics
 from wardstream.enforce.processor import PipelineProcessor
 from wardstream.enforce.quarantine import QuarantineBook
-from wardstream.enforce.records import InRecord, Outcome, OutRecord
+from wardstream.enforce.records import SINK, InRecord, Outcome, OutRecord
 from wardstream.enforce.state import StateStore
 from wardstream.serde import AvroCodec, record_schema
 
@@ -70,6 +71,30 @@ class Enforcer:
         if outcome is not None:
             self.metrics.decided(processor.pipeline.name, outcome, self.wall())
         return outcome
+
+    def screen(
+        self,
+        topic: str,
+        values: Sequence[bytes | None],
+        timestamps: Sequence[int | None],
+        partitions: Sequence[int],
+        arrival: float,
+    ) -> tuple[Screened, AdultLane] | None:
+        """The adults' lane on a batch of ``topic`` (see ``enforce.lane``): which records
+        the engine sends to ``pipeline.sink`` as they are, with ``lane.headers``; None
+        when none. The others go through ``submit`` as before, in their order."""
+        processor = self.by_source[topic]
+        lane = processor.lane
+        if lane is None:
+            return None
+        screened = lane.screen(values, timestamps, partitions, arrival)
+        if screened is None:
+            return None
+        name, now, metrics = processor.pipeline.name, self.wall(), self.metrics
+        metrics.received(name, sum(screened.by_reason.values()))
+        for reason, n in screened.by_reason.items():
+            metrics.decided_many(name, SINK, reason, arrival, now, n)
+        return screened, lane
 
     def tick(self, owns: Owns, *, flush: bool = False) -> Tick:
         tick = Tick()

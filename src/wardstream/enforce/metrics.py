@@ -46,20 +46,26 @@ class Metrics:
         self.registry = registry or CollectorRegistry()
         self.registry.register(_Collector(self))
 
-    def received(self, pipeline: str) -> None:
-        self.events_in[pipeline] = self.events_in.get(pipeline, 0) + 1
+    def received(self, pipeline: str, n: int = 1) -> None:
+        self.events_in[pipeline] = self.events_in.get(pipeline, 0) + n
 
     def decided(self, pipeline: str, outcome: Outcome, now: float) -> None:
-        key = (pipeline, outcome.destination, outcome.reason)
-        self.decisions[key] = self.decisions.get(key, 0) + 1
         arrival = outcome.record.arrival
+        self.decided_many(pipeline, outcome.destination, outcome.reason, arrival, now)
+
+    def decided_many(
+        self, pipeline: str, destination: str, reason: str, arrival: float, now: float, n: int = 1
+    ) -> None:
+        """``n`` events that arrived at ``arrival`` decided at ``now``."""
+        key = (pipeline, destination, reason)
+        self.decisions[key] = self.decisions.get(key, 0) + n
         if arrival:
             hist = self.latency.get(pipeline)
             if hist is None:
                 hist = self.latency[pipeline] = _Latency()
             seconds = now - arrival if now > arrival else 0.0
-            hist.counts[bisect_left(BUCKETS, seconds)] += 1
-            hist.total += seconds
+            hist.counts[bisect_left(BUCKETS, seconds)] += n
+            hist.total += seconds * n
 
     def gauges(
         self,

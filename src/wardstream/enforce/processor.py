@@ -25,6 +25,7 @@ from wardstream.domain.subject import SubjectProfile
 from wardstream.enforce.auditor import Auditor
 from wardstream.enforce.deadletters import DeadLetters, NoValue
 from wardstream.enforce.hooks import Routed, RouteObserver
+from wardstream.enforce.lane import AdultLane
 from wardstream.enforce.quarantine import Entry, QuarantineBook, quarantine_id
 from wardstream.enforce.records import (
     DROPPED,
@@ -100,6 +101,7 @@ class PipelineProcessor:
         self.observers: list[RouteObserver] = []
         self.releases = Releases(self)
         self.schema_wait = SchemaWait()
+        self.lane = AdultLane.of(self)  # adults' events in one native call per batch
 
     @property
     def codec(self) -> Codec:
@@ -108,6 +110,7 @@ class PipelineProcessor:
     @codec.setter
     def codec(self, codec: Codec) -> None:  # decodes the source, encodes what leaves
         self.sink.codec = codec
+        self.lane = AdultLane.of(self)
 
     # -- the event path -------------------------------------------------------------
     def submit(self, rec: InRecord) -> Outcome | None:
@@ -190,6 +193,8 @@ class PipelineProcessor:
         matter to an adult's decision (``decide`` returns before it looks at them)."""
         facts = EventFacts(env.subject_id, env.event_time)
         decision = decide(facts, profile, None, self.pipeline, self.policy)
+        if self.lane is not None:
+            self.lane.learn(env.subject_id, profile)  # its next events take the lane
         return self._route(rec, None, env, decision)
 
     def _decide_and_route(
@@ -253,9 +258,8 @@ class PipelineProcessor:
             return self._dead_letter(
                 rec, MissingSubject(Origin(rec.topic, rec.partition, rec.offset))
             )
-        return Outcome(
-            rec, DROPPED, [self._audit(chain, env, decision, rec)], decision.reason.value
-        )
+        audit = self._audit(chain, env, decision, rec)
+        return Outcome(rec, DROPPED, [audit], decision.reason.value)
 
     def _audit(
         self,
@@ -283,14 +287,10 @@ class PipelineProcessor:
         return self.book.hold(entry, rule=decision.rule, now=now)
 
     def _stale(self, w: _Waiting) -> Outcome:
-        sid = w.envelope.subject_id
-        decision = state_not_current(
-            EventFacts(sid, w.envelope.event_time),
-            self.state.subjects.get(sid),
-            self.pipeline,
-            self.policy,
-        )
-        return self._route(w.record, w.value, w.envelope, decision)
+        env, profile = w.envelope, self.state.subjects.get(w.envelope.subject_id)
+        facts = EventFacts(env.subject_id, env.event_time)
+        decision = state_not_current(facts, profile, self.pipeline, self.policy)
+        return self._route(w.record, w.value, env, decision)
 
     def _dead_letter(self, rec: InRecord, exc: DecodeError) -> Outcome:
         at = datetime.fromtimestamp(self.wall(), UTC)

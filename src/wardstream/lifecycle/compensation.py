@@ -45,13 +45,14 @@ from wardstream.domain.enums import Action, ConsentAction
 from wardstream.domain.pipeline import Pipeline
 from wardstream.domain.requests import DeletionRequest
 from wardstream.domain.subject import SubjectProfile
-from wardstream.enforce.hooks import Routed
+from wardstream.enforce.hooks import Routed, Spans
 from wardstream.enforce.records import SINK, OutRecord
 from wardstream.enforce.state import StateStore
 from wardstream.policy.context import PolicyContext
 from wardstream.policy.decide import decide
 from wardstream.policy.ledger import ConsentLedger
 from wardstream.policy.sweeps import deletion_for_unlawful_collection
+from wardstream.serde.lazy import EPOCH
 
 MS = timedelta(milliseconds=1)
 PRUNE_EVERY_S = 60.0
@@ -99,6 +100,15 @@ class PassLog:
                 event.subject_id, event.pipeline, event.event_time, d.consent_id, event.wall
             )
         return []
+
+    def adults_passed(self, pipeline: str, spans: Spans, wall: float) -> None:
+        """``RouteObserver``: the adults' lane passed these (without a consent)."""
+        passed = self.passed
+        for subject_id, first, last in spans:
+            at = EPOCH + timedelta(microseconds=first)
+            passed(subject_id, pipeline, at, None, wall)
+            if last != first:
+                passed(subject_id, pipeline, EPOCH + timedelta(microseconds=last), None, wall)
 
     def passed(
         self, subject_id: str, pipeline: str, at: datetime, consent: str | None, wall: float

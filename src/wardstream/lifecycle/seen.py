@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from wardstream.domain.enums import AgeBand
-from wardstream.enforce.hooks import Routed
+from wardstream.enforce.hooks import Routed, Spans
 from wardstream.enforce.records import QUARANTINE, SINK, OutRecord
 from wardstream.lifecycle import records as lr
 from wardstream.lifecycle.applier import LifecycleState
@@ -31,6 +31,9 @@ class SeenTracker:
         if event.released or not kept or event.decision.age_band is AgeBand.ADULT:
             return []
         return self.collected(event.subject_id, event.pipeline, event.event_time)
+
+    def adults_passed(self, pipeline: str, spans: Spans, wall: float) -> None:
+        """``RouteObserver``: adults' events are never marked."""
 
     def collected(self, subject_id: str, pipeline: str, at: datetime) -> list[OutRecord]:
         mark = self.lifecycle.mark(subject_id, pipeline)

@@ -40,7 +40,7 @@ from wardstream.domain.enums import Action, AgeBand, UnknownAge
 from wardstream.domain.pipeline import Pipeline
 from wardstream.domain.reasons import ReasonCode
 from wardstream.domain.subject import SubjectProfile
-from wardstream.policy.age import SubjectFacts, facts_for
+from wardstream.policy.age import ALWAYS, SubjectFacts, facts_for
 from wardstream.policy.compiled import CompiledPipeline, PackPlan, compiled
 from wardstream.policy.context import PolicyContext
 from wardstream.policy.coverage import Screened, evaluate, screen
@@ -240,6 +240,30 @@ def _redaction_reasons(uncovered: int, unlisted: bool) -> tuple[ReasonCode, ...]
     if unlisted:
         reasons.append(R_MINIMISED)
     return (*reasons, *R_COVERS)
+
+
+def adult_pass_from(
+    subject: SubjectProfile | None, pipeline: Pipeline, policy: PolicyContext
+) -> tuple[datetime, Decision] | None:
+    """When ``decide`` starts passing this subject's events in ``pipeline`` as an
+    adult's, and the decision it returns from then on; None when it never does under
+    this profile and policy.
+
+    From that moment on the decision depends on nothing but the profile and the policy
+    (steps 1-4 above): not on consents, fields or the event. This is what the native
+    adults' lane (``wardstream.enforce.lane``) evaluates; it asks ``decide`` for the
+    decision rather than building it, so the two cannot differ.
+    """
+    if subject is None or policy.service_stopped:
+        return None
+    facts = facts_for(subject, pipeline, policy)
+    if not facts.known or facts.deregistered_at is not None or facts.minor_until == ALWAYS:
+        return None
+    since = facts.minor_until
+    decision = decide(EventFacts(subject.subject_id, since), subject, None, pipeline, policy)
+    if decision.action is not PASS or decision.age_band is not ADULT:
+        return None  # cannot happen while steps 1-4 read as above; fail closed if it does
+    return since, decision
 
 
 def _plan(subject: SubjectProfile | None, pipeline: Pipeline, policy: PolicyContext) -> PackPlan:

@@ -8,8 +8,8 @@ each one's subject id and event time, or the :class:`DecodeError` the Python
 path raises for the same bytes (same class, same message). No record is turned
 into Python objects; only the results are.
 
-Not wired into the engines yet (issue #18): the differential tests
-(``tests/unit/serde/test_native_decode.py``) pin it to the Python path.
+The differential tests (``tests/unit/serde/test_native_decode.py``) pin it to the
+Python path; ``screen`` is the adults' lane's call (``wardstream.enforce.lane``).
 """
 
 from __future__ import annotations
@@ -113,6 +113,17 @@ class NativeLocator:
         if self.subject == SUBJECT_FROM_KEY:
             self._subjects_from_keys(subjects, micros, errors, keys, origins)
         return Located(subjects, micros, errors)
+
+    def screen(
+        self,
+        values: Sequence[bytes | None],
+        timestamps: Sequence[int | None],
+        partitions: Sequence[int],
+        lane: _native.AdultLane,
+    ) -> tuple[bytes, list[tuple[int, int, int]], list[tuple[str, int, int]]]:
+        """Validate and locate a batch and evaluate ``lane`` on it: ``(codes, counts,
+        spans)``, see ``wardstream.enforce.lane``."""
+        return self._native.screen(list(values), list(timestamps), list(partitions), lane)
 
     def _subjects_from_keys(
         self,

@@ -20,6 +20,7 @@ from tests.unit.policy.test_policy_support import withdraw as withdrawal
 from wardstream.domain.enums import DeletionReason
 from wardstream.enforce.state import StateStore
 from wardstream.lifecycle.compensation import MS, PassLog
+from wardstream.serde.lazy import EPOCH
 
 S = timedelta(seconds=1)
 CLICKS = pipeline(name="clicks", purpose="analytics")
@@ -97,6 +98,15 @@ def test_an_adult_who_turns_out_to_be_a_child_is_compensated_whole() -> None:
     assert ranges(log) == []
     log.on_subject(adult, subject(born(9)))  # no consent on record
     assert ranges(log) == [("kid-1", ("clicks",), T0, T0 + 4 * S + MS)]
+
+
+def test_the_adults_lanes_spans_are_compensated_like_single_passes() -> None:
+    log, _ = make()
+    us = int((T0 - EPOCH).total_seconds()) * 1_000_000
+    log.adults_passed("clicks", [("kid-1", us, us + 4_000_000), ("kid-2", us, us)], 0.0)
+    log.on_subject(subject(born(30)), subject(born(9)))  # kid-1, with no consent on record
+    assert ranges(log) == [("kid-1", ("clicks",), T0, T0 + 4 * S + MS)]
+    assert list(log.spans) == ["kid-2"]
 
 
 def test_a_child_with_a_covering_consent_owes_nothing() -> None:

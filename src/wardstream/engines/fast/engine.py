@@ -16,28 +16,23 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 
 from wardstream.enforce.auditor import chains_of
 from wardstream.enforce.enforcer import Enforcer
-from wardstream.enforce.records import InRecord, OutRecord
+from wardstream.engines.fast.batch import Batches, EngineStopped
 from wardstream.engines.fast.delivery import Delivery
 from wardstream.engines.fast.state_feed import StateFeed, StateReaderFailed
 from wardstream.engines.health import Probe, liveness, readiness
 from wardstream.engines.offsets import CommitPoint, Progress
 from wardstream.engines.snapshots import Snapshots
-from wardstream.errors import RestartNeeded
 from wardstream.kafka.librdkafka import FastEngineSettings
 
 log = logging.getLogger(__name__)
 Key = tuple[str, int]
-
-
-class EngineStopped(RestartNeeded):
-    """The engine cannot go on; the message says why."""
 
 
 class FastEngine:
@@ -71,6 +66,7 @@ class FastEngine:
         self._failure: str | None = None
         self.state_stall_s = state_stall_s
         self.snapshots = snapshots
+        self.batches = Batches(enforcer, producer, delivery, self.progress, wall)
         self.assigned = False  # the group assigned this worker its partitions once
         self.turned_at = clock()  # the loop's last turn, for /livez
 
@@ -127,7 +123,7 @@ class FastEngine:
 
     def _finish(self) -> None:
         """A clean stop: commit what is decided; held events go to the next owner."""
-        self._send(self.enforcer.auditor.summaries(flush=True))
+        self.batches.send(self.enforcer.auditor.summaries(flush=True))
         self._commit()
         self.stopping = True
         self.consumer.close()
@@ -153,48 +149,9 @@ class FastEngine:
         if first is not None:
             batch = [first, *self.consumer.consume(self.fast.consume_batch - 1, 0)]
             taken = len(batch)
-            self._handle(batch)
+            self.batches.handle(batch)
         self.producer.poll(0)
         return taken < self.fast.consume_batch
-
-    def _handle(self, messages: list[Any]) -> None:
-        # Any: a message without error has topic, partition and offset (the stubs say Optional)
-        arrival = self.wall()
-        submit, send, progress = self.enforcer.submit, self._send, self.progress
-        for m in messages:
-            if m.error() is not None:
-                self._consumer_error(m)
-                continue
-            topic, partition, offset = m.topic(), m.partition(), m.offset()
-            prog = progress.get((topic, partition))
-            if prog is None:
-                continue  # revoked while the batch was on its way
-            prog.next = offset + 1
-            if offset < prog.skip_end and prog.is_done_before(offset):
-                continue
-            kind, ts = m.timestamp()
-            headers = m.headers()
-            record = InRecord(
-                topic,
-                partition,
-                offset,
-                m.key(),
-                m.value(),
-                ts if kind else None,
-                tuple(headers) if headers else (),
-                arrival,
-            )
-            outcome = submit(record)
-            if outcome is None:
-                prog.held.add(offset)
-            else:
-                send(outcome.outputs)
-
-    def _consumer_error(self, m: Any) -> None:
-        err: KafkaError = m.error()
-        log.warning("consumer error at %s[%s]: %s", m.topic(), m.partition(), err.str())
-        if err.fatal():
-            raise EngineStopped(f"the consumer failed: {err.str()}")
 
     def _tick(self) -> None:
         self._note_lag()
@@ -204,12 +161,12 @@ class FastEngine:
             if key in self.progress:
                 self._pause(key)  # resumed by a commit once its events are decoded
         for outcome in tick.outcomes:
-            self._send(outcome.outputs)
+            self.batches.send(outcome.outputs)
             r = outcome.record
             prog = self.progress.get((r.topic, r.partition))
             if prog is not None:
                 prog.held.discard(r.offset)
-        self._send(tick.outputs)
+        self.batches.send(tick.outputs)
 
     def _note_lag(self) -> None:
         """Records behind each source's log end, from the watermarks librdkafka already
@@ -228,32 +185,6 @@ class FastEngine:
 
     def _owns(self, topic: str, partition: int) -> bool:
         return (topic, partition) in self.progress
-
-    def _send(self, outputs: Iterable[OutRecord]) -> None:
-        produce = self.producer.produce
-        started = False
-        for out in outputs:
-            if not started:
-                self.delivery.before_produce()
-                started = True
-            headers: list[Any] | None = list(out.headers) if out.headers else None
-            try:
-                produce(
-                    out.topic, out.value, out.key, headers=headers, timestamp=out.timestamp_ms or 0
-                )
-            except BufferError:
-                self._produce_when_room(out, headers)
-
-    def _produce_when_room(self, out: OutRecord, headers: list[Any] | None) -> None:
-        while True:
-            self.producer.poll(0.05)
-            try:
-                self.producer.produce(
-                    out.topic, out.value, out.key, headers=headers, timestamp=out.timestamp_ms or 0
-                )
-                return
-            except BufferError:
-                log.debug("producer queue full; waiting for deliveries")
 
     # -- commits ----------------------------------------------------------------------
     def _commit(self, *, revoking: bool = False) -> None:
@@ -309,7 +240,7 @@ class FastEngine:
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         gone = {(tp.topic, tp.partition) for tp in partitions}
         if not self._failure:
-            self._send(self.enforcer.auditor.summaries(flush=True))
+            self.batches.send(self.enforcer.auditor.summaries(flush=True))
             self._commit(revoking=True)
         self._forget(gone)
 

@@ -35,7 +35,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from wardstream.enforce.auditor import chains_of
 from wardstream.enforce.enforcer import Enforcer
-from wardstream.enforce.records import InRecord, OutRecord
+from wardstream.enforce.records import OutRecord
+from wardstream.engines.faust.batch import in_record, lanes
 from wardstream.engines.faust.clients import WardstreamApp
 from wardstream.engines.faust.state_reader import StateReader
 from wardstream.engines.health import liveness, readiness
@@ -142,11 +143,16 @@ class FaustEngine:
             async with self._order:  # a rebalance may have come while this batch waited
                 generation, fetched = self._generation, self.app.consumer_generation_id
                 outputs: list[OutRecord] = []
-                for event in events:
+                # fetched before a rebalance: read again from the commit
+                events = [e for e in events if self._current(e.message, fetched)]
+                for event, passed in zip(events, lanes(self.enforcer, events, now), strict=True):
                     m = event.message
-                    if m.generation_id != fetched or (m.topic, m.partition) not in self._owned:
-                        continue  # fetched before a rebalance: read again from the commit
-                    record = _in_record(event, now)
+                    if passed is not None:  # the adults' lane: sent as it came
+                        outputs.append(passed)
+                        read[(m.topic, m.partition)] = m.offset + 1
+                        done.append(event)
+                        continue
+                    record = in_record(event, now)
                     outcome = self.enforcer.submit(record)
                     read[(m.topic, m.partition)] = m.offset + 1
                     if outcome is None:
@@ -161,6 +167,9 @@ class FaustEngine:
                     self.offsets.handed_over(read, held)
             for event in done:
                 event.ack()  # Faust's bookkeeping only: the engine decides what is committed
+
+    def _current(self, m: Any, fetched: int) -> bool:
+        return bool(m.generation_id == fetched and (m.topic, m.partition) in self._owned)
 
     async def _tick(self) -> None:
         self.turned_at = time.monotonic()
@@ -315,22 +324,3 @@ def _view(handler: Callable[[Any], Awaitable[Any]]) -> Callable[[Any, Any], Awai
         return await handler(web)
 
     return view
-
-
-def _in_record(event: EventT, now: float) -> InRecord:
-    m = event.message
-    ts = m.timestamp
-    raw: Any = m.headers
-    headers: Iterable[tuple[str, bytes | None]] = (
-        raw.items() if isinstance(raw, dict) else raw or ()
-    )
-    return InRecord(
-        m.topic,
-        m.partition,
-        m.offset,
-        m.key,
-        m.value,
-        None if ts is None else int(round(ts * 1000)),
-        tuple((k, v) for k, v in headers),
-        now,
-    )

@@ -1,0 +1,53 @@
+"""Faust events as the enforcer takes them: ``InRecord``s, and the adults' lane per batch."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from faust.types import EventT
+
+from wardstream.enforce.enforcer import Enforcer
+from wardstream.enforce.records import InRecord, OutRecord
+
+
+def lanes(enforcer: Enforcer, events: list[EventT], now: float) -> list[OutRecord | None]:
+    """Per event, its sink record when the adults' lane passes it (one native call
+    per source in the batch; ``Enforcer.screen``), else None."""
+    out: list[OutRecord | None] = [None] * len(events)
+    by_source: dict[str, list[int]] = {}
+    for i, event in enumerate(events):
+        by_source.setdefault(event.message.topic, []).append(i)
+    for topic, indices in by_source.items():
+        ms = [events[i].message for i in indices]
+        stamps = [_millis(m.timestamp) for m in ms]
+        values, partitions = [m.value for m in ms], [m.partition for m in ms]
+        found = enforcer.screen(topic, values, stamps, partitions, now)
+        if found is None:
+            continue
+        screened, lane = found
+        for j, code in enumerate(screened.codes):
+            if code:
+                m = ms[j]
+                headers = tuple(lane.headers(code, _headers(m)))
+                out[indices[j]] = OutRecord(lane.sink, m.key, m.value, headers, stamps[j])
+    return out
+
+
+def in_record(event: EventT, now: float) -> InRecord:
+    m = event.message
+    return InRecord(
+        m.topic, m.partition, m.offset, m.key, m.value, _millis(m.timestamp), _headers(m), now
+    )
+
+
+def _millis(ts: float | None) -> int | None:
+    return None if ts is None else int(round(ts * 1000))
+
+
+def _headers(m: Any) -> tuple[tuple[str, bytes | None], ...]:
+    raw: Any = m.headers
+    headers: Iterable[tuple[str, bytes | None]] = (
+        raw.items() if isinstance(raw, dict) else raw or ()
+    )
+    return tuple((k, v) for k, v in headers)

@@ -1,0 +1,294 @@
+"""The adults' lane (native) against ``decide`` (the Python reference), and its upkeep.
+
+The differential property: for profiles around every age boundary (birth dates a day
+either side of a birthday, verified bands, no age, deregistrations, vulnerability),
+every jurisdiction and ``unknown_age`` mode, consent ledgers, stopped services and
+event times either side of the boundary, an event the native lane passes gets exactly
+the decision ``decide`` returns (action, reasons, rules, bands, consent ids, removed
+fields), and every event ``decide`` passes as an adult's is in the lane once the
+subject was learnt. Then: state changes and stop markers empty it, and the fast engine
+sends the same records with the lane as without it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from tests.unit.enforce.test_processor_order import CODEC, NOW, SCHEMA, Clock, processor, record
+from tests.unit.policy.test_policy_properties import _consent
+from tests.unit.policy.test_policy_support import T0, born, pipeline, policy, subject
+
+from wardstream.audit.pseudonym import SubjectPseudonymizer
+from wardstream.domain.decision import EventFacts
+from wardstream.domain.enums import Action, AgeBand
+from wardstream.domain.pipeline import Pipeline
+from wardstream.domain.subject import SubjectProfile
+from wardstream.enforce.auditor import Auditor
+from wardstream.enforce.enforcer import Enforcer
+from wardstream.enforce.hooks import RouteObserver
+from wardstream.enforce.lane import AdultLane
+from wardstream.enforce.metrics import Metrics
+from wardstream.enforce.schema_wait import SchemaWait
+from wardstream.enforce.state import StateStore
+from wardstream.engines.fast.engine import FastEngine
+from wardstream.engines.faust.batch import lanes
+from wardstream.engines.offsets import Progress
+from wardstream.kafka.librdkafka import FastEngineSettings
+from wardstream.policy.context import PolicyContext
+from wardstream.policy.decide import decide
+from wardstream.policy.ledger import ConsentLedger
+from wardstream.serde import AvroCodec, AvroSchema, Codec
+
+JURISDICTIONS = [None, "CN", "US", "GB", "DE", "FR", "SI"]
+PIPE_JURISDICTIONS = ["CN", "US", "GB", "DE", "FR"]
+AGES = [12, 13, 14, 15, 16, 17, 18, 19, 30]
+BANDS = [AgeBand.CHILD, AgeBand.MINOR, AgeBand.ADULT]
+MODES = ["child", "quarantine", "adult"]
+PURPOSES = ["analytics", "learning", "ads", "targeted_ads", "contests"]
+OFFSETS = [timedelta(days=-1), timedelta(milliseconds=-1), timedelta(0), timedelta(days=1)]
+POLICIES = [policy(), policy(service_stopped=True)]
+LANE_RUNS = settings(
+    max_examples=10_000,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+
+
+@dataclass
+class Host:
+    """What the lane reads of a processor (``lane.Host``)."""
+
+    pipeline: Pipeline
+    policy: PolicyContext
+    schema: AvroSchema = SCHEMA
+    auditor: Auditor = field(
+        default_factory=lambda: Auditor("ward.audit", "w1", SubjectPseudonymizer(b"k" * 32, "k"))
+    )
+    observers: list[RouteObserver] = field(default_factory=list)
+    schema_wait: SchemaWait = field(default_factory=SchemaWait)
+    state: StateStore = field(default_factory=StateStore)
+    codec: Codec = CODEC
+
+
+def _profile(draw: Any) -> SubjectProfile | None:
+    kind = draw(st.sampled_from(["birth"] * 5 + ["band", "band", "none", "absent"]))
+    if kind == "absent":
+        return None
+    extra: dict[str, Any] = {
+        "subject_id": "s-1",
+        "jurisdiction": draw(st.sampled_from(JURISDICTIONS)),
+        "vulnerable": draw(st.booleans()),
+    }
+    if draw(st.integers(0, 7)) == 0:
+        extra["deregistered_at"] = T0 + timedelta(days=draw(st.integers(-3, 3)))
+    if kind == "band":
+        verified = draw(st.sampled_from(["document", "document", ""]))
+        return subject(None, age_band=draw(st.sampled_from(BANDS)), verification=verified, **extra)
+    if kind == "none":
+        return subject(None, **extra)
+    years, days = draw(st.sampled_from(AGES)), draw(st.integers(-2, 2))
+    return subject(born(years, days), **extra)
+
+
+@st.composite
+def cases(draw: Any) -> tuple[Any, ...]:
+    profile = _profile(draw)
+    pipe = pipeline(
+        jurisdiction=draw(st.sampled_from(PIPE_JURISDICTIONS)),
+        unknown_age=draw(st.sampled_from(MODES)),
+        purpose=draw(st.sampled_from(PURPOSES)),
+        fields={"user_id": "identifier", "page": "behaviour", "ts": "technical"},
+    )
+    consents = [
+        _consent(draw(st.integers(0, 2**32)), T0, pipe) for _ in range(draw(st.integers(0, 2)))
+    ]
+    consents = [replace(c, subject_id="s-1") for c in consents]
+    ledger = ConsentLedger("s-1", tuple(consents)) if consents else None
+    times = [T0 + draw(st.sampled_from(OFFSETS)) for _ in range(3)]
+    if profile is not None and profile.birth_date is not None:  # the birthdays themselves
+        for years in (13, 14, 16, 18):
+            day = profile.birth_date.replace(year=profile.birth_date.year + years)
+            at = datetime(day.year, day.month, day.day, tzinfo=T0.tzinfo)
+            times.append(at + draw(st.sampled_from(OFFSETS[1:3])))
+    pages = [draw(st.sampled_from([None, "/p"])) for _ in times]
+    return profile, ledger, pipe, draw(st.sampled_from(POLICIES)), times, pages
+
+
+@LANE_RUNS
+@given(cases())
+def test_the_lane_passes_exactly_what_decide_passes_as_an_adults(case: tuple[Any, ...]) -> None:
+    profile, ledger, pipe, pol, times, pages = case
+    lane = AdultLane.of(Host(pipe, pol))
+    assert lane is not None
+    lane.learn("s-1", profile)
+    values = [
+        CODEC.encode({"user_id": "s-1", "page": p, "ts": t})
+        for t, p in zip(times, pages, strict=True)
+    ]
+    screened = lane.screen(values, [None] * len(values), [0] * len(values), NOW)
+    codes = screened.codes if screened is not None else bytes(len(values))
+    for code, when, page in zip(codes, times, pages, strict=True):
+        present = frozenset({"user_id", "ts"} | ({"page"} if page else set()))
+        expected = decide(EventFacts("s-1", when, present), profile, ledger, pipe, pol)
+        adults = expected.action is Action.PASS and expected.age_band is AgeBand.ADULT
+        if code:
+            assert lane.decisions[code - 1] == expected
+        assert bool(code) == adults, (profile, when, expected)
+
+
+def test_the_python_path_fills_the_lane_and_state_changes_empty_it() -> None:
+    p = processor(Clock())
+    assert p.lane is not None and len(p.lane) == 0
+    value = CODEC.encode({"user_id": "adult-1", "page": None, "ts": T0})
+    assert p.lane.screen([value], [None], [0], NOW) is None  # nothing learnt yet
+    assert p.submit(record(1, "adult-1")) is not None  # decided in Python, and learnt
+    screened = p.lane.screen([value], [None], [3], NOW)
+    assert screened is not None and list(screened.codes) == [1]
+    assert screened.by_reason == {"ADULT": 1}
+    # a corrected birth date makes them a child: the entry goes with the state change
+    p.state.put_subject("adult-1", subject(born(10), subject_id="adult-1"))
+    assert len(p.lane) == 0 and p.lane.screen([value], [None], [0], NOW) is None
+    p.submit(record(2, "adult-1"))
+    assert len(p.lane) == 0  # a child's decision teaches the lane nothing
+
+
+def test_a_stop_marker_empties_the_lane() -> None:
+    p = processor(Clock())
+    p.submit(record(1, "adult-1"))
+    assert p.lane is not None and len(p.lane) == 1
+    p.policy = replace(p.policy, service_stopped=True)
+    value = CODEC.encode({"user_id": "adult-1", "page": None, "ts": T0})
+    assert p.lane.screen([value], [None], [0], NOW) is None and len(p.lane) == 0
+
+
+def test_no_lane_where_the_native_path_cannot_read_as_python_does() -> None:
+    assert AdultLane.of(Host(pipeline(), policy(), codec=AvroCodec(SCHEMA, reader=SCHEMA))) is None
+    assert AdultLane.of(Host(pipeline(subject="key"), policy())) is None
+
+
+# -- the fast engine: the same records with and without the lane -----------------------
+class Message:
+    def __init__(self, offset: int, sid: str, headers: list[Any] | None = None) -> None:
+        self._offset, self._sid, self._headers = offset, sid, headers
+        self._value = CODEC.encode({"user_id": sid, "page": f"/p/{offset}", "ts": T0})
+
+    def error(self) -> None:
+        return None
+
+    def topic(self) -> str:
+        return "app.taps"
+
+    def partition(self) -> int:
+        return self._offset % 2
+
+    def offset(self) -> int:
+        return self._offset
+
+    def key(self) -> bytes:
+        return self._sid.encode()
+
+    def value(self) -> bytes:
+        return self._value
+
+    def timestamp(self) -> tuple[int, int]:
+        return (1, int(T0.timestamp() * 1000) + self._offset)
+
+    def headers(self) -> list[Any] | None:
+        return self._headers
+
+
+class Producer:
+    def __init__(self) -> None:
+        self.sent: list[tuple[Any, ...]] = []
+
+    def produce(self, topic: str, value: Any, key: Any, headers: Any, timestamp: int) -> None:
+        self.sent.append((topic, value, key, tuple(headers or ()), timestamp))
+
+
+class Delivery:
+    def before_produce(self) -> None: ...
+
+
+def _run(lane: bool) -> tuple[list[tuple[Any, ...]], dict[Any, int], list[Any]]:
+    clock = Clock()
+    clock.now = NOW + 60  # state current: children are decided at once
+    p = processor(clock)
+    p.state.caught_up_at = NOW + 60
+    if not lane:
+        p.lane = None
+    enforcer = Enforcer([p], p.state, p.auditor, p.book, Metrics(), wall=clock)
+    producer = Producer()
+    fast = FastEngineSettings()
+    e = FastEngine(enforcer, None, producer, None, Delivery(), fast, exactly_once=False, wall=clock)  # type: ignore[arg-type]
+    e.progress.update({("app.taps", 0): Progress(), ("app.taps", 1): Progress()})
+    forged = [("ward-decision", b"PASS"), ("trace", b"t-1")]
+    e.batches.handle([Message(0, "adult-1"), Message(1, "kid-1")])  # the Python path learns adult-1
+    batch = [
+        Message(i, sid, forged if i == 7 else None)
+        for i, sid in enumerate(
+            ["adult-1", "kid-1", "adult-1", "kid-2", "adult-1", "adult-1"], start=2
+        )
+    ]
+    e.batches.handle(batch)
+    counts = {k: v for k, v in enforcer.metrics.decisions.items()}
+    summaries = [c._counts for c in p.auditor._counters.values()]
+    return producer.sent, counts, summaries
+
+
+def test_the_fast_engine_sends_the_same_with_the_lane_as_without() -> None:
+    with_lane, without = _run(lane=True), _run(lane=False)
+    # audit records differ by their random ids: the sink records are compared whole, the
+    # audit records by topic and key (a child's event each)
+    assert [(s[0], s[2]) if s[0] == "ward.audit" else s for s in with_lane[0]] == [
+        (s[0], s[2]) if s[0] == "ward.audit" else s for s in without[0]
+    ]
+    assert with_lane[1] == without[1]
+    assert with_lane[2] == without[2]
+    adults = [s for s in with_lane[0] if s[2] == b"adult-1"]
+    assert len(adults) == 5
+    assert adults[-1][3] == (
+        ("trace", b"t-1"),
+        ("ward-age-band", b"adult"),
+        ("ward-decision", b"PASS"),
+    )
+
+
+@dataclass
+class FaustMessage:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes
+    value: bytes
+    timestamp: float
+    headers: Any = None
+    generation_id: int = 1
+
+
+@dataclass
+class FaustEvent:
+    message: FaustMessage
+
+
+def test_the_faust_engine_takes_the_same_lane() -> None:
+    p = processor(Clock())
+    enforcer = Enforcer([p], p.state, p.auditor, p.book, Metrics())
+    p.submit(record(1, "adult-1"))  # learnt
+    values = [record(i, sid).value for i, sid in enumerate(["adult-1", "kid-1"], start=2)]
+    events = [
+        FaustEvent(FaustMessage("app.taps", 0, 2, b"adult-1", values[0], 1.5, {"trace": b"t"})),
+        FaustEvent(FaustMessage("app.taps", 0, 3, b"kid-1", values[1], 1.5)),
+    ]
+    adult, child = lanes(enforcer, events, NOW)  # type: ignore[arg-type]
+    assert child is None  # the Python path's
+    assert adult is not None and adult.topic == "app.taps.lawful"
+    assert (adult.key, adult.value, adult.timestamp_ms) == (b"adult-1", values[0], 1500)
+    assert adult.headers == (
+        ("trace", b"t"),
+        ("ward-age-band", b"adult"),
+        ("ward-decision", b"PASS"),
+    )
