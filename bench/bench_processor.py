@@ -3,9 +3,10 @@
     python bench/bench_processor.py [--events N] [--profile] [--formats avro,avro-confluent]
                                     [--paths python,native] [--batch 1000]
 
-``--paths`` runs the Python reference (every event through ``submit``) and the native
-path (the adults' lane: one native call per batch, ``wardstream.enforce.lane``) on the
-same events, in the same run.
+``--paths`` runs the Python reference (every event through ``submit``, audit records
+encoded in Python) and the native path (the adults' lane: one native call per batch,
+``wardstream.enforce.lane``; audit records sealed by ``_native.seal_audit``) on the same
+events, in the same run.
 
 ``--formats`` runs each wire format in turn on the same events (avro-confluent through
 an in-memory registry: one lookup per schema id, as against a real one).
@@ -170,8 +171,8 @@ def main() -> None:
 def run(fmt: str, path: str, events: int, size: int, profile: bool) -> None:
     enforcer, subjects = build(fmt=fmt)
     proc = next(iter(enforcer.by_source.values()))
-    if path == "python":
-        proc.lane = None
+    if path == "python":  # the reference: no adults' lane, audit records sealed in Python
+        proc.lane, enforcer.auditor.sealer = None, None
     elif proc.lane is None:
         print(f"{fmt}: no native lane for this format; skipped")
         return

@@ -1,6 +1,7 @@
 //! wardstream's native core. The logic lives in plain Rust modules that `cargo test`
 //! covers without Python; `python` (the PyO3 layer, feature `python`) only converts.
 
+pub mod audit;
 pub mod lane;
 pub mod locate;
 pub mod read;

@@ -6,6 +6,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
 
+use crate::audit;
 use crate::lane::{self, AdultTable};
 use crate::locate::{Locator, SubjectId};
 use crate::schema::SchemaError;
@@ -173,8 +174,62 @@ impl AdultLane {
     }
 }
 
+/// `seal_audit(...) -> (written, hash)`: an AuditRecord's sealed bytes and hash; the
+/// arguments are its fields in the schema's order (times in epoch milliseconds, maps
+/// as lists of pairs in their written order), less `hash`.
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+#[pyo3(signature = (audit_id, at_ms, worker, pipeline, chain, seq, action, rule, reason,
+    subject_ref, event_ref, consent_id, fields_redacted, counts, deadline_ms, attrs, prev_hash))]
+fn seal_audit<'py>(
+    py: Python<'py>,
+    audit_id: &str,
+    at_ms: i64,
+    worker: &str,
+    pipeline: &str,
+    chain: &str,
+    seq: i64,
+    action: &str,
+    rule: Option<&str>,
+    reason: Option<&str>,
+    subject_ref: Option<&str>,
+    event_ref: Option<&str>,
+    consent_id: Option<&str>,
+    fields_redacted: Vec<String>,
+    counts: Vec<(String, i64)>,
+    deadline_ms: Option<i64>,
+    attrs: Vec<(String, String)>,
+    prev_hash: &str,
+) -> (Bound<'py, PyBytes>, String) {
+    let fields = audit::Fields {
+        audit_id,
+        at_ms,
+        worker,
+        pipeline,
+        chain,
+        seq,
+        action,
+        rule,
+        reason,
+        subject_ref,
+        event_ref,
+        consent_id,
+        fields_redacted: fields_redacted.iter().map(String::as_str).collect(),
+        counts: counts.iter().map(|(k, v)| (k.as_str(), *v)).collect(),
+        deadline_ms,
+        attrs: attrs
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect(),
+        prev_hash,
+    };
+    let (written, hash) = audit::seal(&fields);
+    (PyBytes::new(py, &written), hash)
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(seal_audit, m)?)?;
     m.add_class::<AvroLocator>()?;
     m.add_class::<AdultLane>()?;
     Ok(())

@@ -37,3 +37,24 @@ class AdultLane:
     def discard(self, subject: str) -> bool: ...
     def clear(self) -> None: ...
     def __len__(self) -> int: ...
+
+def seal_audit(
+    audit_id: str,
+    at_ms: int,
+    worker: str,
+    pipeline: str,
+    chain: str,
+    seq: int,
+    action: str,
+    rule: str | None,
+    reason: str | None,
+    subject_ref: str | None,
+    event_ref: str | None,
+    consent_id: str | None,
+    fields_redacted: list[str],
+    counts: list[tuple[str, int]],
+    deadline_ms: int | None,
+    attrs: list[tuple[str, str]],
+    prev_hash: str,
+) -> tuple[bytes, str]:
+    """An AuditRecord's written bytes and hash (see wardstream.audit.chain.Sealer)."""

@@ -18,7 +18,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
-from wardstream.audit.chain import ChainWriter
+import wardstream._native as _native
+from wardstream.audit.chain import ChainWriter, Sealer
 from wardstream.audit.checkpoint import (
     CheckpointClock,
     Head,
@@ -81,6 +82,8 @@ class Auditor:
         self.pseudonymizer = pseudonymizer
         self.clock = clock
         self._codec = AvroCodec(record_schema("AuditRecord"))
+        # records are encoded and hashed natively (the same bytes; None: in Python)
+        self.sealer: Sealer | None = _native.seal_audit
         self._chains: dict[str, ChainWriter] = {}
         self._last: dict[str, AuditRecord] = {}
         self._counters: dict[str, AdultPassCounter] = {}
@@ -221,7 +224,8 @@ class Auditor:
         writer = self._chains.get(chain)
         if writer is None:
             last = self._last.pop(chain, None)
-            writer = self._chains[chain] = ChainWriter(chain, encode_audit, last)
+            writer = ChainWriter(chain, encode_audit, last, sealer=self.sealer)
+            self._chains[chain] = writer
             # vouched for from here on: the record continued from is not this worker's
             self._signed[chain] = -1 if last is None else last.seq
         return writer
