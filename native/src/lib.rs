@@ -4,7 +4,10 @@
 pub mod locate;
 pub mod read;
 pub mod schema;
+pub mod store;
 pub mod walk;
 
 #[cfg(feature = "python")]
 mod python;
+#[cfg(feature = "python")]
+mod python_store;

@@ -103,5 +103,6 @@ impl AvroLocator {
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<AvroLocator>()?;
+    crate::python_store::register(m)?;
     Ok(())
 }

@@ -20,3 +20,30 @@ class AvroLocator:
         self, values: list[bytes], timestamps: list[int | None] | None = None
     ) -> tuple[list[str | None], list[int | None], list[tuple[int, str, str, str | None]]]:
         """(subjects, epoch microseconds, errors as (index, code, detail, cause))."""
+
+# The state store (wardstream.state.table imports it).
+from collections.abc import Iterator  # noqa: E402 - appended with the store
+
+class BlobTable:
+    """bytes -> bytes in one arena (native/src/store.rs); see wardstream.state.table."""
+
+    def __init__(self) -> None: ...
+    def __len__(self) -> int: ...
+    def __contains__(self, key: bytes) -> bool: ...
+    def __iter__(self) -> Iterator[bytes]: ...
+    def get(self, key: bytes) -> bytes | None: ...
+    def put(self, key: bytes, value: bytes) -> bytes | None:
+        """The value ``key`` had, or None. Raises MemoryError when the arena is full."""
+
+    def pop(self, key: bytes) -> bytes | None:
+        """The value ``key`` had, or None."""
+
+    def nbytes(self) -> int:
+        """Bytes allocated: the arena and the index."""
+
+    def compact(self) -> None: ...
+    def keys(self) -> Iterator[bytes]:
+        """Insertion order; RuntimeError if the table moves its records meanwhile."""
+
+    def items(self) -> Iterator[tuple[bytes, bytes]]:
+        """Insertion order; RuntimeError if the table moves its records meanwhile."""
