@@ -5,7 +5,14 @@ use pyo3::exceptions::{PyMemoryError, PyRuntimeError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyTuple};
 
-use crate::store::BlobTable;
+use crate::store::chunk::load_run;
+use crate::store::{BlobTable, Full};
+
+fn full_error(full: Full) -> PyErr {
+    PyMemoryError::new_err(format!(
+        "{full}: give the worker fewer subjects (partition the state, docs/scaling.md)"
+    ))
+}
 
 /// bytes -> bytes for millions of small entries (the state's profiles and ledgers).
 #[pyclass(name = "BlobTable", module = "wardstream._native")]
@@ -42,16 +49,19 @@ impl PyBlobTable {
         value: &[u8],
     ) -> PyResult<Option<Bound<'py, PyBytes>>> {
         let old = self.inner.put(key, value, |old| PyBytes::new(py, old));
-        old.map_err(|full| {
-            PyMemoryError::new_err(format!(
-                "{full}: give the worker fewer subjects (partition the state, docs/scaling.md)"
-            ))
-        })
+        old.map_err(full_error)
     }
 
     /// Removes `key`; the value it had, or None.
     fn pop<'py>(&mut self, py: Python<'py>, key: &[u8]) -> Option<Bound<'py, PyBytes>> {
         self.inner.pop(key, |old| PyBytes::new(py, old))
+    }
+
+    /// Puts the leading run of a snapshot chunk's records with this head byte (the
+    /// stored form of this table's topic) from `start` on; `(stopped_at, loaded)`.
+    fn load_run(&mut self, chunk: &[u8], head: u8, start: usize) -> PyResult<(usize, usize)> {
+        let run = load_run(&mut self.inner, chunk, head, start).map_err(full_error)?;
+        Ok((run.stopped_at, run.loaded))
     }
 
     fn nbytes(&self) -> usize {

@@ -21,6 +21,8 @@
 //! `RandomState`): subject ids come from outside, and chosen collisions must
 //! not turn lookups linear.
 
+pub mod chunk;
+
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 

@@ -181,3 +181,77 @@ fn a_few_bytes_of_overhead_per_entry() {
     // Arena growth by doubling and the index's load factor: well under a dict's 130 B.
     assert!(overhead < 40.0, "overhead {overhead:.1} bytes per entry");
 }
+
+/// A snapshot record: head byte, key (None: no key), value.
+type SnapshotRecord<'a> = (u8, Option<&'a [u8]>, &'a [u8]);
+
+/// A snapshot chunk as `wardstream/state/snapshot.py` writes it.
+fn chunk(records: &[SnapshotRecord<'_>]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (head, key, value) in records {
+        out.push(*head);
+        match key {
+            Some(k) => {
+                out.extend_from_slice(&(k.len() as u32).to_le_bytes());
+                out.extend_from_slice(k);
+            }
+            None => out.extend_from_slice(&u32::MAX.to_le_bytes()),
+        }
+        out.extend_from_slice(&(value.len() as u32).to_le_bytes());
+        out.extend_from_slice(value);
+    }
+    out
+}
+
+#[test]
+fn a_chunks_leading_run_of_stored_records_goes_into_the_table() {
+    use wardstream_native::store::chunk::load_run;
+    let data = chunk(&[
+        (0x80, Some(b"a"), b"1"),
+        (0x80, Some(b"b"), b""),
+        (0x00, Some(b"c"), b"applied by the caller"),
+        (0x80, Some(b"d"), b"after it: left too"),
+    ]);
+    let mut table = BlobTable::new();
+    let run = load_run(&mut table, &data, 0x80, 0).unwrap();
+    assert_eq!(run.loaded, 2);
+    assert_eq!(
+        data[run.stopped_at], 0x00,
+        "stopped at the first other record"
+    );
+    assert_eq!(table.get(b"a"), Some(&b"1"[..]));
+    assert_eq!(table.get(b"b"), Some(&b""[..]));
+    assert_eq!(table.len(), 2);
+    let again = load_run(&mut table, &data, 0x80, run.stopped_at).unwrap();
+    assert_eq!(again.loaded, 0);
+    assert_eq!(again.stopped_at, run.stopped_at);
+}
+
+#[test]
+fn a_record_cut_short_or_without_a_key_is_left_to_the_caller() {
+    use wardstream_native::store::chunk::load_run;
+    let whole = chunk(&[(0x80, Some(b"a"), b"1"), (0x80, Some(b"b"), b"22")]);
+    for cut in 0..whole.len() {
+        let mut table = BlobTable::new();
+        let run = load_run(&mut table, &whole[..cut], 0x80, 0).unwrap();
+        let first = 1 + 4 + 1 + 4 + 1;
+        assert_eq!(run.loaded, usize::from(cut >= first), "cut at {cut}");
+        assert_eq!(run.stopped_at, if cut >= first { first } else { 0 });
+    }
+    let mut table = BlobTable::new();
+    for odd in [
+        chunk(&[(0x80, None, b"x")]),
+        chunk(&[(0x80, Some(b"\xff\xfe"), b"x")]),
+        chunk(&[(0x80, Some(b"a"), b"1"), (0x80, Some(b"a"), b"again")]),
+    ] {
+        let run = load_run(&mut table, &odd, 0x80, 0).unwrap();
+        let skipped = &odd[run.stopped_at..];
+        assert!(!skipped.is_empty(), "the odd record is left to the caller");
+    }
+    assert_eq!(
+        table.get(b"a"),
+        Some(&b"1"[..]),
+        "a key held already is left"
+    );
+    assert_eq!(table.len(), 1);
+}

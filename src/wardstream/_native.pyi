@@ -38,6 +38,11 @@ class BlobTable:
     def pop(self, key: bytes) -> bytes | None:
         """The value ``key`` had, or None."""
 
+    def load_run(self, chunk: bytes, head: int, start: int) -> tuple[int, int]:
+        """Puts the state snapshot chunk's records from ``start`` on with this head byte,
+        stopping at one cut short, keyless, not UTF-8 or already held;
+        (where it stopped, how many it put)."""
+
     def nbytes(self) -> int:
         """Bytes allocated: the arena and the index."""
 
