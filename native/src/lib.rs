@@ -6,7 +6,10 @@ pub mod lane;
 pub mod locate;
 pub mod read;
 pub mod schema;
+pub mod store;
 pub mod walk;
 
 #[cfg(feature = "python")]
 mod python;
+#[cfg(feature = "python")]
+mod python_store;

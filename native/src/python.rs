@@ -232,5 +232,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(seal_audit, m)?)?;
     m.add_class::<AvroLocator>()?;
     m.add_class::<AdultLane>()?;
+    crate::python_store::register(m)?;
     Ok(())
 }

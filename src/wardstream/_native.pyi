@@ -1,7 +1,9 @@
 """Types of wardstream's native core (the Rust crate in native/, built by maturin).
 
-Private: use :mod:`wardstream.serde.native`.
+Private: used by wardstream.serde.native, enforce.lane, enforce.auditor and state.table.
 """
+
+from collections.abc import Iterator
 
 class AvroLocator:
     def __init__(
@@ -58,3 +60,33 @@ def seal_audit(
     prev_hash: str,
 ) -> tuple[bytes, str]:
     """An AuditRecord's written bytes and hash (see wardstream.audit.chain.Sealer)."""
+
+# The state store (wardstream.state.table imports it).
+class BlobTable:
+    """bytes -> bytes in one arena (native/src/store.rs); see wardstream.state.table."""
+
+    def __init__(self) -> None: ...
+    def __len__(self) -> int: ...
+    def __contains__(self, key: bytes) -> bool: ...
+    def __iter__(self) -> Iterator[bytes]: ...
+    def get(self, key: bytes) -> bytes | None: ...
+    def put(self, key: bytes, value: bytes) -> bytes | None:
+        """The value ``key`` had, or None. Raises MemoryError when the arena is full."""
+
+    def pop(self, key: bytes) -> bytes | None:
+        """The value ``key`` had, or None."""
+
+    def load_run(self, chunk: bytes, head: int, start: int) -> tuple[int, int]:
+        """Puts the state snapshot chunk's records from ``start`` on with this head byte,
+        stopping at one cut short, keyless, not UTF-8 or already held;
+        (where it stopped, how many it put)."""
+
+    def nbytes(self) -> int:
+        """Bytes allocated: the arena and the index."""
+
+    def compact(self) -> None: ...
+    def keys(self) -> Iterator[bytes]:
+        """Insertion order; RuntimeError if the table moves its records meanwhile."""
+
+    def items(self) -> Iterator[tuple[bytes, bytes]]:
+        """Insertion order; RuntimeError if the table moves its records meanwhile."""

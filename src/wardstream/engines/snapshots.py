@@ -36,6 +36,7 @@ from wardstream.errors import RestartNeeded
 from wardstream.kafka.topic_facts import TopicFacts
 from wardstream.state.snapshot import (
     CHUNK_BYTES,
+    STORED,
     NotSnapshotable,
     SnapshotMeta,
     SnapshotSource,
@@ -179,9 +180,14 @@ class Snapshots:
         chunks = read_chunks(path, self._key)
         next(chunks)  # the header
         apply, sources = self.applier.apply, self._sources()
+        runs = [(i | STORED, sources[t].load_run) for i, t in enumerate(topics) if t in sources]
         for chunk in chunks:
             beat()
-            for topic, stored, key, value in decode_records(chunk, topics):
+            at = 0
+            for head, load_run in runs:  # a chunk's leading stored records, in one call
+                at, loaded = load_run(chunk, head, at)
+                self.restored += loaded
+            for topic, stored, key, value in decode_records(chunk, topics, at):
                 if stored and key is not None:
                     sources[topic].load_stored(key, value)
                 else:

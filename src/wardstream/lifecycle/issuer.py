@@ -38,6 +38,7 @@ from wardstream.lifecycle import records as lr
 from wardstream.lifecycle import sweeps
 from wardstream.lifecycle.applier import SHREDDING, LifecycleState, LifecycleTopics, Trigger
 from wardstream.lifecycle.breach import RULE, BreachScanner, Sighting, incident
+from wardstream.lifecycle.expiry_index import ExpiryIndex
 from wardstream.policy.context import PolicyContext
 from wardstream.policy.holds import deferral_notice, hold_deletion, lift_hold
 from wardstream.policy.lifecycle import (
@@ -79,7 +80,7 @@ class LifecycleIssuer:
         self.scanner: BreachScanner | None = None
         self.incidents_topic = ""
         self._last_sweep = 0.0
-        self.expiring = sweeps.ExpiryIndex()  # fed by the StateApplier's on_consent hook
+        self.expiring = ExpiryIndex()  # fed by the StateApplier's on_consent hook
         self._retained_at: tuple[datetime, int] | None = None
         self._deletions = AvroCodec(record_schema("DeletionRequest"))
         self._notices = AvroCodec(record_schema("GuardianNotice"))

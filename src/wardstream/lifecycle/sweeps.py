@@ -19,13 +19,10 @@ them (the leader) and drops those whose deterministic id was already issued.
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from wardstream.domain.consent import ConsentEvent
-from wardstream.domain.enums import ConsentAction
 from wardstream.domain.notice import GuardianNotice
 from wardstream.domain.pipeline import Pipeline
 from wardstream.domain.requests import CorrectionRequest, DeletionRequest
@@ -54,29 +51,6 @@ class Candidate:
 def on_grid(now: datetime, grid: timedelta) -> datetime:
     step = grid.total_seconds()
     return datetime.fromtimestamp((now.timestamp() // step) * step, UTC)
-
-
-class ExpiryIndex:
-    """Which subjects have a grant expiring when: a sweep looks only at those that are due,
-    not at every ledger (a worker may hold millions)."""
-
-    def __init__(self) -> None:
-        self._heap: list[tuple[datetime, str]] = []
-
-    def note(self, before: ConsentLedger | None, event: ConsentEvent) -> None:
-        """A StateApplier ``on_consent`` hook."""
-        if event.action is ConsentAction.GRANTED and event.expires_at is not None:
-            heapq.heappush(self._heap, (event.expires_at, event.subject_id))
-
-    def due(self, now: datetime) -> set[str]:
-        """Subjects with a grant that expired by ``now``; each expiry is handed out once."""
-        found = set()
-        while self._heap and self._heap[0][0] <= now:
-            found.add(heapq.heappop(self._heap)[1])
-        return found
-
-    def __len__(self) -> int:
-        return len(self._heap)
 
 
 def expiries(

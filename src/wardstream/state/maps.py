@@ -231,6 +231,18 @@ class ProfileMap(_CachedMap[SubjectProfile]):
         self._remove(key.decode())
         self.table.put(key, stored)
 
+    def load_stored_run(self, chunk: bytes, head: int, start: int) -> tuple[int, int]:
+        """``load_stored`` for a snapshot chunk's run of stored records from ``start`` on,
+        in the table, without a Python object per record; (where it stopped, how many).
+
+        Only while nothing is cached, pinned or deregistered (a restore's first records),
+        when ``load_stored`` comes down to ``table.put`` of a new key; the table stops at a
+        key it holds already, or one ``load_stored`` would not take (not UTF-8), and leaves
+        it to ``load_stored``."""
+        if self._hot or self._warm or self._pinned or self.gone:
+            return start, 0
+        return self.table.load_run(chunk, head, start)
+
 
 class LedgerMap(_CachedMap[ConsentLedger]):
     """Subject id -> ``ConsentLedger``; stores the subject's consent events' bytes in order."""

@@ -59,6 +59,11 @@ class SnapshotSource(Protocol):
 
     def load_stored(self, key: bytes, stored: bytes) -> None: ...
 
+    def load_run(self, chunk: bytes, head: int, start: int) -> tuple[int, int]:
+        """``load_stored`` for the records of ``chunk`` from ``start`` on with this head byte,
+        as many as it can at once; (where it stopped, how many it loaded)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class SnapshotMeta:
@@ -149,11 +154,12 @@ def decode_meta(header: bytes) -> SnapshotMeta:
 
 
 def decode_records(
-    chunk: bytes, topics: tuple[str, ...]
+    chunk: bytes, topics: tuple[str, ...], start: int = 0
 ) -> Iterator[tuple[str, bool, bytes | None, bytes]]:
-    """(topic, stored, key, value) of a records chunk, in the order written (``stored``: the
-    value is in the store's own form); SnapshotUnreadable when a record is cut short."""
-    i, end = 0, len(chunk)
+    """(topic, stored, key, value) of a records chunk from ``start`` on, in the order written
+    (``stored``: the value is in the store's own form); SnapshotUnreadable when a record is
+    cut short."""
+    i, end = start, len(chunk)
     view = memoryview(chunk)
     while i < end:
         head, klen = _read(_HEAD, chunk, i)

@@ -3,7 +3,8 @@
 Profiles that are not deregistered need nothing but storing on a restart (no hook
 does anything before the first event, and a deregistration is what triggers a
 deletion): they are written in the table's own form and put back without being
-decoded (``stored`` / ``load_stored``), which is most of a restore. Deregistered
+decoded (``stored`` / ``load_stored``, or ``load_run`` for a run of them at once,
+natively), which is most of a restore. Deregistered
 and pinned profiles, and every consent event (a withdrawal triggers, a grant with
 an expiry is swept), are written as the records they came in and applied again
 through the ``StateApplier`` (``records``).
@@ -44,6 +45,9 @@ class ProfileSource:
     def load_stored(self, key: bytes, stored: bytes) -> None:
         self.map.load_stored(key, stored)
 
+    def load_run(self, chunk: bytes, head: int, start: int) -> tuple[int, int]:
+        return self.map.load_stored_run(chunk, head, start)
+
 
 class LedgerSource:
     def __init__(self, ledgers: LedgerMap) -> None:
@@ -70,3 +74,6 @@ class LedgerSource:
 
     def load_stored(self, key: bytes, stored: bytes) -> None:
         raise NotSnapshotable("consent ledgers are restored by applying their events")
+
+    def load_run(self, chunk: bytes, head: int, start: int) -> tuple[int, int]:
+        return start, 0  # nothing stored: each record goes to load_stored, which refuses it

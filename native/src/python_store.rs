@@ -1,0 +1,142 @@
+//! The PyO3 layer of `store::BlobTable`: conversions only. Python's face is
+//! `wardstream.state.table.BlobTable`; see `wardstream/_native.pyi`.
+
+use pyo3::exceptions::{PyMemoryError, PyRuntimeError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyTuple};
+
+use crate::store::chunk::load_run;
+use crate::store::{BlobTable, Full};
+
+fn full_error(full: Full) -> PyErr {
+    PyMemoryError::new_err(format!(
+        "{full}: give the worker fewer subjects (partition the state, docs/scaling.md)"
+    ))
+}
+
+/// bytes -> bytes for millions of small entries (the state's profiles and ledgers).
+#[pyclass(name = "BlobTable", module = "wardstream._native")]
+struct PyBlobTable {
+    inner: BlobTable,
+}
+
+#[pymethods]
+impl PyBlobTable {
+    #[new]
+    fn new() -> Self {
+        PyBlobTable {
+            inner: BlobTable::new(),
+        }
+    }
+
+    fn __len__(&self) -> usize {
+        self.inner.len()
+    }
+
+    fn __contains__(&self, key: &[u8]) -> bool {
+        self.inner.contains(key)
+    }
+
+    fn get<'py>(&self, py: Python<'py>, key: &[u8]) -> Option<Bound<'py, PyBytes>> {
+        self.inner.get(key).map(|value| PyBytes::new(py, value))
+    }
+
+    /// Sets `key` to `value`; the value it had, or None.
+    fn put<'py>(
+        &mut self,
+        py: Python<'py>,
+        key: &[u8],
+        value: &[u8],
+    ) -> PyResult<Option<Bound<'py, PyBytes>>> {
+        let old = self.inner.put(key, value, |old| PyBytes::new(py, old));
+        old.map_err(full_error)
+    }
+
+    /// Removes `key`; the value it had, or None.
+    fn pop<'py>(&mut self, py: Python<'py>, key: &[u8]) -> Option<Bound<'py, PyBytes>> {
+        self.inner.pop(key, |old| PyBytes::new(py, old))
+    }
+
+    /// Puts the leading run of a snapshot chunk's records with this head byte (the
+    /// stored form of this table's topic) from `start` on; `(stopped_at, loaded)`.
+    fn load_run(&mut self, chunk: &[u8], head: u8, start: usize) -> PyResult<(usize, usize)> {
+        let run = load_run(&mut self.inner, chunk, head, start).map_err(full_error)?;
+        Ok((run.stopped_at, run.loaded))
+    }
+
+    fn nbytes(&self) -> usize {
+        self.inner.nbytes()
+    }
+
+    fn compact(&mut self) {
+        self.inner.compact();
+    }
+
+    fn keys(slf: Py<Self>, py: Python<'_>) -> Entries {
+        Entries::new(slf, py, false)
+    }
+
+    fn items(slf: Py<Self>, py: Python<'_>) -> Entries {
+        Entries::new(slf, py, true)
+    }
+
+    fn __iter__(slf: Py<Self>, py: Python<'_>) -> Entries {
+        Entries::new(slf, py, false)
+    }
+}
+
+/// Keys, or (key, value) pairs, in insertion order. The table may take new
+/// entries and new values meanwhile; a change that moves records (a compaction,
+/// the last record removed) ends the iteration with RuntimeError.
+#[pyclass(module = "wardstream._native")]
+struct Entries {
+    table: Py<PyBlobTable>,
+    pos: usize,
+    generation: u64,
+    items: bool,
+}
+
+impl Entries {
+    fn new(table: Py<PyBlobTable>, py: Python<'_>, items: bool) -> Self {
+        let generation = table.borrow(py).inner.generation();
+        Entries {
+            table,
+            pos: 0,
+            generation,
+            items,
+        }
+    }
+}
+
+#[pymethods]
+impl Entries {
+    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __next__<'py>(&mut self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let table = self.table.borrow(py);
+        if table.inner.generation() != self.generation {
+            return Err(PyRuntimeError::new_err(
+                "the state table moved its entries during iteration",
+            ));
+        }
+        let Some((next, key, value)) = table.inner.next_from(self.pos) else {
+            return Ok(None);
+        };
+        self.pos = next;
+        let key = PyBytes::new(py, key);
+        if !self.items {
+            return Ok(Some(key.into_any()));
+        }
+        Ok(Some(
+            PyTuple::new(py, [key, PyBytes::new(py, value)])?.into_any(),
+        ))
+    }
+}
+
+pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyBlobTable>()?;
+    m.add_class::<Entries>()?;
+    Ok(())
+}
