@@ -40,6 +40,8 @@ class Probe:
     """The withdrawal probe: one consented child whose consent is withdrawn mid-run."""
 
     key: bytes
+    ref: bytes = b""
+    """The subject's pseudonymous ref: what the quarantine topic is keyed by (SPEC)."""
     withdrawn_ms: int | None = None
     withdrawn_at: float | None = None
     """When the bench produced the withdrawal."""
@@ -125,7 +127,7 @@ class Observer(threading.Thread):
         w.count += 1
         probe = self.probe
         if m.topic() != self.sink:
-            if probe is not None and m.key() == probe.key:
+            if probe is not None and m.key() == probe.ref:
                 probe.blocked += 1
                 if probe.first_blocked_at is None:
                     probe.first_blocked_at = now

@@ -33,6 +33,7 @@ from confluent_kafka import Producer
 
 import tp_workload as wl
 from tp_observe import Observer, Probe, ProcProbe, percentile
+from wardstream.audit.pseudonym import SubjectPseudonymizer, parse_key
 from wardstream.serde import AvroCodec, record_schema
 
 BENCH = Path(__file__).resolve().parent
@@ -137,7 +138,8 @@ class Bench:
             # once at 2,000 events, where the whole row fits in one or two observer polls)
             cpu_s = max(0.0, w.done_cpu - w.first_cpu)
             result = _numbers(row, events, seconds, cpu_s, w.rss_mb)
-            withdrawal = Probe(next(self._probes).encode())
+            sid = next(self._probes)
+            withdrawal = Probe(sid.encode(), _ref(cfg, sid))
             result["latency"] = self.live(obs, t, result["events_per_s"], withdrawal)
             result["withdrawal"] = _withdrawal(withdrawal)
             return result
@@ -235,6 +237,12 @@ class Bench:
 
         p.produce(self.state_topics["consents"], value, probe.key, on_delivery=stored)
         p.flush(10)
+
+
+def _ref(cfg: Path, subject_id: str) -> bytes:
+    """The subject's ref as the row's worker computes it (its key id, the bench's key)."""
+    key_id = (yaml.safe_load(cfg.read_text()).get("audit") or {}).get("key_id", "k1")
+    return SubjectPseudonymizer(parse_key(HMAC), key_id).ref(subject_id).encode()
 
 
 def _numbers(row: str, events: int, seconds: float, cpu_s: float, rss_mb: float) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import shutil
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -114,12 +115,14 @@ def _broker(bootstrap: str | None) -> Iterator[str]:
     from wardstream.local.kafka import LocalKafka
 
     say("no broker given: starting a local one for this run")
-    broker = LocalKafka(Path(tempfile.mkdtemp(prefix="wardstream-bench-kafka-")))
+    home = Path(tempfile.mkdtemp(prefix="wardstream-bench-kafka-"))
+    broker = LocalKafka(home)
     broker.start()
     try:
         yield broker.bootstrap_servers
     finally:
         broker.stop()
+        shutil.rmtree(home, ignore_errors=True)  # about 1 GB of logs per run
 
 
 def _running_local() -> str | None:
