@@ -31,8 +31,9 @@ from wardstream.domain.pipeline import Pipeline
 from wardstream.domain.subject import SubjectProfile
 from wardstream.enforce.auditor import Auditor
 from wardstream.enforce.hooks import RouteObserver
-from wardstream.enforce.records import H_AGE_BAND, H_DECISION, Headers, forwarded_headers
+from wardstream.enforce.records import Headers, forwarded_headers
 from wardstream.enforce.schema_wait import SchemaWait
+from wardstream.enforce.sink import ward_headers
 from wardstream.enforce.state import StateStore
 from wardstream.policy.age import NEVER
 from wardstream.policy.context import PolicyContext
@@ -114,7 +115,7 @@ class AdultLane:
             if len(self.decisions) >= MAX_CODES:
                 return
             self.decisions.append(decision)
-            self.ward.append(((H_AGE_BAND, decision.header_band.encode()), (H_DECISION, b"PASS")))
+            self.ward.append(ward_headers(decision))
             code = self._codes[decision] = len(self.decisions)
         self.table.set(subject_id, _micros(since), code)
 
@@ -139,8 +140,9 @@ class AdultLane:
         arrival: float,
     ) -> Screened | None:
         """Which records of a batch pass as adults' (None: none, take the Python path),
-        with their audit counts, pass-log spans and metrics recorded. The caller must
-        then send each one's value unchanged to the sink, with :meth:`headers`."""
+        with their audit counts and pass-log spans recorded (``Enforcer.screen`` records
+        the metrics). The caller must then send each one's value unchanged to the sink,
+        with :meth:`headers`."""
         self._current()
         if not len(self.table) or self.p.schema_wait.queues:
             return None  # nothing compiled yet, or partitions wait behind the registry

@@ -22,6 +22,7 @@ from wardstream.enforce.records import (
     H_AGE_BAND,
     H_CONSENT,
     H_DECISION,
+    Headers,
     InRecord,
     OutRecord,
     forwarded_headers,
@@ -63,12 +64,17 @@ class SinkWriter:
 
     def record(self, rec: InRecord, decision: Decision, value: bytes | None) -> list[OutRecord]:
         """The sink record, after any data key its sealed fields need (keys topic first)."""
-        ward = [
-            (H_AGE_BAND, decision.header_band.encode()),
-            (H_DECISION, decision.action.value.encode()),
-        ]
-        if decision.consent_id:
-            ward.append((H_CONSENT, decision.consent_id.encode()))
-        headers = forwarded_headers(rec.headers, tuple(ward))
+        headers = forwarded_headers(rec.headers, ward_headers(decision))
         keys = self.sealer.take() if self.sealer is not None else []
         return [*keys, OutRecord(self.pipeline.sink, rec.key, value, headers, rec.timestamp_ms)]
+
+
+def ward_headers(decision: Decision) -> Headers:
+    """``ward-age-band``, ``ward-decision`` and (with a consent) ``ward-consent-id``."""
+    ward: Headers = (
+        (H_AGE_BAND, decision.header_band.encode()),
+        (H_DECISION, decision.action.value.encode()),
+    )
+    if decision.consent_id:
+        ward += ((H_CONSENT, decision.consent_id.encode()),)
+    return ward
