@@ -86,7 +86,7 @@ class Batches:
                 except BufferError:
                     self._produce_when_room(OutRecord(sink, key, values[i], (), ts), headers)
                 continue
-            headers = m.headers()
+            original = m.headers()
             record = InRecord(
                 topic,
                 partitions[i],
@@ -94,7 +94,7 @@ class Batches:
                 m.key(),
                 values[i],
                 stamps[i],
-                tuple(headers) if headers else (),
+                tuple(original) if original else (),
                 arrival,
             )
             outcome = submit(record)
