@@ -227,6 +227,8 @@ def test_registry_down_events_wait_then_resume(ws: Workspace, registry: LocalReg
         ws.flush()
         _until(lambda: "schema_registry" in _health(ws), 60, "/health never named the registry")
         assert "wardstream_schema_registry_unreachable 1.0" in ws.metrics()
+        # the partition stops being fetched: the events behind do not pile up in memory
+        _until(lambda: "pausing" in ws.log_tail(2000), 30, "the partition was not paused")
         on_sink = [
             r for r in ws.records(ws.sink("evolve")) if r.key in (child.encode(), adult.encode())
         ]

@@ -1,4 +1,5 @@
-"""Faust events as the enforcer takes them: ``InRecord``s, and the adults' lane per batch."""
+"""Faust events as the enforcer takes them (``InRecord``s, the adults' lane per batch), and
+which partitions wait for the schema registry."""
 
 from __future__ import annotations
 
@@ -51,3 +52,14 @@ def _headers(m: Any) -> tuple[tuple[str, bytes | None], ...]:
         raw.items() if isinstance(raw, dict) else raw or ()
     )
     return tuple((k, v) for k, v in headers)
+
+
+Key = tuple[str, int]
+
+
+def registry_pauses(
+    waiting: set[Key], paused: set[Key], owned: set[Key]
+) -> tuple[set[Key], set[Key]]:
+    """Partitions to pause (newly waiting for the schema registry) and to resume (no
+    longer waiting, still this worker's; a revoked one is Faust's to forget)."""
+    return waiting - paused, (paused - waiting) & owned

@@ -36,7 +36,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from wardstream.enforce.auditor import chains_of
 from wardstream.enforce.enforcer import Enforcer
 from wardstream.enforce.records import OutRecord
-from wardstream.engines.faust.batch import in_record, lanes
+from wardstream.engines.faust.batch import in_record, lanes, registry_pauses
 from wardstream.engines.faust.clients import WardstreamApp
 from wardstream.engines.faust.state_reader import StateReader
 from wardstream.engines.health import liveness, readiness
@@ -108,6 +108,7 @@ class FaustEngine:
         # event of a revoked partition left in a batch under way, or of a new one before
         # its tail is known, would start a second line of its audit chain (a fork).
         self._owned: set[tuple[str, int]] = set()
+        self._registry_paused: set[tuple[str, int]] = set()  # waiting for the schema registry
         self._settled = asyncio.Event()
         self._generation = 0  # bumped by every revoke and assignment: a stale re-read is moot
         self._reading = asyncio.Lock()  # one re-read of the audit tails at a time
@@ -182,6 +183,7 @@ class FaustEngine:
             tick = self.enforcer.tick(self._owns)
             await self._send([out for outcome in tick.outcomes for out in outcome.outputs])
             await self._send(tick.outputs)
+            self._pause_for_registry()
         for outcome in tick.outcomes:
             r = outcome.record
             event = self._waiting.pop((r.topic, r.partition, r.offset), None)
@@ -200,6 +202,19 @@ class FaustEngine:
                 None if out.timestamp_ms is None else out.timestamp_ms / 1000,
                 list(out.headers),  # type: ignore[arg-type]  # None values are valid Kafka headers
             )
+
+    def _pause_for_registry(self) -> None:
+        """Stop fetching a partition while one of its events waits for the schema registry
+        (the events behind it would only pile up in memory); resume once none does."""
+        waiting = self.enforcer.waiting_for_registry() & self._owned
+        pause, resume = registry_pauses(waiting, self._registry_paused, self._owned)
+        consumer = self.app.consumer
+        if pause:
+            log.warning("pausing %s until the schema registry answers", sorted(pause))
+            consumer.pause_partitions({TP(*key) for key in pause})
+        if resume:
+            consumer.resume_partitions({TP(*key) for key in resume})
+        self._registry_paused = waiting
 
     def _commit_point(self, tp: TP) -> int | None:
         return self.offsets.point(tp.topic, tp.partition)
