@@ -16,11 +16,11 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from wardstream.audit.errors import ChainError
-from wardstream.domain.audit import AuditRecord, to_utc_millis
+from wardstream.domain.audit import AuditRecord, epoch_millis, to_utc_millis
 from wardstream.domain.enums import AuditAction
 
 Encoder = Callable[[Mapping[str, object]], bytes]
@@ -202,7 +202,7 @@ class ChainWriter:
         try:
             written, digest = self._sealer(
                 self._new_id(),
-                _millis(to_utc_millis(at, "at")),
+                epoch_millis(to_utc_millis(at, "at")),
                 worker,
                 pipeline,
                 self._chain,
@@ -215,7 +215,7 @@ class ChainWriter:
                 consent_id,
                 list(fields_redacted),
                 sorted(counts.items()) if counts else [],
-                None if deadline is None else _millis(to_utc_millis(deadline, "deadline")),
+                None if deadline is None else epoch_millis(to_utc_millis(deadline, "deadline")),
                 sorted(attrs.items()) if attrs else [],
                 self._last_hash,
             )
@@ -278,11 +278,3 @@ class _IdSource:
     def __call__(self) -> str:
         self._n += 1
         return f"{self._prefix}{self._n:012x}"
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def _millis(when: datetime) -> int:
-    delta = when - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1000 + delta.microseconds // 1000

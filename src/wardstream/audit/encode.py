@@ -11,10 +11,10 @@ module must change with it: the test compares field lists and fails first.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from wardstream.audit.chain import ChainError
+from wardstream.domain.audit import epoch_millis
 
 FIELDS = (
     "audit_id",
@@ -36,7 +36,6 @@ FIELDS = (
     "prev_hash",
     "hash",
 )
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _NULL, _SOME = b"\x00", b"\x02"
 
 
@@ -62,17 +61,12 @@ def _opt_str(s: str | None, out: bytearray) -> None:
         _str(s, out)
 
 
-def _millis(when: datetime) -> int:
-    delta = when - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1000 + delta.microseconds // 1000
-
-
 def encode_audit(datum: Mapping[str, Any]) -> bytes:
     """Schemaless Avro bytes of an AuditRecord datum (as ``AuditRecord.to_dict`` gives)."""
     try:
         out = bytearray()
         _str(datum["audit_id"], out)
-        _long(_millis(datum["at"]), out)
+        _long(epoch_millis(datum["at"]), out)
         _str(datum["worker"], out)
         _str(datum["pipeline"], out)
         _str(datum["chain"], out)
@@ -101,7 +95,7 @@ def encode_audit(datum: Mapping[str, Any]) -> bytes:
             out += _NULL
         else:
             out += _SOME
-            _long(_millis(deadline), out)
+            _long(epoch_millis(deadline), out)
         attrs = datum["attrs"]
         if attrs:
             _long(len(attrs), out)

@@ -32,6 +32,12 @@ class AuditRecordError(WardstreamError, ValueError):
     """An audit record, or a mapping meant to become one, is malformed."""
 
 
+def epoch_millis(when: datetime) -> int:
+    """Milliseconds since 1970-01-01 UTC of an aware datetime (exact; no float)."""
+    delta = when - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1000 + delta.microseconds // 1000
+
+
 def to_utc_millis(value: datetime, name: str) -> datetime:
     """``value`` in UTC, cut to whole milliseconds; naive datetimes are refused."""
     if value.tzinfo is UTC and not value.microsecond % 1000:
