@@ -147,12 +147,7 @@ class KeyRing:
 
     def data_key_by_id(self, key_id: str) -> bytes:
         """``KeyDestroyed`` once shredded, ``KeyUnavailable`` while not known (yet)."""
-        if key_id in self.store.destroyed:
-            raise KeyDestroyed(f"data key {key_id} was destroyed (crypto-shredded)")
-        stored = self.store.keys.get(key_id)
-        if stored is None:
-            raise KeyUnavailable(f"data key {key_id} is not on the keys topic (yet)")
-        return self.unwrap(key_id, stored)
+        return self.unwrap(key_id, stored_key(self.store, key_id))
 
     def existing(
         self, subject_id: str, wrapper: MasterKey | None = None
@@ -216,3 +211,14 @@ class KeyRing:
 
     def is_destroyed(self, key_id: str | None) -> bool:
         return key_id is not None and key_id in self.store.destroyed
+
+
+def stored_key(store: KeyStore, key_id: str) -> StoredKey:
+    """The stored (wrapped) key ``key_id``: ``KeyDestroyed`` once shredded,
+    ``KeyUnavailable`` while not on the keys topic (yet)."""
+    if key_id in store.destroyed:
+        raise KeyDestroyed(f"data key {key_id} was destroyed (crypto-shredded)")
+    stored = store.keys.get(key_id)
+    if stored is None:
+        raise KeyUnavailable(f"data key {key_id} is not on the keys topic (yet)")
+    return stored

@@ -44,7 +44,7 @@ from typing import Any
 
 from wardstream.crypto import KeyUnavailable, MasterKey, open_sealed, seal, unwrap_key
 from wardstream.domain.pipeline import Pipeline
-from wardstream.enforce.datakeys import KeyDestroyed, KeyRing
+from wardstream.enforce.datakeys import KeyRing, stored_key
 from wardstream.enforce.keystore import KeyStore
 from wardstream.enforce.records import OutRecord
 from wardstream.errors import WardstreamError
@@ -83,11 +83,7 @@ class SinkKeys:
         return f"SinkKeys({self.sink_key!r}, {self.store!r})"
 
     def data_key_by_id(self, key_id: str) -> bytes:
-        if key_id in self.store.destroyed:
-            raise KeyDestroyed(f"data key {key_id} was destroyed (crypto-shredded)")
-        stored = self.store.keys.get(key_id)
-        if stored is None:
-            raise KeyUnavailable(f"data key {key_id} is not on the keys topic (yet)")
+        stored = stored_key(self.store, key_id)
         if stored.wrapped_by != self.sink_key.key_id:
             raise KeyUnavailable(
                 f"data key {key_id} is not wrapped by this sink key ({self.sink_key.key_id})"
