@@ -140,3 +140,44 @@ def test_every_client_reads_what_the_fast_engine_compresses(
         assert [m.value for m in reader][: len(sent)] == sent
     finally:
         reader.close()
+
+
+def test_every_writer_sends_a_key_to_the_partition_java_would(
+    kafka_bootstrap: str, unique_topic: Callable[[str], str]
+) -> None:
+    """The fast engine's producer (librdkafka) and the demo's send a key where Java,
+    aiokafka and kafka-python do: librdkafka's default partitioner (CRC32) did not, so a
+    tombstone written by a Faust leader missed the data key a fast worker had written."""
+    from confluent_kafka import Producer
+
+    from wardstream.config.settings import Settings
+    from wardstream.demo.produce import KafkaSender
+    from wardstream.kafka.audit_log import default_partition
+    from wardstream.kafka.librdkafka import fast_settings, producer_config
+
+    topic = unique_topic("partitioner")
+    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    try:
+        admin.create_topics([NewTopic(topic, num_partitions=6, replication_factor=1)])
+    finally:
+        admin.close()
+    settings = Settings(kafka={"bootstrap_servers": kafka_bootstrap})
+    engine = Producer(producer_config(settings, fast_settings(settings), lambda *_: None))
+    demo = KafkaSender(kafka_bootstrap)
+    keys = [f"subject-{i}".encode() for i in range(40)]
+    for key in keys:
+        engine.produce(topic, b"engine", key)
+        demo(topic, key, b"demo", int(time.time() * 1000))
+    engine.flush(10)
+    demo.flush()
+    consumer = KafkaConsumer(
+        topic, bootstrap_servers=kafka_bootstrap, auto_offset_reset="earliest",
+        consumer_timeout_ms=5000,
+    )  # fmt: skip
+    try:
+        seen = [(m.key, m.partition, m.value) for m in consumer]
+    finally:
+        consumer.close()
+    assert len(seen) == 2 * len(keys)
+    wrong = [(k, p, v) for k, p, v in seen if p != default_partition(k, 6)]
+    assert wrong == [], f"{len(wrong)} records in another partition than Java's"

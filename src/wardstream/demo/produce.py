@@ -22,6 +22,7 @@ from wardstream.demo.errors import DemoError
 from wardstream.demo.events import event_record
 from wardstream.demo.plan import ConsentStep, EventStep, Plan, PoisonStep, Step, SubjectStep
 from wardstream.domain.pipeline import Pipeline
+from wardstream.kafka.librdkafka import KEY_PARTITIONER
 from wardstream.serde import (
     AvroCodec,
     Codec,
@@ -218,7 +219,7 @@ class KafkaSender:
 
         self._producer = Producer(
             {"bootstrap.servers": bootstrap, "enable.idempotence": True, "linger.ms": 10,
-             "log_level": 3, **(config or {})}
+             "log_level": 3, **KEY_PARTITIONER, **(config or {})}
         )  # fmt: skip
         self.failed = 0
         self.first_error: str | None = None

@@ -154,6 +154,10 @@ class KeyStore:
     deleted: dict[str, Deleted] = field(default_factory=dict)
     late: dict[str, str] = field(default_factory=dict)
     """Key id -> deletion id: live keys of deleted subjects, to destroy."""
+    tombstoned: list[bytes] = field(default_factory=list)
+    """Record keys of live keys whose tombstone was just read: their segments must roll
+    (``lifecycle.shredding.Shredder.roll`` takes them). A tombstone of a key already
+    destroyed (a roll, a repeat) is not added, so rolls do not beget rolls."""
 
     def __repr__(self) -> str:
         return f"KeyStore({len(self.keys)} keys)"
@@ -163,6 +167,8 @@ class KeyStore:
         if value is None:
             key_id = _split(key)[1]
             stored = self.keys.get(key_id)
+            if stored is not None and stored.record_key == key:
+                self.tombstoned.append(key)
             if stored is None or stored.record_key == key:
                 self.forget(key_id)
             # else: the old record of a key re-written under another record key (a

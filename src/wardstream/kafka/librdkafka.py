@@ -20,6 +20,14 @@ def fast_settings(settings: Settings) -> FastEngineSettings:
     return settings.fast
 
 
+KEY_PARTITIONER = {"partitioner": "murmur2_random"}
+"""librdkafka's default (``consistent_random``, CRC32) sends a key to another partition
+than Java, aiokafka (the Faust engine) and kafka-python (the CLI) do. On the compacted
+state and keys topics a key must always land in one partition, whoever writes it: a
+tombstone or a newer profile in another partition than the record it replaces destroys
+or replaces nothing."""
+
+
 def common_config(kafka: KafkaSettings) -> dict[str, Any]:
     """librdkafka connection and security properties."""
     return librdkafka_options(kafka)
@@ -82,6 +90,7 @@ def producer_config(
         "retry.backoff.ms": 10,
         "delivery.report.only.error": True,
         "on_delivery": on_error,
+        **KEY_PARTITIONER,
     }
     if settings.worker.processing_guarantee == "exactly_once":
         config["transactional.id"] = transactional_id(settings)

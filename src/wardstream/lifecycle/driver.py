@@ -54,11 +54,12 @@ class LifecycleDriver:
         out.extend(self.issuer.due(leader=leader))
         owed = self.passes.take(datetime.fromtimestamp(now, UTC), now)
         out.extend(self.issuer.issue_own(owed, leader=leader))
-        if self.shredder is not None and leader:
-            # other workers keep their late keys until the leader's tombstones reach them,
-            # so a new leader destroys what the old one had not
-            out.extend(self.shredder.destroy_late())
-            out.extend(self.shredder.roll(now))
+        if self.shredder is not None:
+            if leader:
+                # other workers keep their late keys until the leader's tombstones reach
+                # them, so a new leader destroys what the old one had not
+                out.extend(self.shredder.destroy_late())
+            out.extend(self.shredder.roll(now, leader=leader))
         return out
 
     def _dead_letter_state(self, rejects: list[Rejected], now: float) -> list[OutRecord]:

@@ -6,14 +6,19 @@ receipt (sha256 of each wrapped key) and ``gone_by``: the time by which the wrap
 key is gone from the keys topic's log. The guarantee rests on the topic's settings
 (``ShredBound``, checked at start-up by ``engines.bootstrap``):
 
-* the tombstone's segment rolls at the first append ``segment.ms`` after it was
-  opened; once ``segment.ms`` has passed since a shred the leader writes each
-  tombstone again (the same key, so the same partition: a quiet partition rolls
-  too, and the repeated tombstone only says again that the key is destroyed);
+* the tombstone's segment rolls at the first append whose timestamp is more than
+  ``segment.ms`` after the segment's first record, which is no later than the
+  tombstone: so ``segment.ms`` (plus ``ROLL_MARGIN_MS``) after each tombstone the
+  leader writes it again (the same key, so the same partition: a quiet partition
+  rolls too, and the repeated tombstone only says again that the key is destroyed).
+  Every worker schedules these rolls for the tombstones it reads of keys still live in
+  its store (``KeyStore.tombstoned``), so a new leader rolls what the old one had not;
+  a repeated tombstone names a key already destroyed, so rolls do not beget rolls;
 * a rolled segment whose oldest uncompacted record is older than
   ``max.compaction.lag.ms`` is compacted at the cleaner's next pass (broker
   ``log.cleaner.backoff.ms``, 15 s by default; ``CLEANER_MARGIN_MS``, 5 minutes, allows
-  for it and for a busy broker: 60 s was exceeded on a loaded 2-core test machine);
+  for it, for a busy broker (60 s was exceeded on a loaded 2-core test machine), for
+  ``ROLL_MARGIN_MS`` and the leader's tick, and for a leader change);
 * the compacted segment's old file is deleted from disk ``file.delete.delay.ms``
   later.
 
@@ -40,6 +45,9 @@ from wardstream.enforce.records import OutRecord
 
 AuditWrite = Callable[..., OutRecord]
 CLEANER_MARGIN_MS = 300_000
+ROLL_MARGIN_MS = 1_000
+"""A roll goes this long after ``segment.ms`` has passed since its tombstone: the
+tombstone's own timestamp is taken a little after the leader decided to write it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,8 +111,8 @@ class Shredder:
         grace_s: float = 300.0,
     ) -> None:
         self.ring, self.audit, self.bound, self.grace_s = ring, audit, bound, grace_s
-        self._roll_due: float | None = None
-        self._to_roll: list[bytes] = []
+        self._rolls: dict[bytes, float] = {}
+        """Record key -> when its tombstone is written again."""
 
     def __repr__(self) -> str:
         return f"Shredder({self.ring!r})"
@@ -134,13 +142,24 @@ class Shredder:
             out += self._destroy(owner, kids, deletion_id, self.ring.clock(), late=True)
         return out
 
-    def roll(self, now: float) -> list[OutRecord]:
-        """The tombstones again, ``segment.ms`` after a shred: appends that roll the active
-        segment of each partition that holds one, so the cleaner can compact it."""
-        if self._roll_due is None or now < self._roll_due:
-            return []
-        keys, self._to_roll, self._roll_due = sorted(set(self._to_roll)), [], None
-        return [OutRecord(self.ring.topic, key, None) for key in keys]
+    def roll(self, now: float, *, leader: bool = True) -> list[OutRecord]:
+        """Each tombstone again, ``segment.ms`` after it: an append that rolls the active
+        segment of its partition, so the cleaner can compact it. Every worker keeps the
+        schedule; only the leader writes (another worker drops what is long overdue)."""
+        wait = self._roll_wait
+        for key in self.store.tombstoned:
+            self._rolls.setdefault(key, now + wait)
+        self.store.tombstoned.clear()
+        due = sorted(key for key, at in self._rolls.items() if at <= now)
+        if not leader:  # kept one more segment.ms for a leader change, then dropped
+            due = [key for key in due if self._rolls[key] + wait <= now]
+        for key in due:
+            del self._rolls[key]
+        return [OutRecord(self.ring.topic, key, None) for key in due] if leader else []
+
+    @property
+    def _roll_wait(self) -> float:
+        return (self.bound.segment_ms + ROLL_MARGIN_MS) / 1000
 
     def _destroy(
         self, ref: str, kids: list[str], deletion_id: str, now: float, *, late: bool = False
@@ -149,11 +168,9 @@ class Shredder:
         if not keys:
             return []
         out = [OutRecord(self.ring.topic, stored.record_key, None) for _, stored in keys]
-        self._to_roll += [stored.record_key for _, stored in keys]
-        for kid, _ in keys:
+        for kid, stored in keys:
+            self._rolls[stored.record_key] = now + self._roll_wait
             self.store.forget(kid)
-        if self._roll_due is None:
-            self._roll_due = now + self.bound.segment_ms / 1000
         gone_by = datetime.fromtimestamp(now, UTC) + self.bound.bound
         attrs = {
             "deletion_id": deletion_id,

@@ -180,12 +180,54 @@ def test_key_destroyed_states_when_the_key_is_gone_and_the_leader_rolls_the_segm
     ms = 1000 + 2000 + 60_000 + CLEANER_MARGIN_MS  # segment, lag, file.delete.delay, cleaner
     gone_by = datetime.fromtimestamp(CLOCK, UTC) + timedelta(milliseconds=ms)
     assert f"'gone_by': '{gone_by.isoformat(timespec='seconds')}'" in (audit.value or b"").decode()
-    assert shredder.roll(CLOCK + 0.5) == []
-    [roll] = shredder.roll(CLOCK + 1.0)  # the same tombstone again: its partition rolls
+    assert shredder.roll(CLOCK + 1.5) == []
+    [roll] = shredder.roll(CLOCK + 2.0)  # the same tombstone again: its partition rolls
     assert (roll.topic, roll.key, roll.value) == ("ward.keys", tomb.key, None)
     assert shredder.roll(CLOCK + 9) == []
     ring.store.apply(roll.key or b"", None)  # read back by every worker: still destroyed
     assert len(ring.store.destroyed) == 1 and ring.store.keys == {}
+    assert shredder.roll(CLOCK + 99) == [], "a roll read back is not rolled again"
+
+
+def test_each_tombstone_is_rolled_segment_ms_after_itself() -> None:
+    """The CI failure: a late key tombstoned 0.8 s after the first shred was rolled with
+    it, 0.2 s after its own tombstone, which rolled nothing: on a quiet partition its
+    wrapped key stayed in the active segment for good."""
+    bound = ShredBound(segment_ms=1000, max_compaction_lag_ms=2000)
+    ring = _ring()
+    shredder = Shredder(ring, _audit, bound, grace_s=60)
+    ring.seal("kid-1", "q-1", REC)
+    shredder.shred("kid-1", "del-1")
+    _, _, [late] = _ring(KeyStore(refs=REFS.ref), now=CLOCK + 0.5).seal("kid-1", "q-2", REC)
+    ring.store.apply(late.key or b"", late.value)
+    ring.clock = lambda: CLOCK + 0.8
+    shredder.destroy_late()
+    assert len(shredder.roll(CLOCK + 2.0)) == 1, "the first tombstone's roll only"
+    assert shredder.roll(CLOCK + 2.7) == []
+    [roll] = shredder.roll(CLOCK + 2.8)
+    assert roll.key == late.key
+
+
+def test_a_new_leader_rolls_the_tombstones_the_old_one_wrote() -> None:
+    """Every worker schedules a roll for each tombstone it reads of a live key, so the
+    roll survives the leader that wrote the tombstone; only the leader writes it."""
+    bound = ShredBound(segment_ms=1000)
+    _, _, [key] = _ring().seal("kid-1", "q-1", REC)
+    ring = _ring(KeyStore(refs=REFS.ref))
+    shredder = Shredder(ring, _audit, bound)
+    ring.store.apply(key.key or b"", key.value)
+    ring.store.apply(key.key or b"", None)  # the old leader's tombstone
+    ring.store.apply(key.key or b"", None)  # and its roll, read before this worker's tick
+    assert shredder.roll(CLOCK, leader=False) == []
+    assert shredder.roll(CLOCK + 2.5, leader=False) == [], "due, but not the leader"
+    [roll] = shredder.roll(CLOCK + 2.6, leader=True)  # it became leader
+    assert (roll.key, roll.value) == (key.key, None)
+    assert shredder.roll(CLOCK + 99, leader=True) == []
+    # a worker that stays a follower drops the schedule one segment.ms after it was due
+    ring.store.apply(key.key or b"", key.value)
+    ring.store.apply(key.key or b"", None)
+    shredder.roll(CLOCK + 100, leader=False)
+    assert shredder.roll(CLOCK + 104, leader=False) == [] and shredder._rolls == {}
 
 
 @pytest.mark.parametrize(
