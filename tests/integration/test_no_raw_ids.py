@@ -166,7 +166,11 @@ def test_no_raw_child_ids_in_audit_logs_or_metrics(ws: CliWorkspace) -> None:
     assert len(sink) == 3 * len(passed) and len(quarantined) >= 3 * len(held), ws.log_tail()
     letters = ws.wait_for(ws.topics["deadletter"], lambda r: True, 2)
     assert len(letters) >= 2, ws.log_tail()
-    keys = ws.records(ws.topics["subjects"].rpartition(".")[0] + ".keys")
+    kept = passed[-1].subject  # a legal hold on a consented child: ward.holds has a record
+    placed = ws.cli("hold", "place", "--subject", kept, "--approved-by", "dpo", "--reason", "c-1")
+    assert placed.returncode == 0, placed.stderr + placed.stdout
+    own = ws.topics["subjects"].rpartition(".")[0]
+    keys, seen, holds = (ws.records(f"{own}.{kind}") for kind in ("keys", "seen", "holds"))
     metrics = ws.metrics().encode()
     ws.stop()  # everything it will ever log is in the file now
 
@@ -179,6 +183,8 @@ def test_no_raw_child_ids_in_audit_logs_or_metrics(ws: CliWorkspace) -> None:
         scan("/metrics", metrics.splitlines(), children),
         scan("sink topic (control: adults)", record_bytes(sink), adults),
         scan("keys topic", record_bytes(keys), children),
+        scan("seen topic", record_bytes(seen), children),
+        scan("holds topic", record_bytes(holds), children),
         scan("quarantine topic", record_bytes(ws.records(ws.topics["quarantine"])), children),
         scan("dead-letter topic", record_bytes(ws.records(ws.topics["deadletter"])), children),
     ]

@@ -8,9 +8,12 @@ from tests.unit.reach import Reach
 from wardstream.audit.pseudonym import SubjectPseudonymizer
 from wardstream.crypto import MasterKey
 from wardstream.enforce.datakeys import KeyRing
+from wardstream.lifecycle.records import LifecycleRecords
 
 REFS = SubjectPseudonymizer(bytes(range(100, 132)), "k1")
 """A fixed, fictional pseudonym key: the subject refs the keys and quarantine topics use."""
+RECORDS = LifecycleRecords(REFS.ref, bytes(range(200, 232)))
+"""Keys and sealed values of ``ward.seen`` and ``ward.holds`` under a fictional key."""
 
 
 @pytest.fixture

@@ -118,8 +118,7 @@ def _hold(subject: str, approver: str, reason: str, config: Path | None, *, lift
     from wardstream.enforce.records import OutRecord
     from wardstream.engines.keysetup import id_key, pseudonymizer
     from wardstream.kafka.operator_log import send
-    from wardstream.lifecycle import records as lr
-    from wardstream.lifecycle.wiring import lifecycle_topics
+    from wardstream.lifecycle.wiring import lifecycle_records, lifecycle_topics
     from wardstream.policy.holds import hold_id
 
     if not approver.strip() or not reason.strip():
@@ -140,27 +139,28 @@ def _hold(subject: str, approver: str, reason: str, config: Path | None, *, lift
         case_ref=reason.strip(),
         lifted_at=now if lift else None,
     )
+    records = lifecycle_records(refs.ref, ids)
     if lift:
-        hold = _placed(session, subject, hold)
+        hold = _placed(session, subject, hold, records)
     topic = lifecycle_topics(session.settings).holds
     try:
         _record(
             session, "hold", action, {"approved_by": approver, "hold_id": hold.hold_id}, subject
         )
-        send(session.kafka, [OutRecord(topic, lr.hold_key(subject), lr.encode_hold(hold))])
+        send(session.kafka, [OutRecord(topic, *records.hold(hold))])
     except WardstreamError as exc:
         fail(str(exc))
     say(f"{action.replace('_', ' ').lower()}: hold {hold.hold_id}")
 
 
-def _placed(session: Session, subject: str, lifted: Any) -> Any:
+def _placed(session: Session, subject: str, lifted: Any, records: Any) -> Any:
     """The lifted version of the subject's current hold (placed_at kept), if there is one."""
     from dataclasses import replace
 
     from wardstream.cli.lifecycle_read import current_hold
     from wardstream.lifecycle.wiring import lifecycle_topics
 
-    held = current_hold(session.kafka, lifecycle_topics(session.settings).holds, subject)
+    held = current_hold(session.kafka, lifecycle_topics(session.settings).holds, subject, records)
     if held is None:
         fail("this subject has no legal hold to lift", 2)
     return replace(held, lifted_at=lifted.lifted_at)

@@ -5,12 +5,15 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kafka import KafkaConsumer, TopicPartition
 
 from wardstream.domain.holds import LegalHold
 from wardstream.kafka.audit_log import reader_config
+
+if TYPE_CHECKING:
+    from wardstream.lifecycle.records import LifecycleRecords
 
 
 def _consumer(config: Mapping[str, Any], topic: str) -> tuple[KafkaConsumer, list[TopicPartition]]:
@@ -39,13 +42,14 @@ def read_all(config: Mapping[str, Any], topic: str) -> dict[bytes, bytes | None]
 
 
 def children_seen(config: Mapping[str, Any], topic: str, pipeline: str | None) -> int:
+    """Subjects with a seen mark (keys ``<subject ref>|<pipeline>``: nothing is unsealed)."""
     from wardstream.lifecycle.records import parse_seen_key
 
     subjects = set()
     for key, value in read_all(config, topic).items():
-        sid, name = parse_seen_key(key)
+        ref, name = parse_seen_key(key)
         if value is not None and pipeline in (None, name):
-            subjects.add(sid)
+            subjects.add(ref)
     return len(subjects)
 
 
@@ -70,11 +74,14 @@ def stop_deletions(
         consumer.close()
 
 
-def current_hold(config: Mapping[str, Any], topic: str, subject: str) -> LegalHold | None:
-    from wardstream.lifecycle.records import decode_holds_record, hold_key
-
-    value = read_all(config, topic).get(hold_key(subject))
-    if value is None:
-        return None
-    _, _, record = decode_holds_record(hold_key(subject), value)
-    return record if isinstance(record, LegalHold) else None
+def current_hold(
+    config: Mapping[str, Any], topic: str, subject: str, records: LifecycleRecords
+) -> LegalHold | None:
+    """The subject's hold: keyed by its ref (or, not yet migrated, by its raw id)."""
+    held = read_all(config, topic)
+    for key in (records.hold_key(subject), f"hold|{subject}".encode()):
+        value = held.get(key)
+        if value is not None:
+            record = records.read_holds(key, value)[2]
+            return record if isinstance(record, LegalHold) else None
+    return None

@@ -80,6 +80,17 @@ class LifecycleState:
     on_stop: list[Callable[[str], None]] = field(default_factory=list)
     sightings: list[Sighting] = field(default_factory=list)
     reported: set[str] = field(default_factory=set)
+    records: lr.LifecycleRecords | None = None
+    """Keys and sealed values of ``ward.seen`` and ``ward.holds`` (set by ``wiring.attach``)."""
+    legacy: dict[tuple[str, bytes], str] = field(default_factory=dict)
+    """(topic, key) -> subject id of first-format records read (raw ids in the clear), for
+    the leader to write again sealed and tombstone (``lifecycle.driver``)."""
+
+    @property
+    def codec(self) -> lr.LifecycleRecords:
+        if self.records is None:
+            raise RuntimeError("LifecycleState.records is not set (wiring.attach sets it)")
+        return self.records
 
     def mark(self, subject_id: str, pipeline: str) -> lr.SeenMark | None:
         local = self.unconfirmed.get((subject_id, pipeline))
@@ -211,10 +222,14 @@ class StateApplier:
 
     # -- the lifecycle's own topics ---------------------------------------------------
     def _seen(self, key: bytes | None, value: bytes | None, origin: Origin) -> None:
-        if key is None or value is None:
+        if key is None:
             return
-        subject_id, pipeline = lr.parse_seen_key(key)
-        mark = lr.decode_mark(value)
+        if value is None:  # a first-format key the leader wrote again: migrated
+            self.lifecycle.legacy.pop((origin.topic, key), None)
+            return
+        subject_id, pipeline, mark, legacy = self.lifecycle.codec.read_seen(key, value)
+        if legacy:
+            self.lifecycle.legacy[(origin.topic, key)] = subject_id
         self.lifecycle.seen.setdefault(subject_id, {})[pipeline] = mark
         self.lifecycle.seen_changes += 1
         if self.lifecycle.unconfirmed.get((subject_id, pipeline)) == mark:
@@ -232,12 +247,20 @@ class StateApplier:
     def _hold(self, key: bytes | None, value: bytes | None, origin: Origin) -> None:
         if key is None:
             return
-        kind, ident, record = lr.decode_holds_record(key, value)
+        lifecycle = self.lifecycle
+        kind, ident, record, legacy = lifecycle.codec.read_holds(key, value)
         table: dict[str, object] = (
-            self.lifecycle.holds if kind == "hold" else self.lifecycle.deferred  # type: ignore[assignment]
+            lifecycle.holds if kind == "hold" else lifecycle.deferred  # type: ignore[assignment]
         )
+        if legacy:
+            subject = record.subject_id if isinstance(record, LegalHold) else ident
+            lifecycle.legacy[(origin.topic, key)] = subject
         if record is None:
-            table.pop(ident, None)
+            lifecycle.legacy.pop((origin.topic, key), None)
+            if kind == "hold":  # keyed by ref: find its subject (holds are few)
+                refs = lifecycle.codec.refs
+                ident = next((s for s in lifecycle.holds if refs(s) == ident), "")
+            table.pop(ident, None)  # a first-format key's tombstone (the migration's): none
         else:
             table[ident] = record
 

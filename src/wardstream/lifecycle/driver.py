@@ -2,7 +2,8 @@
 
 Each tick the lifecycle leader dead-letters the state records that could not be
 applied (sealed: ``enforce.letters``; each origin once, across restarts: origins
-already on the dead-letter topic are skipped), destroys data keys of deleted
+already on the dead-letter topic are skipped), writes first-format seen and holds
+records again sealed (``lifecycle.records``), destroys data keys of deleted
 subjects that arrived late and rolls the keys topic after a shred
 (``lifecycle.shredding``); every worker runs the issuer (which sends only on the
 leader) over what is due and over the deletions that compensation owes.
@@ -51,6 +52,8 @@ class LifecycleDriver:
             rejects, self.applier.rejects = self.applier.rejects, []
             if leader:  # every worker reads every state record: one of them reports it
                 out.extend(self._dead_letter_state(rejects, now))
+        if leader and self.applier.lifecycle.legacy and self.applier.state.caught_up_at > 0:
+            out.extend(self._migrate())
         out.extend(self.issuer.due(leader=leader))
         owed = self.passes.take(datetime.fromtimestamp(now, UTC), now)
         out.extend(self.issuer.issue_own(owed, leader=leader))
@@ -60,6 +63,32 @@ class LifecycleDriver:
                 # them, so a new leader destroys what the old one had not
                 out.extend(self.shredder.destroy_late())
             out.extend(self.shredder.roll(now, leader=leader))
+        return out
+
+    def _migrate(self) -> list[OutRecord]:
+        """First-format seen and holds records (raw subject ids in the clear) written again
+        sealed, keyed by ref, and their old keys tombstoned (``lifecycle.records``). Other
+        workers drop an entry when they read its tombstone; a deferred deletion keeps its
+        key, so its sealed value replaces the old one."""
+        lc, names = self.applier.lifecycle, self.applier.names
+        legacy, lc.legacy = lc.legacy, {}
+        out: list[OutRecord] = []
+        for (topic, key), ident in sorted(legacy.items()):
+            if topic == names.seen:
+                pipeline = key.decode("utf-8").rpartition("|")[2]
+                mark = lc.seen.get(ident, {}).get(pipeline)
+                if mark is not None:
+                    out.append(OutRecord(topic, *lc.codec.seen(ident, pipeline, mark)))
+            elif key.startswith(b"hold|"):
+                hold = lc.holds.get(ident)
+                if hold is not None:
+                    out.append(OutRecord(topic, *lc.codec.hold(hold)))
+            else:
+                deferred = lc.deferred.get(ident)
+                if deferred is not None:
+                    out.append(OutRecord(topic, *lc.codec.deferred(deferred)))
+                continue  # the same key: nothing to tombstone
+            out.append(OutRecord(topic, key, None))
         return out
 
     def _dead_letter_state(self, rejects: list[Rejected], now: float) -> list[OutRecord]:

@@ -184,7 +184,7 @@ class LifecycleIssuer:
             return []
         sid, name, mark = candidate.mark
         self.lifecycle.unconfirmed[(sid, name)] = mark
-        return [OutRecord(self.topics.seen, lr.seen_key(sid, name), lr.encode_mark(mark))]
+        return [OutRecord(self.topics.seen, *self.lifecycle.codec.seen(sid, name, mark))]
 
     def _deletion(self, d: DeletionRequest) -> list[OutRecord]:
         out = [OutRecord(self.topics.deletions, d.subject_id.encode(), self._encode(d))]
@@ -263,9 +263,7 @@ class LifecycleIssuer:
         d = deferred.deletion
         self.lifecycle.deferred[d.deletion_id] = deferred
         out = [
-            OutRecord(
-                self.topics.holds, lr.deferred_key(d.deletion_id), lr.encode_deferred(deferred)
-            ),
+            OutRecord(self.topics.holds, *self.lifecycle.codec.deferred(deferred)),
             self.auditor.write(
                 self.chain,
                 CONTROL,

@@ -41,7 +41,7 @@ class SeenTracker:
         if new is None:
             return []
         self.lifecycle.unconfirmed[(subject_id, pipeline)] = new
-        return [OutRecord(self.topic, lr.seen_key(subject_id, pipeline), lr.encode_mark(new))]
+        return [OutRecord(self.topic, *self.lifecycle.codec.seen(subject_id, pipeline, new))]
 
 
 def _advance(mark: lr.SeenMark | None, at: datetime, grid: timedelta) -> lr.SeenMark | None:

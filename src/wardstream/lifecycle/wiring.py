@@ -17,7 +17,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import timedelta
 from functools import partial
@@ -32,10 +32,11 @@ from wardstream.lifecycle.breach import BreachScanner
 from wardstream.lifecycle.compensation import PassLog
 from wardstream.lifecycle.driver import LifecycleDriver
 from wardstream.lifecycle.issuer import LifecycleIssuer
-from wardstream.lifecycle.records import STOP_ALL
+from wardstream.lifecycle.records import RECORDS_KEY_LABEL, STOP_ALL, LifecycleRecords
 from wardstream.lifecycle.seen import SeenTracker
 from wardstream.lifecycle.shredding import ShredBound, Shredder
 from wardstream.policy.context import PolicyContext
+from wardstream.policy.idkey import IdKey, require
 
 COMPACTED_KINDS = ("seen", "control", "holds", "keys")
 
@@ -53,6 +54,13 @@ def lifecycle_topics(settings: Settings) -> LifecycleTopics:
         deadletter=t.deadletter,
         **{kind: derived(settings, kind) for kind in COMPACTED_KINDS},
     )
+
+
+def lifecycle_records(refs: Callable[[str], str], ids: IdKey | None) -> LifecycleRecords:
+    """The codec of ``ward.seen`` and ``ward.holds``: refs, and values sealed under a key
+    derived from the id key (so from ``audit.hmac_key``, which every worker and operator
+    command has)."""
+    return LifecycleRecords(refs, require(ids).subkey(RECORDS_KEY_LABEL))
 
 
 def shred_bound(settings: Settings) -> ShredBound:
@@ -73,7 +81,10 @@ def attach(
     ls = lifecycle_settings(settings)
     topics = lifecycle_topics(settings)
     grid = timedelta(seconds=ls.retention_grid_s)
-    lifecycle = LifecycleState(shred_grace_ms=int(ls.shred_grace_s * 1000))
+    lifecycle = LifecycleState(
+        shred_grace_ms=int(ls.shred_grace_s * 1000),
+        records=lifecycle_records(enforcer.auditor.pseudonymizer.ref, policy.ids),
+    )
     ring = enforcer.book.ring
     if ring is not None:
         lifecycle.keys = ring.store

@@ -81,6 +81,11 @@ class IdKey:
         raw[8] = (raw[8] & 0x3F) | 0x80  # RFC 4122 variant
         return str(uuid.UUID(bytes=bytes(raw)))
 
+    def subkey(self, label: bytes) -> bytes:
+        """A 32-byte key of its own for ``label`` (HKDF-SHA256 of this key): e.g. the key
+        that seals the lifecycle's operational records (``lifecycle.records``)."""
+        return hkdf_sha256(self._key, _SALT, label, ID_KEY_BYTES)
+
     def __repr__(self) -> str:
         return "IdKey(key=<hidden>)"
 

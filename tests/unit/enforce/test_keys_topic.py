@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.unit.conftest import REFS
+from tests.unit.conftest import RECORDS, REFS
 from tests.unit.policy.test_policy_support import T0, pipeline, policy
 
 from wardstream.audit.pseudonym import SubjectPseudonymizer
@@ -47,7 +47,9 @@ def _ring(store: KeyStore | None = None, now: float = CLOCK) -> KeyRing:
 
 def _applier(ring: KeyRing) -> StateApplier:
     book = QuarantineBook("ward.quarantine", ring, refs=REFS.ref)
-    return StateApplier(TOPICS, StateStore(), book, LifecycleState(keys=ring.store))
+    return StateApplier(
+        TOPICS, StateStore(), book, LifecycleState(keys=ring.store, records=RECORDS)
+    )
 
 
 def _audit(action: AuditAction, **fields: Any) -> OutRecord:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from tests.unit.conftest import REFS
+from tests.unit.conftest import RECORDS, REFS
 
 from wardstream.crypto import (
     KeyUnavailable,
@@ -187,7 +187,7 @@ def test_a_tombstone_read_from_the_topic_destroys_the_key_on_every_worker() -> N
     book, ring = _book()
     book.hold(_entry(_record()), rule="r", now=NOW)
     [entry] = book.entries()
-    lifecycle = LifecycleState(keys=ring.store)
+    lifecycle = LifecycleState(keys=ring.store, records=RECORDS)
     lifecycle.keys.apply(entry_key(entry), None)
     with pytest.raises(KeyDestroyed):
         book.open(entry)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from tests.unit.conftest import REFS
+from tests.unit.conftest import RECORDS, REFS
 from tests.unit.policy.test_policy_support import grant, withdraw
 
 from wardstream.domain.consent import ConsentEvent
@@ -28,7 +28,10 @@ TOPICS = LifecycleTopics(
 def applier() -> tuple[StateApplier, list[tuple[Any, Any]], StateStore]:
     state = StateStore()
     a = StateApplier(
-        TOPICS, state, QuarantineBook("ward.quarantine", refs=REFS.ref), LifecycleState()
+        TOPICS,
+        state,
+        QuarantineBook("ward.quarantine", refs=REFS.ref),
+        LifecycleState(records=RECORDS),
     )
     seen: list[tuple[Any, Any]] = []
     a.on_subject.append(lambda before, after: seen.append((before, after)))

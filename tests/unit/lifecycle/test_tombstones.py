@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from tests.unit.conftest import RECORDS
 from tests.unit.policy.test_policy_support import (
     T0,
     born,
@@ -141,7 +142,7 @@ def _issuer() -> tuple[LifecycleIssuer, Auditor]:
         *(f"ward.{k}" for k in ("control", "holds", "keys")),
     )
     auditor = Auditor("ward.audit", "w1", SubjectPseudonymizer(b"k" * 32, "k1"))
-    state, lifecycle = StateStore(), LifecycleState()
+    state, lifecycle = StateStore(), LifecycleState(records=RECORDS)
     state.put_subject("kid-1", child())
     lifecycle.seen["kid-1"] = {"clickstream": SeenMark(T0 - DAY, T0 - DAY)}
     issuer = LifecycleIssuer(PIPES, policy(), state, lifecycle, auditor, topics)

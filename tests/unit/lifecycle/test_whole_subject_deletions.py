@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from tests.unit.conftest import RECORDS
 from tests.unit.policy.test_policy_support import T0, child, pipeline, policy
 
 from wardstream.audit.pseudonym import SubjectPseudonymizer
@@ -36,7 +37,7 @@ def issuer(seen: dict[str, dict[str, SeenMark]]) -> LifecycleIssuer:
         *(f"ward.{k}" for k in ("control", "holds", "keys")),
     )
     auditor = Auditor("ward.audit", "w1", SubjectPseudonymizer(KEY, "k1"))
-    lifecycle = LifecycleState()
+    lifecycle = LifecycleState(records=RECORDS)
     lifecycle.seen.update(seen)
     return LifecycleIssuer(PIPES, policy(), StateStore(), lifecycle, auditor, topics)
 

@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 
+from tests.unit.conftest import RECORDS
 from tests.unit.policy.test_policy_support import child, pipeline, policy
 
 from wardstream.audit.pseudonym import SubjectPseudonymizer
@@ -70,7 +71,7 @@ def _audit_topic() -> list[AuditRecord]:
         "corrections", "seen", "control", "holds", "keys")))  # fmt: skip
     refs = SubjectPseudonymizer(SECRET, "k1")
     auditor = Auditor("ward.audit", "w1", refs, clock=lambda: NOW)
-    state, lifecycle = StateStore(), LifecycleState()
+    state, lifecycle = StateStore(), LifecycleState(records=RECORDS)
     for sid in (HELD, PLAIN):
         state.put_subject(sid, child())
         lifecycle.seen[sid] = {"clickstream": SeenMark(NOW - 2 * RETENTION, NOW - DEADLINE)}

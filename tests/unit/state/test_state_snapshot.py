@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.unit.conftest import REFS
+from tests.unit.conftest import RECORDS, REFS
 from tests.unit.policy.test_policy_support import (
     T0,
     born,
@@ -76,7 +76,7 @@ class Worker:
 
     def __init__(self, directory: Path, clock: Clock, key: bytes = KEY) -> None:
         self.state = StateStore()
-        self.lifecycle = LifecycleState()
+        self.lifecycle = LifecycleState(records=RECORDS)
         self.applier = StateApplier(
             TOPICS, self.state, QuarantineBook("ward.quarantine", refs=REFS.ref), self.lifecycle
         )
