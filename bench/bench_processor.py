@@ -4,7 +4,7 @@
                                     [--paths python,native] [--batch 1000]
 
 ``--paths`` runs the Python reference (every event through ``submit``, audit records
-encoded in Python) and the native path (the adults' lane: one native call per batch,
+encoded in Python) and the native path (the lane: one native call per batch,
 ``wardstream.enforce.lane``; audit records sealed by ``_native.seal_audit``) on the same
 events, in the same run.
 
@@ -159,7 +159,7 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--formats", default="avro", help="comma-separated: avro,avro-confluent")
     parser.add_argument(
-        "--paths", default="python,native", help="comma-separated: python (no adults' lane),native"
+        "--paths", default="python,native", help="comma-separated: python (no lane),native"
     )
     parser.add_argument("--batch", type=int, default=1000, help="records per engine batch")
     args = parser.parse_args()
@@ -171,7 +171,7 @@ def main() -> None:
 def run(fmt: str, path: str, events: int, size: int, profile: bool) -> None:
     enforcer, subjects = build(fmt=fmt)
     proc = next(iter(enforcer.by_source.values()))
-    if path == "python":  # the reference: no adults' lane, audit records sealed in Python
+    if path == "python":  # the reference: no lane, audit records sealed in Python
         proc.lane, enforcer.auditor.sealer = None, None
     elif proc.lane is None:
         print(f"{fmt}: no native lane for this format; skipped")
@@ -203,9 +203,10 @@ def drive(enforcer: Enforcer, batch: list[InRecord]) -> int:
     first = batch[0]
     values = [r.value for r in batch]
     stamps, partitions = [r.timestamp_ms for r in batch], [r.partition for r in batch]
-    found = enforcer.screen(first.topic, values, stamps, partitions, first.arrival)
+    offsets = [r.offset for r in batch]
+    found = enforcer.screen(first.topic, values, stamps, partitions, offsets, first.arrival)
     codes, lane = (found[0].codes, found[1]) if found else (bytes(len(batch)), None)
-    sent: list[object] = []
+    sent: list[object] = list(found[0].outputs) if found else []
     for i, rec in enumerate(batch):
         code = codes[i]
         if code and lane is not None:

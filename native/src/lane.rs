@@ -1,29 +1,43 @@
-//! The adults' lane: which events of a batch pass as an adult's, decided by a table
+//! The lane: which events of a batch pass without the Python path, decided by a table
 //! the Python policy compiled.
 //!
-//! The table holds, per subject id, the event time (epoch microseconds) from which
-//! `wardstream.policy.decide` passes that subject's events in one pipeline as an
-//! adult's, and a code naming the decision it returns then (1..=255; the Python
-//! side keeps the decisions). Nothing of the law is here: an event passes the lane
-//! when its subject is in the table and its time is at or after the entry's; every
-//! other event (no entry, earlier, undecodable) gets code 0 and takes the Python
-//! path. The Python side fills entries from its own decisions and drops a
-//! subject's entry whenever its state changes.
+//! The table holds, per subject id, the event times `[from, until)` (epoch
+//! microseconds) over which `wardstream.policy.decide` passes that subject's events in
+//! one pipeline with one decision, whatever fields they hold, and a code naming that
+//! decision (a u32 from 1; the Python side keeps the decisions: a child's names its
+//! consent, so there is one per consented child). An adult's entry runs
+//! from adulthood on; a consented child's is `held`: its events must also be past the
+//! consent-consistent hold (`ready`). Nothing of the law is here: an event passes
+//! when its subject is in the table, its time is in the entry's interval and, for a
+//! held entry, it is ready; every other event (no entry, outside, not ready,
+//! undecodable) gets code 0 and takes the Python path, and so does every later event
+//! of a held subject in the batch (the Python path keeps a subject's events in order
+//! behind one it holds). The Python side fills entries from its own decisions and
+//! drops a subject's entry whenever its state changes.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::locate::{Locator, SubjectId};
 
-/// Subject id -> (adult from, in epoch microseconds; decision code).
-#[derive(Debug, Default, Clone)]
-pub struct AdultTable {
-    map: HashMap<String, (i64, u8)>,
+/// One subject's entry: its events in `[from, until)` get `code`; `held`: a child's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Entry {
+    pub from: i64,
+    pub until: i64,
+    pub code: u32,
+    pub held: bool,
 }
 
-impl AdultTable {
-    pub fn set(&mut self, subject: &str, from_micros: i64, code: u8) {
-        assert!(code > 0, "code 0 means 'not in the lane'");
-        self.map.insert(subject.to_owned(), (from_micros, code));
+/// Subject id -> entry.
+#[derive(Debug, Default, Clone)]
+pub struct Table {
+    map: HashMap<String, Entry>,
+}
+
+impl Table {
+    pub fn set(&mut self, subject: &str, entry: Entry) {
+        assert!(entry.code > 0, "code 0 means 'not in the lane'");
+        self.map.insert(subject.to_owned(), entry);
     }
 
     pub fn discard(&mut self, subject: &str) -> bool {
@@ -42,13 +56,25 @@ impl AdultTable {
         self.map.is_empty()
     }
 
-    /// The decision code for an event of `subject` at `micros`, or 0.
-    pub fn code(&self, subject: &str, micros: i64) -> u8 {
+    pub fn get(&self, subject: &str) -> Option<&Entry> {
+        self.map.get(subject)
+    }
+
+    /// The decision code for an event of `subject` at `micros`, or 0 (`ready`: past
+    /// the hold, which only a held entry asks for).
+    pub fn code(&self, subject: &str, micros: i64, ready: bool) -> u32 {
         match self.map.get(subject) {
-            Some(&(from, code)) if micros >= from => code,
+            Some(e) if e.from <= micros && micros < e.until && (ready || !e.held) => e.code,
             _ => 0,
         }
     }
+}
+
+/// When a held entry's event is past the hold: at or before `cutoff` (epoch micros;
+/// the caller gives `i64::MAX` when the batch arrived before it, `i64::MIN` when no
+/// event may pass the hold now).
+fn ready(micros: i64, cutoff: i64) -> bool {
+    micros <= cutoff
 }
 
 /// One subject's events in the lane within a batch: the first and last event time.
@@ -61,22 +87,26 @@ pub struct Span {
 
 /// A batch screened: per record its code (0: the Python path); per (partition, code)
 /// how many passed; per subject the span of its passed events (the compensation
-/// log's input), in first-seen order.
+/// log's input), in first-seen order; and each passed record of a held entry (index,
+/// span index): a child's event has its own audit record.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Screen {
-    pub codes: Vec<u8>,
-    pub counts: Vec<(i32, u8, u32)>,
+    pub codes: Vec<u32>,
+    pub counts: Vec<(i32, u32, u32)>,
     pub spans: Vec<Span>,
+    pub held: Vec<(usize, usize)>,
 }
 
 /// Screen a batch. `values[i]` is None for a record without a value; `partitions`
-/// and `timestamps` (epoch ms) are per record.
+/// and `timestamps` (epoch ms) are per record; `cutoff` says which events are past
+/// the hold (see `ready`).
 pub fn screen(
     locator: &Locator,
-    table: &AdultTable,
+    table: &Table,
     values: &[Option<&[u8]>],
     timestamps: &[Option<i64>],
     partitions: &[i32],
+    cutoff: i64,
 ) -> Screen {
     let mut out = Screen {
         codes: Vec::with_capacity(values.len()),
@@ -86,8 +116,9 @@ pub fn screen(
         out.codes.resize(values.len(), 0);
         return out;
     }
-    let mut counts: HashMap<(i32, u8), u32> = HashMap::new();
+    let mut counts: HashMap<(i32, u32), u32> = HashMap::new();
     let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut behind: HashSet<String> = HashSet::new(); // held subjects that took the Python path
     for (i, value) in values.iter().enumerate() {
         let number;
         let found = value.and_then(|bytes| locator.locate(bytes, timestamps[i]).ok());
@@ -102,21 +133,26 @@ pub fn screen(
             },
             None => ("", 0),
         };
-        let code = if subject.is_empty() {
+        let held = !subject.is_empty() && table.get(subject).is_some_and(|e| e.held);
+        let code = if subject.is_empty() || (held && behind.contains(subject)) {
             0
         } else {
-            table.code(subject, micros)
+            table.code(subject, micros, ready(micros, cutoff))
         };
         out.codes.push(code);
         if code == 0 {
+            if held {
+                behind.insert(subject.to_owned());
+            }
             continue;
         }
         *counts.entry((partitions[i], code)).or_insert(0) += 1;
-        match seen.get(subject) {
+        let at = match seen.get(subject) {
             Some(&at) => {
                 let span = &mut out.spans[at];
                 span.first = span.first.min(micros);
                 span.last = span.last.max(micros);
+                at
             }
             None => {
                 seen.insert(subject.to_owned(), out.spans.len());
@@ -125,7 +161,11 @@ pub fn screen(
                     first: micros,
                     last: micros,
                 });
+                out.spans.len() - 1
             }
+        };
+        if held {
+            out.held.push((i, at));
         }
     }
     let mut counts: Vec<_> = counts.into_iter().map(|((p, c), n)| (p, c, n)).collect();
@@ -154,24 +194,74 @@ mod tests {
         out
     }
 
+    fn adult(from: i64, code: u32) -> Entry {
+        Entry {
+            from,
+            until: i64::MAX,
+            code,
+            held: false,
+        }
+    }
+
     #[test]
-    fn table_codes_from_the_entry_time_on() {
-        let mut t = AdultTable::default();
-        t.set("a", 1_000, 3);
-        assert_eq!(t.code("a", 999), 0);
-        assert_eq!(t.code("a", 1_000), 3);
-        assert_eq!(t.code("b", 5_000), 0);
+    fn table_codes_within_the_entry_interval() {
+        let mut t = Table::default();
+        t.set("a", adult(1_000, 3));
+        let kid = Entry {
+            from: 0,
+            until: 2_000,
+            code: 4,
+            held: true,
+        };
+        t.set("k", kid);
+        assert_eq!(t.code("a", 999, false), 0);
+        assert_eq!(t.code("a", 1_000, false), 3);
+        assert_eq!(t.code("b", 5_000, true), 0);
+        assert_eq!(t.code("k", 1_999, true), 4);
+        assert_eq!(
+            t.code("k", 1_999, false),
+            0,
+            "a held entry waits for the hold"
+        );
+        assert_eq!(t.code("k", 2_000, true), 0, "until is exclusive");
         assert!(t.discard("a"));
-        assert_eq!(t.code("a", 5_000), 0);
+        assert_eq!(t.code("a", 5_000, true), 0);
         assert!(!t.discard("a"));
+    }
+
+    #[test]
+    fn a_held_subject_stays_behind_its_first_event_that_takes_the_python_path() {
+        let locator = Locator::new(SCHEMA, Some("user_id"), Some("ts"), true).unwrap();
+        let mut table = Table::default();
+        let kid = Entry {
+            from: 0,
+            until: i64::MAX,
+            code: 2,
+            held: true,
+        };
+        table.set("kid", kid);
+        table.set("adult", adult(0, 1));
+        let values = [
+            click("kid", 1),
+            click("kid", 9), // not ready: held by the Python path
+            click("adult", 9),
+            click("kid", 2), // ready, but behind the held one
+        ];
+        let refs: Vec<Option<&[u8]>> = values.iter().map(|v| Some(&v[..])).collect();
+        let s = screen(&locator, &table, &refs, &[None; 4], &[0; 4], 5_000);
+        assert_eq!(s.codes, vec![2, 0, 1, 0]);
+        assert_eq!(s.held, vec![(0, 0)]);
+        let all = screen(&locator, &table, &refs, &[None; 4], &[0; 4], i64::MAX);
+        assert_eq!(all.codes, vec![2, 2, 1, 2]);
+        assert_eq!(all.held, vec![(0, 0), (1, 0), (3, 0)]);
     }
 
     #[test]
     fn screen_codes_counts_and_spans() {
         let locator = Locator::new(SCHEMA, Some("user_id"), Some("ts"), true).unwrap();
-        let mut table = AdultTable::default();
-        table.set("adult", 0, 1);
-        table.set("later", 5_000_000, 2); // an adult from 5 s after the epoch
+        let mut table = Table::default();
+        table.set("adult", adult(0, 1));
+        table.set("later", adult(5_000_000, 2)); // an adult from 5 s after the epoch
         let values = [
             click("adult", 3),
             click("child", 3),
@@ -185,7 +275,7 @@ mod tests {
         refs.push(None);
         let ts = vec![None; refs.len()];
         let parts = [0, 0, 1, 1, 1, 0, 0];
-        let s = screen(&locator, &table, &refs, &ts, &parts);
+        let s = screen(&locator, &table, &refs, &ts, &parts, i64::MIN);
         assert_eq!(s.codes, vec![1, 0, 0, 2, 1, 0, 0]);
         assert_eq!(s.counts, vec![(0, 1, 1), (1, 1, 1), (1, 2, 1)]);
         let spans: Vec<_> = s
@@ -205,10 +295,11 @@ mod tests {
         let v = click("adult", 3);
         let s = screen(
             &locator,
-            &AdultTable::default(),
+            &Table::default(),
             &[Some(&v[..])],
             &[None],
             &[0],
+            i64::MAX,
         );
         assert_eq!(s.codes, vec![0]);
         assert!(s.spans.is_empty() && s.counts.is_empty());

@@ -7,7 +7,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
 
 use crate::audit;
-use crate::lane::{self, AdultTable};
+use crate::lane::{self, Entry, Table};
 use crate::locate::{Locator, SubjectId};
 use crate::schema::SchemaError;
 
@@ -101,16 +101,20 @@ impl AvroLocator {
         )
     }
 
-    /// `(codes, counts, spans)` for a batch against `lane`: per value its decision
-    /// code (a `bytes`; 0: the Python path), `(partition, code, n)` per partition and
-    /// code, and `(subject, first, last)` per subject in the lane (epoch microseconds).
+    /// `(codes, counts, spans, held)` for a batch against `lane`: per value its decision
+    /// code (`bytes` of native-endian u32s, for `memoryview(...).cast("I")`; 0: the
+    /// Python path), `(partition, code, n)` per partition and
+    /// code, `(subject, first, last)` per subject in the lane (epoch microseconds), and
+    /// `(index, span index)` per passed event of a held (child's) entry. `cutoff`: held
+    /// entries' events at or before it are past the hold.
     fn screen<'py>(
         &self,
         py: Python<'py>,
         values: Vec<Option<Bound<'py, PyBytes>>>,
         timestamps: Vec<Option<i64>>,
         partitions: Vec<i32>,
-        lane: PyRef<'py, AdultLane>,
+        lane: PyRef<'py, LaneTable>,
+        cutoff: i64,
     ) -> PyResult<Bound<'py, PyTuple>> {
         if timestamps.len() != values.len() || partitions.len() != values.len() {
             return Err(PyValueError::new_err((
@@ -123,7 +127,9 @@ impl AvroLocator {
             .map(|v| v.as_ref().map(|b| b.as_bytes()))
             .collect();
         let (inner, table) = (&self.inner, &lane.table);
-        let found = py.detach(|| lane::screen(inner, table, &data, &timestamps, &partitions));
+        let found =
+            py.detach(|| lane::screen(inner, table, &data, &timestamps, &partitions, cutoff));
+        let codes: Vec<u8> = found.codes.iter().flat_map(|c| c.to_ne_bytes()).collect();
         let spans = PyList::empty(py);
         for span in &found.spans {
             spans.append((PyString::new(py, &span.subject), span.first, span.last))?;
@@ -131,33 +137,48 @@ impl AvroLocator {
         PyTuple::new(
             py,
             [
-                PyBytes::new(py, &found.codes).into_any(),
+                PyBytes::new(py, &codes).into_any(),
                 found.counts.into_pyobject(py)?.into_any(),
                 spans.into_any(),
+                found.held.into_pyobject(py)?.into_any(),
             ],
         )
     }
 }
 
-/// The adults' lane table: `AdultLane()`; see `wardstream/_native.pyi`.
+/// The lane's table: `LaneTable()`; see `wardstream/_native.pyi`.
 #[pyclass(module = "wardstream._native")]
 #[derive(Default)]
-struct AdultLane {
-    table: AdultTable,
+struct LaneTable {
+    table: Table,
 }
 
 #[pymethods]
-impl AdultLane {
+impl LaneTable {
     #[new]
     fn new() -> Self {
-        AdultLane::default()
+        LaneTable::default()
     }
 
-    fn set(&mut self, subject: &str, from_micros: i64, code: u8) -> PyResult<()> {
+    #[pyo3(signature = (subject, from_micros, code, until_micros=i64::MAX, held=false))]
+    fn set(
+        &mut self,
+        subject: &str,
+        from_micros: i64,
+        code: u32,
+        until_micros: i64,
+        held: bool,
+    ) -> PyResult<()> {
         if code == 0 {
             return Err(PyValueError::new_err("code 0 means 'not in the lane'"));
         }
-        self.table.set(subject, from_micros, code);
+        let entry = Entry {
+            from: from_micros,
+            until: until_micros,
+            code,
+            held,
+        };
+        self.table.set(subject, entry);
         Ok(())
     }
 
@@ -231,7 +252,7 @@ fn seal_audit<'py>(
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(seal_audit, m)?)?;
     m.add_class::<AvroLocator>()?;
-    m.add_class::<AdultLane>()?;
+    m.add_class::<LaneTable>()?;
     crate::python_store::register(m)?;
     Ok(())
 }

@@ -27,15 +27,29 @@ class AvroLocator:
         values: list[bytes | None],
         timestamps: list[int | None],
         partitions: list[int],
-        lane: AdultLane,
-    ) -> tuple[bytes, list[tuple[int, int, int]], list[tuple[str, int, int]]]:
-        """(codes per value, (partition, code, n) counts, (subject, first, last) spans)."""
+        lane: LaneTable,
+        cutoff: int,
+    ) -> tuple[
+        bytes, list[tuple[int, int, int]], list[tuple[str, int, int]], list[tuple[int, int]]
+    ]:
+        """(codes per value as native-endian u32s, (partition, code, n) counts,
+        (subject, first, last) spans,
+        (index, span index) of each passed event of a held entry); held entries' events
+        pass only at or before ``cutoff`` (epoch microseconds)."""
 
-class AdultLane:
-    """Subject id -> (adult from, epoch microseconds; decision code 1..255)."""
+class LaneTable:
+    """Subject id -> (event times [from, until) in epoch microseconds, decision code
+    from 1, held: a child's, whose events wait for the consent-consistent hold)."""
 
     def __init__(self) -> None: ...
-    def set(self, subject: str, from_micros: int, code: int) -> None: ...
+    def set(
+        self,
+        subject: str,
+        from_micros: int,
+        code: int,
+        until_micros: int = 2**63 - 1,
+        held: bool = False,
+    ) -> None: ...
     def discard(self, subject: str) -> bool: ...
     def clear(self) -> None: ...
     def __len__(self) -> int: ...

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from wardstream.enforce.auditor import Auditor
 from wardstream.enforce.hooks import LifecycleHook, StateTarget
-from wardstream.enforce.lane import AdultLane, Screened
+from wardstream.enforce.lane import Lane, Screened
 from wardstream.enforce.metrics import Metrics
 from wardstream.enforce.processor import PipelineProcessor
 from wardstream.enforce.quarantine import QuarantineBook
@@ -78,16 +78,18 @@ class Enforcer:
         values: Sequence[bytes | None],
         timestamps: Sequence[int | None],
         partitions: Sequence[int],
+        offsets: Sequence[int],
         arrival: float,
-    ) -> tuple[Screened, AdultLane] | None:
-        """The adults' lane on a batch of ``topic`` (see ``enforce.lane``): which records
-        the engine sends to ``pipeline.sink`` as they are, with ``lane.headers``; None
-        when none. The others go through ``submit`` as before, in their order."""
+    ) -> tuple[Screened, Lane] | None:
+        """The lane on a batch of ``topic`` (see ``enforce.lane``): which records the
+        engine sends to ``pipeline.sink`` as they are, with ``lane.headers``, after
+        ``Screened.outputs``; None when none. The others go through ``submit`` as before,
+        in their order."""
         processor = self.by_source[topic]
         lane = processor.lane
         if lane is None:
             return None
-        screened = lane.screen(values, timestamps, partitions, arrival)
+        screened = lane.screen(values, timestamps, partitions, offsets, arrival)
         if screened is None:
             return None
         name, now, metrics = processor.pipeline.name, self.wall(), self.metrics

@@ -7,7 +7,7 @@ lifecycle imports the enforcer, never the other way round.
 * ``RouteObserver.routed`` - once for every routed event, after its route is
   known (and for every release from quarantine): the compensation pass log and
   the ``ward.seen`` marks. It may return records to send with the event.
-  ``adults_passed`` - the same for the adults' lane, one call per batch.
+  ``adults_passed`` - the same for the adults the lane passed, one call per batch.
 * ``StateTarget`` - what an engine's state reader feeds every state record to.
 * ``LifecycleHook.tick`` - the lifecycle's periodic work in ``Enforcer.tick``.
 """
@@ -43,7 +43,7 @@ class RouteObserver(Protocol):
     def routed(self, event: Routed) -> list[OutRecord]: ...
 
     def adults_passed(self, pipeline: str, spans: Spans, wall: float) -> None:
-        """The adults' lane passed these subjects' events to the sink (decisions
+        """The lane passed these adults' events to the sink (decisions
         without a consent; see ``wardstream.enforce.lane``)."""
 
 

@@ -1,27 +1,38 @@
-"""The adults' lane: a batch's adult events decided and routed in one native call.
+"""The lane: a batch's adults' and consented children's events decided and routed in
+one native call.
 
 Most events of a stream are adults'; their decision depends only on the subject's
 profile and the policy, never on consents, fields or holds (``policy.decide``,
 steps 1-4). The Python policy compiles that into one table entry per subject:
 :func:`~wardstream.policy.decide.adult_pass_from` says from which event time on
-``decide`` passes the subject's events as an adult's, and with which decision. The
-native side (``wardstream._native.AdultLane``) only evaluates the table: for a batch
-of schemaless Avro values it validates every record completely, finds subject and
-event time, and says which records pass; for those the engine produces the original
-bytes with the decision's headers, and the lane accounts for them in bulk (the audit
-SUMMARY counters, the compensation pass log, metrics). Everything else (children,
-unknown ages, undecodable bytes, subjects not in the table) takes the Python path,
-unchanged.
+``decide`` passes the subject's events as an adult's, and with which decision. A
+consented child's decision also rests on one grant: over the event times
+:func:`~wardstream.policy.decide.consented_pass_between` gives, ``decide`` passes
+every event of the subject, whatever fields it holds, with one decision; such an
+entry is *held*: its events pass only once past the consent-consistent hold (the
+state was caught up at or after ``min(event time, arrival) + state_lateness``), and
+a child with an event waiting in the Python path has no entry.
 
-Entries are learnt from the Python path's own adult decisions and dropped whenever
-the subject's state changes (a state listener) or the policy object is replaced (a
-stop marker): a table entry is never older than the state it was compiled from.
+The native side (``wardstream._native.LaneTable``) only evaluates the table: for a
+batch of schemaless Avro values it validates every record completely, finds subject
+and event time, and says which records pass; for those the engine produces the
+original bytes with the decision's headers. The lane accounts for adults in bulk (the
+audit SUMMARY counters, the compensation pass log, metrics) and writes each child's
+event its own audit record, as the Python path does, plus the pass log and
+``ward.seen`` marks per subject and batch. Everything else (unknown ages, children
+without a simple consent, redactions, undecodable bytes, subjects not in the table)
+takes the Python path, unchanged.
+
+Entries are learnt from the Python path's own decisions and dropped whenever the
+subject's state changes (a state listener) or the policy object is replaced (a stop
+marker): a table entry is never older than the state it was compiled from.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -30,21 +41,32 @@ from wardstream.domain.decision import Decision
 from wardstream.domain.pipeline import Pipeline
 from wardstream.domain.subject import SubjectProfile
 from wardstream.enforce.auditor import Auditor
-from wardstream.enforce.hooks import RouteObserver
-from wardstream.enforce.records import Headers, forwarded_headers
+from wardstream.enforce.hooks import Routed, RouteObserver
+from wardstream.enforce.records import SINK, Headers, OutRecord, forwarded_headers
 from wardstream.enforce.schema_wait import SchemaWait
 from wardstream.enforce.sink import ward_headers
 from wardstream.enforce.state import StateStore
-from wardstream.policy.age import NEVER
+from wardstream.policy.age import ALWAYS, NEVER
 from wardstream.policy.context import PolicyContext
-from wardstream.policy.decide import adult_pass_from
+from wardstream.policy.decide import adult_pass_from, consented_pass_between
+from wardstream.policy.ledger import ConsentLedger
 from wardstream.serde import AvroCodec, AvroSchema, Codec, UnsupportedFormat
 from wardstream.serde.lazy import EPOCH, SUBJECT_FROM_KEY
 from wardstream.serde.native import NativeLocator
 
-MAX_CODES = 255
-I64_MIN = -(2**63)
+MAX_CODES = 1_000_000
+"""Decisions the lane keeps codes for (a consented child's names its consent: about one
+per child); past it the table starts afresh and is learnt again."""
+MAX_UNFIT = 100_000
+I64_MIN, I64_MAX = -(2**63), 2**63 - 1
 MICROSECOND = timedelta(microseconds=1)
+
+
+class Holds(Protocol):
+    """The processor's timing, as the lane reads it (``processor.Timing``)."""
+
+    @property
+    def state_lateness(self) -> float: ...
 
 
 class Host(Protocol):
@@ -59,33 +81,46 @@ class Host(Protocol):
     state: StateStore
 
     @property
+    def timing(self) -> Holds: ...
+
+    @property
     def codec(self) -> Codec: ...
+
+    @property
+    def seals_fields(self) -> bool:
+        """``encrypt: true`` sink fields: a child's event is re-encoded, never in the lane."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
 class Screened:
-    """A batch screened: ``codes[i]`` is non-zero for a record in the lane, and
-    ``by_reason`` counts them by the reason of their decision (for metrics)."""
+    """A batch screened: ``codes[i]`` is non-zero for a record in the lane, ``by_reason``
+    counts them by the reason of their decision (for metrics), and ``outputs`` are the
+    records to send with them (children's audit records, ``ward.seen`` marks)."""
 
-    codes: bytes
+    codes: Sequence[int]
     by_reason: dict[str, int]
+    outputs: list[OutRecord] = field(default_factory=list)
 
 
-class AdultLane:
+class Lane:
     """The lane of one pipeline processor; see the module doc."""
 
     def __init__(self, processor: Host, locator: NativeLocator) -> None:
         self.p, self.locator = processor, locator
         self.sink = processor.pipeline.sink
-        self.table = _native.AdultLane()
+        self.table = _native.LaneTable()
         self.policy = processor.policy
         self.decisions: list[Decision] = []  # code - 1 -> the decision
         self.ward: list[Headers] = []  # code - 1 -> its ward-* headers
         self._codes: dict[Decision, int] = {}
+        self._unfit: set[str] = set()  # children with no interval: not asked again until
+        self.children = not processor.seals_fields  # their state changes
+        self.everything = _everything(processor)
         processor.state.listeners.append(self.forget)
 
     @classmethod
-    def of(cls, processor: Host) -> AdultLane | None:
+    def of(cls, processor: Host) -> Lane | None:
         """The lane for ``processor``, or None where the native path cannot read its
         events as the Python path does: JSON, Confluent framing, a reader schema, a
         subject taken from the key (such adults are never decoded at all)."""
@@ -107,26 +142,56 @@ class AdultLane:
         """Compile ``profile`` into the table (after the Python path passed an adult)."""
         self._current()
         found = adult_pass_from(profile, self.p.pipeline, self.policy)
-        if found is None:
+        if found is not None:
+            since, decision = found
+            self._set(subject_id, decision, _micros(since), I64_MAX, held=False)
+
+    def learn_child(
+        self,
+        subject_id: str,
+        profile: SubjectProfile | None,
+        consents: ConsentLedger | None,
+        when: datetime,
+    ) -> None:
+        """Compile a consented child's interval around ``when`` (after the Python path
+        passed its event at ``when`` and has none of its events waiting)."""
+        self._current()
+        if not self.children or subject_id in self._unfit:
             return
-        since, decision = found
+        found = consented_pass_between(
+            profile, consents, self.p.pipeline, self.policy, when, self.everything
+        )
+        if found is not None:
+            start, end, decision = found
+            self._set(subject_id, decision, _micros(start), _micros(end), held=True)
+        elif len(self._unfit) < MAX_UNFIT:
+            self._unfit.add(subject_id)
+
+    def _set(
+        self, subject_id: str, decision: Decision, start: int, end: int, *, held: bool
+    ) -> None:
         code = self._codes.get(decision)
         if code is None:
             if len(self.decisions) >= MAX_CODES:
-                return
+                self._clear()
             self.decisions.append(decision)
             self.ward.append(ward_headers(decision))
             code = self._codes[decision] = len(self.decisions)
-        self.table.set(subject_id, _micros(since), code)
+        self.table.set(subject_id, start, code, end, held)
 
     def forget(self, subject_id: str) -> None:
         """A state listener: the subject's profile or consents changed."""
         self.table.discard(subject_id)
+        self._unfit.discard(subject_id)
 
     def _current(self) -> None:
         if self.p.policy is not self.policy:  # e.g. a stop marker replaced it
-            self.table.clear()
+            self._clear()
             self.policy = self.p.policy
+
+    def _clear(self) -> None:
+        self.table.clear()
+        self.decisions, self.ward, self._codes, self._unfit = [], [], {}, set()
 
     def __len__(self) -> int:
         return len(self.table)
@@ -137,28 +202,68 @@ class AdultLane:
         values: Sequence[bytes | None],
         timestamps: Sequence[int | None],
         partitions: Sequence[int],
+        offsets: Sequence[int],
         arrival: float,
     ) -> Screened | None:
-        """Which records of a batch pass as adults' (None: none, take the Python path),
-        with their audit counts and pass-log spans recorded (``Enforcer.screen`` records
-        the metrics). The caller must then send each one's value unchanged to the sink,
-        with :meth:`headers`."""
+        """Which records of a batch pass in the lane (None: none, take the Python path),
+        with their audit records and counts, pass-log spans and seen marks made
+        (``Enforcer.screen`` records the metrics). The caller sends ``outputs``, then
+        each passed record's value unchanged to the sink, with :meth:`headers`."""
         self._current()
         if not len(self.table) or self.p.schema_wait.queues:
             return None  # nothing compiled yet, or partitions wait behind the registry
-        codes, counts, spans = self.locator.screen(values, timestamps, partitions, self.table)
+        raw, counts, spans, held = self.locator.screen(
+            values, timestamps, partitions, self.table, self._cutoff(arrival)
+        )
+        codes = memoryview(raw).cast("I")
         if not counts:
             return None
         name, auditor = self.p.pipeline.name, self.p.auditor
         by_reason: dict[str, int] = {}
         for partition, code, n in counts:
             decision = self.decisions[code - 1]
-            auditor.count_adult(f"{name}/{partition}", name, decision.rule, n)
+            if not decision.needs_own_audit_record:
+                auditor.count_adult(f"{name}/{partition}", name, decision.rule, n)
             reason = decision.reason.value
             by_reason[reason] = by_reason.get(reason, 0) + n
+        outputs: list[OutRecord] = []
+        source = self.p.pipeline.source
+        children: dict[int, int] = {}  # span -> its subject's code
+        for i, at in held:  # children: an audit record each, as on the Python path
+            part, code = partitions[i], codes[i]
+            children[at] = code
+            ref = f"{source}/{part}/{offsets[i]}"
+            decision = self.decisions[code - 1]
+            outputs.append(auditor.decision(f"{name}/{part}", name, spans[at][0], decision, ref))
+        adults = [span for at, span in enumerate(spans) if at not in children]
         for observer in self.p.observers:
-            observer.adults_passed(name, spans, arrival)
-        return Screened(codes, by_reason)
+            if adults:
+                observer.adults_passed(name, adults, arrival)
+            for at, code in children.items():
+                outputs += self._routed(observer, spans[at], code, arrival)
+        return Screened(codes, by_reason, outputs)
+
+    def _routed(
+        self, observer: RouteObserver, span: tuple[str, int, int], code: int, arrival: float
+    ) -> list[OutRecord]:
+        """A child's events of the batch, as the pass log and the seen marks take them:
+        the first and the last (what they keep of a subject is its span)."""
+        subject_id, first, last = span
+        decision, name = self.decisions[code - 1], self.p.pipeline.name
+        out: list[OutRecord] = []
+        for micros in sorted({first, last}):
+            when = EPOCH + timedelta(microseconds=micros)
+            out += observer.routed(Routed(name, subject_id, when, SINK, decision, arrival))
+        return out
+
+    def _cutoff(self, arrival: float) -> int:
+        """The latest event time (epoch micros) past the hold now: every event when the
+        batch arrived before it, none before the state was first caught up."""
+        caught_up = self.p.state.caught_up_at
+        if caught_up <= 0:
+            return I64_MIN
+        ready = caught_up - self.p.timing.state_lateness
+        return I64_MAX if arrival <= ready else int(ready * 1_000_000)
 
     def headers(self, code: int, original: Headers | None) -> list[tuple[str, bytes | None]]:
         """The sink record's headers for a record of ``code`` (``original``: the
@@ -167,5 +272,17 @@ class AdultLane:
         return list(forwarded_headers(original, ward) if original else ward)
 
 
+def _everything(processor: Host) -> frozenset[str]:
+    """Every field an event can carry, as the presence probe (``serde.presence_probe``)
+    names them: the pipeline's listed paths, and the schema's top-level fields that no
+    listed path starts with."""
+    listed = frozenset(processor.pipeline.fields)
+    roots = {path.split(".", 1)[0] for path in listed}
+    top = {f["name"] for f in json.loads(processor.schema.text).get("fields", ())}
+    return listed | (top - roots)
+
+
 def _micros(when: datetime) -> int:
-    return I64_MIN if when == NEVER else (when - EPOCH) // MICROSECOND
+    if when == NEVER:
+        return I64_MIN
+    return I64_MAX if when == ALWAYS else (when - EPOCH) // MICROSECOND

@@ -25,7 +25,7 @@ from wardstream.domain.subject import SubjectProfile
 from wardstream.enforce.auditor import Auditor
 from wardstream.enforce.deadletters import DeadLetters, NoValue
 from wardstream.enforce.hooks import Routed, RouteObserver
-from wardstream.enforce.lane import AdultLane
+from wardstream.enforce.lane import Lane
 from wardstream.enforce.quarantine import Entry, QuarantineBook, quarantine_id
 from wardstream.enforce.records import (
     DROPPED,
@@ -95,13 +95,14 @@ class PipelineProcessor:
         self._present = presence_probe(pipeline.fields)
         self.waiting: list[_Waiting] = []
         self._held: set[tuple[int, str]] = set()  # (partition, subject) with an event waiting
+        self._held_subjects: set[str] = set()  # their subjects: none of them in the lane
         self.dead_letters = DeadLetters(deadletter_topic, auditor, book.ring)
         self.sink = SinkWriter(pipeline, codec, schema, field_sealer(pipeline, book.ring))
         # told of every routed event (the lifecycle's pass log and seen marks)
         self.observers: list[RouteObserver] = []
         self.releases = Releases(self)
         self.schema_wait = SchemaWait()
-        self.lane = AdultLane.of(self)  # adults' events in one native call per batch
+        self.lane = Lane.of(self)  # adults' and consented children's events, per batch
 
     @property
     def codec(self) -> Codec:
@@ -110,7 +111,11 @@ class PipelineProcessor:
     @codec.setter
     def codec(self, codec: Codec) -> None:  # decodes the source, encodes what leaves
         self.sink.codec = codec
-        self.lane = AdultLane.of(self)
+        self.lane = Lane.of(self)
+
+    @property
+    def seals_fields(self) -> bool:
+        return self.sink.sealer is not None
 
     # -- the event path -------------------------------------------------------------
     def submit(self, rec: InRecord) -> Outcome | None:
@@ -147,6 +152,9 @@ class PipelineProcessor:
             return self._decide_and_route(rec, value, env)
         self.waiting.append(_Waiting(rec, value, env, ready_at, rec.arrival + self.timing.max_hold))
         self._held.add(held)  # the subject's later events of this partition wait behind it
+        if self.lane is not None and env.subject_id not in self._held_subjects:
+            self.lane.forget(env.subject_id)  # nor do they pass in the lane
+        self._held_subjects.add(env.subject_id)
         return None
 
     def poll(self) -> list[Outcome]:
@@ -166,6 +174,7 @@ class PipelineProcessor:
                 still.append(w)
                 behind.add(held)
         self.waiting, self._held = still, behind
+        self._held_subjects = {subject for _, subject in behind}
         return done
 
     def _decided(self, w: _Waiting, done: list[Outcome]) -> bool:
@@ -247,6 +256,10 @@ class PipelineProcessor:
             outputs = sink.record(rec, decision, sink.passed(rec, value, decision, sid))
             if decision.needs_own_audit_record:
                 outputs.append(self._audit(chain, env, decision, rec))
+                if self.lane is not None and sid not in self._held_subjects:
+                    state = self.state  # its next events may take the lane
+                    profile, consents = state.subjects.get(sid), state.consents.get(sid)
+                    self.lane.learn_child(sid, profile, consents, env.event_time)
             else:
                 self.auditor.count_adult(chain, self.pipeline.name, decision.rule)
             return Outcome(rec, SINK, outputs, decision.reason.value)

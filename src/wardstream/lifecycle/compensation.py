@@ -102,7 +102,7 @@ class PassLog:
         return []
 
     def adults_passed(self, pipeline: str, spans: Spans, wall: float) -> None:
-        """``RouteObserver``: the adults' lane passed these (without a consent)."""
+        """``RouteObserver``: the lane passed these adults' events (without a consent)."""
         passed = self.passed
         for subject_id, first, last in spans:
             at = EPOCH + timedelta(microseconds=first)

@@ -40,7 +40,7 @@ from wardstream.domain.enums import Action, AgeBand, UnknownAge
 from wardstream.domain.pipeline import Pipeline
 from wardstream.domain.reasons import ReasonCode
 from wardstream.domain.subject import SubjectProfile
-from wardstream.policy.age import ALWAYS, SubjectFacts, facts_for
+from wardstream.policy.age import ALWAYS, NEVER, SubjectFacts, facts_for
 from wardstream.policy.compiled import CompiledPipeline, PackPlan, compiled
 from wardstream.policy.context import PolicyContext
 from wardstream.policy.coverage import Screened, evaluate, screen
@@ -251,7 +251,7 @@ def adult_pass_from(
 
     From that moment on the decision depends on nothing but the profile and the policy
     (steps 1-4 above): not on consents, fields or the event. This is what the native
-    adults' lane (``wardstream.enforce.lane``) evaluates; it asks ``decide`` for the
+    lane (``wardstream.enforce.lane``) evaluates for adults; it asks ``decide`` for the
     decision rather than building it, so the two cannot differ.
     """
     if subject is None or policy.service_stopped:
@@ -264,6 +264,63 @@ def adult_pass_from(
     if decision.action is not PASS or decision.age_band is not ADULT:
         return None  # cannot happen while steps 1-4 read as above; fail closed if it does
     return since, decision
+
+
+def consented_pass_between(
+    subject: SubjectProfile | None,
+    consents: ConsentLedger | None,
+    pipeline: Pipeline,
+    policy: PolicyContext,
+    when: datetime,
+    everything: frozenset[str],
+) -> tuple[datetime, datetime, Decision] | None:
+    """The event times ``[start, end)`` around ``when`` over which ``decide`` passes this
+    child's (minor's, unknown-age subject's) events in ``pipeline`` with one decision,
+    whichever fields they hold (``everything``: every field an event of the pipeline's
+    schema can carry), and that decision; None when there is no such simple interval.
+
+    Within one age band, a subject whose consent for the pipeline rests on at most one
+    usable grant (one party group) is decided by that grant's ``effective_at`` and
+    ``expires_at`` alone: the state is fixed (a change of it drops the answer), and a
+    grant that covers every field of ``everything`` covers every subset of it. The
+    decision is asked of ``decide`` (at ``start`` and ``when``, with every field and with
+    none), so the two cannot differ. This is what the native lane
+    (``wardstream.enforce.lane``) evaluates for consented children.
+    """
+    if subject is None or policy.service_stopped or when.tzinfo is None:
+        return None
+    prep = prepare(subject, consents, pipeline, policy)
+    facts = prep.facts
+    if facts.deregistered_at is not None:
+        return None
+    band = facts.band_at(when)
+    if band is ADULT:
+        return None
+    if band is CHILD:
+        start, end = NEVER, facts.child_until
+    elif band is MINOR:
+        start, end = facts.child_until, facts.minor_until
+    else:
+        start, end = NEVER, ALWAYS
+    groups = prep.minor if band is MINOR else prep.child
+    if len(groups) > 1 or (groups and len(groups[0].ok) != 1):
+        return None
+    if groups:
+        grant = groups[0].ok[0]
+        start = max(start, grant.effective_at)
+        end = min(end, grant.expires_at or ALWAYS)
+    if not start <= when < end:
+        return None
+    sid = subject.subject_id
+    found = decide(EventFacts(sid, when, everything), subject, consents, pipeline, policy)
+    if found.action is not PASS:
+        return None
+    for at in (start, when):
+        for present in (everything, frozenset()):
+            facts_at = EventFacts(sid, at, present)
+            if decide(facts_at, subject, consents, pipeline, policy) != found:
+                return None
+    return start, end, found
 
 
 def _plan(subject: SubjectProfile | None, pipeline: Pipeline, policy: PolicyContext) -> PackPlan:

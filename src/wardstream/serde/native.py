@@ -9,7 +9,7 @@ path raises for the same bytes (same class, same message). No record is turned
 into Python objects; only the results are.
 
 The differential tests (``tests/unit/serde/test_native_decode.py``) pin it to the
-Python path; ``screen`` is the adults' lane's call (``wardstream.enforce.lane``).
+Python path; ``screen`` is the lane's call (``wardstream.enforce.lane``).
 """
 
 from __future__ import annotations
@@ -119,11 +119,15 @@ class NativeLocator:
         values: Sequence[bytes | None],
         timestamps: Sequence[int | None],
         partitions: Sequence[int],
-        lane: _native.AdultLane,
-    ) -> tuple[bytes, list[tuple[int, int, int]], list[tuple[str, int, int]]]:
+        lane: _native.LaneTable,
+        cutoff: int,
+    ) -> tuple[
+        bytes, list[tuple[int, int, int]], list[tuple[str, int, int]], list[tuple[int, int]]
+    ]:
         """Validate and locate a batch and evaluate ``lane`` on it: ``(codes, counts,
-        spans)``, see ``wardstream.enforce.lane``."""
-        return self._native.screen(list(values), list(timestamps), list(partitions), lane)
+        spans, held)``, see ``wardstream.enforce.lane``."""
+        values, stamps = list(values), list(timestamps)
+        return self._native.screen(values, stamps, list(partitions), lane, cutoff)
 
     def _subjects_from_keys(
         self,

@@ -1,10 +1,10 @@
 """The fast engine's batches: source records in, outputs produced.
 
 A batch (one consume) is split by source; each source's records go through the
-adults' lane in one native call (``Enforcer.screen``), whose records are produced
-as they came with the decision's headers, and the rest through ``Enforcer.submit``,
-in their order. A record held for state is marked in its partition's progress, so
-the commit stops before it.
+lane in one native call (``Enforcer.screen``), whose records are produced as they
+came with the decision's headers (after the children's audit records and seen marks
+it made), and the rest through ``Enforcer.submit``, in their order. A record held
+for state is marked in its partition's progress, so the commit stops before it.
 """
 
 from __future__ import annotations
@@ -65,16 +65,17 @@ class Batches:
             self._source(topic, group, arrival)
 
     def _source(self, topic: str, messages: list[Any], arrival: float) -> None:
-        """One source's records of a batch, in order: the adults' lane sends its records
-        as they are (one native call for the batch), the others go through ``submit``."""
+        """One source's records of a batch, in order: the lane sends its records as they
+        are (one native call for the batch), the others go through ``submit``."""
         values = [m.value() for m in messages]
         stamps = [ts if kind else None for kind, ts in (m.timestamp() for m in messages)]
-        partitions = [m.partition() for m in messages]
-        found = self.enforcer.screen(topic, values, stamps, partitions, arrival)
+        partitions, offsets = [m.partition() for m in messages], [m.offset() for m in messages]
+        found = self.enforcer.screen(topic, values, stamps, partitions, offsets, arrival)
         codes, lane = (found[0].codes, found[1]) if found else (bytes(len(messages)), None)
         sink = lane.sink if lane is not None else ""
-        if lane is not None:
+        if found is not None:
             self.delivery.before_produce()
+            self.send(found[0].outputs)  # children's audit records and seen marks
         produce, submit, send = self.producer.produce, self.enforcer.submit, self.send
         for i, m in enumerate(messages):
             code = codes[i]

@@ -3,7 +3,7 @@
 Glue only, like the Faust engine: source records become ``InRecord``, the
 ``Enforcer`` decides, every ``OutRecord`` is produced as is. The loop takes a
 batch (wait for the first record, then whatever is already fetched), hands it to
-``batch.Batches`` (the adults' lane for the whole batch, ``submit`` for the rest),
+``batch.Batches`` (the lane for the whole batch, ``submit`` for the rest),
 ticks the enforcer every ``tick_interval_s`` and commits every
 ``commit_interval_s``. Held events (waiting for current state) are not
 decided, so a partition's committed offset stops at its lowest held event;

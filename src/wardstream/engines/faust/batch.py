@@ -1,4 +1,4 @@
-"""Faust events as the enforcer takes them (``InRecord``s, the adults' lane per batch), and
+"""Faust events as the enforcer takes them (``InRecord``s, the lane per batch), and
 which partitions wait for the schema registry."""
 
 from __future__ import annotations
@@ -12,10 +12,14 @@ from wardstream.enforce.enforcer import Enforcer
 from wardstream.enforce.records import InRecord, OutRecord
 
 
-def lanes(enforcer: Enforcer, events: list[EventT], now: float) -> list[OutRecord | None]:
-    """Per event, its sink record when the adults' lane passes it (one native call
-    per source in the batch; ``Enforcer.screen``), else None."""
+def lanes(
+    enforcer: Enforcer, events: list[EventT], now: float
+) -> tuple[list[OutRecord | None], list[OutRecord]]:
+    """Per event, its sink record when the lane passes it (one native call per source in
+    the batch; ``Enforcer.screen``), else None; and the records to send first (children's
+    audit records and seen marks)."""
     out: list[OutRecord | None] = [None] * len(events)
+    first: list[OutRecord] = []
     by_source: dict[str, list[int]] = {}
     for i, event in enumerate(events):
         by_source.setdefault(event.message.topic, []).append(i)
@@ -23,16 +27,17 @@ def lanes(enforcer: Enforcer, events: list[EventT], now: float) -> list[OutRecor
         ms = [events[i].message for i in indices]
         stamps = [_millis(m.timestamp) for m in ms]
         values, partitions = [m.value for m in ms], [m.partition for m in ms]
-        found = enforcer.screen(topic, values, stamps, partitions, now)
+        found = enforcer.screen(topic, values, stamps, partitions, [m.offset for m in ms], now)
         if found is None:
             continue
         screened, lane = found
+        first += screened.outputs
         for j, code in enumerate(screened.codes):
             if code:
                 m = ms[j]
                 headers = tuple(lane.headers(code, _headers(m)))
                 out[indices[j]] = OutRecord(lane.sink, m.key, m.value, headers, stamps[j])
-    return out
+    return out, first
 
 
 def in_record(event: EventT, now: float) -> InRecord:

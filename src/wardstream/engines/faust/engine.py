@@ -143,12 +143,12 @@ class FaustEngine:
             held: list[Key] = []
             async with self._order:  # a rebalance may have come while this batch waited
                 generation, fetched = self._generation, self.app.consumer_generation_id
-                outputs: list[OutRecord] = []
                 # fetched before a rebalance: read again from the commit
                 events = [e for e in events if self._current(e.message, fetched)]
-                for event, passed in zip(events, lanes(self.enforcer, events, now), strict=True):
+                passes, outputs = lanes(self.enforcer, events, now)
+                for event, passed in zip(events, passes, strict=True):
                     m = event.message
-                    if passed is not None:  # the adults' lane: sent as it came
+                    if passed is not None:  # the lane: sent as it came
                         outputs.append(passed)
                         read[(m.topic, m.partition)] = m.offset + 1
                         done.append(event)

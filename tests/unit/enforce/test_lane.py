@@ -1,4 +1,4 @@
-"""The adults' lane (native) against ``decide`` (the Python reference), and its upkeep.
+"""The lane (native) against ``decide`` (the Python reference), and its upkeep.
 
 The differential property: for profiles around every age boundary (birth dates a day
 either side of a birthday, verified bands, no age, deregistrations, vulnerability),
@@ -6,8 +6,9 @@ every jurisdiction and ``unknown_age`` mode, consent ledgers, stopped services a
 event times either side of the boundary, an event the native lane passes gets exactly
 the decision ``decide`` returns (action, reasons, rules, bands, consent ids, removed
 fields), and every event ``decide`` passes as an adult's is in the lane once the
-subject was learnt. Then: state changes and stop markers empty it, and the fast engine
-sends the same records with the lane as without it.
+subject was learnt; the same for consented children's entries. Then: state changes and
+stop markers empty it, and the fast engine sends the same records with the lane as
+without it.
 """
 
 from __future__ import annotations
@@ -30,8 +31,9 @@ from wardstream.domain.subject import SubjectProfile
 from wardstream.enforce.auditor import Auditor
 from wardstream.enforce.enforcer import Enforcer
 from wardstream.enforce.hooks import RouteObserver
-from wardstream.enforce.lane import AdultLane
+from wardstream.enforce.lane import Lane
 from wardstream.enforce.metrics import Metrics
+from wardstream.enforce.processor import Timing
 from wardstream.enforce.schema_wait import SchemaWait
 from wardstream.enforce.state import StateStore
 from wardstream.engines.fast.engine import FastEngine
@@ -72,6 +74,8 @@ class Host:
     schema_wait: SchemaWait = field(default_factory=SchemaWait)
     state: StateStore = field(default_factory=StateStore)
     codec: Codec = CODEC
+    timing: Timing = field(default_factory=Timing)
+    seals_fields: bool = False
 
 
 def _profile(draw: Any) -> SubjectProfile | None:
@@ -122,14 +126,14 @@ def cases(draw: Any) -> tuple[Any, ...]:
 @given(cases())
 def test_the_lane_passes_exactly_what_decide_passes_as_an_adults(case: tuple[Any, ...]) -> None:
     profile, ledger, pipe, pol, times, pages = case
-    lane = AdultLane.of(Host(pipe, pol))
+    lane = Lane.of(Host(pipe, pol))
     assert lane is not None
     lane.learn("s-1", profile)
     values = [
         CODEC.encode({"user_id": "s-1", "page": p, "ts": t})
         for t, p in zip(times, pages, strict=True)
     ]
-    screened = lane.screen(values, [None] * len(values), [0] * len(values), NOW)
+    screened = lane.screen(values, [None] * len(values), [0] * len(values), [0] * len(values), NOW)
     codes = screened.codes if screened is not None else bytes(len(values))
     for code, when, page in zip(codes, times, pages, strict=True):
         present = frozenset({"user_id", "ts"} | ({"page"} if page else set()))
@@ -140,18 +144,47 @@ def test_the_lane_passes_exactly_what_decide_passes_as_an_adults(case: tuple[Any
         assert bool(code) == adults, (profile, when, expected)
 
 
+@LANE_RUNS
+@given(cases())
+def test_the_lane_passes_a_consented_child_exactly_as_decide_does(case: tuple[Any, ...]) -> None:
+    """Children's entries, learnt at each event time as the Python path would after a
+    pass, against ``decide`` on every event of the batch (pages present or not)."""
+    profile, ledger, pipe, pol, times, pages = case
+    host = Host(pipe, pol, state=StateStore(caught_up_at=NOW + 3600))
+    lane = Lane.of(host)
+    assert lane is not None
+    for when in times:
+        lane.learn_child("s-1", profile, ledger, when)
+    values = [
+        CODEC.encode({"user_id": "s-1", "page": p, "ts": t})
+        for t, p in zip(times, pages, strict=True)
+    ]
+    n = len(values)
+    screened = lane.screen(values, [None] * n, [0] * n, list(range(n)), NOW)
+    codes = screened.codes if screened is not None else bytes(n)
+    for code, when, page in zip(codes, times, pages, strict=True):
+        present = frozenset({"user_id", "ts"} | ({"page"} if page else set()))
+        expected = decide(EventFacts("s-1", when, present), profile, ledger, pipe, pol)
+        if code:
+            assert lane.decisions[code - 1] == expected, (profile, when)
+    if screened is not None:  # one audit record per child's event passed, with its ref
+        audited = [r for r in screened.outputs if r.topic == "ward.audit"]
+        children = [c for c in codes if c and lane.decisions[c - 1].needs_own_audit_record]
+        assert len(audited) == len(children)
+
+
 def test_the_python_path_fills_the_lane_and_state_changes_empty_it() -> None:
     p = processor(Clock())
     assert p.lane is not None and len(p.lane) == 0
     value = CODEC.encode({"user_id": "adult-1", "page": None, "ts": T0})
-    assert p.lane.screen([value], [None], [0], NOW) is None  # nothing learnt yet
+    assert p.lane.screen([value], [None], [0], [0], NOW) is None  # nothing learnt yet
     assert p.submit(record(1, "adult-1")) is not None  # decided in Python, and learnt
-    screened = p.lane.screen([value], [None], [3], NOW)
+    screened = p.lane.screen([value], [None], [3], [3], NOW)
     assert screened is not None and list(screened.codes) == [1]
     assert screened.by_reason == {"ADULT": 1}
     # a corrected birth date makes them a child: the entry goes with the state change
     p.state.put_subject("adult-1", subject(born(10), subject_id="adult-1"))
-    assert len(p.lane) == 0 and p.lane.screen([value], [None], [0], NOW) is None
+    assert len(p.lane) == 0 and p.lane.screen([value], [None], [0], [0], NOW) is None
     p.submit(record(2, "adult-1"))
     assert len(p.lane) == 0  # a child's decision teaches the lane nothing
 
@@ -162,12 +195,12 @@ def test_a_stop_marker_empties_the_lane() -> None:
     assert p.lane is not None and len(p.lane) == 1
     p.policy = replace(p.policy, service_stopped=True)
     value = CODEC.encode({"user_id": "adult-1", "page": None, "ts": T0})
-    assert p.lane.screen([value], [None], [0], NOW) is None and len(p.lane) == 0
+    assert p.lane.screen([value], [None], [0], [0], NOW) is None and len(p.lane) == 0
 
 
 def test_no_lane_where_the_native_path_cannot_read_as_python_does() -> None:
-    assert AdultLane.of(Host(pipeline(), policy(), codec=AvroCodec(SCHEMA, reader=SCHEMA))) is None
-    assert AdultLane.of(Host(pipeline(subject="key"), policy())) is None
+    assert Lane.of(Host(pipeline(), policy(), codec=AvroCodec(SCHEMA, reader=SCHEMA))) is None
+    assert Lane.of(Host(pipeline(subject="key"), policy())) is None
 
 
 # -- the fast engine: the same records with and without the lane -----------------------
@@ -213,7 +246,7 @@ class Delivery:
     def before_produce(self) -> None: ...
 
 
-def _run(lane: bool) -> tuple[list[tuple[Any, ...]], dict[Any, int], list[Any]]:
+def _run(lane: bool) -> tuple[list[tuple[Any, ...]], dict[Any, int], list[Any], int]:
     clock = Clock()
     clock.now = NOW + 60  # state current: children are decided at once
     p = processor(clock)
@@ -236,16 +269,20 @@ def _run(lane: bool) -> tuple[list[tuple[Any, ...]], dict[Any, int], list[Any]]:
     e.batches.handle(batch)
     counts = {k: v for k, v in enforcer.metrics.decisions.items()}
     summaries = [c._counts for c in p.auditor._counters.values()]
-    return producer.sent, counts, summaries
+    return producer.sent, counts, summaries, len(p.lane) if p.lane is not None else 0
+
+
+def _view(sent: list[tuple[Any, ...]]) -> tuple[list[Any], list[Any]]:
+    """The sink records in order, whole; the audit records by key (their ids are random,
+    and the lane writes its children's before the batch's other records)."""
+    audit = sorted((s[2], s[1].split(b"\x02", 1)[0][-3:]) for s in sent if s[0] == "ward.audit")
+    return [s for s in sent if s[0] != "ward.audit"], [key for key, _ in audit]
 
 
 def test_the_fast_engine_sends_the_same_with_the_lane_as_without() -> None:
     with_lane, without = _run(lane=True), _run(lane=False)
-    # audit records differ by their random ids: the sink records are compared whole, the
-    # audit records by topic and key (a child's event each)
-    assert [(s[0], s[2]) if s[0] == "ward.audit" else s for s in with_lane[0]] == [
-        (s[0], s[2]) if s[0] == "ward.audit" else s for s in without[0]
-    ]
+    assert with_lane[3] == 3, "adult-1, then the consented kid-1 and kid-2 were learnt"
+    assert _view(with_lane[0]) == _view(without[0])
     assert with_lane[1] == without[1]
     assert with_lane[2] == without[2]
     adults = [s for s in with_lane[0] if s[2] == b"adult-1"]
@@ -283,8 +320,8 @@ def test_the_faust_engine_takes_the_same_lane() -> None:
         FaustEvent(FaustMessage("app.taps", 0, 2, b"adult-1", values[0], 1.5, {"trace": b"t"})),
         FaustEvent(FaustMessage("app.taps", 0, 3, b"kid-1", values[1], 1.5)),
     ]
-    adult, child = lanes(enforcer, events, NOW)  # type: ignore[arg-type]
-    assert child is None  # the Python path's
+    (adult, child), first = lanes(enforcer, events, NOW)  # type: ignore[arg-type]
+    assert child is None and first == []  # the Python path's: kid-1 was not learnt
     assert adult is not None and adult.topic == "app.taps.lawful"
     assert (adult.key, adult.value, adult.timestamp_ms) == (b"adult-1", values[0], 1500)
     assert adult.headers == (
