@@ -58,6 +58,7 @@ MAX_CODES = 1_000_000
 """Decisions the lane keeps codes for (a consented child's names its consent: about one
 per child); past it the table starts afresh and is learnt again."""
 MAX_UNFIT = 100_000
+"""Children remembered as having no interval (more are asked again each time)."""
 I64_MIN, I64_MAX = -(2**63), 2**63 - 1
 MICROSECOND = timedelta(microseconds=1)
 
@@ -114,8 +115,9 @@ class Lane:
         self.decisions: list[Decision] = []  # code - 1 -> the decision
         self.ward: list[Headers] = []  # code - 1 -> its ward-* headers
         self._codes: dict[Decision, int] = {}
-        self._unfit: set[str] = set()  # children with no interval: not asked again until
-        self.children = not processor.seals_fields  # their state changes
+        # children with no interval: not asked again until their state changes
+        self._unfit: set[str] = set()
+        self.children = not processor.seals_fields
         self.everything = _everything(processor)
         processor.state.listeners.append(self.forget)
 

@@ -186,7 +186,29 @@ def test_the_python_path_fills_the_lane_and_state_changes_empty_it() -> None:
     p.state.put_subject("adult-1", subject(born(10), subject_id="adult-1"))
     assert len(p.lane) == 0 and p.lane.screen([value], [None], [0], [0], NOW) is None
     p.submit(record(2, "adult-1"))
-    assert len(p.lane) == 0  # a child's decision teaches the lane nothing
+    assert len(p.lane) == 0  # an unconsented child's quarantine teaches the lane nothing
+
+
+def test_a_child_with_an_event_waiting_has_no_entry_until_it_is_decided() -> None:
+    """The Python path keeps a subject's events behind one that waits for current state;
+    the lane must not pass a later one meanwhile."""
+    clock = Clock()
+    p = processor(clock)
+    assert p.lane is not None
+    p.state.caught_up_at = NOW + 60  # current: kid-1's event passes, and kid-1 is learnt
+    assert p.submit(record(1, "kid-1")) is not None and len(p.lane) == 1
+    early = record(3, "kid-1", at=T0 - timedelta(hours=1))  # past the hold by its time
+    assert p.lane.screen([early.value], [None], [0], [3], NOW) is not None
+    p.state.caught_up_at = NOW - 60  # stale: an event of now is not past the hold, an
+    recent = record(2, "kid-1")  # hour-old one is (SPEC "State and time")
+    assert p.lane.screen([recent.value], [None], [0], [2], NOW) is None
+    assert p.lane.screen([early.value], [None], [0], [3], NOW) is not None
+    assert p.submit(recent) is None  # so the Python path holds it
+    assert p.lane.screen([early.value], [None], [0], [3], NOW) is None, "behind the waiting one"
+    p.state.caught_up_at = clock.now = NOW + 60
+    [waited] = p.poll()
+    assert waited.destination == "sink" and len(p.lane) == 0, "not learnt while it waited"
+    assert p.submit(early) is not None and len(p.lane) == 1, "learnt again once nothing waits"
 
 
 def test_a_stop_marker_empties_the_lane() -> None:
