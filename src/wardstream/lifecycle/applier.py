@@ -255,8 +255,9 @@ class StateApplier:
         if legacy:
             subject = record.subject_id if isinstance(record, LegalHold) else ident
             lifecycle.legacy[(origin.topic, key)] = subject
-        if record is None:
+        else:  # migrated: a deferred deletion keeps its key, an old hold key is tombstoned
             lifecycle.legacy.pop((origin.topic, key), None)
+        if record is None:
             if kind == "hold":  # keyed by ref: find its subject (holds are few)
                 refs = lifecycle.codec.refs
                 ident = next((s for s in lifecycle.holds if refs(s) == ident), "")

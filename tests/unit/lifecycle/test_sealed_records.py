@@ -23,6 +23,7 @@ from wardstream.lifecycle.compensation import PassLog
 from wardstream.lifecycle.driver import LifecycleDriver
 from wardstream.lifecycle.issuer import LifecycleIssuer
 from wardstream.lifecycle.records import LifecycleRecords, SeenMark
+from wardstream.lifecycle.records import _jsonable as lr_jsonable
 
 TOPICS = LifecycleTopics(
     *(f"ward.{k}" for k in ("subjects", "consents", "quarantine", "requests")),
@@ -132,3 +133,28 @@ def test_a_hold_keyed_by_ref_is_removed_by_its_tombstone() -> None:
     assert applier.lifecycle.holds == {SUBJECT: HOLD}
     applier.apply("ward.holds", 0, 1, key, None)
     assert applier.lifecycle.holds == {}
+
+
+def test_a_first_format_deferred_deletion_is_sealed_under_its_own_key() -> None:
+    deletion = DeletionRequest(
+        deletion_id="d-9",
+        subject_id=SUBJECT,
+        reason=DeletionReason.GUARDIAN_REQUEST,
+        pipelines=("clickstream",),
+        collected_before=T0,
+        issued_at=T0,
+        deadline=T0 + timedelta(days=15),
+    )
+    deferred = DeferredDeletion(deletion=deletion, hold_id="h-1", deferred_at=T0)
+    key = b"deferred|d-9"
+    old = json.dumps(lr_jsonable(deferred.to_dict())).encode()
+    leader, follower = _applier(), _applier()
+    for a in (leader, follower):
+        a.apply("ward.holds", 0, 0, *RECORDS.hold(HOLD))  # still held: it stays deferred
+        a.apply("ward.holds", 0, 1, key, old)
+        assert a.lifecycle.deferred == {"d-9": deferred} and a.lifecycle.legacy
+    mine = [r for r in _driver(leader).tick(T0.timestamp(), leader=True) if r.key == key]
+    assert len(mine) == 1 and mine[0].value is not None, "sealed, and no tombstone"
+    _no_raw_id(mine[0].value)
+    _apply(follower, mine)
+    assert follower.lifecycle.deferred == {"d-9": deferred} and follower.lifecycle.legacy == {}
