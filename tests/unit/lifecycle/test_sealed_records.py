@@ -37,6 +37,19 @@ HOLD_READ = LegalHold(hold_id="h-1", subject_id=SUBJECT, placed_at=T0, case_ref=
 HOLD = LegalHold(hold_id="h-1", subject_id=SUBJECT, placed_at=T0, case_ref="case-17")
 
 
+def _deferred(deletion_id: str) -> DeferredDeletion:
+    deletion = DeletionRequest(
+        deletion_id=deletion_id,
+        subject_id=SUBJECT,
+        reason=DeletionReason.GUARDIAN_REQUEST,
+        pipelines=("clickstream",),
+        collected_before=T0,
+        issued_at=T0,
+        deadline=T0 + timedelta(days=15),
+    )
+    return DeferredDeletion(deletion=deletion, hold_id="h-1", deferred_at=T0)
+
+
 def _no_raw_id(*parts: bytes | None) -> None:
     for part in parts:
         assert SUBJECT.encode() not in (part or b""), part
@@ -49,16 +62,7 @@ def test_seen_and_holds_records_are_keyed_by_ref_and_sealed() -> None:
     hold_key, hold_value = RECORDS.hold(HOLD)
     assert hold_key == f"hold|{REFS.ref(SUBJECT)}".encode()
     assert RECORDS.read_holds(hold_key, hold_value) == ("hold", SUBJECT, HOLD, False)
-    deletion = DeletionRequest(
-        deletion_id="d-1",
-        subject_id=SUBJECT,
-        reason=DeletionReason.GUARDIAN_REQUEST,
-        pipelines=("clickstream",),
-        collected_before=T0,
-        issued_at=T0,
-        deadline=T0 + timedelta(days=15),
-    )
-    deferred = DeferredDeletion(deletion=deletion, hold_id="h-1", deferred_at=T0)
+    deferred = _deferred("d-1")
     d_key, d_value = RECORDS.deferred(deferred)
     assert RECORDS.read_holds(d_key, d_value) == ("deferred", "d-1", deferred, False)
     _no_raw_id(key, value, hold_key, hold_value, d_key, d_value)
@@ -136,16 +140,7 @@ def test_a_hold_keyed_by_ref_is_removed_by_its_tombstone() -> None:
 
 
 def test_a_first_format_deferred_deletion_is_sealed_under_its_own_key() -> None:
-    deletion = DeletionRequest(
-        deletion_id="d-9",
-        subject_id=SUBJECT,
-        reason=DeletionReason.GUARDIAN_REQUEST,
-        pipelines=("clickstream",),
-        collected_before=T0,
-        issued_at=T0,
-        deadline=T0 + timedelta(days=15),
-    )
-    deferred = DeferredDeletion(deletion=deletion, hold_id="h-1", deferred_at=T0)
+    deferred = _deferred("d-9")
     key = b"deferred|d-9"
     old = json.dumps(lr_jsonable(deferred.to_dict())).encode()
     leader, follower = _applier(), _applier()
