@@ -30,7 +30,6 @@ marker): a table entry is never older than the state it was compiled from.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -50,7 +49,7 @@ from wardstream.policy.age import ALWAYS, NEVER
 from wardstream.policy.context import PolicyContext
 from wardstream.policy.decide import adult_pass_from, consented_pass_between
 from wardstream.policy.ledger import ConsentLedger
-from wardstream.serde import AvroCodec, AvroSchema, Codec, UnsupportedFormat
+from wardstream.serde import AvroCodec, AvroSchema, Codec, UnsupportedFormat, presence_names
 from wardstream.serde.lazy import EPOCH, SUBJECT_FROM_KEY
 from wardstream.serde.native import NativeLocator
 
@@ -118,7 +117,8 @@ class Lane:
         # children with no interval: not asked again until their state changes
         self._unfit: set[str] = set()
         self.children = not processor.seals_fields
-        self.everything = _everything(processor)
+        # every field an event can carry, as the Python path's presence probe names them
+        self.everything = presence_names(processor.schema, processor.pipeline.fields)
         processor.state.listeners.append(self.forget)
 
     @classmethod
@@ -272,16 +272,6 @@ class Lane:
         source record's)."""
         ward = self.ward[code - 1]
         return list(forwarded_headers(original, ward) if original else ward)
-
-
-def _everything(processor: Host) -> frozenset[str]:
-    """Every field an event can carry, as the presence probe (``serde.presence_probe``)
-    names them: the pipeline's listed paths, and the schema's top-level fields that no
-    listed path starts with."""
-    listed = frozenset(processor.pipeline.fields)
-    roots = {path.split(".", 1)[0] for path in listed}
-    top = {f["name"] for f in json.loads(processor.schema.text).get("fields", ())}
-    return listed | (top - roots)
 
 
 def _micros(when: datetime) -> int:

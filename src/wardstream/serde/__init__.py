@@ -51,6 +51,7 @@ from wardstream.serde.paths import (
     field_paths,
     fields_present,
     get_path,
+    presence_names,
     presence_probe,
     unmapped_paths,
 )
@@ -105,6 +106,7 @@ __all__ = [
     "fields_present",
     "frame",
     "get_path",
+    "presence_names",
     "presence_probe",
     "is_lazy",
     "kafka_headers",

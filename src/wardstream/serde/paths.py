@@ -87,7 +87,7 @@ def presence_probe(paths: Iterable[str]) -> Callable[[Mapping[str, Any]], frozen
     listed = tuple(paths)
     flat = tuple(p for p in listed if "." not in p)
     nested = tuple((p, _split(p)) for p in listed if "." in p)
-    roots = frozenset(p.split(".", 1)[0] for p in listed)
+    roots = _roots(listed)
 
     def probe(record: Mapping[str, Any]) -> frozenset[str]:
         present = [p for p in flat if has_data(record.get(p))]
@@ -103,6 +103,19 @@ def presence_probe(paths: Iterable[str]) -> Callable[[Mapping[str, Any]], frozen
         return frozenset(present)
 
     return probe
+
+
+def _roots(paths: Iterable[str]) -> frozenset[str]:
+    """The top-level fields the paths start with (their other fields are unlisted)."""
+    return frozenset(p.split(".", 1)[0] for p in paths)
+
+
+def presence_names(schema: AvroSchema, paths: Iterable[str]) -> frozenset[str]:
+    """Every name :func:`presence_probe` over ``paths`` can report for a record of
+    ``schema``: the paths, and the schema's top-level fields that none starts with."""
+    listed = frozenset(paths)
+    top = {path for path in field_paths(schema) if "." not in path}
+    return listed | (top - _roots(listed))
 
 
 def resolve(node: Any, named: Mapping[str, Any]) -> Any:

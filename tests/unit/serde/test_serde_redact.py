@@ -28,6 +28,8 @@ from wardstream.serde import (
     fields_present,
     get_path,
     load_schema,
+    presence_names,
+    presence_probe,
     redact,
     redaction_plan,
     unredactable,
@@ -143,3 +145,17 @@ def test_get_path_and_fields_present() -> None:
     assert get_path(record, "geo.nope.deeper") is None
     paths = ["geo", "geo.city", "geo.lat", "device", "device.ip", "mentions", "n"]
     assert fields_present(record, paths) == {"geo", "geo.city", "geo.lat", "n"}
+
+
+@SETTINGS
+@given(st.data())
+def test_the_presence_probe_reports_only_presence_names(data: st.DataObject) -> None:
+    """``presence_names`` is what the lane compiles its children's intervals over: every
+    name the probe can report for a record of the schema (listed paths, unlisted
+    top-level fields)."""
+    schema = load_schema(CLICKS)
+    listed = ["user_id", "ts", "page", "device.os", "geo"]
+    names = presence_names(schema, listed)
+    assert names == {*listed, *(p for p in field_paths(schema) if "." not in p)} - {"device"}
+    probe = presence_probe(listed)
+    assert probe(data.draw(records(schema))) <= names
