@@ -28,6 +28,18 @@ pub struct Entry {
     pub held: bool,
 }
 
+impl Entry {
+    /// The code for an event at `micros`, or 0 (`ready`: past the hold, which only a
+    /// held entry asks for).
+    pub fn code_at(&self, micros: i64, ready: bool) -> u32 {
+        if self.from <= micros && micros < self.until && (ready || !self.held) {
+            self.code
+        } else {
+            0
+        }
+    }
+}
+
 /// Subject id -> entry.
 #[derive(Debug, Default, Clone)]
 pub struct Table {
@@ -60,13 +72,11 @@ impl Table {
         self.map.get(subject)
     }
 
-    /// The decision code for an event of `subject` at `micros`, or 0 (`ready`: past
-    /// the hold, which only a held entry asks for).
+    /// The decision code for an event of `subject` at `micros`, or 0.
     pub fn code(&self, subject: &str, micros: i64, ready: bool) -> u32 {
-        match self.map.get(subject) {
-            Some(e) if e.from <= micros && micros < e.until && (ready || !e.held) => e.code,
-            _ => 0,
-        }
+        self.map
+            .get(subject)
+            .map_or(0, |e| e.code_at(micros, ready))
     }
 }
 
@@ -133,11 +143,17 @@ pub fn screen(
             },
             None => ("", 0),
         };
-        let held = !subject.is_empty() && table.get(subject).is_some_and(|e| e.held);
-        let code = if subject.is_empty() || (held && behind.contains(subject)) {
-            0
+        let entry = if subject.is_empty() {
+            None
         } else {
-            table.code(subject, micros, ready(micros, cutoff))
+            table.get(subject) // one lookup per record
+        };
+        let held = entry.is_some_and(|e| e.held);
+        let code = match entry {
+            Some(e) if !(held && behind.contains(subject)) => {
+                e.code_at(micros, ready(micros, cutoff))
+            }
+            _ => 0,
         };
         out.codes.push(code);
         if code == 0 {
