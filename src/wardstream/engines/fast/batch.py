@@ -91,7 +91,7 @@ class Batches:
             record = InRecord(
                 topic,
                 partitions[i],
-                m.offset(),
+                offsets[i],
                 m.key(),
                 values[i],
                 stamps[i],
