@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod lane;
 pub mod locate;
+pub mod profile;
 pub mod read;
 pub mod schema;
 pub mod store;

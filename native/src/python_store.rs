@@ -3,8 +3,9 @@
 
 use pyo3::exceptions::{PyMemoryError, PyRuntimeError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyTuple};
+use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
 
+use crate::profile;
 use crate::store::chunk::load_run;
 use crate::store::{BlobTable, Full};
 
@@ -62,6 +63,50 @@ impl PyBlobTable {
     fn load_run(&mut self, chunk: &[u8], head: u8, start: usize) -> PyResult<(usize, usize)> {
         let run = load_run(&mut self.inner, chunk, head, start).map_err(full_error)?;
         Ok((run.stopped_at, run.loaded))
+    }
+
+    /// Stores the leading run of `ward.subjects` rows `(topic, partition, offset, key,
+    /// value)` from `start` on whose values `profile::read_value` reads (`bands`: the
+    /// schema's age bands), keyed by subject id, each value without its id, as
+    /// `ProfileMap.swap` stores them; where it stopped. It stops at a row of another
+    /// topic, a tombstone, a value it does not read, and a profile deregistered before
+    /// or now: the caller applies that one record by record.
+    fn absorb_profiles(
+        &mut self,
+        rows: &Bound<'_, PyList>,
+        start: usize,
+        topic: &str,
+        bands: usize,
+    ) -> PyResult<usize> {
+        let mut i = start;
+        while i < rows.len() {
+            let row = rows.get_item(i)?;
+            let row = row.cast::<PyTuple>()?;
+            if row.get_borrowed_item(0)?.cast::<PyString>()?.to_str()? != topic {
+                break;
+            }
+            let value = row.get_borrowed_item(4)?;
+            let Ok(value) = value.cast::<PyBytes>() else {
+                break; // a tombstone
+            };
+            let v = value.as_bytes();
+            let Some(p) = profile::read_value(v, bands) else {
+                break;
+            };
+            let key = &v[p.id];
+            let was_gone = self
+                .inner
+                .get(key)
+                .map(|old| profile::read_rest(old, bands));
+            if p.deregistered || matches!(was_gone, Some(None | Some(true))) {
+                break;
+            }
+            self.inner
+                .put(key, &v[p.rest..], |_| ())
+                .map_err(full_error)?;
+            i += 1;
+        }
+        Ok(i)
     }
 
     fn nbytes(&self) -> usize {

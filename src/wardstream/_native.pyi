@@ -95,6 +95,18 @@ class BlobTable:
         stopping at one cut short, keyless, not UTF-8 or already held;
         (where it stopped, how many it put)."""
 
+    def absorb_profiles(
+        self,
+        rows: list[tuple[str, int, int, bytes | None, bytes | None]],
+        start: int,
+        topic: str,
+        bands: int,
+    ) -> int:
+        """Puts the leading run of ``topic``'s rows from ``start`` on whose values are usual
+        ``SubjectProfile`` records (``bands`` age bands), keyed by subject id, without it;
+        stops at a tombstone, another topic, an unusual value and a profile deregistered
+        before or now. Where it stopped."""
+
     def nbytes(self) -> int:
         """Bytes allocated: the arena and the index."""
 

@@ -49,7 +49,7 @@ class Enforcer:
         self._dirty: set[str] = set()
         self._last_expiry = 0.0
         self._revisited_all = False
-        state.listeners.append(self._changed)
+        state.listen(self._changed, self.book.holds_nobody)
         # set by wardstream.lifecycle.wiring.attach
         self.applier: StateTarget | None = None  # what the engine's state reader feeds
         self.lifecycle: LifecycleHook | None = None  # its periodic work, in tick()

@@ -20,6 +20,7 @@ from typing import Protocol
 
 from wardstream.domain.decision import Decision
 from wardstream.enforce.records import OutRecord
+from wardstream.state.maps import Row
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +58,8 @@ class StateTarget(Protocol):
     def apply(
         self, topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None
     ) -> None: ...
+
+    def apply_rows(self, rows: list[Row]) -> None: ...
 
 
 class LifecycleHook(Protocol):

@@ -119,7 +119,7 @@ class Lane:
         self.children = not processor.seals_fields
         # every field an event can carry, as the Python path's presence probe names them
         self.everything = presence_names(processor.schema, processor.pipeline.fields)
-        processor.state.listeners.append(self.forget)
+        processor.state.listen(self.forget, self.knows_nobody)
 
     @classmethod
     def of(cls, processor: Host) -> Lane | None:
@@ -180,6 +180,10 @@ class Lane:
             self.ward.append(ward_headers(decision))
             code = self._codes[decision] = len(self.decisions)
         self.table.set(subject_id, start, code, end, held)
+
+    def knows_nobody(self) -> bool:
+        """Nothing here to forget: ``forget`` would do nothing for any subject."""
+        return not len(self.table) and not self._unfit
 
     def forget(self, subject_id: str) -> None:
         """A state listener: the subject's profile or consents changed."""

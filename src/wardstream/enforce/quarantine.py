@@ -209,6 +209,9 @@ class QuarantineBook:
         ids = sorted(self._by_subject.get(self.refs(subject_id), ()))
         return [replace(self._open[q], subject_id=subject_id) for q in ids]
 
+    def holds_nobody(self) -> bool:
+        return not self._by_subject
+
     def holds_subject(self, subject_id: str) -> bool:
         # asked for every state record applied: no HMAC while nothing is held
         return bool(self._by_subject) and self.refs(subject_id) in self._by_subject

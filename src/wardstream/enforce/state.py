@@ -28,6 +28,7 @@ from wardstream.state.maps import LedgerMap, ProfileMap
 from wardstream.state.profile_codec import ProfileCodec
 
 Listener = Callable[[str], None]
+Idle = Callable[[], bool]
 
 
 @dataclass(slots=True)
@@ -36,7 +37,19 @@ class StateStore:
     consents: LedgerMap = field(default_factory=LedgerMap)
     caught_up_at: float = 0.0
     listeners: list[Listener] = field(default_factory=list)
-    """Called with a subject id after its profile or consents changed."""
+    """Called with a subject id after its profile or consents changed (``listen``)."""
+    idle: list[Idle] = field(default_factory=list)
+    """Per listener: whether it has nothing to do now for any subject (``quiet``)."""
+
+    def listen(self, listener: Listener, idle: Idle) -> None:
+        """Call ``listener`` after every change; ``idle()`` True means it would do nothing."""
+        self.listeners.append(listener)
+        self.idle.append(idle)
+
+    def quiet(self) -> bool:
+        """True while no listener needs to hear of a change: a bulk read may skip them
+        (a listener added without its idle check is never skipped)."""
+        return len(self.idle) == len(self.listeners) and all(idle() for idle in self.idle)
 
     def put_subject(
         self, subject_id: str, profile: SubjectProfile | None, value: bytes | None = None

@@ -33,6 +33,7 @@ from wardstream.engines.snapshot_file import (
     write_atomically,
 )
 from wardstream.errors import RestartNeeded
+from wardstream.kafka.tail import Row
 from wardstream.kafka.topic_facts import TopicFacts
 from wardstream.state.snapshot import (
     CHUNK_BYTES,
@@ -100,6 +101,16 @@ class Snapshots:
             self.positions[tp] = offset + 1
             if tp not in self.floor:
                 self.floor[tp] = offset
+
+    def apply_rows(self, rows: list[Row]) -> None:
+        self.applier.apply_rows(rows)
+        positions, floor, mine = self.positions, self.floor, self.mine
+        for topic, partition, offset, _, _ in rows:
+            if topic in mine:
+                tp = (topic, partition)
+                positions[tp] = offset + 1
+                if tp not in floor:
+                    floor[tp] = offset
 
     def reached(self, ends: Mapping[tuple[str, int], int]) -> None:
         """Every record before ``ends`` is applied (a read round reached them)."""

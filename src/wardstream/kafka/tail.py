@@ -14,7 +14,8 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
-Row = tuple[str, int, int, bytes | None, bytes | None]
+from wardstream.enforce.hooks import Row
+
 LIST_OFFSETS_PATIENCE_S = 30.0
 OFFSET_END = -1  # the ListOffsets timestamp that asks for the end (LSO under read_committed)
 

@@ -36,6 +36,7 @@ from wardstream.lifecycle import records as lr
 from wardstream.lifecycle.breach import BreachScanner, Sighting, reported_refs
 from wardstream.policy.ledger import ConsentLedger
 from wardstream.serde import AvroCodec, DecodeError, Origin, SchemaMismatch, record_schema
+from wardstream.state.maps import Row
 
 log = logging.getLogger(__name__)
 SHREDDING = frozenset(
@@ -129,6 +130,7 @@ class StateApplier:
         # told of every profile (before, after) and consent (ledger before, event) applied
         self.on_subject: list[Callable[[SubjectProfile | None, SubjectProfile | None], None]] = []
         self.on_consent: list[Callable[[ConsentLedger | None, ConsentEvent], None]] = []
+        self._subject_idle: list[Callable[[], bool]] = []  # per on_subject hook (watch_subjects)
         self._decoder = StateDecoder()
         self._requests = AvroCodec(record_schema("GuardianRequest"))
         self._ids = {
@@ -151,6 +153,16 @@ class StateApplier:
         if t.deadletter:
             self._handlers[t.deadletter] = self._dead_letter
             self._letters = AvroCodec(record_schema("DeadLetter"))
+
+    def watch_subjects(
+        self,
+        hook: Callable[[SubjectProfile | None, SubjectProfile | None], None],
+        idle: Callable[[], bool],
+    ) -> None:
+        """Tell ``hook`` of every profile applied; ``idle()`` True means it would do nothing
+        for one that is not deregistered."""
+        self.on_subject.append(hook)
+        self._subject_idle.append(idle)
 
     def watch(self, scanner: BreachScanner, incidents_topic: str) -> None:
         """Also tail the monitored egress topics and the incidents already reported."""
@@ -187,6 +199,30 @@ class StateApplier:
             if len(self.rejects) < MAX_REJECTS:
                 error = exc if isinstance(exc, DecodeError) else _invalid(origin, exc)
                 self.rejects.append(Rejected(origin, key, value, error))
+
+    def apply_rows(self, rows: list[Row]) -> None:
+        """``apply`` each row ``(topic, partition, offset, key, value)``, in order.
+
+        Runs of usual ``ward.subjects`` records are stored natively in one call
+        (``ProfileMap.absorb``) while nobody is to be told of them: every ``on_subject``
+        hook and state listener idle (a deregistration, which triggers a deletion, and
+        anything unusual are applied one by one). This is what makes a full read of ten
+        million profiles at start-up fast."""
+        subjects, absorb, apply = self.names.subjects, self.state.subjects.absorb, self.apply
+        i, n = 0, len(rows)
+        while i < n:
+            row = rows[i]
+            if row[0] == subjects and self._nobody_listens():
+                j = absorb(rows, i, subjects)
+                if j > i:
+                    i = j
+                    continue
+            apply(*row)
+            i += 1
+
+    def _nobody_listens(self) -> bool:
+        idle = self._subject_idle
+        return len(idle) == len(self.on_subject) and all(q() for q in idle) and self.state.quiet()
 
     # -- the enforcer's state ---------------------------------------------------------
     def _subject(self, key: bytes | None, value: bytes | None, origin: Origin) -> None:

@@ -147,6 +147,10 @@ class PassLog:
         for key in hit:
             self._owe_from(event.subject_id, key, since)
 
+    def idle(self) -> bool:
+        """No pass logged: ``on_subject`` would do nothing for a profile not deregistered."""
+        return not self.spans
+
     def on_subject(self, before: SubjectProfile | None, after: SubjectProfile | None) -> None:
         if after is None:
             return  # a tombstone: nothing is known, later events are held and fail closed

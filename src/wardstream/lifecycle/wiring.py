@@ -117,7 +117,7 @@ def attach(
     )
     for p in processors:
         p.observers.extend((passes, tracker))  # in this order: the pass log, then the marks
-    applier.on_subject.append(passes.on_subject)
+    applier.watch_subjects(passes.on_subject, passes.idle)
     applier.on_consent.append(passes.on_consent)
 
     def stop(scope: str) -> None:

@@ -31,6 +31,8 @@ from wardstream.state.profile_codec import ProfileCodec, id_head
 from wardstream.state.table import BlobTable
 
 V = TypeVar("V")
+Row = tuple[str, int, int, bytes | None, bytes | None]
+"""A state topic's record as read: topic, partition, offset, key, value."""
 CACHE_SIZE = 65_536
 MAX_EVENT = 0xFFFF
 _MISSING = object()
@@ -225,6 +227,19 @@ class ProfileMap(_CachedMap[SubjectProfile]):
         except (DecodeError, ValueError, TypeError):
             return None
         return value if same and value.startswith(head) else None
+
+    def absorb(self, rows: list[Row], start: int, topic: str) -> int:
+        """Store the leading run of ``topic``'s rows from ``start`` on natively, without a
+        Python object per record, as ``swap`` would have (the value's own bytes, without the
+        id); where it stopped. The caller applies the row it stopped at record by record.
+
+        The table takes only values the quick path reads itself, never a tombstone or a
+        profile deregistered before or now (``native/src/profile.rs``), and only while
+        nothing is cached or pinned here, so ``gone`` and the cache stay true. The caller
+        must know that nobody else is to be told of these changes (``StateApplier``)."""
+        if self._hot or self._warm or self._pinned or not self.codec.quick:
+            return start
+        return self.table.absorb_profiles(rows, start, topic, len(self.codec.bands))
 
     def load_stored(self, key: bytes, stored: bytes) -> None:
         """Store a value in the table's own form (from a snapshot), as ``swap`` would have."""

@@ -36,6 +36,9 @@ class Applier:
     def apply(self, topic: str, partition: int, offset: int, key: Any, value: Any) -> None:
         self.applied += 1
 
+    def apply_rows(self, rows: list[Any]) -> None:
+        self.applied += len(rows)
+
 
 class Clock:
     """Each reading is one second later: a loop of N turns spans N seconds."""

@@ -104,9 +104,7 @@ class StateFeed:
                     f"state topics {', '.join(self._topics)} exist and the brokers answer"
                 ) from item
             else:
-                apply = self.applier.apply
-                for topic, partition, offset, key, value in item:
-                    apply(topic, partition, offset, key, value)
+                self.applier.apply_rows(item)
                 self.records_read += len(item)
 
     def wait_ready(

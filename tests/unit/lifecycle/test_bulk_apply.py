@@ -1,0 +1,198 @@
+"""``StateApplier.apply_rows``: runs of profiles stored natively while nobody listens,
+with exactly the state, rejects and triggers that applying each record gives."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from tests.unit.conftest import RECORDS, REFS
+from tests.unit.lifecycle.test_state_apply import CONSENTS, SUBJECTS, T0, TOPICS, profile
+from tests.unit.policy.test_policy_support import grant, withdraw
+from tests.unit.state.test_state_codecs import mutate, mutations, profiles
+
+from wardstream.domain.subject import SubjectProfile
+from wardstream.enforce.quarantine import QuarantineBook
+from wardstream.enforce.state import StateStore
+from wardstream.kafka.tail import Row
+from wardstream.lifecycle.applier import LifecycleState, StateApplier
+
+ROOT = Path(__file__).resolve().parents[3]
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def applier() -> StateApplier:
+    state = StateStore()
+    book = QuarantineBook("ward.quarantine", refs=REFS.ref)
+    return StateApplier(TOPICS, state, book, LifecycleState(records=RECORDS))
+
+
+def facts(a: StateApplier) -> dict[str, Any]:
+    """Everything applying changes: stored bytes, objects, rejects and triggers."""
+    s = a.state
+    return {
+        "profiles": sorted(s.subjects.table.items()),
+        "pinned": s.subjects._pinned,  # noqa: SLF001
+        "gone": s.subjects.gone,
+        "ledgers": sorted(s.consents.table.items()),
+        "rejected": [(r.origin, type(r.error)) for r in a.rejects],
+        "triggers": [t.body for t in a.lifecycle.triggers],
+    }
+
+
+def one_by_one(rows: list[Row]) -> StateApplier:
+    a = applier()
+    for row in rows:
+        a.apply(*row)
+    return a
+
+
+def row(offset: int, value: bytes | None, key: bytes = b"k") -> Row:
+    return ("ward.subjects", 0, offset, key, value)
+
+
+ids = st.sampled_from(["kid-1", "kid-2", "adult-3", "\u5c0f\u660e"])
+in_range = st.integers(0, 2**42 - 1).map(lambda ms: EPOCH + timedelta(milliseconds=ms))
+short = st.text(max_size=8)
+usual_profiles = st.fixed_dictionaries({
+    "birth_date": st.none() | st.dates(date(1870, 1, 1), date(2169, 12, 31)),
+    "age_band": st.none() | st.sampled_from(["CHILD", "MINOR", "ADULT"]),
+    "jurisdiction": st.none() | short, "verification": short, "vulnerable": st.booleans(),
+    "deregistered_at": st.none() | st.none() | in_range, "updated_at": in_range,
+})  # fmt: skip
+records = st.one_of(
+    st.tuples(st.just("profile"), usual_profiles, ids, st.none() | st.none() | mutations),
+    st.tuples(st.just("profile"), profiles, ids, st.none() | mutations),
+    st.tuples(st.just("tombstone"), ids),
+    st.tuples(st.just("consent"), ids, st.booleans()),
+)
+
+
+def to_row(offset: int, record: tuple[Any, ...]) -> Row:
+    kind, *rest = record
+    if kind == "tombstone":
+        return row(offset, None, rest[0].encode())
+    if kind == "consent":
+        sid, granted = rest
+        event = grant(subject_id=sid) if granted else withdraw(subject_id=sid)
+        return ("ward.consents", 0, offset, sid.encode(), CONSENTS.encode(event.to_dict()))
+    data, sid, steps = rest
+    value = SUBJECTS.encode({**data, "subject_id": sid})
+    return row(offset, value if steps is None else mutate(value, steps), sid.encode())
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(records, max_size=30))
+def test_a_bulk_read_ends_where_applying_each_record_ends(recs: list[Any]) -> None:
+    rows = [to_row(i, r) for i, r in enumerate(recs)]
+    bulk = applier()
+    bulk.apply_rows(rows)
+    assert facts(bulk) == facts(one_by_one(rows))
+
+
+def usual(n: int, **extra: Any) -> list[Row]:
+    return [
+        row(i, SUBJECTS.encode(profile(9, **extra).to_dict() | {"subject_id": f"kid-{i}"}))
+        for i in range(n)
+    ]
+
+
+def count_applied(a: StateApplier, monkeypatch: pytest.MonkeyPatch) -> list[Row]:
+    applied: list[Row] = []
+    apply = a.apply
+    monkeypatch.setattr(a, "apply", lambda *r: (applied.append(r), apply(*r)))
+    return applied
+
+
+def test_usual_profiles_take_the_native_run_and_read_back_equal(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    a = applier()
+    applied = count_applied(a, monkeypatch)
+    a.apply_rows(usual(1000))
+    assert applied == []  # not one record by record
+    assert len(a.state.subjects) == 1000
+    assert a.state.subjects["kid-7"] == SubjectProfile.from_dict(
+        profile(9).to_dict() | {"subject_id": "kid-7"}
+    )
+
+
+def test_deregistrations_and_tombstones_are_applied_one_by_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    a = applier()
+    applied = count_applied(a, monkeypatch)
+    gone = profile(9, deregistered_at=T0)
+    rows = [*usual(3), row(3, SUBJECTS.encode(gone.to_dict()))]
+    rows += [row(4, SUBJECTS.encode(profile(10).to_dict())), row(5, None, b"kid-2")]
+    a.apply_rows(rows)  # kid-1 deregistered, then not (its profile before was gone)
+    assert [r[2] for r in applied] == [3, 4, 5]
+    assert [t.body for t in a.lifecycle.triggers] == [gone]
+    assert a.state.subjects["kid-1"] == profile(10) and not a.state.subjects.gone
+    assert "kid-2" not in a.state.subjects
+
+
+@pytest.mark.parametrize("register", ["append", "busy", "idle"])
+def test_a_listening_hook_hears_of_every_profile(register: str) -> None:
+    a, heard = applier(), []
+    hook = lambda before, after: heard.append(after)  # noqa: E731
+    if register == "append":  # no idle check given: never skipped
+        a.on_subject.append(hook)
+    else:
+        a.watch_subjects(hook, lambda: register == "idle")
+    a.apply_rows(usual(5))
+    assert len(heard) == (0 if register == "idle" else 5)
+    assert len(a.state.subjects) == 5
+
+
+def test_a_state_listener_without_an_idle_check_hears_of_every_change() -> None:
+    a, heard = applier(), []
+    a.state.listeners.append(heard.append)
+    a.apply_rows(usual(3))
+    assert heard == ["kid-0", "kid-1", "kid-2"]
+    b, told = applier(), []
+    b.state.listen(told.append, lambda: False)
+    b.apply_rows(usual(3))
+    assert told == ["kid-0", "kid-1", "kid-2"]
+
+
+def test_a_cached_profile_is_replaced_not_left_stale() -> None:
+    a = applier()
+    a.apply_rows(usual(2))
+    assert a.state.subjects["kid-1"].birth_date == profile(9).birth_date  # now cached
+    older = profile(12).to_dict() | {"subject_id": "kid-1"}
+    a.apply_rows([row(9, SUBJECTS.encode(older))])
+    assert a.state.subjects["kid-1"].birth_date == profile(12).birth_date
+
+
+def test_a_worker_listens_only_once_it_has_something_to_revisit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The wiring registers every hook and listener with its idle check: a fresh worker
+    reads profiles in bulk; once the pass log holds a pass, it hears of each one."""
+    from wardstream.config.pipeline import load_pipelines
+    from wardstream.config.settings import load_settings
+    from wardstream.engines.bootstrap import build_enforcer
+
+    monkeypatch.setenv(
+        "WARDSTREAM__LIFECYCLE__MASTER_KEY",
+        "5e8d1c0b7a6f4e3d2c1b0a9f8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c3b2a1f0e9d",
+    )
+    monkeypatch.setenv(
+        "WARDSTREAM__AUDIT__HMAC_KEY",
+        "8f2b0c6e4d1a9b7c3e5f0a2d4c6b8e1f3a5c7e9b0d2f4a6c8e0b1d3f5a7c9e1b",
+    )
+    settings = load_settings(ROOT / "wardstream.yaml")
+    pipelines = load_pipelines(ROOT / "pipelines", settings.policy, base_dir=ROOT)
+    enforcer = build_enforcer(settings, pipelines, settings.policy.to_context(), str(ROOT))
+    a = enforcer.applier
+    assert isinstance(a, StateApplier)
+    assert a._nobody_listens()  # noqa: SLF001
+    enforcer.lifecycle.passes.passed(  # type: ignore[attr-defined]
+        "kid-1", pipelines[0].name, T0, None, 0.0
+    )
+    assert not a._nobody_listens()  # noqa: SLF001
