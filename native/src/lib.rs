@@ -2,6 +2,7 @@
 //! covers without Python; `python` (the PyO3 layer, feature `python`) only converts.
 
 pub mod audit;
+pub mod consent;
 pub mod lane;
 pub mod locate;
 pub mod profile;
@@ -9,6 +10,7 @@ pub mod read;
 pub mod schema;
 pub mod store;
 pub mod walk;
+pub mod wire;
 
 #[cfg(feature = "python")]
 mod python;

@@ -15,13 +15,11 @@
 
 use std::ops::Range;
 
+use crate::wire::{long, short_string, MS_MAX};
+
 /// Birth dates the quick path reads, in days since 1970-01-01 (1870-01-01 ..= 2169-12-31).
 const DAY_MIN: i64 = -36_525;
 const DAY_MAX: i64 = 73_048;
-/// Times it reads: 0 <= ms < 2^42 (1970 .. 2109).
-const MS_MAX: i64 = 1 << 42;
-/// Longest varint read here: a time below `MS_MAX` takes at most 7 bytes.
-const MAX_VARINT: usize = 7;
 
 /// A value read: the subject id's bytes, where the rest starts, and whether the
 /// profile carries a `deregistered_at`.
@@ -94,31 +92,6 @@ pub fn read_rest(v: &[u8], bands: usize) -> Option<bool> {
     };
     let (ms, end) = long(v, i)?;
     (end == v.len() && (0..MS_MAX).contains(&ms)).then_some(deregistered)
-}
-
-/// A string of at most 63 bytes (a one-byte length), valid UTF-8: where its bytes lie.
-fn short_string(v: &[u8], i: usize) -> Option<Range<usize>> {
-    let n = *v.get(i)?;
-    if n & 0x81 != 0 {
-        return None; // negative, or a length that takes more than one byte
-    }
-    let bytes = i + 1..i + 1 + (n >> 1) as usize;
-    std::str::from_utf8(v.get(bytes.clone())?).ok()?;
-    Some(bytes)
-}
-
-/// The zigzag varint at `v[i]` (at most `MAX_VARINT` bytes) and the index after it.
-fn long(v: &[u8], mut i: usize) -> Option<(i64, usize)> {
-    let mut acc = 0u64;
-    for shift in (0..MAX_VARINT as u32).map(|k| 7 * k) {
-        let b = *v.get(i)?;
-        i += 1;
-        acc |= u64::from(b & 0x7F) << shift;
-        if b < 0x80 {
-            return Some(((acc >> 1) as i64 ^ -((acc & 1) as i64), i));
-        }
-    }
-    None
 }
 
 #[cfg(test)]

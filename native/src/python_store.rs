@@ -5,9 +5,27 @@ use pyo3::exceptions::{PyMemoryError, PyRuntimeError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
 
-use crate::profile;
 use crate::store::chunk::load_run;
 use crate::store::{BlobTable, Full};
+use crate::{consent, profile};
+
+/// The value of row `i` when it is a record of `topic` with a value; None past the end,
+/// for another topic and for a tombstone.
+fn value_at<'py>(
+    rows: &Bound<'py, PyList>,
+    i: usize,
+    topic: &str,
+) -> PyResult<Option<Bound<'py, PyBytes>>> {
+    if i >= rows.len() {
+        return Ok(None);
+    }
+    let row = rows.get_item(i)?;
+    let row = row.cast::<PyTuple>()?;
+    if row.get_borrowed_item(0)?.cast::<PyString>()?.to_str()? != topic {
+        return Ok(None);
+    }
+    Ok(row.get_item(4)?.cast_into::<PyBytes>().ok())
+}
 
 fn full_error(full: Full) -> PyErr {
     PyMemoryError::new_err(format!(
@@ -79,25 +97,14 @@ impl PyBlobTable {
         bands: usize,
     ) -> PyResult<usize> {
         let mut i = start;
-        while i < rows.len() {
-            let row = rows.get_item(i)?;
-            let row = row.cast::<PyTuple>()?;
-            if row.get_borrowed_item(0)?.cast::<PyString>()?.to_str()? != topic {
-                break;
-            }
-            let value = row.get_borrowed_item(4)?;
-            let Ok(value) = value.cast::<PyBytes>() else {
-                break; // a tombstone
-            };
+        while let Some(value) = value_at(rows, i, topic)? {
             let v = value.as_bytes();
             let Some(p) = profile::read_value(v, bands) else {
                 break;
             };
             let key = &v[p.id];
-            let was_gone = self
-                .inner
-                .get(key)
-                .map(|old| profile::read_rest(old, bands));
+            let before = self.inner.get(key);
+            let was_gone = before.map(|old| profile::read_rest(old, bands));
             if p.deregistered || matches!(was_gone, Some(None | Some(true))) {
                 break;
             }
@@ -107,6 +114,53 @@ impl PyBlobTable {
             i += 1;
         }
         Ok(i)
+    }
+
+    /// Appends the leading run of `ward.consents` rows from `start` on that are usual
+    /// grants (`consent::read_grant`, the schema's enum sizes, `GRANTED`'s number and
+    /// the known data categories given) to their subject's ledger, as `LedgerMap.add`
+    /// does (a two-byte length, then the value); stops at anything else, which the caller
+    /// applies record by record. `(where it stopped, the grants with an expiry)`, the
+    /// latter packed as `ExpiryIndex` packs them: `<qI` (microseconds, id length), the id.
+    fn absorb_grants<'py>(
+        &mut self,
+        py: Python<'py>,
+        rows: &Bound<'py, PyList>,
+        start: usize,
+        topic: &str,
+        enums: (usize, usize, usize),
+        categories: Vec<Vec<u8>>,
+    ) -> PyResult<(usize, Bound<'py, PyBytes>)> {
+        let (granted_by, actions, granted) = enums;
+        let shape = consent::Shape {
+            granted_by,
+            actions,
+            granted,
+            categories,
+        };
+        let (mut i, mut expiring, mut ledger) = (start, Vec::new(), Vec::new());
+        while let Some(value) = value_at(rows, i, topic)? {
+            let v = value.as_bytes();
+            let Ok(size) = u16::try_from(v.len()) else {
+                break; // longer than a ledger entry holds
+            };
+            let Some(g) = consent::read_grant(v, &shape) else {
+                break;
+            };
+            let key = &v[g.subject.clone()];
+            ledger.clear();
+            ledger.extend_from_slice(self.inner.get(key).unwrap_or_default());
+            ledger.extend_from_slice(&size.to_le_bytes());
+            ledger.extend_from_slice(v);
+            self.inner.put(key, &ledger, |_| ()).map_err(full_error)?;
+            if let Some(ms) = g.expires_ms {
+                expiring.extend_from_slice(&(ms * 1000).to_le_bytes());
+                expiring.extend_from_slice(&(key.len() as u32).to_le_bytes());
+                expiring.extend_from_slice(key);
+            }
+            i += 1;
+        }
+        Ok((i, PyBytes::new(py, &expiring)))
     }
 
     fn nbytes(&self) -> usize {

@@ -107,6 +107,19 @@ class BlobTable:
         stops at a tombstone, another topic, an unusual value and a profile deregistered
         before or now. Where it stopped."""
 
+    def absorb_grants(
+        self,
+        rows: list[tuple[str, int, int, bytes | None, bytes | None]],
+        start: int,
+        topic: str,
+        enums: tuple[int, int, int],
+        categories: list[bytes],
+    ) -> tuple[int, bytes]:
+        """Appends the leading run of ``topic``'s rows from ``start`` on that are usual
+        ``ConsentEvent`` grants to their subject's ledger (``enums``: granted_by's and
+        action's sizes, GRANTED's number; ``categories``: the data categories known);
+        (where it stopped, the grants with an expiry packed as ``ExpiryIndex`` packs them)."""
+
     def nbytes(self) -> int:
         """Bytes allocated: the arena and the index."""
 

@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from wardstream.domain.consent import ConsentEvent
 from wardstream.domain.enums import ConsentAction, DeletionReason
@@ -34,6 +35,7 @@ from wardstream.enforce.quarantine import QuarantineBook
 from wardstream.enforce.state import StateDecoder, StateStore
 from wardstream.lifecycle import records as lr
 from wardstream.lifecycle.breach import BreachScanner, Sighting, reported_refs
+from wardstream.lifecycle.expiry_index import ExpiryIndex
 from wardstream.policy.ledger import ConsentLedger
 from wardstream.serde import AvroCodec, DecodeError, Origin, SchemaMismatch, record_schema
 from wardstream.state.maps import Row
@@ -131,6 +133,9 @@ class StateApplier:
         self.on_subject: list[Callable[[SubjectProfile | None, SubjectProfile | None], None]] = []
         self.on_consent: list[Callable[[ConsentLedger | None, ConsentEvent], None]] = []
         self._subject_idle: list[Callable[[], bool]] = []  # per on_subject hook (watch_subjects)
+        self._consent_idle: list[Callable[[], bool]] = []  # per on_consent hook (watch_consents)
+        self.expiring: ExpiryIndex | None = None
+        """Told of every grant with an expiry (the issuer's retention sweep reads it)."""
         self._decoder = StateDecoder()
         self._requests = AvroCodec(record_schema("GuardianRequest"))
         self._ids = {
@@ -163,6 +168,16 @@ class StateApplier:
         for one that is not deregistered."""
         self.on_subject.append(hook)
         self._subject_idle.append(idle)
+
+    def watch_consents(
+        self,
+        hook: Callable[[ConsentLedger | None, ConsentEvent], None],
+        idle: Callable[[], bool],
+    ) -> None:
+        """Tell ``hook`` of every consent event applied; ``idle()`` True means it would do
+        nothing for a grant."""
+        self.on_consent.append(hook)
+        self._consent_idle.append(idle)
 
     def watch(self, scanner: BreachScanner, incidents_topic: str) -> None:
         """Also tail the monitored egress topics and the incidents already reported."""
@@ -203,26 +218,31 @@ class StateApplier:
     def apply_rows(self, rows: list[Row]) -> None:
         """``apply`` each row ``(topic, partition, offset, key, value)``, in order.
 
-        Runs of usual ``ward.subjects`` records are stored natively in one call
-        (``ProfileMap.absorb``) while nobody is to be told of them: every ``on_subject``
-        hook and state listener idle (a deregistration, which triggers a deletion, and
-        anything unusual are applied one by one). This is what makes a full read of ten
-        million profiles at start-up fast."""
-        subjects, absorb, apply = self.names.subjects, self.state.subjects.absorb, self.apply
+        Runs of usual profiles and grants are stored natively in one call each
+        (``ProfileMap.absorb``, ``LedgerMap.absorb``) while nobody is to be told of them:
+        every hook of their kind and every state listener idle. Deregistrations,
+        withdrawals and refusals (which trigger deletions) and anything unusual are
+        applied one by one. This is what makes a full read of ten million subjects at
+        start-up fast."""
+        subjects, consents = self.names.subjects, self.names.consents
         i, n = 0, len(rows)
         while i < n:
-            row = rows[i]
-            if row[0] == subjects and self._nobody_listens():
-                j = absorb(rows, i, subjects)
-                if j > i:
-                    i = j
-                    continue
-            apply(*row)
-            i += 1
+            topic = rows[i][0]
+            j = i
+            if topic == subjects and self._nobody_listens(self.on_subject, self._subject_idle):
+                j = self.state.subjects.absorb(rows, i, subjects)
+            elif topic == consents and self._nobody_listens(self.on_consent, self._consent_idle):
+                j, expiring = self.state.consents.absorb(rows, i, consents)
+                if expiring and self.expiring is not None:
+                    self.expiring.note_packed(expiring)
+            if j == i:
+                self.apply(*rows[i])
+                j += 1
+            i = j
 
-    def _nobody_listens(self) -> bool:
-        idle = self._subject_idle
-        return len(idle) == len(self.on_subject) and all(q() for q in idle) and self.state.quiet()
+    def _nobody_listens(self, hooks: list[Any], idle: list[Callable[[], bool]]) -> bool:
+        """Every hook has an idle check and is idle, and so is every state listener."""
+        return len(idle) == len(hooks) and all(q() for q in idle) and self.state.quiet()
 
     # -- the enforcer's state ---------------------------------------------------------
     def _subject(self, key: bytes | None, value: bytes | None, origin: Origin) -> None:
@@ -239,6 +259,8 @@ class StateApplier:
             return
         event = self._decoder.consent(value, origin)
         before = self.state.put_consent(event, value)  # the ledger before
+        if self.expiring is not None:
+            self.expiring.note(before, event)
         for watcher in self.on_consent:
             watcher(before, event)
         if event.action in (ConsentAction.WITHDRAWN, ConsentAction.REFUSED):

@@ -43,15 +43,24 @@ class ExpiryIndex:
         """A StateApplier ``on_consent`` hook."""
         if event.action is not ConsentAction.GRANTED or event.expires_at is None:
             return
-        at, sid = _micros(event.expires_at), event.subject_id.encode()
-        hour = at // HOUR_US
-        bucket = self._buckets.get(hour)
-        if bucket is None:
-            bucket = self._buckets[hour] = bytearray()
-            heapq.heappush(self._hours, hour)
-        bucket += _ENTRY.pack(at, len(sid))
-        bucket += sid
-        self._count += 1
+        sid = event.subject_id.encode()
+        self.note_packed(_ENTRY.pack(_micros(event.expires_at), len(sid)) + sid)
+
+    def note_packed(self, entries: bytes) -> None:
+        """Note grants packed as entries (``LedgerMap.absorb`` packs them natively)."""
+        i, end = 0, len(entries)
+        buckets = self._buckets
+        while i < end:
+            at, n = _ENTRY.unpack_from(entries, i)
+            j = i + _ENTRY.size + n
+            hour = at // HOUR_US
+            bucket = buckets.get(hour)
+            if bucket is None:
+                bucket = buckets[hour] = bytearray()
+                heapq.heappush(self._hours, hour)
+            bucket += entries[i:j]
+            self._count += 1
+            i = j
 
     def due(self, now: datetime) -> set[str]:
         """Subjects with a grant that expired by ``now``; each expiry is handed out once."""

@@ -80,7 +80,7 @@ class LifecycleIssuer:
         self.scanner: BreachScanner | None = None
         self.incidents_topic = ""
         self._last_sweep = 0.0
-        self.expiring = ExpiryIndex()  # fed by the StateApplier's on_consent hook
+        self.expiring = ExpiryIndex()  # fed by the StateApplier (``expiring``)
         self._retained_at: tuple[datetime, int] | None = None
         self._deletions = AvroCodec(record_schema("DeletionRequest"))
         self._notices = AvroCodec(record_schema("GuardianNotice"))

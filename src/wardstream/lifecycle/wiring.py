@@ -101,7 +101,7 @@ def attach(
         sweep_every_s=ls.sweep_every_s,
         clock=lambda: enforcer.wall() + offset,
     )
-    applier.on_consent.append(issuer.expiring.note)
+    applier.expiring = issuer.expiring
     shredder = None
     if ring is not None:
         audit = partial(enforcer.auditor.write, CONTROL_CHAIN, CONTROL)
@@ -118,7 +118,7 @@ def attach(
     for p in processors:
         p.observers.extend((passes, tracker))  # in this order: the pass log, then the marks
     applier.watch_subjects(passes.on_subject, passes.idle)
-    applier.on_consent.append(passes.on_consent)
+    applier.watch_consents(passes.on_consent, passes.idle)
 
     def stop(scope: str) -> None:
         for p in processors:

@@ -46,6 +46,9 @@ class ConsentCodec:
         self.quick = tuple(f["name"] for f in fields) == FIELDS
         self.by = tuple(GrantedBy(s) for s in fields[2]["type"]["symbols"])
         self.actions = tuple(ConsentAction(s) for s in fields[4]["type"]["symbols"])
+        granted = self.actions.index(ConsentAction.GRANTED)
+        self.shape = (len(self.by), len(self.actions), granted)
+        """The enums' sizes and GRANTED's number, as the native grant reader takes them."""
 
     def decode(self, value: bytes, origin: Origin) -> ConsentEvent:
         """The event in ``value``; raises as the full decoder does (DecodeError, ValueError)."""

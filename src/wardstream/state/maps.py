@@ -22,6 +22,7 @@ from collections.abc import Iterator, MutableMapping, ValuesView
 from typing import Generic, TypeVar
 
 from wardstream.domain.consent import ConsentEvent
+from wardstream.domain.enums import DataCategory
 from wardstream.domain.subject import SubjectProfile
 from wardstream.errors import WardstreamError
 from wardstream.policy.ledger import ConsentLedger
@@ -37,6 +38,7 @@ CACHE_SIZE = 65_536
 MAX_EVENT = 0xFFFF
 _MISSING = object()
 _STORED = Origin("state", -1, -1)
+CATEGORY_NAMES = [c.value.encode() for c in DataCategory]
 
 
 class StateCorrupt(WardstreamError):
@@ -304,6 +306,19 @@ class LedgerMap(_CachedMap[ConsentLedger]):
             self._keep(sid, cached.apply(event))
             return cached
         return None if old is None else self._safely(sid, old)
+
+    def absorb(self, rows: list[Row], start: int, topic: str) -> tuple[int, bytes]:
+        """``add`` the leading run of ``topic``'s rows from ``start`` on natively, without a
+        Python object per record; (where it stopped, the grants with an expiry packed as
+        ``ExpiryIndex.note_packed`` takes them). The caller applies the row it stopped at
+        record by record.
+
+        The table takes only grants the quick path reads itself, never a withdrawal or a
+        refusal (``native/src/consent.rs``), and only while nothing is cached or pinned
+        here. The caller must know that nobody else is to be told of them (``StateApplier``)."""
+        if self._hot or self._warm or self._pinned or not self.codec.quick:
+            return start, b""
+        return self.table.absorb_grants(rows, start, topic, self.codec.shape, CATEGORY_NAMES)
 
     def _encoded(self, event: ConsentEvent) -> bytes | None:
         try:
