@@ -15,6 +15,7 @@
 
 use std::ops::Range;
 
+use crate::store::{BlobTable, Full};
 use crate::wire::{index, long, string, time};
 
 /// The schema's enums and the data categories the domain knows, as the Python
@@ -78,6 +79,35 @@ pub fn read_grant(v: &[u8], shape: &Shape) -> Option<Grant> {
     })
 }
 
+/// Appends a grant `read_grant` reads to its subject's ledger, as `LedgerMap.add`
+/// does (a two-byte length, then the value); false, storing nothing, for anything
+/// else (and a value longer than a ledger entry holds). A grant with an expiry is
+/// packed onto `expiring` as `ExpiryIndex` packs it: microseconds (`i64`) and the
+/// id's length (`u32`), little-endian, then the id.
+pub fn store_grant(
+    table: &mut BlobTable,
+    v: &[u8],
+    shape: &Shape,
+    expiring: &mut Vec<u8>,
+) -> Result<bool, Full> {
+    let (Ok(size), Some(g)) = (u16::try_from(v.len()), read_grant(v, shape)) else {
+        return Ok(false);
+    };
+    let key = &v[g.subject];
+    table.update(key, |before, out| {
+        out.extend_from_slice(before.unwrap_or_default());
+        out.extend_from_slice(&size.to_le_bytes());
+        out.extend_from_slice(v);
+        true
+    })?;
+    if let Some(ms) = g.expires_ms {
+        expiring.extend_from_slice(&(ms * 1000).to_le_bytes());
+        expiring.extend_from_slice(&(key.len() as u32).to_le_bytes());
+        expiring.extend_from_slice(key);
+    }
+    Ok(true)
+}
+
 /// An array of strings in blocks of 1 to 63 items, each one `ok` takes; the index after it.
 fn strings(v: &[u8], mut i: usize, ok: impl Fn(&[u8]) -> bool) -> Option<usize> {
     loop {
@@ -102,6 +132,7 @@ fn strings(v: &[u8], mut i: usize, ok: impl Fn(&[u8]) -> bool) -> Option<usize> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::BlobTable;
 
     fn shape() -> Shape {
         Shape {
@@ -168,5 +199,35 @@ mod tests {
         let mut longer = v.clone();
         longer.push(0);
         assert!(read_grant(&longer, &shape()).is_none());
+    }
+
+    #[test]
+    fn grants_are_appended_to_the_ledger_and_their_expiry_packed() {
+        let (mut table, mut expiring) = (BlobTable::new(), Vec::new());
+        let (first, second) = (grant(0, b"content", false), grant(0, b"identifier", true));
+        assert_eq!(
+            store_grant(&mut table, &first, &shape(), &mut expiring),
+            Ok(true)
+        );
+        assert!(expiring.is_empty());
+        assert_eq!(
+            store_grant(&mut table, &second, &shape(), &mut expiring),
+            Ok(true)
+        );
+        let mut ledger = (first.len() as u16).to_le_bytes().to_vec();
+        ledger.extend(&first);
+        ledger.extend((second.len() as u16).to_le_bytes());
+        ledger.extend(&second);
+        assert_eq!(table.get(b"kid-1"), Some(&ledger[..]));
+        let mut packed = ((1i64 << 35) * 1000).to_le_bytes().to_vec();
+        packed.extend(5u32.to_le_bytes());
+        packed.extend(b"kid-1");
+        assert_eq!(expiring, packed);
+        let withdrawn = grant(1, b"content", false);
+        assert_eq!(
+            store_grant(&mut table, &withdrawn, &shape(), &mut expiring),
+            Ok(false)
+        );
+        assert_eq!(table.get(b"kid-1"), Some(&ledger[..]));
     }
 }

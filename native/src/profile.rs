@@ -15,6 +15,7 @@
 
 use std::ops::Range;
 
+use crate::store::{BlobTable, Full};
 use crate::wire::{long, short_string, MS_MAX};
 
 /// Birth dates the quick path reads, in days since 1970-01-01 (1870-01-01 ..= 2169-12-31).
@@ -42,6 +43,20 @@ pub fn read_value(v: &[u8], bands: usize) -> Option<Profile> {
         rest: id.end,
         id,
         deregistered,
+    })
+}
+
+/// Stores a value `read_value` reads under its subject id, without the id (the form
+/// `ProfileMap` stores); false, storing nothing, for one it does not read and for a
+/// profile deregistered now or before (the Python side must see those:
+/// deregistrations trigger deletions).
+pub fn store_profile(table: &mut BlobTable, v: &[u8], bands: usize) -> Result<bool, Full> {
+    let Some(p) = read_value(v, bands).filter(|p| !p.deregistered) else {
+        return Ok(false);
+    };
+    table.update(&v[p.id], |before, out| {
+        out.extend_from_slice(&v[p.rest..]);
+        before.is_none_or(|old| read_rest(old, bands) == Some(false))
     })
 }
 
@@ -97,6 +112,7 @@ pub fn read_rest(v: &[u8], bands: usize) -> Option<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::BlobTable;
 
     fn zigzag(n: i64) -> Vec<u8> {
         let mut z = ((n << 1) ^ (n >> 63)) as u64;
@@ -164,5 +180,18 @@ mod tests {
         let mut branch = usual.clone();
         branch[3] = 4; // birth_date's union branch 2 does not exist
         assert!(read_value(&branch, 3).is_none());
+    }
+
+    #[test]
+    fn a_profile_is_stored_without_its_id_unless_gone_now_or_before() {
+        let mut table = BlobTable::new();
+        let usual = value(b"u1", Some(1), None);
+        assert_eq!(store_profile(&mut table, &usual, 3), Ok(true));
+        assert_eq!(table.get(b"u1"), Some(&usual[3..]));
+        let gone = value(b"u1", None, Some(5));
+        assert_eq!(store_profile(&mut table, &gone, 3), Ok(false)); // now
+        table.put(b"u1", &gone[3..], |_| ()).unwrap();
+        assert_eq!(store_profile(&mut table, &usual, 3), Ok(false)); // before
+        assert_eq!(table.get(b"u1"), Some(&gone[3..]));
     }
 }

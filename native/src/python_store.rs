@@ -9,22 +9,31 @@ use crate::store::chunk::load_run;
 use crate::store::{BlobTable, Full};
 use crate::{consent, profile};
 
-/// The value of row `i` when it is a record of `topic` with a value; None past the end,
-/// for another topic and for a tombstone.
-fn value_at<'py>(
-    rows: &Bound<'py, PyList>,
-    i: usize,
+/// Hands `store` the value of each row from `start` on while the rows are records of
+/// `topic` with a value (not a tombstone) and `store` takes them; where it stopped.
+fn absorb_run(
+    rows: &Bound<'_, PyList>,
+    start: usize,
     topic: &str,
-) -> PyResult<Option<Bound<'py, PyBytes>>> {
-    if i >= rows.len() {
-        return Ok(None);
+    mut store: impl FnMut(&[u8]) -> Result<bool, Full>,
+) -> PyResult<usize> {
+    let mut i = start;
+    while i < rows.len() {
+        let row = rows.get_item(i)?;
+        let row = row.cast::<PyTuple>()?;
+        if row.get_borrowed_item(0)?.cast::<PyString>()?.to_str()? != topic {
+            break;
+        }
+        let value = row.get_borrowed_item(4)?;
+        let Ok(value) = value.cast::<PyBytes>() else {
+            break; // a tombstone
+        };
+        if !store(value.as_bytes()).map_err(full_error)? {
+            break;
+        }
+        i += 1;
     }
-    let row = rows.get_item(i)?;
-    let row = row.cast::<PyTuple>()?;
-    if row.get_borrowed_item(0)?.cast::<PyString>()?.to_str()? != topic {
-        return Ok(None);
-    }
-    Ok(row.get_item(4)?.cast_into::<PyBytes>().ok())
+    Ok(i)
 }
 
 fn full_error(full: Full) -> PyErr {
@@ -84,11 +93,9 @@ impl PyBlobTable {
     }
 
     /// Stores the leading run of `ward.subjects` rows `(topic, partition, offset, key,
-    /// value)` from `start` on whose values `profile::read_value` reads (`bands`: the
-    /// schema's age bands), keyed by subject id, each value without its id, as
-    /// `ProfileMap.swap` stores them; where it stopped. It stops at a row of another
-    /// topic, a tombstone, a value it does not read, and a profile deregistered before
-    /// or now: the caller applies that one record by record.
+    /// value)` from `start` on that `profile::store_profile` takes (`bands`: the
+    /// schema's age bands); where it stopped. The caller applies that row record by
+    /// record.
     fn absorb_profiles(
         &mut self,
         rows: &Bound<'_, PyList>,
@@ -96,32 +103,17 @@ impl PyBlobTable {
         topic: &str,
         bands: usize,
     ) -> PyResult<usize> {
-        let mut i = start;
-        while let Some(value) = value_at(rows, i, topic)? {
-            let v = value.as_bytes();
-            let Some(p) = profile::read_value(v, bands) else {
-                break;
-            };
-            let key = &v[p.id];
-            let before = self.inner.get(key);
-            let was_gone = before.map(|old| profile::read_rest(old, bands));
-            if p.deregistered || matches!(was_gone, Some(None | Some(true))) {
-                break;
-            }
-            self.inner
-                .put(key, &v[p.rest..], |_| ())
-                .map_err(full_error)?;
-            i += 1;
-        }
-        Ok(i)
+        let table = &mut self.inner;
+        absorb_run(rows, start, topic, |v| {
+            profile::store_profile(table, v, bands)
+        })
     }
 
-    /// Appends the leading run of `ward.consents` rows from `start` on that are usual
-    /// grants (`consent::read_grant`, the schema's enum sizes, `GRANTED`'s number and
-    /// the known data categories given) to their subject's ledger, as `LedgerMap.add`
-    /// does (a two-byte length, then the value); stops at anything else, which the caller
-    /// applies record by record. `(where it stopped, the grants with an expiry)`, the
-    /// latter packed as `ExpiryIndex` packs them: `<qI` (microseconds, id length), the id.
+    /// Appends the leading run of `ward.consents` rows from `start` on that
+    /// `consent::store_grant` takes (`enums`: granted_by's and action's sizes and
+    /// `GRANTED`'s number; `categories`: the data categories known) to their subjects'
+    /// ledgers; `(where it stopped, the grants with an expiry)`, packed as `ExpiryIndex`
+    /// packs them.
     fn absorb_grants<'py>(
         &mut self,
         py: Python<'py>,
@@ -138,29 +130,11 @@ impl PyBlobTable {
             granted,
             categories,
         };
-        let (mut i, mut expiring, mut ledger) = (start, Vec::new(), Vec::new());
-        while let Some(value) = value_at(rows, i, topic)? {
-            let v = value.as_bytes();
-            let Ok(size) = u16::try_from(v.len()) else {
-                break; // longer than a ledger entry holds
-            };
-            let Some(g) = consent::read_grant(v, &shape) else {
-                break;
-            };
-            let key = &v[g.subject.clone()];
-            ledger.clear();
-            ledger.extend_from_slice(self.inner.get(key).unwrap_or_default());
-            ledger.extend_from_slice(&size.to_le_bytes());
-            ledger.extend_from_slice(v);
-            self.inner.put(key, &ledger, |_| ()).map_err(full_error)?;
-            if let Some(ms) = g.expires_ms {
-                expiring.extend_from_slice(&(ms * 1000).to_le_bytes());
-                expiring.extend_from_slice(&(key.len() as u32).to_le_bytes());
-                expiring.extend_from_slice(key);
-            }
-            i += 1;
-        }
-        Ok((i, PyBytes::new(py, &expiring)))
+        let (table, mut expiring) = (&mut self.inner, Vec::new());
+        let stopped = absorb_run(rows, start, topic, |v| {
+            consent::store_grant(table, v, &shape, &mut expiring)
+        })?;
+        Ok((stopped, PyBytes::new(py, &expiring)))
     }
 
     fn nbytes(&self) -> usize {

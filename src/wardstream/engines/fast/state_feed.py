@@ -16,6 +16,7 @@ waits instead of holding the whole topic in memory as raw records.
 
 from __future__ import annotations
 
+import gc
 import logging
 import queue
 import threading
@@ -77,6 +78,10 @@ class StateFeed:
         self._start = dict(offsets)
 
     def start(self) -> None:
+        # What the worker built at start-up lives as long as it does: out of the cyclic
+        # collector's sight, the collections that a read's millions of short-lived
+        # records trigger no longer traverse it (a third of a full read's CPU).
+        gc.freeze()
         self._thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:

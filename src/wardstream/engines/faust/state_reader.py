@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -67,6 +68,7 @@ class StateReader:
         return self.applier.rejected
 
     async def run(self) -> None:
+        gc.freeze()  # as the fast engine's StateFeed.start: start-up objects out of GC's sight
         consumer = self._factory()
         await consumer.start()
         try:
