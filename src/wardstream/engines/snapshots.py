@@ -105,13 +105,12 @@ class Snapshots:
 
     def apply_rows(self, rows: list[Row]) -> None:
         self.applier.apply_rows(rows)
-        positions, floor, mine = self.positions, self.floor, self.mine
-        for topic, partition, offset, _, _ in rows:
-            if topic in mine:
-                tp = (topic, partition)
-                positions[tp] = offset + 1
-                if tp not in floor:
-                    floor[tp] = offset
+        last = {(t, p): o for t, p, o, _, _ in rows}  # in one pass each: millions at start-up
+        for tp, offset in last.items():
+            if tp[0] in self.mine:
+                self.positions[tp] = offset + 1
+                if tp not in self.floor:
+                    self.floor[tp] = next(o for t, p, o, _, _ in rows if (t, p) == tp)
 
     def reached(self, ends: Mapping[tuple[str, int], int]) -> None:
         """Every record before ``ends`` is applied (a read round reached them)."""

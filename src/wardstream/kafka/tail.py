@@ -70,16 +70,21 @@ def read_to_end(
         first = consumer.poll(0.2)
         if first is None:
             continue
-        rows: list[Row] = []
         messages: list[Any] = [first, *consumer.consume(5000, 0)]
-        for m in messages:
-            err = m.error()
-            if err is None:
-                rows.append((m.topic(), m.partition(), m.offset(), m.key(), m.value()))
-            elif err.code() == KafkaError._PARTITION_EOF:
-                eof[(m.topic(), m.partition())] = m.offset()
-            elif err.fatal():
-                raise RuntimeError(err.str())
+        rows: list[Row] = [
+            (m.topic(), m.partition(), m.offset(), m.key(), m.value())
+            for m in messages
+            if m.error() is None
+        ]
+        if len(rows) < len(messages):  # end-of-partition events (and errors)
+            for m in messages:
+                err = m.error()
+                if err is None:
+                    continue
+                if err.code() == KafkaError._PARTITION_EOF:
+                    eof[(m.topic(), m.partition())] = m.offset()
+                elif err.fatal():
+                    raise RuntimeError(err.str())
         if rows:
             on_rows(rows)
     return ends
