@@ -77,6 +77,7 @@ def run(
             prefix=prefix,
             partitions=partitions,
             engines=state_engines,
+            repeat=repeat,
         )
     out: dict[str, Any] = {
         "meta": {

@@ -110,7 +110,9 @@ def state_table(state: dict[str, Any]) -> Table:
         keys = ("seconds", "records_per_s", "cpu_s", "rss_growth_mb", "peak_growth_mb",
                 "bytes_per_subject", "peak_bytes_per_subject", "lookup_cold_us", "lookup_hot_us",
                 "first_tick_s", "wrong", "rejected")  # fmt: skip
-        t.add_row(engine, *[_fmt(r.get(k)) for k in keys])
+        runs = r.get("runs_records_per_s")
+        label = engine if not runs else f"{engine} (median of {', '.join(map(_fmt, runs))})"
+        t.add_row(label, *[_fmt(r.get(k)) for k in keys])
     return t
 
 

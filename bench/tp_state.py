@@ -20,6 +20,7 @@ import gc
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -204,7 +205,11 @@ def run(
     partitions: int = 3,
     engines: tuple[str, ...] = ("fast", "faust"),
     timeout: float = 3600.0,
+    repeat: int = 1,
 ) -> dict[str, Any]:
+    """``repeat``: each recovery that many times, in a process of its own each; a row
+    reports its median run by records/s (``runs_records_per_s`` lists every run's).
+    Each restart starts from the snapshot the first full read wrote."""
     topics = {"subjects": f"{prefix}.subjects", "consents": f"{prefix}.consents"}
     compact = {"cleanup.policy": "compact", "min.compaction.lag.ms": str(86_400_000)}
     admin = AdminClient({"bootstrap.servers": bootstrap})
@@ -220,14 +225,37 @@ def run(
     )
     snap_config = snapshot_config(config)  # the fast engine writes a snapshot after its read
     out["engines"] = {}
+    snapshot = snap_config.parent / "snapshot"
     for engine in engines:
         own = snap_config if engine == "fast" else config
-        out["engines"][engine] = _child(own, engine, n, work, env, timeout)
+        runs = []
+        for _ in range(repeat):
+            runs.append(_child(own, engine, n, work, env, timeout))
+            if engine == "fast" and not (work / "snapshot-first").exists():
+                shutil.copytree(snapshot, work / "snapshot-first")  # what every restart reads
+        out["engines"][engine] = _median(runs)
     if "fast" in engines:  # then a restart: the snapshot and a tail of TAIL_SHARE updates
         out["tail_records"] = tail(bootstrap, topics["subjects"], n)
         row = f"fast, snapshot + {TAIL_SHARE:.0%} tail"
-        out["engines"][row] = _child(snap_config, "fast", n, work, env, timeout)
+        runs = []
+        for _ in range(repeat):
+            shutil.rmtree(snapshot, ignore_errors=True)
+            shutil.copytree(work / "snapshot-first", snapshot)
+            runs.append(_child(snap_config, "fast", n, work, env, timeout))
+        out["engines"][row] = _median(runs)
     return out
+
+
+def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run with the median records/s (the lower middle of an even count), whole."""
+    failed = [r for r in runs if "error" in r]
+    if failed:
+        return failed[0]
+    ranked = sorted(runs, key=lambda r: r["records_per_s"])
+    chosen = dict(ranked[(len(ranked) - 1) // 2])
+    if len(runs) > 1:
+        chosen["runs_records_per_s"] = [r["records_per_s"] for r in runs]
+    return chosen
 
 
 def _child(

@@ -56,8 +56,8 @@ def bench(
     repeat: int = typer.Option(
         1,
         min=1,
-        help="Run every row this many times, in rounds; each row reports its median run "
-        "and the range of its rates (single runs on a small machine vary a lot).",
+        help="Run every row (and each state recovery) this many times; each reports its "
+        "median run and every run's rate (single runs on a small machine vary a lot).",
     ),
 ) -> None:
     """Measure raw librdkafka, Faust baselines, the Faust engine and the fast engine.
