@@ -230,6 +230,7 @@ def run(
         own = snap_config if engine == "fast" else config
         runs = []
         for _ in range(repeat):
+            shutil.rmtree(snapshot, ignore_errors=True)  # a full read, every time
             runs.append(_child(own, engine, n, work, env, timeout))
             if engine == "fast" and not (work / "snapshot-first").exists():
                 shutil.copytree(snapshot, work / "snapshot-first")  # what every restart reads
