@@ -40,7 +40,7 @@ from tp_recover import (  # noqa: E402
     snapshot_numbers,
     tail,
 )
-from tp_state_data import expected, produce, sid  # noqa: E402
+from tp_state_data import consent, consent_templates, expected, produce, shape, sid  # noqa: E402
 
 BENCH = Path(__file__).resolve().parent
 HMAC = "8f2b0c6e4d1a9b7c3e5f0a2d4c6b8e1f3a5c7e9b0d2f4a6c8e0b1d3f5a7c9e1b"
@@ -143,12 +143,21 @@ def _consent_events(state: Any) -> int:
 
 
 def _sample_check(state: Any, n: int) -> int:
+    """Profiles and consent ledgers of 2,000 random subjects that differ from what was meant."""
     from wardstream.domain.subject import SubjectProfile
+    from wardstream.serde import Origin
+    from wardstream.state.consent_codec import ConsentCodec
 
-    picks = random.Random(5).sample(range(n), min(n, 2000))
-    return sum(
-        state.subjects.get(sid(i).decode()) != SubjectProfile.from_dict(expected(i)) for i in picks
-    )
+    codec, templates = ConsentCodec(), consent_templates()
+    wrong = 0
+    for i in random.Random(5).sample(range(n), min(n, 2000)):
+        s = sid(i).decode()
+        wrong += state.subjects.get(s) != SubjectProfile.from_dict(expected(i))
+        ledger = state.consents.get(s)
+        events = () if ledger is None else ledger.events
+        meant = consent(i, sid(i), templates) if shape(i)["kind"] in ("child", "minor") else None
+        wrong += events != (() if meant is None else (codec.decode(meant, Origin.unknown()),))
+    return wrong
 
 
 def _lookups(state: Any, n: int) -> dict[str, float]:

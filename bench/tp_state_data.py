@@ -145,6 +145,11 @@ def consent_templates() -> list[bytes]:
     return out
 
 
+def consent(i: int, key: bytes, templates: list[bytes]) -> bytes:
+    """The consent event of subject ``i`` (a child or a minor), from ``consent_templates``."""
+    return templates[i % len(templates)].replace(b"X" * 12, key)
+
+
 def check(n: int = 2000) -> None:
     """The hand encoding decodes to ``expected`` (fails the bench loudly if not)."""
     from wardstream.domain.subject import SubjectProfile
@@ -172,7 +177,7 @@ def produce(bootstrap: str, topics: dict[str, str], n: int) -> dict[str, Any]:
         _send(p, topics["subjects"], key, value)
         size += len(value)
         if kind in ("child", "minor"):
-            value = templates[i % len(templates)].replace(b"X" * 12, key)
+            value = consent(i, key, templates)
             _send(p, topics["consents"], key, value)
             consents += 1
             size += len(value)

@@ -16,7 +16,7 @@
 use std::ops::Range;
 
 use crate::store::{BlobTable, Full};
-use crate::wire::{index, long, string, time};
+use crate::wire::{index, long, put_long, string, time};
 
 /// The schema's enums and the data categories the domain knows, as the Python
 /// codec reads them from the schema and `DataCategory`.
@@ -29,20 +29,27 @@ pub struct Shape {
     pub categories: Vec<Vec<u8>>,
 }
 
-/// A grant read: the subject id's bytes and the expiry (ms since the epoch), if any.
+/// Where a usual event's parts lie, what it is and when it expires.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Grant {
+pub struct Event {
+    /// The `subject_id` field, its length included.
+    pub subject_field: Range<usize>,
+    /// The subject id's bytes.
     pub subject: Range<usize>,
+    /// The `data_categories` array, whole.
+    pub categories: Range<usize>,
+    pub granted: bool,
     pub expires_ms: Option<i64>,
 }
 
-/// Reads a whole value; None for anything but a usual grant with a non-empty subject id.
-pub fn read_grant(v: &[u8], shape: &Shape) -> Option<Grant> {
+/// Reads a whole value; None for anything unusual and for an empty subject id.
+pub fn read(v: &[u8], shape: &Shape) -> Option<Event> {
     let i = string(v, 0)?.end; // consent_id
     let subject = string(v, i)?;
     if subject.is_empty() {
         return None;
     }
+    let subject_field = i..subject.end;
     let mut i = subject.end;
     index(v, i, shape.granted_by)?;
     i += 1;
@@ -50,12 +57,12 @@ pub fn read_grant(v: &[u8], shape: &Shape) -> Option<Grant> {
         0 => i + 1,
         _ => string(v, i + 1)?.end, // guardian_ref
     };
-    if index(v, i, shape.actions)? != shape.granted {
-        return None;
-    }
-    i = strings(v, i + 1, |_| true)?; // purposes
-    i = strings(v, i, |name| shape.categories.iter().any(|c| c == name))?;
-    i = strings(v, i, |_| true)?; // third_party_recipients
+    let granted = index(v, i, shape.actions)? == shape.granted;
+    i = strings(v, i + 1, |_| Some(()))?; // purposes
+    let start = i;
+    i = strings(v, i, |name| code_of(shape, name).map(|_| ()))?;
+    let categories = start..i;
+    i = strings(v, i, |_| Some(()))?; // third_party_recipients
     if *v.get(i)? > 1 {
         return None; // public_disclosure
     }
@@ -73,15 +80,116 @@ pub fn read_grant(v: &[u8], shape: &Shape) -> Option<Grant> {
             Some(ms)
         }
     };
-    (string(v, i)?.end == v.len()).then_some(Grant {
+    (string(v, i)?.end == v.len()).then_some(Event {
+        subject_field,
         subject,
+        categories,
+        granted,
         expires_ms,
     })
 }
 
-/// Appends a grant `read_grant` reads to its subject's ledger, as `LedgerMap.add`
-/// does (a two-byte length, then the value); false, storing nothing, for anything
-/// else (and a value longer than a ledger entry holds). A grant with an expiry is
+/// The first byte of a packed event: no stored Avro value starts with it (a string
+/// length whose first varint byte is 0xFF is negative).
+pub const PACKED: u8 = 0xFF;
+
+/// Writes `v` (which `read` read as `e`) packed: `PACKED`, the value without its
+/// subject id (the ledger's key says it), its data categories as a count and one
+/// byte per category (their numbers in `shape.categories`) instead of their names.
+/// A third to a half of a usual event. False, writing nothing, past 255 categories.
+pub fn pack(v: &[u8], e: &Event, shape: &Shape, out: &mut Vec<u8>) -> bool {
+    let start = out.len();
+    out.push(PACKED);
+    out.extend_from_slice(&v[..e.subject_field.start]);
+    out.extend_from_slice(&v[e.subject_field.end..e.categories.start]);
+    let count = out.len();
+    out.push(0);
+    let codes = strings(v, e.categories.start, |name| {
+        out.push(code_of(shape, name)?);
+        Some(())
+    });
+    let n = out.len() - count - 1;
+    if codes.is_none() || n > 255 {
+        out.truncate(start);
+        return false;
+    }
+    out[count] = n as u8;
+    out.extend_from_slice(&v[e.categories.end..]);
+    true
+}
+
+/// Writes the Avro value of a `pack`ed event of `subject`: it decodes to the event
+/// packed (the categories in one block). None for bytes `pack` did not write.
+pub fn unpack(p: &[u8], subject: &[u8], shape: &Shape, out: &mut Vec<u8>) -> Option<()> {
+    let v = p.strip_prefix(&[PACKED])?;
+    let id = string(v, 0)?.end;
+    let mut i = id + 1; // granted_by
+    index(v, id, shape.granted_by)?;
+    i = match index(v, i, 2)? {
+        0 => i + 1,
+        _ => string(v, i + 1)?.end,
+    };
+    index(v, i, shape.actions)?;
+    let count = strings(v, i + 1, |_| Some(()))?;
+    let n = *v.get(count)? as usize;
+    let codes = v.get(count + 1..count + 1 + n)?;
+    out.extend_from_slice(&v[..id]);
+    put_long(out, subject.len() as i64);
+    out.extend_from_slice(subject);
+    out.extend_from_slice(&v[id..count]);
+    if n > 0 {
+        put_long(out, n as i64);
+        for &code in codes {
+            let name = shape.categories.get(code as usize)?;
+            put_long(out, name.len() as i64);
+            out.extend_from_slice(name);
+        }
+    }
+    out.push(0);
+    out.extend_from_slice(&v[count + 1 + n..]);
+    Some(())
+}
+
+/// A ledger as `LedgerMap` stores it (entries of a two-byte length and an event, Avro
+/// or packed), with every packed event unpacked; None for a malformed ledger.
+pub fn unpack_ledger(stored: &[u8], subject: &[u8], shape: &Shape) -> Option<Vec<u8>> {
+    let (mut out, mut event, mut i) = (Vec::with_capacity(2 * stored.len()), Vec::new(), 0);
+    while i < stored.len() {
+        let size = u16::from_le_bytes([*stored.get(i)?, *stored.get(i + 1)?]) as usize;
+        let entry = stored.get(i + 2..i + 2 + size)?;
+        i += 2 + size;
+        if entry.first() != Some(&PACKED) {
+            out.extend_from_slice(&stored[i - 2 - size..i]);
+            continue;
+        }
+        event.clear();
+        unpack(entry, subject, shape, &mut event)?;
+        out.extend_from_slice(&u16::try_from(event.len()).ok()?.to_le_bytes());
+        out.extend_from_slice(&event);
+    }
+    Some(out)
+}
+
+/// The event `v` as a ledger entry: a two-byte length, then the event packed when
+/// `read` reads it (else as it is); None when it is longer than an entry holds.
+pub fn entry(v: &[u8], shape: &Shape, out: &mut Vec<u8>) -> Option<()> {
+    let at = out.len();
+    out.extend_from_slice(&[0, 0]);
+    let packed = read(v, shape).is_some_and(|e| pack(v, &e, shape, out));
+    if !packed {
+        out.extend_from_slice(v);
+    }
+    let Ok(size) = u16::try_from(out.len() - at - 2) else {
+        out.truncate(at);
+        return None;
+    };
+    out[at..at + 2].copy_from_slice(&size.to_le_bytes());
+    Some(())
+}
+
+/// Appends a usual grant (`read`) to its subject's ledger, packed, as `LedgerMap.add`
+/// does; false, storing nothing, for anything else (withdrawals and refusals, which
+/// the Python side must see: they trigger deletions). A grant with an expiry is
 /// packed onto `expiring` as `ExpiryIndex` packs it: microseconds (`i64`) and the
 /// id's length (`u32`), little-endian, then the id.
 pub fn store_grant(
@@ -90,26 +198,30 @@ pub fn store_grant(
     shape: &Shape,
     expiring: &mut Vec<u8>,
 ) -> Result<bool, Full> {
-    let (Ok(size), Some(g)) = (u16::try_from(v.len()), read_grant(v, shape)) else {
+    let Some(e) = read(v, shape).filter(|e| e.granted) else {
         return Ok(false);
     };
-    let key = &v[g.subject];
-    table.update(key, |before, out| {
+    let key = &v[e.subject.clone()];
+    let stored = table.update(key, |before, out| {
         out.extend_from_slice(before.unwrap_or_default());
-        out.extend_from_slice(&size.to_le_bytes());
-        out.extend_from_slice(v);
-        true
+        entry(v, shape, out).is_some()
     })?;
-    if let Some(ms) = g.expires_ms {
+    if let (true, Some(ms)) = (stored, e.expires_ms) {
         expiring.extend_from_slice(&(ms * 1000).to_le_bytes());
         expiring.extend_from_slice(&(key.len() as u32).to_le_bytes());
         expiring.extend_from_slice(key);
     }
-    Ok(true)
+    Ok(stored)
 }
 
-/// An array of strings in blocks of 1 to 63 items, each one `ok` takes; the index after it.
-fn strings(v: &[u8], mut i: usize, ok: impl Fn(&[u8]) -> bool) -> Option<usize> {
+/// A data category's number in `shape.categories`.
+fn code_of(shape: &Shape, name: &[u8]) -> Option<u8> {
+    let k = shape.categories.iter().position(|c| c == name)?;
+    u8::try_from(k).ok()
+}
+
+/// An array of strings in blocks of 1 to 63 items, each one `each` takes; the index after it.
+fn strings(v: &[u8], mut i: usize, mut each: impl FnMut(&[u8]) -> Option<()>) -> Option<usize> {
     loop {
         let n = *v.get(i)?;
         i += 1;
@@ -121,9 +233,7 @@ fn strings(v: &[u8], mut i: usize, ok: impl Fn(&[u8]) -> bool) -> Option<usize> 
         }
         for _ in 0..n >> 1 {
             let s = string(v, i)?;
-            if !ok(&v[s.clone()]) {
-                return None;
-            }
+            each(&v[s.clone()])?;
             i = s.end;
         }
     }
@@ -176,33 +286,48 @@ mod tests {
     }
 
     #[test]
-    fn a_usual_grant_is_read() {
+    fn a_usual_event_is_read() {
         let v = grant(0, b"content", true);
-        let g = read_grant(&v, &shape()).unwrap();
-        assert_eq!(&v[g.subject], b"kid-1");
-        assert_eq!(g.expires_ms, Some(1 << 35));
-        assert_eq!(
-            read_grant(&grant(0, b"content", false), &shape())
-                .unwrap()
-                .expires_ms,
-            None
-        );
+        let e = read(&v, &shape()).unwrap();
+        assert_eq!(&v[e.subject.clone()], b"kid-1");
+        assert_eq!(&v[e.subject_field.clone()], b"\x0akid-1");
+        assert!(e.granted);
+        assert_eq!(e.expires_ms, Some(1 << 35));
+        let withdrawn = read(&grant(1, b"content", false), &shape()).unwrap();
+        assert!(!withdrawn.granted && withdrawn.expires_ms.is_none());
     }
 
     #[test]
-    fn anything_but_a_usual_grant_is_left_to_python() {
-        assert!(read_grant(&grant(1, b"content", false), &shape()).is_none()); // withdrawn
-        assert!(read_grant(&grant(2, b"content", false), &shape()).is_none()); // refused
-        assert!(read_grant(&grant(0, b"teleport", false), &shape()).is_none());
+    fn anything_unusual_is_left_to_python() {
+        assert!(read(&grant(0, b"teleport", false), &shape()).is_none());
+        assert!(read(&grant(3, b"content", false), &shape()).is_none()); // no such action
         let v = grant(0, b"content", false);
-        assert!(read_grant(&v[..v.len() - 1], &shape()).is_none());
+        assert!(read(&v[..v.len() - 1], &shape()).is_none());
         let mut longer = v.clone();
         longer.push(0);
-        assert!(read_grant(&longer, &shape()).is_none());
+        assert!(read(&longer, &shape()).is_none());
     }
 
     #[test]
-    fn grants_are_appended_to_the_ledger_and_their_expiry_packed() {
+    fn a_packed_event_unpacks_to_its_value() {
+        for v in [grant(0, b"content", true), grant(1, b"identifier", false)] {
+            let (mut packed, mut back) = (Vec::new(), Vec::new());
+            assert!(pack(
+                &v,
+                &read(&v, &shape()).unwrap(),
+                &shape(),
+                &mut packed
+            ));
+            assert!(packed.len() < v.len() && packed[0] == PACKED);
+            unpack(&packed, b"kid-1", &shape(), &mut back).unwrap();
+            assert_eq!(back, v);
+        }
+        let mut out = Vec::new();
+        assert!(unpack(b"\xff\x02", b"kid-1", &shape(), &mut out).is_none()); // cut short
+    }
+
+    #[test]
+    fn grants_are_appended_to_the_ledger_packed_and_their_expiry_noted() {
         let (mut table, mut expiring) = (BlobTable::new(), Vec::new());
         let (first, second) = (grant(0, b"content", false), grant(0, b"identifier", true));
         assert_eq!(
@@ -218,7 +343,12 @@ mod tests {
         ledger.extend(&first);
         ledger.extend((second.len() as u16).to_le_bytes());
         ledger.extend(&second);
-        assert_eq!(table.get(b"kid-1"), Some(&ledger[..]));
+        let stored = table.get(b"kid-1").unwrap();
+        assert!(stored.len() < ledger.len());
+        assert_eq!(
+            unpack_ledger(stored, b"kid-1", &shape()),
+            Some(ledger.clone())
+        );
         let mut packed = ((1i64 << 35) * 1000).to_le_bytes().to_vec();
         packed.extend(5u32.to_le_bytes());
         packed.extend(b"kid-1");
@@ -228,6 +358,21 @@ mod tests {
             store_grant(&mut table, &withdrawn, &shape(), &mut expiring),
             Ok(false)
         );
-        assert_eq!(table.get(b"kid-1"), Some(&ledger[..]));
+        assert_eq!(
+            unpack_ledger(table.get(b"kid-1").unwrap(), b"kid-1", &shape()),
+            Some(ledger)
+        );
+    }
+
+    #[test]
+    fn a_ledger_of_avro_entries_is_left_as_it_is() {
+        let v = grant(0, b"content", false);
+        let mut ledger = (v.len() as u16).to_le_bytes().to_vec();
+        ledger.extend(&v);
+        assert_eq!(
+            unpack_ledger(&ledger, b"kid-1", &shape()),
+            Some(ledger.clone())
+        );
+        assert_eq!(unpack_ledger(&ledger[..3], b"kid-1", &shape()), None);
     }
 }

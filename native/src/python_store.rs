@@ -1,7 +1,7 @@
 //! The PyO3 layer of `store::BlobTable`: conversions only. Python's face is
 //! `wardstream.state.table.BlobTable`; see `wardstream/_native.pyi`.
 
-use pyo3::exceptions::{PyMemoryError, PyRuntimeError};
+use pyo3::exceptions::{PyMemoryError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
 
@@ -110,9 +110,7 @@ impl PyBlobTable {
     }
 
     /// Appends the leading run of `ward.consents` rows from `start` on that
-    /// `consent::store_grant` takes (`enums`: granted_by's and action's sizes and
-    /// `GRANTED`'s number; `categories`: the data categories known) to their subjects'
-    /// ledgers; `(where it stopped, the grants with an expiry)`, packed as `ExpiryIndex`
+    /// `consent::store_grant` takes to their subjects' ledgers, packed; `(where it stopped, the grants with an expiry)`, packed as `ExpiryIndex`
     /// packs them.
     fn absorb_grants<'py>(
         &mut self,
@@ -120,19 +118,11 @@ impl PyBlobTable {
         rows: &Bound<'py, PyList>,
         start: usize,
         topic: &str,
-        enums: (usize, usize, usize),
-        categories: Vec<Vec<u8>>,
+        shape: &ConsentShape,
     ) -> PyResult<(usize, Bound<'py, PyBytes>)> {
-        let (granted_by, actions, granted) = enums;
-        let shape = consent::Shape {
-            granted_by,
-            actions,
-            granted,
-            categories,
-        };
         let (table, mut expiring) = (&mut self.inner, Vec::new());
         let stopped = absorb_run(rows, start, topic, |v| {
-            consent::store_grant(table, v, &shape, &mut expiring)
+            consent::store_grant(table, v, &shape.inner, &mut expiring)
         })?;
         Ok((stopped, PyBytes::new(py, &expiring)))
     }
@@ -208,8 +198,52 @@ impl Entries {
     }
 }
 
+/// What the native consent reader needs of the schema and the domain: the enums'
+/// sizes, `GRANTED`'s number and the data categories known (`consent::Shape`).
+#[pyclass(module = "wardstream._native", frozen)]
+struct ConsentShape {
+    inner: consent::Shape,
+}
+
+#[pymethods]
+impl ConsentShape {
+    #[new]
+    fn new(enums: (usize, usize, usize), categories: Vec<Vec<u8>>) -> Self {
+        let (granted_by, actions, granted) = enums;
+        ConsentShape {
+            inner: consent::Shape {
+                granted_by,
+                actions,
+                granted,
+                categories,
+            },
+        }
+    }
+
+    /// The ledger entry of a consent event's value: a two-byte length, then the event,
+    /// packed when it is usual; None when it is longer than an entry holds.
+    fn entry<'py>(&self, py: Python<'py>, value: &[u8]) -> Option<Bound<'py, PyBytes>> {
+        let mut out = Vec::with_capacity(value.len() + 2);
+        consent::entry(value, &self.inner, &mut out)?;
+        Some(PyBytes::new(py, &out))
+    }
+
+    /// A stored ledger with every packed event unpacked (Avro values, as on the topic).
+    fn unpack<'py>(
+        &self,
+        py: Python<'py>,
+        stored: &[u8],
+        subject: &[u8],
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let out = consent::unpack_ledger(stored, subject, &self.inner)
+            .ok_or_else(|| PyValueError::new_err("a stored consent ledger is malformed"))?;
+        Ok(PyBytes::new(py, &out))
+    }
+}
+
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyBlobTable>()?;
+    m.add_class::<ConsentShape>()?;
     m.add_class::<Entries>()?;
     Ok(())
 }

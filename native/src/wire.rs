@@ -55,3 +55,13 @@ pub fn time(v: &[u8], i: usize) -> Option<(i64, usize)> {
     let (ms, j) = long(v, i)?;
     (0..MS_MAX).contains(&ms).then_some((ms, j))
 }
+
+/// Appends the zigzag varint of `n`.
+pub fn put_long(out: &mut Vec<u8>, n: i64) {
+    let mut z = ((n << 1) ^ (n >> 63)) as u64;
+    while z >= 0x80 {
+        out.push((z as u8) | 0x80);
+        z >>= 7;
+    }
+    out.push(z as u8);
+}

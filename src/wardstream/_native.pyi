@@ -112,13 +112,11 @@ class BlobTable:
         rows: list[tuple[str, int, int, bytes | None, bytes | None]],
         start: int,
         topic: str,
-        enums: tuple[int, int, int],
-        categories: list[bytes],
+        shape: ConsentShape,
     ) -> tuple[int, bytes]:
         """Appends the leading run of ``topic``'s rows from ``start`` on that are usual
-        ``ConsentEvent`` grants to their subject's ledger (``enums``: granted_by's and
-        action's sizes, GRANTED's number; ``categories``: the data categories known);
-        (where it stopped, the grants with an expiry packed as ``ExpiryIndex`` packs them)."""
+        ``ConsentEvent`` grants to their subject's ledger, packed; (where it stopped, the
+        grants with an expiry packed as ``ExpiryIndex`` packs them)."""
 
     def nbytes(self) -> int:
         """Bytes allocated: the arena and the index."""
@@ -129,3 +127,15 @@ class BlobTable:
 
     def items(self) -> Iterator[tuple[bytes, bytes]]:
         """Insertion order; RuntimeError if the table moves its records meanwhile."""
+
+class ConsentShape:
+    """What the native consent reader needs: ``enums`` (granted_by's and action's sizes,
+    GRANTED's number) and the data categories known, as UTF-8."""
+
+    def __init__(self, enums: tuple[int, int, int], categories: list[bytes]) -> None: ...
+    def entry(self, value: bytes) -> bytes | None:
+        """The ledger entry of an event: a two-byte length, the event (packed when usual);
+        None past 65,535 bytes."""
+
+    def unpack(self, stored: bytes, subject: bytes) -> bytes:
+        """A stored ledger with its packed events unpacked; ValueError when malformed."""

@@ -8,6 +8,7 @@ category, a negative array block, a far timestamp, ...) goes to fastavro and
 
 from __future__ import annotations
 
+from wardstream._native import ConsentShape
 from wardstream.domain.consent import ConsentEvent
 from wardstream.domain.enums import ConsentAction, DataCategory, GrantedBy
 from wardstream.serde import AvroCodec, Origin, record_schema
@@ -47,8 +48,9 @@ class ConsentCodec:
         self.by = tuple(GrantedBy(s) for s in fields[2]["type"]["symbols"])
         self.actions = tuple(ConsentAction(s) for s in fields[4]["type"]["symbols"])
         granted = self.actions.index(ConsentAction.GRANTED)
-        self.shape = (len(self.by), len(self.actions), granted)
-        """The enums' sizes and GRANTED's number, as the native grant reader takes them."""
+        names = [c.value.encode() for c in DataCategory]
+        self.shape = ConsentShape((len(self.by), len(self.actions), granted), names)
+        """What the native reader needs (enum sizes, GRANTED's number, the categories)."""
 
     def decode(self, value: bytes, origin: Origin) -> ConsentEvent:
         """The event in ``value``; raises as the full decoder does (DecodeError, ValueError)."""

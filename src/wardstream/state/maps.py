@@ -3,11 +3,11 @@
 Both are ``MutableMapping[str, ...]`` (``get``, ``[]``, ``in``, ``pop``,
 ``values()``, ...). Underneath, a ``BlobTable`` holds each subject's Avro
 value bytes: a profile without its subject id (the key says it), a ledger as
-its consent events one after another. ``get`` decodes on a miss and keeps
-the object in a bounded two-generation cache: a subject looked up again soon
-gets the same object, so the policy memo on it stays valid; one not looked up
-for a while is decoded again (equal, not identical - a memo miss, never a
-wrong answer). Writes replace the cached object of a hot subject.
+its consent events one after another (packed: a third to a half of their Avro).
+``get`` decodes on a miss and keeps the object in a bounded two-generation
+cache: a subject looked up again soon gets the same object, so the policy memo
+on it stays valid; one not looked up for a while is decoded again (equal, not
+identical - a memo miss, never a wrong answer). Writes replace the cached object of a hot subject.
 
 An object that does not survive encoding (set by a caller, with a time finer
 than the millisecond Avro keeps) is kept as it is, in a small side dict.
@@ -22,7 +22,6 @@ from collections.abc import Iterator, MutableMapping, ValuesView
 from typing import Generic, TypeVar
 
 from wardstream.domain.consent import ConsentEvent
-from wardstream.domain.enums import DataCategory
 from wardstream.domain.subject import SubjectProfile
 from wardstream.errors import WardstreamError
 from wardstream.policy.ledger import ConsentLedger
@@ -35,10 +34,8 @@ V = TypeVar("V")
 Row = tuple[str, int, int, bytes | None, bytes | None]
 """A state topic's record as read: topic, partition, offset, key, value."""
 CACHE_SIZE = 65_536
-MAX_EVENT = 0xFFFF
 _MISSING = object()
 _STORED = Origin("state", -1, -1)
-CATEGORY_NAMES = [c.value.encode() for c in DataCategory]
 
 
 class StateCorrupt(WardstreamError):
@@ -262,19 +259,27 @@ class ProfileMap(_CachedMap[SubjectProfile]):
 
 
 class LedgerMap(_CachedMap[ConsentLedger]):
-    """Subject id -> ``ConsentLedger``; stores the subject's consent events' bytes in order."""
+    """Subject id -> ``ConsentLedger``; stores the subject's consent events in order, each
+    usual one packed (without its subject id, its data categories as a byte each:
+    ``native/src/consent.rs``), an unusual one as its Avro bytes."""
 
     def __init__(self, codec: ConsentCodec | None = None, cache_size: int = CACHE_SIZE) -> None:
         super().__init__(cache_size)
         self.codec = codec or ConsentCodec()
 
     def _decode(self, subject_id: str, stored: bytes) -> ConsentLedger:
-        events, i, decode = [], 0, self.codec.decode
-        while i < len(stored):
-            j = i + 2 + (stored[i] | stored[i + 1] << 8)
-            events.append(decode(stored[i + 2 : j], _STORED))
-            i = j
+        decode = self.codec.decode
+        events = [decode(v, _STORED) for v in self.values_of(subject_id.encode(), stored)]
         return ConsentLedger(subject_id, tuple(events))
+
+    def values_of(self, key: bytes, stored: bytes) -> list[bytes]:
+        """The Avro values of a stored ledger's events, in order (packed ones unpacked)."""
+        ledger, out, i = self.codec.shape.unpack(stored, key), [], 0
+        while i < len(ledger):
+            j = i + 2 + (ledger[i] | ledger[i + 1] << 8)
+            out.append(ledger[i + 2 : j])
+            i = j
+        return out
 
     def __setitem__(self, subject_id: str, ledger: ConsentLedger) -> None:
         self._remove(subject_id)
@@ -293,13 +298,14 @@ class LedgerMap(_CachedMap[ConsentLedger]):
         sid = event.subject_id if subject_id is None else subject_id
         if value is None or sid != event.subject_id:
             value = self._encoded(event)
-        if value is None or len(value) > MAX_EVENT or sid in self._pinned:
+        # a two-byte length and the event, packed when usual (native/src/consent.rs)
+        entry = None if value is None else self.codec.shape.entry(value)
+        if entry is None or sid in self._pinned:  # None: past 65,535 bytes
             before = self._remove(sid)  # kept as the ledger object itself from now on
             self._pinned[sid] = (before or ConsentLedger.empty(sid)).apply(event)
             return before
         cached = self._forget(sid)
         key = sid.encode()
-        entry = len(value).to_bytes(2, "little") + value
         old = self.table.get(key)
         self.table.put(key, entry if old is None else old + entry)
         if cached is not None:
@@ -318,7 +324,7 @@ class LedgerMap(_CachedMap[ConsentLedger]):
         here. The caller must know that nobody else is to be told of them (``StateApplier``)."""
         if self._hot or self._warm or self._pinned or not self.codec.quick:
             return start, b""
-        return self.table.absorb_grants(rows, start, topic, self.codec.shape, CATEGORY_NAMES)
+        return self.table.absorb_grants(rows, start, topic, self.codec.shape)
 
     def _encoded(self, event: ConsentEvent) -> bytes | None:
         try:

@@ -66,11 +66,8 @@ class LedgerSource:
                     raise NotSnapshotable("a consent that does not survive encoding is held")
                 yield subject_id.encode(), value
         for key, stored in m.table.items():
-            i = 0
-            while i < len(stored):
-                j = i + 2 + (stored[i] | stored[i + 1] << 8)
-                yield key, stored[i + 2 : j]
-                i = j
+            for value in m.values_of(key, stored):
+                yield key, value
 
     def load_stored(self, key: bytes, stored: bytes) -> None:
         raise NotSnapshotable("consent ledgers are restored by applying their events")

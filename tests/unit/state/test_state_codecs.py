@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.unit.policy.test_policy_support import grant
 
 from wardstream.domain.consent import ConsentEvent
 from wardstream.domain.enums import DataCategory
@@ -15,6 +16,7 @@ from wardstream.domain.subject import SubjectProfile
 from wardstream.serde import AvroCodec, DecodeError, Origin, record_schema
 from wardstream.state._wire import to_utc
 from wardstream.state.consent_codec import ConsentCodec
+from wardstream.state.maps import LedgerMap
 from wardstream.state.profile_codec import ProfileCodec
 
 ORIGIN = Origin("ward.subjects", 0, 7)
@@ -118,6 +120,57 @@ def test_consents_decode_as_the_full_decoder_decodes_them(data: dict[str, Any], 
         assert isinstance(got, type), f"accepted what the full decoder rejects: {bad!r}"
     else:
         assert got == expected
+
+
+usual_consents = consents.map(
+    lambda d: (
+        d
+        | {
+            "effective_at": EPOCH + timedelta(milliseconds=abs(hash(d["evidence"])) % 2**41),
+            "expires_at": None,
+            "data_categories": [c for c in d["data_categories"] if c != "teleport"],
+        }
+    )
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(usual_consents, consents), min_size=1, max_size=4), mutations)
+def test_a_stored_ledger_reads_back_the_events_it_was_given(
+    events: list[dict[str, Any]], steps: Any
+) -> None:
+    """Packed or not (native/src/consent.rs), every event a ledger took reads back equal."""
+    ledgers, taken = LedgerMap(), []
+    for i, data in enumerate(events):
+        value = FULL_CONSENT.encode(data | {"subject_id": "kid-1"})
+        if i == len(events) - 1:
+            value = mutate(value, steps)
+        event = full_consent(value)
+        if isinstance(event, type) or event.subject_id != "kid-1":  # rejected, or mutated away
+            continue
+        ledgers.add(event, value)
+        taken.append(event)
+    if taken:
+        fresh = LedgerMap()
+        fresh.table = ledgers.table  # nothing cached: every event decoded from the table
+        assert fresh["kid-1"].events == tuple(taken)
+        assert [
+            fresh.codec.decode(v, ORIGIN)
+            for v in fresh.values_of(b"kid-1", fresh.table.get(b"kid-1"))
+        ] == taken
+
+
+def test_a_usual_event_is_stored_packed_without_its_subject_id() -> None:
+    event = grant(subject_id="kid-1", categories=("identifier", "behaviour", "location"))
+    value = FULL_CONSENT.encode(event.to_dict())
+    entry = LedgerMap().codec.shape.entry(value)
+    assert entry is not None and entry[2] == 0xFF  # packed
+    assert b"kid-1" not in entry and b"behaviour" not in entry
+    assert len(entry) < len(value) - 30
+    ledgers = LedgerMap()
+    ledgers.add(event, value)
+    assert ledgers.table.get(b"kid-1") == entry
+    assert ledgers.values_of(b"kid-1", entry) == [value]
 
 
 def test_usual_records_take_the_quick_path(monkeypatch: pytest.MonkeyPatch) -> None:
