@@ -28,6 +28,10 @@ class Applier:
     def apply(self, topic: str, partition: int, offset: int, key: Any, value: Any) -> None:
         self.applied.append((topic, partition, offset))
 
+    def apply_rows(self, rows: list[Any]) -> None:
+        for row in rows:
+            self.apply(*row)
+
 
 class Consumer:
     """Two records on subjects[0]; ``end_offsets`` fails with ``failures`` first."""

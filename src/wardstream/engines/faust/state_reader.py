@@ -108,11 +108,11 @@ class StateReader:
             if not behind:
                 break
             batches = await consumer.getmany(*behind, timeout_ms=200, max_records=5000)
-            apply = self.applier.apply
             for tp, messages in batches.items():
                 topic, partition = tp.topic, tp.partition
-                for m in messages:
-                    apply(topic, partition, m.offset, m.key, m.value)
+                self.applier.apply_rows(
+                    [(topic, partition, m.offset, m.key, m.value) for m in messages]
+                )
                 self.records_read += len(messages)
         if self._reached is not None:
             self._reached({(tp.topic, tp.partition): end for tp, end in ends.items()})
