@@ -24,17 +24,17 @@ def ratios(rows: dict[str, dict[str, Any]]) -> dict[str, float | None]:
     return out
 
 
-def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """The run with the median events/s (the lower middle of an even count), whole: its
-    latency, CPU and memory belong together. ``runs_events_per_s`` lists every run's
-    rate, and a run that failed makes the row an error (no median hides it)."""
+def median_run(runs: list[dict[str, Any]], rate: str = "events_per_s") -> dict[str, Any]:
+    """The run with the median ``rate`` (the lower middle of an even count), whole: its
+    latency, CPU and memory belong together. ``runs_<rate>`` lists every run's rate,
+    and a run that failed makes the row an error (no median hides it)."""
     failed = [r for r in runs if "error" in r]
     if failed:
         return failed[0]
-    ranked = sorted(runs, key=lambda r: r["events_per_s"])
+    ranked = sorted(runs, key=lambda r: r[rate])
     chosen = dict(ranked[(len(ranked) - 1) // 2])
     if len(runs) > 1:
-        chosen["runs_events_per_s"] = [r["events_per_s"] for r in runs]
+        chosen[f"runs_{rate}"] = [r[rate] for r in runs]
     return chosen
 
 

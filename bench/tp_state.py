@@ -40,6 +40,7 @@ from tp_recover import (  # noqa: E402
     snapshot_numbers,
     tail,
 )
+from tp_report import median_run  # noqa: E402
 from tp_state_data import consent, consent_templates, expected, produce, shape, sid  # noqa: E402
 
 BENCH = Path(__file__).resolve().parent
@@ -243,7 +244,7 @@ def run(
             runs.append(_child(own, engine, n, work, env, timeout))
             if engine == "fast" and not (work / "snapshot-first").exists():
                 shutil.copytree(snapshot, work / "snapshot-first")  # what every restart reads
-        out["engines"][engine] = _median(runs)
+        out["engines"][engine] = median_run(runs, "records_per_s")
     if "fast" in engines:  # then a restart: the snapshot and a tail of TAIL_SHARE updates
         out["tail_records"] = tail(bootstrap, topics["subjects"], n)
         row = f"fast, snapshot + {TAIL_SHARE:.0%} tail"
@@ -252,20 +253,8 @@ def run(
             shutil.rmtree(snapshot, ignore_errors=True)
             shutil.copytree(work / "snapshot-first", snapshot)
             runs.append(_child(snap_config, "fast", n, work, env, timeout))
-        out["engines"][row] = _median(runs)
+        out["engines"][row] = median_run(runs, "records_per_s")
     return out
-
-
-def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """The run with the median records/s (the lower middle of an even count), whole."""
-    failed = [r for r in runs if "error" in r]
-    if failed:
-        return failed[0]
-    ranked = sorted(runs, key=lambda r: r["records_per_s"])
-    chosen = dict(ranked[(len(ranked) - 1) // 2])
-    if len(runs) > 1:
-        chosen["runs_records_per_s"] = [r["records_per_s"] for r in runs]
-    return chosen
 
 
 def _child(
