@@ -242,7 +242,6 @@ fn strings(v: &[u8], mut i: usize, mut each: impl FnMut(&[u8]) -> Option<()>) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::BlobTable;
 
     fn shape() -> Shape {
         Shape {

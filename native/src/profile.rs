@@ -16,7 +16,7 @@
 use std::ops::Range;
 
 use crate::store::{BlobTable, Full};
-use crate::wire::{long, short_string, MS_MAX};
+use crate::wire::{index, long, short_string, time};
 
 /// Birth dates the quick path reads, in days since 1970-01-01 (1870-01-01 ..= 2169-12-31).
 const DAY_MIN: i64 = -36_525;
@@ -76,13 +76,7 @@ pub fn read_rest(v: &[u8], bands: usize) -> Option<bool> {
     };
     i = match *v.get(i)? {
         0 => i + 1,
-        2 => {
-            let x = *v.get(i + 1)? as usize;
-            if x & 1 == 1 || x >= 2 * bands {
-                return None;
-            }
-            i + 2
-        }
+        2 => index(v, i + 1, bands).map(|_| i + 2)?,
         _ => return None,
     };
     i = match *v.get(i)? {
@@ -96,23 +90,17 @@ pub fn read_rest(v: &[u8], bands: usize) -> Option<bool> {
     }
     let (deregistered, i) = match *v.get(i + 1)? {
         0 => (false, i + 2),
-        2 => {
-            let (ms, j) = long(v, i + 2)?;
-            if !(0..MS_MAX).contains(&ms) {
-                return None;
-            }
-            (true, j)
-        }
+        2 => (true, time(v, i + 2)?.1),
         _ => return None,
     };
-    let (ms, end) = long(v, i)?;
-    (end == v.len() && (0..MS_MAX).contains(&ms)).then_some(deregistered)
+    let (_, end) = time(v, i)?; // updated_at
+    (end == v.len()).then_some(deregistered)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::BlobTable;
+    use crate::wire::MS_MAX;
 
     fn zigzag(n: i64) -> Vec<u8> {
         let mut z = ((n << 1) ^ (n >> 63)) as u64;
