@@ -171,12 +171,18 @@ pub fn unpack_ledger(stored: &[u8], subject: &[u8], shape: &Shape) -> Option<Vec
 }
 
 /// The event `v` as a ledger entry: a two-byte length, then the event packed when
-/// `read` reads it (else as it is); None when it is longer than an entry holds.
+/// `read` reads it (else as it is); None when it is longer than an entry holds, or
+/// when it cannot be packed and starts as a packed one would (no value the decoders
+/// accept does: the caller keeps such an event some other way).
 pub fn entry(v: &[u8], shape: &Shape, out: &mut Vec<u8>) -> Option<()> {
     let at = out.len();
     out.extend_from_slice(&[0, 0]);
     let packed = read(v, shape).is_some_and(|e| pack(v, &e, shape, out));
     if !packed {
+        if v.first() == Some(&PACKED) {
+            out.truncate(at);
+            return None;
+        }
         out.extend_from_slice(v);
     }
     let Ok(size) = u16::try_from(out.len() - at - 2) else {
@@ -361,6 +367,15 @@ mod tests {
             unpack_ledger(table.get(b"kid-1").unwrap(), b"kid-1", &shape()),
             Some(ledger)
         );
+    }
+
+    #[test]
+    fn an_unpackable_event_that_looks_packed_is_refused() {
+        let mut out = vec![7];
+        assert!(entry(b"\xff\x00rest", &shape(), &mut out).is_none());
+        assert_eq!(out, [7]);
+        assert!(entry(b"\x00rest", &shape(), &mut out).is_some()); // kept as it is
+        assert_eq!(out, [7, 5, 0, 0, b'r', b'e', b's', b't']);
     }
 
     #[test]

@@ -110,8 +110,8 @@ impl PyBlobTable {
     }
 
     /// Appends the leading run of `ward.consents` rows from `start` on that
-    /// `consent::store_grant` takes to their subjects' ledgers, packed; `(where it stopped, the grants with an expiry)`, packed as `ExpiryIndex`
-    /// packs them.
+    /// `consent::store_grant` takes to their subjects' ledgers, packed; `(where it
+    /// stopped, the grants with an expiry)`, the latter packed as `ExpiryIndex` packs them.
     fn absorb_grants<'py>(
         &mut self,
         py: Python<'py>,
@@ -221,7 +221,7 @@ impl ConsentShape {
     }
 
     /// The ledger entry of a consent event's value: a two-byte length, then the event,
-    /// packed when it is usual; None when it is longer than an entry holds.
+    /// packed when it is usual; None when an entry cannot hold it (`consent::entry`).
     fn entry<'py>(&self, py: Python<'py>, value: &[u8]) -> Option<Bound<'py, PyBytes>> {
         let mut out = Vec::with_capacity(value.len() + 2);
         consent::entry(value, &self.inner, &mut out)?;

@@ -135,7 +135,7 @@ class ConsentShape:
     def __init__(self, enums: tuple[int, int, int], categories: list[bytes]) -> None: ...
     def entry(self, value: bytes) -> bytes | None:
         """The ledger entry of an event: a two-byte length, the event (packed when usual);
-        None past 65,535 bytes."""
+        None past 65,535 bytes, or for an unpackable event whose first byte is 0xFF."""
 
     def unpack(self, stored: bytes, subject: bytes) -> bytes:
         """A stored ledger with its packed events unpacked; ValueError when malformed."""

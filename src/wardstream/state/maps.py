@@ -300,7 +300,7 @@ class LedgerMap(_CachedMap[ConsentLedger]):
             value = self._encoded(event)
         # a two-byte length and the event, packed when usual (native/src/consent.rs)
         entry = None if value is None else self.codec.shape.entry(value)
-        if entry is None or sid in self._pinned:  # None: past 65,535 bytes
+        if entry is None or sid in self._pinned:  # None: past 65,535 bytes (or unstorable)
             before = self._remove(sid)  # kept as the ledger object itself from now on
             self._pinned[sid] = (before or ConsentLedger.empty(sid)).apply(event)
             return before
