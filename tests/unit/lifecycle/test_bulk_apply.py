@@ -3,7 +3,6 @@ with exactly the state, rejects and triggers that applying each record gives."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +12,15 @@ from hypothesis import strategies as st
 from tests.unit.conftest import RECORDS, REFS
 from tests.unit.lifecycle.test_state_apply import CONSENTS, SUBJECTS, T0, TOPICS, profile
 from tests.unit.policy.test_policy_support import grant, withdraw
-from tests.unit.state.test_state_codecs import consents, mutate, mutations, profiles
+from tests.unit.state.test_state_codecs import (
+    consents,
+    mutate,
+    mutations,
+    profiles,
+    usual_consents,
+    usual_profiles,
+)
 
-from wardstream.domain.enums import DataCategory
 from wardstream.domain.subject import SubjectProfile
 from wardstream.enforce.quarantine import QuarantineBook
 from wardstream.enforce.state import StateStore
@@ -26,7 +31,6 @@ from wardstream.policy.ledger import ConsentLedger
 from wardstream.state import maps
 
 ROOT = Path(__file__).resolve().parents[3]
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def applier() -> StateApplier:
@@ -63,28 +67,6 @@ def row(offset: int, value: bytes | None, key: bytes = b"k") -> Row:
 
 
 ids = st.sampled_from(["kid-1", "kid-2", "adult-3", "\u5c0f\u660e"])
-in_range = st.integers(0, 2**42 - 1).map(lambda ms: EPOCH + timedelta(milliseconds=ms))
-short = st.text(max_size=8)
-usual_profiles = st.fixed_dictionaries({
-    "birth_date": st.none() | st.dates(date(1870, 1, 1), date(2169, 12, 31)),
-    "age_band": st.none() | st.sampled_from(["CHILD", "MINOR", "ADULT"]),
-    "jurisdiction": st.none() | short, "verification": short, "vulnerable": st.booleans(),
-    "deregistered_at": st.none() | st.none() | in_range, "updated_at": in_range,
-})  # fmt: skip
-names = st.lists(short, max_size=3)
-usual_consents = st.fixed_dictionaries({
-    "consent_id": short,
-    "granted_by": st.sampled_from(["GUARDIAN", "SUBJECT"]),
-    "guardian_ref": st.none() | short,
-    "action": st.sampled_from(["GRANTED", "GRANTED", "WITHDRAWN", "REFUSED"]),
-    "purposes": names,
-    "data_categories": st.lists(
-        st.sampled_from([c.value for c in DataCategory] + ["teleport"]), max_size=3
-    ),
-    "third_party_recipients": names, "public_disclosure": st.booleans(),
-    "policy_version": st.integers(-(2**31), 2**31 - 1),
-    "effective_at": in_range, "expires_at": st.none() | in_range, "evidence": short,
-})  # fmt: skip
 records = st.one_of(
     st.tuples(st.just("profile"), usual_profiles, ids, st.none() | st.none() | mutations),
     st.tuples(st.just("profile"), profiles, ids, st.none() | mutations),
