@@ -207,6 +207,9 @@ def drive(enforcer: Enforcer, batch: list[InRecord]) -> int:
     found = enforcer.screen(first.topic, values, stamps, partitions, offsets, first.arrival)
     codes, lane = (found[0].codes, found[1]) if found else (bytes(len(batch)), None)
     sent: list[object] = list(found[0].outputs) if found else []
+    if found:
+        for i, value in found[0].redacted.items():
+            values[i] = value
     for i, rec in enumerate(batch):
         code = codes[i]
         if code and lane is not None:

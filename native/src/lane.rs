@@ -18,14 +18,19 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::locate::{Locator, SubjectId};
+use crate::shape::Shape;
 
-/// One subject's entry: its events in `[from, until)` get `code`; `held`: a child's.
+/// One subject's entry: its events in `[from, until)` get `code`; `held`: a child's;
+/// `shape` (from 1; 0: none): the code depends on the fields an event holds, and such
+/// fields may be removed (`crate::shape`; `code` is then the code of an event that holds
+/// none of them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Entry {
     pub from: i64,
     pub until: i64,
     pub code: u32,
     pub held: bool,
+    pub shape: u32,
 }
 
 impl Entry {
@@ -40,16 +45,29 @@ impl Entry {
     }
 }
 
-/// Subject id -> entry.
+/// Subject id -> entry, and the shapes entries name.
 #[derive(Debug, Default, Clone)]
 pub struct Table {
     map: HashMap<String, Entry>,
+    shapes: Vec<Shape>,
 }
 
 impl Table {
     pub fn set(&mut self, subject: &str, entry: Entry) {
         assert!(entry.code > 0, "code 0 means 'not in the lane'");
+        assert!(entry.shape as usize <= self.shapes.len(), "no such shape");
         self.map.insert(subject.to_owned(), entry);
+    }
+
+    /// How many shapes there are (entries name them 1..=shapes).
+    pub fn shapes(&self) -> usize {
+        self.shapes.len()
+    }
+
+    /// Add a shape; entries name it by the number returned (from 1).
+    pub fn add_shape(&mut self, shape: Shape) -> u32 {
+        self.shapes.push(shape);
+        self.shapes.len() as u32
     }
 
     pub fn discard(&mut self, subject: &str) -> bool {
@@ -58,6 +76,7 @@ impl Table {
 
     pub fn clear(&mut self) {
         self.map.clear();
+        self.shapes.clear();
     }
 
     pub fn len(&self) -> usize {
@@ -98,13 +117,15 @@ pub struct Span {
 /// A batch screened: per record its code (0: the Python path); per (partition, code)
 /// how many passed; per subject the span of its passed events (the compensation
 /// log's input), in first-seen order; and each passed record of a held entry (index,
-/// span index): a child's event has its own audit record.
+/// span index): a child's event has its own audit record; and the value to send instead
+/// of the original for each record a shape removed fields from (index, bytes).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Screen {
     pub codes: Vec<u32>,
     pub counts: Vec<(i32, u32, u32)>,
     pub spans: Vec<Span>,
     pub held: Vec<(usize, usize)>,
+    pub redacted: Vec<(usize, Vec<u8>)>,
 }
 
 /// Screen a batch. `values[i]` is None for a record without a value; `partitions`
@@ -149,12 +170,26 @@ pub fn screen(
             table.get(subject) // one lookup per record
         };
         let held = entry.is_some_and(|e| e.held);
-        let code = match entry {
+        let mut code = match entry {
             Some(e) if !(held && behind.contains(subject)) => {
                 e.code_at(micros, ready(micros, cutoff))
             }
             _ => 0,
         };
+        if let (Some(e), Some(bytes)) = (entry, value) {
+            if code != 0 && e.shape != 0 {
+                let shape = &table.shapes[e.shape as usize - 1];
+                code = match shape.route(locator.plan(), bytes) {
+                    Some((shaped, redacted)) => {
+                        if let Some(redacted) = redacted {
+                            out.redacted.push((i, redacted));
+                        }
+                        shaped
+                    }
+                    None => 0,
+                };
+            }
+        }
         out.codes.push(code);
         if code == 0 {
             if held {
@@ -216,6 +251,7 @@ mod tests {
             until: i64::MAX,
             code,
             held: false,
+            shape: 0,
         }
     }
 
@@ -228,6 +264,7 @@ mod tests {
             until: 2_000,
             code: 4,
             held: true,
+            shape: 0,
         };
         t.set("k", kid);
         assert_eq!(t.code("a", 999, false), 0);
@@ -254,6 +291,7 @@ mod tests {
             until: i64::MAX,
             code: 2,
             held: true,
+            shape: 0,
         };
         table.set("kid", kid);
         table.set("adult", adult(0, 1));
@@ -303,6 +341,36 @@ mod tests {
             spans,
             vec![("adult", 1_000, 3_000), ("later", 6_000_000, 6_000_000)]
         );
+    }
+
+    #[test]
+    fn a_shaped_entry_codes_by_the_fields_an_event_holds_and_sends_the_redacted_value() {
+        const GEO: &str = r#"{"type":"record","name":"Click","fields":[
+            {"name":"user_id","type":"string"},
+            {"name":"ts","type":{"type":"long","logicalType":"timestamp-millis"}},
+            {"name":"geo","type":["null","string"]}]}"#;
+        let locator = Locator::new(GEO, Some("user_id"), Some("ts"), true).unwrap();
+        let mut table = Table::default();
+        let shape = Shape::new(locator.plan(), &["geo"], vec![5, 6], &[vec![], vec!["geo"]]);
+        let shape = table.add_shape(shape.unwrap());
+        let kid = Entry {
+            from: 0,
+            until: i64::MAX,
+            code: 5,
+            held: true,
+            shape,
+        };
+        table.set("kid", kid);
+        let bare = [click("kid", 1), vec![0]].concat();
+        let with_geo = [click("kid", 2), vec![2, 2, b'R']].concat();
+        let refs = [Some(&bare[..]), Some(&with_geo[..])];
+        let s = screen(&locator, &table, &refs, &[None; 2], &[0; 2], i64::MAX);
+        assert_eq!(s.codes, vec![5, 6]);
+        assert_eq!(s.redacted, vec![(1, [click("kid", 2), vec![0]].concat())]);
+        assert_eq!(s.held, vec![(0, 0), (1, 0)]);
+        assert_eq!(s.counts, vec![(0, 5, 1), (0, 6, 1)]);
+        table.clear();
+        assert!(table.shapes.is_empty());
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod locate;
 pub mod profile;
 pub mod read;
 pub mod schema;
+pub mod shape;
 pub mod store;
 pub mod walk;
 pub mod wire;

@@ -78,6 +78,10 @@ impl Locator {
         })
     }
 
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
     pub fn schema_name(&self) -> &str {
         &self.plan.name
     }

@@ -10,6 +10,7 @@ use crate::audit;
 use crate::lane::{self, Entry, Table};
 use crate::locate::{Locator, SubjectId};
 use crate::schema::SchemaError;
+use crate::shape::Shape;
 
 /// Locates a batch of schemaless Avro values: `AvroLocator(schema_json,
 /// subject_path, time_path, canonical)`; see `wardstream/_native.pyi`.
@@ -28,15 +29,8 @@ impl AvroLocator {
         time_path: Option<&str>,
         canonical: bool,
     ) -> PyResult<Self> {
-        let inner = Locator::new(schema_json, subject_path, time_path, canonical).map_err(|e| {
-            let kind = match e {
-                SchemaError::Invalid(_) => "invalid",
-                SchemaError::NotRecord => "not_record",
-                SchemaError::Unsupported(_) => "unsupported",
-                SchemaError::UnknownPath(_) => "unknown_path",
-            };
-            PyValueError::new_err((kind, e.to_string()))
-        })?;
+        let inner =
+            Locator::new(schema_json, subject_path, time_path, canonical).map_err(schema_error)?;
         Ok(AvroLocator { inner })
     }
 
@@ -101,12 +95,13 @@ impl AvroLocator {
         )
     }
 
-    /// `(codes, counts, spans, held)` for a batch against `lane`: per value its decision
+    /// `(codes, counts, spans, held, redacted)` for a batch against `lane`: per value its decision
     /// code (`bytes` of native-endian u32s, for `memoryview(...).cast("I")`; 0: the
     /// Python path), `(partition, code, n)` per partition and
     /// code, `(subject, first, last)` per subject in the lane (epoch microseconds), and
-    /// `(index, span index)` per passed event of a held (child's) entry. `cutoff`: held
-    /// entries' events at or before it are past the hold.
+    /// `(index, span index)` per passed event of a held (child's) entry, and `(index,
+    /// bytes)`, the value to send, per event a shaped entry removed fields from.
+    /// `cutoff`: held entries' events at or before it are past the hold.
     fn screen<'py>(
         &self,
         py: Python<'py>,
@@ -134,6 +129,10 @@ impl AvroLocator {
         for span in &found.spans {
             spans.append((PyString::new(py, &span.subject), span.first, span.last))?;
         }
+        let redacted = PyList::empty(py);
+        for (i, bytes) in &found.redacted {
+            redacted.append((*i, PyBytes::new(py, bytes)))?;
+        }
         PyTuple::new(
             py,
             [
@@ -141,6 +140,7 @@ impl AvroLocator {
                 found.counts.into_pyobject(py)?.into_any(),
                 spans.into_any(),
                 found.held.into_pyobject(py)?.into_any(),
+                redacted.into_any(),
             ],
         )
     }
@@ -160,7 +160,7 @@ impl LaneTable {
         LaneTable::default()
     }
 
-    #[pyo3(signature = (subject, from_micros, code, until_micros=i64::MAX, held=false))]
+    #[pyo3(signature = (subject, from_micros, code, until_micros=i64::MAX, held=false, shape=0))]
     fn set(
         &mut self,
         subject: &str,
@@ -168,18 +168,41 @@ impl LaneTable {
         code: u32,
         until_micros: i64,
         held: bool,
+        shape: u32,
     ) -> PyResult<()> {
         if code == 0 {
             return Err(PyValueError::new_err("code 0 means 'not in the lane'"));
+        }
+        if shape as usize > self.table.shapes() {
+            return Err(PyValueError::new_err("no such shape"));
         }
         let entry = Entry {
             from: from_micros,
             until: until_micros,
             code,
             held,
+            shape,
         };
         self.table.set(subject, entry);
         Ok(())
+    }
+
+    /// A shape for `set`: see `wardstream/_native.pyi`.
+    fn shape(
+        &mut self,
+        locator: PyRef<'_, AvroLocator>,
+        probes: Vec<String>,
+        codes: Vec<u32>,
+        cuts: Vec<Vec<String>>,
+    ) -> PyResult<u32> {
+        let probes: Vec<&str> = probes.iter().map(String::as_str).collect();
+        let cuts: Vec<Vec<&str>> = cuts
+            .iter()
+            .map(|c| c.iter().map(String::as_str).collect())
+            .collect();
+        let shape =
+            Shape::new(locator.inner.plan(), &probes, codes, &cuts).map_err(schema_error)?;
+        Ok(self.table.add_shape(shape))
     }
 
     fn discard(&mut self, subject: &str) -> bool {
@@ -246,6 +269,16 @@ fn seal_audit<'py>(
     };
     let (written, hash) = audit::seal(&fields);
     (PyBytes::new(py, &written), hash)
+}
+
+fn schema_error(e: SchemaError) -> PyErr {
+    let kind = match e {
+        SchemaError::Invalid(_) => "invalid",
+        SchemaError::NotRecord => "not_record",
+        SchemaError::Unsupported(_) => "unsupported",
+        SchemaError::UnknownPath(_) => "unknown_path",
+    };
+    PyValueError::new_err((kind, e.to_string()))
 }
 
 #[pymodule]

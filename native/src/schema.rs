@@ -111,6 +111,47 @@ impl Plan {
         Ok(steps)
     }
 
+    /// The type of the field at `steps` (field indices, as `path` gives them).
+    pub fn field(&self, steps: &[usize]) -> Option<NodeId> {
+        let mut node = self.root;
+        for (level, &index) in steps.iter().enumerate() {
+            let record = if level == 0 {
+                node
+            } else {
+                self.record_of(node)?
+            };
+            match &self.nodes[record] {
+                Node::Record(fields) => node = fields.get(index)?.1,
+                _ => return None,
+            }
+        }
+        Some(node)
+    }
+
+    /// The index of the null branch of a union type (None: not a union with null).
+    pub fn null_branch(&self, id: NodeId) -> Option<usize> {
+        match &self.nodes[id] {
+            Node::Union(branches) => branches.iter().position(|&b| self.nodes[b] == Node::Null),
+            _ => None,
+        }
+    }
+
+    /// Whether every union has at most one branch besides null, so a writer given a
+    /// decoded value (fastavro picks the first branch the value fits) always picks the
+    /// branch it was read from: re-encoding a canonical value gives its bytes back.
+    pub fn unions_unambiguous(&self) -> bool {
+        self.nodes.iter().all(|node| match node {
+            Node::Union(branches) => {
+                branches
+                    .iter()
+                    .filter(|&&b| self.nodes[b] != Node::Null)
+                    .count()
+                    <= 1
+            }
+            _ => true,
+        })
+    }
+
     /// The record a field holds: a record, or a union of null and exactly one record.
     fn record_of(&self, id: NodeId) -> Option<NodeId> {
         match &self.nodes[id] {

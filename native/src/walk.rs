@@ -67,6 +67,15 @@ impl Cap<'_> {
     }
 }
 
+/// Where a probed field lies in a value (`start..end`, its whole encoding, a union's
+/// branch index included) and whether it holds data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Found {
+    pub start: usize,
+    pub end: usize,
+    pub present: bool,
+}
+
 /// Up to two dotted paths whose values a walk captures, as field indices.
 pub type Targets<'p> = [Option<&'p [usize]>; 2];
 
@@ -169,6 +178,96 @@ impl<'a> Walk<'a> {
                 Cap::Datetime(us)
             }
         })
+    }
+
+    /// Read the whole top-level record, noting where each of `slots` (field-index paths,
+    /// as `Plan::path` gives them) lies and whether it holds data; `None` for a slot not
+    /// reached (a null record above it).
+    pub fn probe(&mut self, slots: &[Vec<usize>]) -> Result<Vec<Option<Found>>, Fault> {
+        let mut out = vec![None; slots.len()];
+        let live: Vec<usize> = (0..slots.len()).collect();
+        self.probe_into(self.plan.root, slots, &live, 0, &mut out)?;
+        Ok(out)
+    }
+
+    /// A record, or a union of null and one record (a path goes through nothing else).
+    fn probe_into(
+        &mut self,
+        id: NodeId,
+        slots: &[Vec<usize>],
+        live: &[usize],
+        level: usize,
+        out: &mut [Option<Found>],
+    ) -> Result<(), Fault> {
+        let plan = self.plan;
+        let fields = match &plan.nodes[id] {
+            Node::Record(fields) => fields,
+            Node::Union(branches) => {
+                let branch = branches[self.r.index(branches.len())?];
+                return self.nested(|w| w.probe_into(branch, slots, live, level, out));
+            }
+            _ => return self.value(id, 0, 0).map(|_| ()),
+        };
+        for (index, (_, field)) in fields.iter().enumerate() {
+            let here: Vec<usize> = live
+                .iter()
+                .copied()
+                .filter(|&s| slots[s].get(level) == Some(&index))
+                .collect();
+            if here.is_empty() {
+                self.value(*field, 0, 0)?;
+                continue;
+            }
+            let start = self.r.pos;
+            let deeper: Vec<usize> = here
+                .iter()
+                .copied()
+                .filter(|&s| slots[s].len() > level + 1)
+                .collect();
+            let present = if deeper.is_empty() {
+                self.holds_data(*field)?
+            } else {
+                self.nested(|w| w.probe_into(*field, slots, &deeper, level + 1, out))?;
+                self.has_data_at(*field, start)
+            };
+            let found = Found {
+                start,
+                end: self.r.pos,
+                present,
+            };
+            for s in here.into_iter().filter(|&s| slots[s].len() == level + 1) {
+                out[s] = Some(found);
+            }
+        }
+        Ok(())
+    }
+
+    /// Read a value; whether it holds data as `serde.paths.has_data` says: not null, not
+    /// an empty array, map or record. (An empty array or map is read as its canonical
+    /// form, one zero count; callers that act on presence require canonical bytes.)
+    fn holds_data(&mut self, id: NodeId) -> Result<bool, Fault> {
+        let start = self.r.pos;
+        self.value(id, 0, 0)?;
+        Ok(self.has_data_at(id, start))
+    }
+
+    /// Whether the value of node `id` read from `start` to the cursor holds data.
+    fn has_data_at(&self, id: NodeId, start: usize) -> bool {
+        let (mut node, mut at) = (id, start);
+        if let Node::Union(branches) = &self.plan.nodes[id] {
+            let mut r = Reader::new(self.r.data);
+            r.pos = start;
+            match r.index(branches.len()) {
+                Ok(branch) => (node, at) = (branches[branch], r.pos),
+                Err(_) => return false,
+            }
+        }
+        match &self.plan.nodes[node] {
+            Node::Null | Node::Pending => false,
+            Node::Record(fields) => !fields.is_empty(),
+            Node::Array(_) | Node::Map(_) => !(self.r.pos == at + 1 && self.r.data[at] == 0),
+            _ => true,
+        }
     }
 
     fn record(

@@ -29,17 +29,25 @@ class AvroLocator:
         partitions: list[int],
         lane: LaneTable,
         cutoff: int,
-    ) -> tuple[
-        bytes, list[tuple[int, int, int]], list[tuple[str, int, int]], list[tuple[int, int]]
-    ]:
+    ) -> Screen:
         """(codes per value as native-endian u32s, (partition, code, n) counts,
         (subject, first, last) spans,
-        (index, span index) of each passed event of a held entry); held entries' events
+        (index, span index) of each passed event of a held entry, (index, value to send)
+        of each event a shaped entry removed fields from); held entries' events
         pass only at or before ``cutoff`` (epoch microseconds)."""
+
+Screen = tuple[
+    bytes,
+    list[tuple[int, int, int]],
+    list[tuple[str, int, int]],
+    list[tuple[int, int]],
+    list[tuple[int, bytes]],
+]
 
 class LaneTable:
     """Subject id -> (event times [from, until) in epoch microseconds, decision code
-    from 1, held: a child's, whose events wait for the consent-consistent hold)."""
+    from 1, held: a child's, whose events wait for the consent-consistent hold, shape:
+    0, or a shape from ``shape``)."""
 
     def __init__(self) -> None: ...
     def set(
@@ -49,7 +57,15 @@ class LaneTable:
         code: int,
         until_micros: int = 2**63 - 1,
         held: bool = False,
+        shape: int = 0,
     ) -> None: ...
+    def shape(
+        self, locator: AvroLocator, probes: list[str], codes: list[int], cuts: list[list[str]]
+    ) -> int:
+        """A shape (from 1): an entry's code is ``codes[mask]`` (bit i of ``mask``: the
+        field ``probes[i]`` holds data) and the fields ``cuts[mask]`` are set to null in
+        the value sent; ValueError ``(kind, message)`` when the native side cannot
+        (not nullable, an ambiguous union in the schema, more than 4 probes)."""
     def discard(self, subject: str) -> bool: ...
     def clear(self) -> None: ...
     def __len__(self) -> int: ...

@@ -19,9 +19,18 @@ and event time, and says which records pass; for those the engine produces the
 original bytes with the decision's headers. The lane accounts for adults in bulk (the
 audit SUMMARY counters, the compensation pass log, metrics) and writes each child's
 event its own audit record, as the Python path does, plus the pass log and
-``ward.seen`` marks per subject and batch. Everything else (unknown ages, children
-without a simple consent, redactions, undecodable bytes, subjects not in the table)
-takes the Python path, unchanged.
+``ward.seen`` marks per subject and batch.
+
+A child whose consent leaves out a category gets a *shaped* entry:
+:func:`~wardstream.policy.decide.consented_route_between` gives the few fields whose
+presence decides (those the grant leaves out) and ``decide``'s decision for each
+combination of them; the native side reads which of them an event holds, picks that
+decision, and sends the value with the removed fields set to null (the redaction plan's
+steps, ``serde.redact``), which for a canonical value is byte for byte the Python path's
+decode, redact and re-encode (``_native.LaneTable.shape`` refuses schemas where it would
+not be: a union of several non-null types, a removal to a default). Everything else
+(unknown ages, children without a simple consent, quarantines, non-canonical values,
+undecodable bytes, subjects not in the table) takes the Python path, unchanged.
 
 Entries are learnt from the Python path's own decisions and dropped whenever the
 subject's state changes (a state listener) or the policy object is replaced (a stop
@@ -47,11 +56,12 @@ from wardstream.enforce.sink import ward_headers
 from wardstream.enforce.state import StateStore
 from wardstream.policy.age import ALWAYS, NEVER
 from wardstream.policy.context import PolicyContext
-from wardstream.policy.decide import adult_pass_from, consented_pass_between
+from wardstream.policy.decide import ConsentedRoute, adult_pass_from, consented_route_between
 from wardstream.policy.ledger import ConsentLedger
 from wardstream.serde import AvroCodec, AvroSchema, Codec, UnsupportedFormat, presence_names
 from wardstream.serde.lazy import EPOCH, SUBJECT_FROM_KEY
 from wardstream.serde.native import NativeLocator
+from wardstream.serde.redact import redaction_plan
 
 MAX_CODES = 1_000_000
 """Decisions the lane keeps codes for (a consented child's names its consent: about one
@@ -95,12 +105,14 @@ class Host(Protocol):
 @dataclass(frozen=True, slots=True)
 class Screened:
     """A batch screened: ``codes[i]`` is non-zero for a record in the lane, ``by_reason``
-    counts them by the reason of their decision (for metrics), and ``outputs`` are the
-    records to send with them (children's audit records, ``ward.seen`` marks)."""
+    counts them by the reason of their decision (for metrics), ``outputs`` are the
+    records to send with them (children's audit records, ``ward.seen`` marks), and
+    ``redacted[i]`` the value to send instead of record ``i``'s (fields removed)."""
 
     codes: Sequence[int]
     by_reason: dict[str, int]
     outputs: list[OutRecord] = field(default_factory=list)
+    redacted: dict[int, bytes] = field(default_factory=dict)
 
 
 class Lane:
@@ -155,23 +167,47 @@ class Lane:
         consents: ConsentLedger | None,
         when: datetime,
     ) -> None:
-        """Compile a consented child's interval around ``when`` (after the Python path
-        passed its event at ``when`` and has none of its events waiting)."""
+        """Compile a consented child's route around ``when`` (after the Python path
+        passed or redacted its event at ``when`` and has none of its events waiting)."""
         self._current()
         if not self.children or subject_id in self._unfit:
             return
-        found = consented_pass_between(
+        found = consented_route_between(
             profile, consents, self.p.pipeline, self.policy, when, self.everything
         )
-        if found is not None:
-            start, end, decision = found
-            self._set(subject_id, decision, _micros(start), _micros(end), held=True)
+        shape = 0 if found is None or not found.fields else self._shape(found)
+        if found is not None and shape is not None:
+            start, end = _micros(found.start), _micros(found.end)
+            self._set(subject_id, found.decisions[0], start, end, held=True, shape=shape)
         elif len(self._unfit) < MAX_UNFIT:
             self._unfit.add(subject_id)
 
+    def _shape(self, route: ConsentedRoute) -> int | None:
+        """The native shape of a route that redacts (None: the native side cannot)."""
+        cuts = []
+        for decision in route.decisions:
+            plan = redaction_plan(self.p.schema, decision.remove_fields)
+            if not plan.is_possible or any(step.value is not None for step in plan.steps):
+                return None  # quarantined instead, or set to a default: the Python path
+            cuts.append(list(plan.cleared))
+        if len(self.decisions) + len(route.decisions) > MAX_CODES:
+            self._clear()  # not between two codes of one shape
+        codes = [self._code(decision) for decision in route.decisions]
+        return self.locator.shape(self.table, list(route.fields), codes, cuts)
+
     def _set(
-        self, subject_id: str, decision: Decision, start: int, end: int, *, held: bool
+        self,
+        subject_id: str,
+        decision: Decision,
+        start: int,
+        end: int,
+        *,
+        held: bool,
+        shape: int = 0,
     ) -> None:
+        self.table.set(subject_id, start, self._code(decision), end, held, shape)
+
+    def _code(self, decision: Decision) -> int:
         code = self._codes.get(decision)
         if code is None:
             if len(self.decisions) >= MAX_CODES:
@@ -179,7 +215,7 @@ class Lane:
             self.decisions.append(decision)
             self.ward.append(ward_headers(decision))
             code = self._codes[decision] = len(self.decisions)
-        self.table.set(subject_id, start, code, end, held)
+        return code
 
     def knows_nobody(self) -> bool:
         """Nothing here to forget: ``forget`` would do nothing for any subject."""
@@ -218,7 +254,7 @@ class Lane:
         self._current()
         if not len(self.table) or self.p.schema_wait.queues:
             return None  # nothing compiled yet, or partitions wait behind the registry
-        raw, counts, spans, held = self.locator.screen(
+        raw, counts, spans, held, redacted = self.locator.screen(
             values, timestamps, partitions, self.table, self._cutoff(arrival)
         )
         codes = memoryview(raw).cast("I")
@@ -247,7 +283,7 @@ class Lane:
                 observer.adults_passed(name, adults, arrival)
             for at, code in children.items():
                 outputs += self._routed(observer, spans[at], code, arrival)
-        return Screened(codes, by_reason, outputs)
+        return Screened(codes, by_reason, outputs, dict(redacted))
 
     def _routed(
         self, observer: RouteObserver, span: tuple[str, int, int], code: int, arrival: float

@@ -251,15 +251,13 @@ class PipelineProcessor:
                 decision = redaction_impossible(decision, self.policy)
             else:
                 audit = self._audit(chain, env, decision, rec)
+                self._learn_child(sid, env)
                 return Outcome(rec, SINK, [*out, audit], decision.reason.value)
         if decision.action is Action.PASS:
             outputs = sink.record(rec, decision, sink.passed(rec, value, decision, sid))
             if decision.needs_own_audit_record:
                 outputs.append(self._audit(chain, env, decision, rec))
-                if self.lane is not None and sid not in self._held_subjects:
-                    state = self.state  # its next events may take the lane
-                    profile, consents = state.subjects.get(sid), state.consents.get(sid)
-                    self.lane.learn_child(sid, profile, consents, env.event_time)
+                self._learn_child(sid, env)
             else:
                 self.auditor.count_adult(chain, self.pipeline.name, decision.rule)
             return Outcome(rec, SINK, outputs, decision.reason.value)
@@ -273,6 +271,12 @@ class PipelineProcessor:
             )
         audit = self._audit(chain, env, decision, rec)
         return Outcome(rec, DROPPED, [audit], decision.reason.value)
+
+    def _learn_child(self, sid: str, env: Envelope) -> None:
+        """A child's event passed or redacted: its next events may take the lane."""
+        if self.lane is not None and sid not in self._held_subjects:
+            profile, consents = self.state.subjects.get(sid), self.state.consents.get(sid)
+            self.lane.learn_child(sid, profile, consents, env.event_time)
 
     def _audit(
         self,

@@ -266,25 +266,44 @@ def adult_pass_from(
     return since, decision
 
 
-def consented_pass_between(
+MAX_SHAPED_FIELDS = 4
+"""Fields whose presence a consented child's route may depend on (2^4 decisions)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentedRoute:
+    """Over event times ``[start, end)`` ``decide`` gives a consented child's event
+    ``decisions[mask]``, where bit ``i`` of ``mask`` says whether the event holds
+    ``fields[i]``; every other field is irrelevant. ``decisions[0]`` passes; the others
+    redact exactly the fields of their mask."""
+
+    start: datetime
+    end: datetime
+    fields: tuple[str, ...]
+    decisions: tuple[Decision, ...]
+
+
+def consented_route_between(
     subject: SubjectProfile | None,
     consents: ConsentLedger | None,
     pipeline: Pipeline,
     policy: PolicyContext,
     when: datetime,
     everything: frozenset[str],
-) -> tuple[datetime, datetime, Decision] | None:
-    """The event times ``[start, end)`` around ``when`` over which ``decide`` passes this
-    child's (minor's, unknown-age subject's) events in ``pipeline`` with one decision,
-    whichever fields they hold (``everything``: every field an event of the pipeline's
-    schema can carry), and that decision; None when there is no such simple interval.
+) -> ConsentedRoute | None:
+    """The event times around ``when`` over which ``decide`` passes or redacts this
+    child's (minor's, unknown-age subject's) events in ``pipeline`` by the fields they
+    hold alone (``everything``: every field an event of the pipeline's schema can
+    carry); None when there is no such simple route.
 
     Within one age band, a subject whose consent for the pipeline rests on at most one
     usable grant (one party group) is decided by that grant's ``effective_at`` and
-    ``expires_at`` alone: the state is fixed (a change of it drops the answer), and a
-    grant that covers every field of ``everything`` covers every subset of it. The
-    decision is asked of ``decide`` (at ``start`` and ``when``, with every field and with
-    none), so the two cannot differ. This is what the native lane
+    ``expires_at`` and by the fields an event holds: the fields the grant leaves out
+    (and unlisted ones) are removed, the rest passes. The state is fixed (a change of it
+    drops the answer). The fields that matter are those ``decide`` removes when an event
+    holds every field (at most :data:`MAX_SHAPED_FIELDS`), and each decision is asked of
+    ``decide`` (at ``start`` and ``when``, with the other fields all present and all
+    absent), so the two cannot differ. This is what the native lane
     (``wardstream.enforce.lane``) evaluates for consented children.
     """
     if subject is None or policy.service_stopped or when.tzinfo is None:
@@ -312,15 +331,29 @@ def consented_pass_between(
     if not start <= when < end:
         return None
     sid = subject.subject_id
-    found = decide(EventFacts(sid, when, everything), subject, consents, pipeline, policy)
-    if found.action is not PASS:
+    full = decide(EventFacts(sid, when, everything), subject, consents, pipeline, policy)
+    if full.action not in (PASS, REDACT) or len(full.remove_fields) > MAX_SHAPED_FIELDS:
         return None
-    for at in (start, when):
-        for present in (everything, frozenset()):
-            facts_at = EventFacts(sid, at, present)
-            if decide(facts_at, subject, consents, pipeline, policy) != found:
-                return None
-    return start, end, found
+    fields = tuple(sorted(full.remove_fields))
+    rest = everything - full.remove_fields
+    decisions: list[Decision] = []
+    for mask in range(1 << len(fields)):
+        held = frozenset(f for i, f in enumerate(fields) if mask >> i & 1)
+        asked = [
+            decide(EventFacts(sid, at, present), subject, consents, pipeline, policy)
+            for at in (when, start)
+            for present in (held | rest, held)
+        ]
+        found = asked[0]
+        if found.action is not (REDACT if held else PASS) or found.remove_fields != held:
+            return None
+        if any(other != found for other in asked[1:]):
+            return None
+        decisions.append(found)
+    first = decisions[0]
+    if any(d.consent_id != first.consent_id or d.age_band is not first.age_band for d in decisions):
+        return None  # what the lane's pass log and seen marks keep of a subject's batch
+    return ConsentedRoute(start, end, fields, tuple(decisions))
 
 
 def _plan(subject: SubjectProfile | None, pipeline: Pipeline, policy: PolicyContext) -> PackPlan:

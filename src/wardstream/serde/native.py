@@ -121,13 +121,21 @@ class NativeLocator:
         partitions: Sequence[int],
         lane: _native.LaneTable,
         cutoff: int,
-    ) -> tuple[
-        bytes, list[tuple[int, int, int]], list[tuple[str, int, int]], list[tuple[int, int]]
-    ]:
+    ) -> _native.Screen:
         """Validate and locate a batch and evaluate ``lane`` on it: ``(codes, counts,
-        spans, held)``, see ``wardstream.enforce.lane``."""
+        spans, held, redacted)``, see ``wardstream.enforce.lane``."""
         values, stamps = list(values), list(timestamps)
         return self._native.screen(values, stamps, list(partitions), lane, cutoff)
+
+    def shape(
+        self, lane: _native.LaneTable, probes: list[str], codes: list[int], cuts: list[list[str]]
+    ) -> int | None:
+        """A shape in ``lane`` for this schema (``_native.LaneTable.shape``), or None when
+        the native side cannot evaluate it (the Python path then takes those events)."""
+        try:
+            return lane.shape(self._native, probes, codes, cuts)
+        except ValueError:
+            return None
 
     def _subjects_from_keys(
         self,

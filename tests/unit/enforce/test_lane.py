@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.unit.enforce.test_processor_order import CODEC, NOW, SCHEMA, Clock, processor, record
 from tests.unit.policy.test_policy_properties import _consent
-from tests.unit.policy.test_policy_support import T0, born, pipeline, policy, subject
+from tests.unit.policy.test_policy_support import T0, born, grant, pipeline, policy, subject
 
 from wardstream.audit.pseudonym import SubjectPseudonymizer
 from wardstream.domain.decision import EventFacts
@@ -43,7 +43,8 @@ from wardstream.kafka.librdkafka import FastEngineSettings
 from wardstream.policy.context import PolicyContext
 from wardstream.policy.decide import decide
 from wardstream.policy.ledger import ConsentLedger
-from wardstream.serde import AvroCodec, AvroSchema, Codec
+from wardstream.serde import AvroCodec, AvroSchema, Codec, Origin
+from wardstream.serde.redact import redact
 
 JURISDICTIONS = [None, "CN", "US", "GB", "DE", "FR", "SI"]
 PIPE_JURISDICTIONS = ["CN", "US", "GB", "DE", "FR"]
@@ -167,10 +168,20 @@ def test_the_lane_passes_a_consented_child_exactly_as_decide_does(case: tuple[An
         expected = decide(EventFacts("s-1", when, present), profile, ledger, pipe, pol)
         if code:
             assert lane.decisions[code - 1] == expected, (profile, when)
-    if screened is not None:  # one audit record per child's event passed, with its ref
-        audited = [r for r in screened.outputs if r.topic == "ward.audit"]
-        children = [c for c in codes if c and lane.decisions[c - 1].needs_own_audit_record]
-        assert len(audited) == len(children)
+    if screened is None:
+        return
+    # one audit record per child's event passed, with its ref
+    audited = [r for r in screened.outputs if r.topic == "ward.audit"]
+    children = [c for c in codes if c and lane.decisions[c - 1].needs_own_audit_record]
+    assert len(audited) == len(children)
+    # a redaction sends what the Python path's decode, redact and encode would
+    for i, code in enumerate(codes):
+        removed = lane.decisions[code - 1].remove_fields if code else frozenset()
+        if removed:
+            kept = redact(CODEC.decode(values[i], origin=Origin.unknown()), SCHEMA, removed)
+            assert screened.redacted[i] == CODEC.encode(kept)
+        else:
+            assert i not in screened.redacted
 
 
 def test_the_python_path_fills_the_lane_and_state_changes_empty_it() -> None:
@@ -275,17 +286,23 @@ def _run(lane: bool) -> tuple[list[tuple[Any, ...]], dict[Any, int], list[Any], 
     p.state.caught_up_at = NOW + 60
     if not lane:
         p.lane = None
+    # kid-3's consent leaves out behaviour: its pages are removed
+    p.state.put_subject("kid-3", subject(born(10), subject_id="kid-3"))
+    narrow = grant(categories=["identifier"], subject_id="kid-3")
+    p.state.consents["kid-3"] = ConsentLedger("kid-3", (narrow,))
     enforcer = Enforcer([p], p.state, p.auditor, p.book, Metrics(), wall=clock)
     producer = Producer()
     fast = FastEngineSettings()
     e = FastEngine(enforcer, None, producer, None, Delivery(), fast, exactly_once=False, wall=clock)  # type: ignore[arg-type]
     e.progress.update({("app.taps", 0): Progress(), ("app.taps", 1): Progress()})
     forged = [("ward-decision", b"PASS"), ("trace", b"t-1")]
-    e.batches.handle([Message(0, "adult-1"), Message(1, "kid-1")])  # the Python path learns adult-1
+    first = [Message(0, "adult-1"), Message(1, "kid-1"), Message(10, "kid-3")]
+    e.batches.handle(first)  # the Python path learns adult-1, kid-1 and kid-3
     batch = [
         Message(i, sid, forged if i == 7 else None)
         for i, sid in enumerate(
-            ["adult-1", "kid-1", "adult-1", "kid-2", "adult-1", "adult-1"], start=2
+            ["adult-1", "kid-1", "adult-1", "kid-2", "adult-1", "adult-1", "kid-3", "kid-3"],
+            start=2,
         )
     ]
     e.batches.handle(batch)
@@ -303,8 +320,11 @@ def _view(sent: list[tuple[Any, ...]]) -> tuple[list[Any], list[Any]]:
 
 def test_the_fast_engine_sends_the_same_with_the_lane_as_without() -> None:
     with_lane, without = _run(lane=True), _run(lane=False)
-    assert with_lane[3] == 3, "adult-1, then the consented kid-1 and kid-2 were learnt"
+    assert with_lane[3] == 4, "adult-1, then the consented kid-1, kid-2 and kid-3 were learnt"
     assert _view(with_lane[0]) == _view(without[0])
+    redacted = [s for s in with_lane[0] if s[2] == b"kid-3" and s[0] == "app.taps.lawful"]
+    assert len(redacted) == 3 and all(b"/p/" not in s[1] for s in redacted)
+    assert all(("ward-decision", b"REDACT") in s[3] for s in redacted)
     assert with_lane[1] == without[1]
     assert with_lane[2] == without[2]
     adults = [s for s in with_lane[0] if s[2] == b"adult-1"]

@@ -76,6 +76,8 @@ class Batches:
         if found is not None:
             self.delivery.before_produce()
             self.send(found[0].outputs)  # children's audit records and seen marks
+            for i, value in found[0].redacted.items():
+                values[i] = value  # what a shaped entry left of it
         produce, submit, send = self.producer.produce, self.enforcer.submit, self.send
         for i, m in enumerate(messages):
             code = codes[i]

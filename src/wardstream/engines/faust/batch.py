@@ -36,7 +36,8 @@ def lanes(
             if code:
                 m = ms[j]
                 headers = tuple(lane.headers(code, _headers(m)))
-                out[indices[j]] = OutRecord(lane.sink, m.key, m.value, headers, stamps[j])
+                value = screened.redacted.get(j, m.value)  # a shaped entry's fields removed
+                out[indices[j]] = OutRecord(lane.sink, m.key, value, headers, stamps[j])
     return out, first
 
 
