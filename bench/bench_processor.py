@@ -12,7 +12,9 @@ events, in the same run.
 an in-memory registry: one lookup per schema id, as against a real one).
 
 Mixed clickstream workload: 70% adults, 20% consented children, 5% children
-without consent, 5% children whose consent lacks location (redaction).
+without consent, 5% children whose consent lacks location (redaction). Quarantined
+events are sealed with per-subject data keys, as a worker's are by default
+(``lifecycle.encrypt_quarantine``).
 """
 
 from __future__ import annotations
@@ -28,10 +30,13 @@ from pathlib import Path
 from wardstream.audit.pseudonym import SubjectPseudonymizer
 from wardstream.config.pipeline import load_pipelines
 from wardstream.config.settings import load_settings
+from wardstream.crypto import MasterKey
 from wardstream.domain.consent import ConsentEvent
 from wardstream.domain.subject import SubjectProfile
 from wardstream.enforce.auditor import Auditor
+from wardstream.enforce.datakeys import KeyRing
 from wardstream.enforce.enforcer import Enforcer
+from wardstream.enforce.keystore import KeyStore
 from wardstream.enforce.metrics import Metrics
 from wardstream.enforce.processor import PipelineProcessor, Timing
 from wardstream.enforce.quarantine import QuarantineBook
@@ -99,7 +104,10 @@ def build(n_subjects: int = 5000, fmt: str = "avro") -> tuple[Enforcer, list[str
         SubjectPseudonymizer(b"k" * 32, "k1"),
         summary_interval=timedelta(seconds=10),
     )
-    book = QuarantineBook("ward.quarantine", refs=auditor.pseudonymizer.ref)
+    # sealed as a worker's are by default (lifecycle.encrypt_quarantine)
+    refs = auditor.pseudonymizer.ref
+    ring = KeyRing(MasterKey(b"m" * 32), "ward.keys", KeyStore(refs=refs), refs=refs)
+    book = QuarantineBook("ward.quarantine", ring, refs=refs)
     proc = PipelineProcessor(
         pipeline,
         policy,
@@ -207,6 +215,7 @@ def drive(enforcer: Enforcer, batch: list[InRecord]) -> int:
     found = enforcer.screen(first.topic, values, stamps, partitions, offsets, first.arrival)
     codes, lane = (found[0].codes, found[1]) if found else (bytes(len(batch)), None)
     sent: list[object] = list(found[0].outputs) if found else []
+    hints = found[0].hints if found else {}
     if found:
         for i, value in found[0].redacted.items():
             values[i] = value
@@ -215,7 +224,7 @@ def drive(enforcer: Enforcer, batch: list[InRecord]) -> int:
         if code and lane is not None:
             sent.append((lane.sink, values[i], rec.key, lane.headers(code, None), stamps[i]))
             continue
-        outcome = enforcer.submit(rec)
+        outcome = enforcer.submit(rec, hints.get(i))
         if outcome is not None:
             sent.extend(outcome.outputs)
     return len(sent)

@@ -104,11 +104,22 @@ pub fn canonical(f: &Fields<'_>) -> Vec<u8> {
     out
 }
 
+/// Lower-case hex of `bytes`.
+fn to_hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[usize::from(b >> 4)] as char);
+        out.push(DIGITS[usize::from(b & 0x0f)] as char);
+    }
+    out
+}
+
 /// The written bytes and the record's hash (lower-case hex).
 pub fn seal(f: &Fields<'_>) -> (Vec<u8>, String) {
     let mut bytes = canonical(f);
     let digest = Sha256::digest(&bytes);
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = to_hex(&digest);
     bytes.pop();
     bytes.extend_from_slice(&HASH_TRAILER);
     bytes.extend_from_slice(hex.as_bytes());

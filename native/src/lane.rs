@@ -23,7 +23,8 @@ use crate::shape::Shape;
 /// One subject's entry: its events in `[from, until)` get `code`; `held`: a child's;
 /// `shape` (from 1; 0: none): the code depends on the fields an event holds, and such
 /// fields may be removed (`crate::shape`; `code` is then the code of an event that holds
-/// none of them).
+/// none of them); `aside`: the event does not pass, it takes the Python path with its
+/// code (a quarantine or drop the Python side carries out without deciding again).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Entry {
     pub from: i64,
@@ -31,6 +32,7 @@ pub struct Entry {
     pub code: u32,
     pub held: bool,
     pub shape: u32,
+    pub aside: bool,
 }
 
 impl Entry {
@@ -118,7 +120,9 @@ pub struct Span {
 /// how many passed; per subject the span of its passed events (the compensation
 /// log's input), in first-seen order; and each passed record of a held entry (index,
 /// span index): a child's event has its own audit record; and the value to send instead
-/// of the original for each record a shape removed fields from (index, bytes).
+/// of the original for each record a shape removed fields from (index, bytes); and
+/// each record of an `aside` entry (index, code, subject, event time), whose code in
+/// `codes` is 0.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Screen {
     pub codes: Vec<u32>,
@@ -126,6 +130,7 @@ pub struct Screen {
     pub spans: Vec<Span>,
     pub held: Vec<(usize, usize)>,
     pub redacted: Vec<(usize, Vec<u8>)>,
+    pub aside: Vec<(usize, u32, String, i64)>,
 }
 
 /// Screen a batch. `values[i]` is None for a record without a value; `partitions`
@@ -190,6 +195,12 @@ pub fn screen(
                 };
             }
         }
+        if code != 0 && entry.is_some_and(|e| e.aside) {
+            // taken in order by the Python path, never held there: not behind
+            out.aside.push((i, code, subject.to_owned(), micros));
+            out.codes.push(0);
+            continue;
+        }
         out.codes.push(code);
         if code == 0 {
             if held {
@@ -252,6 +263,7 @@ mod tests {
             code,
             held: false,
             shape: 0,
+            aside: false,
         }
     }
 
@@ -265,6 +277,7 @@ mod tests {
             code: 4,
             held: true,
             shape: 0,
+            aside: false,
         };
         t.set("k", kid);
         assert_eq!(t.code("a", 999, false), 0);
@@ -292,6 +305,7 @@ mod tests {
             code: 2,
             held: true,
             shape: 0,
+            aside: false,
         };
         table.set("kid", kid);
         table.set("adult", adult(0, 1));
@@ -359,6 +373,7 @@ mod tests {
             code: 5,
             held: true,
             shape,
+            aside: false,
         };
         table.set("kid", kid);
         let bare = [click("kid", 1), vec![0]].concat();
@@ -371,6 +386,27 @@ mod tests {
         assert_eq!(s.counts, vec![(0, 5, 1), (0, 6, 1)]);
         table.clear();
         assert!(table.shapes.is_empty());
+    }
+
+    #[test]
+    fn an_aside_entry_hands_its_events_to_python_with_their_code() {
+        let locator = Locator::new(SCHEMA, Some("user_id"), Some("ts"), true).unwrap();
+        let mut table = Table::default();
+        let blocked = Entry {
+            from: 0,
+            until: 5_000,
+            code: 7,
+            held: true,
+            shape: 0,
+            aside: true,
+        };
+        table.set("kid", blocked);
+        let values = [click("kid", 1), click("kid", 9), click("kid", 2)];
+        let refs: Vec<Option<&[u8]>> = values.iter().map(|v| Some(&v[..])).collect();
+        let s = screen(&locator, &table, &refs, &[None; 3], &[0; 3], 5_000);
+        assert_eq!(s.codes, vec![0, 0, 0]);
+        assert_eq!(s.aside, vec![(0, 7, "kid".to_string(), 1_000)]);
+        assert!(s.spans.is_empty() && s.counts.is_empty() && s.held.is_empty());
     }
 
     #[test]

@@ -100,7 +100,8 @@ impl AvroLocator {
     /// Python path), `(partition, code, n)` per partition and
     /// code, `(subject, first, last)` per subject in the lane (epoch microseconds), and
     /// `(index, span index)` per passed event of a held (child's) entry, and `(index,
-    /// bytes)`, the value to send, per event a shaped entry removed fields from.
+    /// bytes)`, the value to send, per event a shaped entry removed fields from, and
+    /// `(index, code, subject, micros)` per event of an aside entry (code 0 in `codes`).
     /// `cutoff`: held entries' events at or before it are past the hold.
     fn screen<'py>(
         &self,
@@ -141,6 +142,7 @@ impl AvroLocator {
                 spans.into_any(),
                 found.held.into_pyobject(py)?.into_any(),
                 redacted.into_any(),
+                found.aside.into_pyobject(py)?.into_any(),
             ],
         )
     }
@@ -160,7 +162,8 @@ impl LaneTable {
         LaneTable::default()
     }
 
-    #[pyo3(signature = (subject, from_micros, code, until_micros=i64::MAX, held=false, shape=0))]
+    #[pyo3(signature = (subject, from_micros, code, until_micros=i64::MAX, held=false, shape=0, aside=false))]
+    #[allow(clippy::too_many_arguments)]
     fn set(
         &mut self,
         subject: &str,
@@ -169,6 +172,7 @@ impl LaneTable {
         until_micros: i64,
         held: bool,
         shape: u32,
+        aside: bool,
     ) -> PyResult<()> {
         if code == 0 {
             return Err(PyValueError::new_err("code 0 means 'not in the lane'"));
@@ -182,6 +186,7 @@ impl LaneTable {
             code,
             held,
             shape,
+            aside,
         };
         self.table.set(subject, entry);
         Ok(())
@@ -281,9 +286,70 @@ fn schema_error(e: SchemaError) -> PyErr {
     PyValueError::new_err((kind, e.to_string()))
 }
 
+/// One decision's record of a batch: `(audit_id, action, rule, reason, subject_ref,
+/// event_ref, consent_id, fields_redacted)`.
+type Row = (
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Vec<String>,
+);
+
+/// `seal_audits(...) -> (written, hash)`: consecutive records of one chain (seq from
+/// `seq`, each chained to the one before, the first to `prev_hash`), all written at
+/// `at_ms`, no counts, deadline or attrs: their sealed bytes and the last hash.
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+fn seal_audits<'py>(
+    py: Python<'py>,
+    at_ms: i64,
+    worker: &str,
+    pipeline: &str,
+    chain: &str,
+    seq: i64,
+    prev_hash: &str,
+    rows: Vec<Row>,
+) -> PyResult<(Bound<'py, PyList>, String)> {
+    let mut last = prev_hash.to_string();
+    let mut written = Vec::with_capacity(rows.len());
+    for (i, row) in rows.iter().enumerate() {
+        let (id, action, rule, reason, subject_ref, event_ref, consent_id, redacted) = row;
+        let fields = audit::Fields {
+            audit_id: id,
+            at_ms,
+            worker,
+            pipeline,
+            chain,
+            seq: seq + i as i64,
+            action,
+            rule: rule.as_deref(),
+            reason: reason.as_deref(),
+            subject_ref: subject_ref.as_deref(),
+            event_ref: event_ref.as_deref(),
+            consent_id: consent_id.as_deref(),
+            fields_redacted: redacted.iter().map(String::as_str).collect(),
+            prev_hash: &last,
+            ..audit::Fields::default()
+        };
+        let (bytes, hash) = audit::seal(&fields);
+        written.push(bytes);
+        last = hash;
+    }
+    let out = PyList::empty(py);
+    for bytes in &written {
+        out.append(PyBytes::new(py, bytes))?;
+    }
+    Ok((out, last))
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(seal_audit, m)?)?;
+    m.add_function(wrap_pyfunction!(seal_audits, m)?)?;
     m.add_class::<AvroLocator>()?;
     m.add_class::<LaneTable>()?;
     crate::python_store::register(m)?;

@@ -33,7 +33,8 @@ class AvroLocator:
         """(codes per value as native-endian u32s, (partition, code, n) counts,
         (subject, first, last) spans,
         (index, span index) of each passed event of a held entry, (index, value to send)
-        of each event a shaped entry removed fields from); held entries' events
+        of each event a shaped entry removed fields from, (index, code, subject, micros)
+        of each event of an aside entry, code 0 in codes); held entries' events
         pass only at or before ``cutoff`` (epoch microseconds)."""
 
 Screen = tuple[
@@ -42,12 +43,13 @@ Screen = tuple[
     list[tuple[str, int, int]],
     list[tuple[int, int]],
     list[tuple[int, bytes]],
+    list[tuple[int, int, str, int]],
 ]
 
 class LaneTable:
     """Subject id -> (event times [from, until) in epoch microseconds, decision code
     from 1, held: a child's, whose events wait for the consent-consistent hold, shape:
-    0, or a shape from ``shape``)."""
+    0, or a shape from ``shape``; aside: its events take the Python path with the code)."""
 
     def __init__(self) -> None: ...
     def set(
@@ -58,6 +60,7 @@ class LaneTable:
         until_micros: int = 2**63 - 1,
         held: bool = False,
         shape: int = 0,
+        aside: bool = False,
     ) -> None: ...
     def shape(
         self, locator: AvroLocator, probes: list[str], codes: list[int], cuts: list[list[str]]
@@ -155,3 +158,19 @@ class ConsentShape:
 
     def unpack(self, stored: bytes, subject: bytes) -> bytes:
         """A stored ledger with its packed events unpacked; ValueError when malformed."""
+
+def seal_audits(
+    at_ms: int,
+    worker: str,
+    pipeline: str,
+    chain: str,
+    seq: int,
+    prev_hash: str,
+    rows: list[
+        tuple[str, str, str | None, str | None, str | None, str | None, str | None, list[str]]
+    ],
+) -> tuple[list[bytes], str]:
+    """Consecutive records of one chain (seq from ``seq``, the first chained to
+    ``prev_hash``), all at ``at_ms``, without counts, deadline or attrs; each row is
+    ``(audit_id, action, rule, reason, subject_ref, event_ref, consent_id,
+    fields_redacted)``: their written bytes and the last record's hash."""

@@ -31,6 +31,14 @@ Sealer = Callable[..., tuple[bytes, str]]
 milliseconds, maps as sorted lists of pairs), less ``hash``: the native core's
 ``seal_audit``, which writes exactly what ``write`` writes with the Python encoder."""
 
+BatchSealer = Callable[..., tuple[list[bytes], str]]
+"""Consecutive records of a chain sealed at once (the native core's ``seal_audits``):
+``(at_ms, worker, pipeline, chain, seq, prev_hash, rows)``, see :meth:`ChainWriter.write_many`."""
+
+Row = tuple[str, str | None, str | None, str | None, str | None, str | None, list[str]]
+"""A record of :meth:`ChainWriter.write_many`: ``(action, rule, reason, subject_ref,
+event_ref, consent_id, fields_redacted)``."""
+
 GENESIS_HASH = "0" * 64
 _HASH_TRAILER = b"\x80\x01"  # zig-zag varint of the length 64
 
@@ -74,6 +82,7 @@ class ChainWriter:
         "_next_seq",
         "_new_id",
         "_sealer",
+        "_batch",
     )
 
     def __init__(
@@ -84,6 +93,7 @@ class ChainWriter:
         *,
         new_id: Callable[[], str] | None = None,
         sealer: Sealer | None = None,
+        batch: BatchSealer | None = None,
     ) -> None:
         if not chain_id:
             raise ChainError("a chain id is needed, e.g. 'clickstream/3' or '_control/0'")
@@ -96,6 +106,7 @@ class ChainWriter:
         self._new_id = new_id or _IdSource()
         self._last_written = b""
         self._sealer = sealer
+        self._batch = batch
 
     @property
     def chain_id(self) -> str:
@@ -181,6 +192,45 @@ class ChainWriter:
             }
         )
         return self._last_written
+
+    def write_many(
+        self, *, at: datetime, worker: str, pipeline: str, rows: list[Row]
+    ) -> list[bytes]:
+        """``write`` for several records at once, all at ``at`` and without counts,
+        deadline or attrs: the same records and bytes as writing them one by one, sealed
+        in one call with a ``batch`` sealer."""
+        if self._batch is None or not rows:
+            return [
+                self.write(
+                    at=at,
+                    worker=worker,
+                    pipeline=pipeline,
+                    action=action,
+                    rule=rule,
+                    reason=reason,
+                    subject_ref=ref,
+                    event_ref=event,
+                    consent_id=consent,
+                    fields_redacted=removed,
+                )  # fmt: skip
+                for action, rule, reason, ref, event, consent, removed in rows
+            ]
+        new_id = self._new_id
+        try:
+            written, digest = self._batch(
+                epoch_millis(to_utc_millis(at, "at")),
+                worker,
+                pipeline,
+                self._chain,
+                self._next_seq,
+                self._last_hash,
+                [(new_id(), *row) for row in rows],
+            )
+        except (TypeError, OverflowError) as exc:
+            raise ChainError(f"not AuditRecord data: {type(exc).__name__} {exc}") from None
+        self._last_written, self._last_hash = written[-1], digest
+        self._next_seq += len(rows)
+        return written
 
     def _sealed_natively(
         self,

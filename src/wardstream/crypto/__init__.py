@@ -11,6 +11,7 @@ from wardstream.crypto.envelope import (
     open_sealed,
     receipt,
     seal,
+    sealer,
     unwrap_key,
     wrap_key,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "open_sealed",
     "receipt",
     "seal",
+    "sealer",
     "unwrap_key",
     "wrap_key",
 ]

@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import os
 import secrets
+from collections.abc import Callable
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -102,8 +103,18 @@ def unwrap_key(master: MasterKey, subject_id: str, key_id: str, wrapped: bytes) 
 
 
 def seal(data_key: bytes, aad: bytes, plaintext: bytes) -> bytes:
-    nonce = os.urandom(NONCE_BYTES)
-    return nonce + AESGCM(data_key).encrypt(nonce, plaintext, aad)
+    return sealer(data_key)(aad, plaintext)
+
+
+def sealer(data_key: bytes) -> Callable[[bytes, bytes], bytes]:
+    """``seal`` with ``data_key`` for several payloads (one cipher set up for all)."""
+    encrypt = AESGCM(data_key).encrypt
+
+    def seal_one(aad: bytes, plaintext: bytes) -> bytes:
+        nonce = os.urandom(NONCE_BYTES)
+        return nonce + encrypt(nonce, plaintext, aad)
+
+    return seal_one
 
 
 def open_sealed(data_key: bytes, aad: bytes, blob: bytes) -> bytes:

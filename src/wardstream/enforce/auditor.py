@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
 import wardstream._native as _native
-from wardstream.audit.chain import ChainWriter, Sealer
+from wardstream.audit.chain import ChainWriter, Row, Sealer
 from wardstream.audit.checkpoint import (
     CheckpointClock,
     Head,
@@ -178,6 +178,34 @@ class Auditor:
             fields_redacted=sorted(decision.remove_fields),
         )
 
+    def decisions(
+        self, chain: str, pipeline: str, items: list[tuple[str, Decision, str]]
+    ) -> list[OutRecord]:
+        """``decision`` for several events of ``chain`` at once (``(subject id, decision,
+        event ref)`` each, in order): the same records, written at one moment."""
+        rows: list[Row] = []
+        seen: dict[int, tuple[str, str | None, str, str | None, list[str]]] = {}
+        ref = self.pseudonymizer.ref
+        for subject_id, decision, event_ref in items:
+            common = seen.get(id(decision))
+            if common is None:
+                action = decision.audit_action or AuditAction.DROPPED
+                common = seen[id(decision)] = (
+                    str(action),
+                    decision.rule,
+                    decision.reason.value,
+                    self.consent_ref(decision.consent_id),
+                    sorted(decision.remove_fields),
+                )
+            name, rule, reason, consent, removed = common
+            rows.append((name, rule, reason, ref(subject_id), event_ref, consent, removed))
+        writer = self._writer(chain)
+        written = writer.write_many(
+            at=self.clock(), worker=self.worker, pipeline=pipeline, rows=rows
+        )
+        key = chain.encode()
+        return [OutRecord(self.topic, key, value) for value in written]
+
     def consent_ref(self, consent_id: str | None) -> str | None:
         """Consent ids are the operator's and may embed a subject id: pseudonymise them too."""
         return self.pseudonymizer.ref("consent:" + consent_id) if consent_id else None
@@ -224,7 +252,8 @@ class Auditor:
         writer = self._chains.get(chain)
         if writer is None:
             last = self._last.pop(chain, None)
-            writer = ChainWriter(chain, encode_audit, last, sealer=self.sealer)
+            batch = None if self.sealer is None else _native.seal_audits
+            writer = ChainWriter(chain, encode_audit, last, sealer=self.sealer, batch=batch)
             self._chains[chain] = writer
             # vouched for from here on: the record continued from is not this worker's
             self._signed[chain] = -1 if last is None else last.seq

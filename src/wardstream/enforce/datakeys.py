@@ -25,7 +25,7 @@ from wardstream.crypto import (
     new_data_key,
     new_key_id,
     open_sealed,
-    seal,
+    sealer,
     unwrap_key,
     wrap_key,
 )
@@ -68,12 +68,16 @@ def _header_part(index: int, name: str) -> str:
 
 def seal_record(data_key: bytes, quarantine_id: str, rec: InRecord) -> InRecord:
     """``rec`` with key, value and header values sealed (None stays None)."""
+    seal_one = sealer(data_key)
 
     def s(part: str, data: bytes | None) -> bytes | None:
-        return None if data is None else seal(data_key, _aad(quarantine_id, part), data)
+        return None if data is None else seal_one(_aad(quarantine_id, part), data)
 
     headers = tuple((k, s(_header_part(i, k), v)) for i, (k, v) in enumerate(rec.headers))
-    return replace(rec, key=s("key", rec.key), value=s("value", rec.value), headers=headers)
+    key, value = s("key", rec.key), s("value", rec.value)
+    return InRecord(
+        rec.topic, rec.partition, rec.offset, key, value, rec.timestamp_ms, headers, rec.arrival
+    )
 
 
 def open_record(data_key: bytes, quarantine_id: str, rec: InRecord) -> InRecord:

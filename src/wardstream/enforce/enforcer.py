@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from wardstream.enforce.auditor import Auditor
 from wardstream.enforce.hooks import LifecycleHook, StateTarget
-from wardstream.enforce.lane import Lane, Screened
+from wardstream.enforce.lane import Hint, Lane, Screened
 from wardstream.enforce.metrics import Metrics
 from wardstream.enforce.processor import PipelineProcessor
 from wardstream.enforce.quarantine import QuarantineBook
@@ -64,10 +64,10 @@ class Enforcer:
     def sources(self) -> list[str]:
         return list(self.by_source)
 
-    def submit(self, record: InRecord) -> Outcome | None:
+    def submit(self, record: InRecord, hint: Hint | None = None) -> Outcome | None:
         processor = self.by_source[record.topic]
         self.metrics.received(processor.pipeline.name)
-        outcome = processor.submit(record)
+        outcome = processor.submit(record, hint)
         if outcome is not None:
             self.metrics.decided(processor.pipeline.name, outcome, self.wall())
         return outcome

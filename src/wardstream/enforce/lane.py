@@ -28,9 +28,15 @@ combination of them; the native side reads which of them an event holds, picks t
 decision, and sends the value with the removed fields set to null (the redaction plan's
 steps, ``serde.redact``), which for a canonical value is byte for byte the Python path's
 decode, redact and re-encode (``_native.LaneTable.shape`` refuses schemas where it would
-not be: a union of several non-null types, a removal to a default). Everything else
-(unknown ages, children without a simple consent, quarantines, non-canonical values,
-undecodable bytes, subjects not in the table) takes the Python path, unchanged.
+not be: a union of several non-null types, a removal to a default).
+
+A child whose events are all quarantined or dropped alike for a while (no usable
+consent: :func:`~wardstream.policy.decide.blocked_between`) gets an *aside* entry: its
+events do not pass; the engine hands them to ``submit`` with the decision (a
+:class:`Hint`), so the Python path carries out the quarantine without decoding the
+event or deciding again. Everything else (unknown ages, children without a simple
+consent, non-canonical values, undecodable bytes, subjects not in the table) takes the
+Python path, unchanged.
 
 Entries are learnt from the Python path's own decisions and dropped whenever the
 subject's state changes (a state listener) or the policy object is replaced (a stop
@@ -56,10 +62,15 @@ from wardstream.enforce.sink import ward_headers
 from wardstream.enforce.state import StateStore
 from wardstream.policy.age import ALWAYS, NEVER
 from wardstream.policy.context import PolicyContext
-from wardstream.policy.decide import ConsentedRoute, adult_pass_from, consented_route_between
+from wardstream.policy.decide import (
+    ConsentedRoute,
+    adult_pass_from,
+    blocked_between,
+    consented_route_between,
+)
 from wardstream.policy.ledger import ConsentLedger
 from wardstream.serde import AvroCodec, AvroSchema, Codec, UnsupportedFormat, presence_names
-from wardstream.serde.lazy import EPOCH, SUBJECT_FROM_KEY
+from wardstream.serde.lazy import EPOCH, SUBJECT_FROM_KEY, Envelope
 from wardstream.serde.native import NativeLocator
 from wardstream.serde.redact import redaction_plan
 
@@ -107,12 +118,24 @@ class Screened:
     """A batch screened: ``codes[i]`` is non-zero for a record in the lane, ``by_reason``
     counts them by the reason of their decision (for metrics), ``outputs`` are the
     records to send with them (children's audit records, ``ward.seen`` marks), and
-    ``redacted[i]`` the value to send instead of record ``i``'s (fields removed)."""
+    ``redacted[i]`` the value to send instead of record ``i``'s (fields removed), and
+    ``hints[i]`` what ``submit`` is to do with record ``i`` (code 0) without deciding."""
 
     codes: Sequence[int]
     by_reason: dict[str, int]
     outputs: list[OutRecord] = field(default_factory=list)
     redacted: dict[int, bytes] = field(default_factory=dict)
+    hints: dict[int, Hint] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Hint:
+    """An event of an aside entry: who and when, and the decision ``decide`` gives it
+    (compiled from the same state; ``PipelineProcessor.submit`` routes it unless the
+    subject has an event waiting)."""
+
+    envelope: Envelope
+    decision: Decision
 
 
 class Lane:
@@ -126,8 +149,10 @@ class Lane:
         self.decisions: list[Decision] = []  # code - 1 -> the decision
         self.ward: list[Headers] = []  # code - 1 -> its ward-* headers
         self._codes: dict[Decision, int] = {}
-        # children with no interval: not asked again until their state changes
+        # children with no interval (passing, or blocked): not asked again until their
+        # state changes
         self._unfit: set[str] = set()
+        self._unblocked: set[str] = set()
         self.children = not processor.seals_fields
         # every field an event can carry, as the Python path's presence probe names them
         self.everything = presence_names(processor.schema, processor.pipeline.fields)
@@ -182,6 +207,28 @@ class Lane:
         elif len(self._unfit) < MAX_UNFIT:
             self._unfit.add(subject_id)
 
+    def learn_blocked(
+        self,
+        subject_id: str,
+        profile: SubjectProfile | None,
+        consents: ConsentLedger | None,
+        when: datetime,
+    ) -> None:
+        """Compile a blocked child's interval around ``when`` (after the Python path
+        quarantined or dropped its event at ``when`` and has none of its events waiting)."""
+        self._current()
+        if subject_id in self._unblocked:
+            return
+        found = blocked_between(
+            profile, consents, self.p.pipeline, self.policy, when, self.everything
+        )
+        if found is not None:
+            start, end, decision = found
+            code = self._code(decision)
+            self.table.set(subject_id, _micros(start), code, _micros(end), True, 0, True)
+        elif len(self._unblocked) < MAX_UNFIT:
+            self._unblocked.add(subject_id)
+
     def _shape(self, route: ConsentedRoute) -> int | None:
         """The native shape of a route that redacts (None: the native side cannot)."""
         cuts = []
@@ -219,12 +266,13 @@ class Lane:
 
     def knows_nobody(self) -> bool:
         """Nothing here to forget: ``forget`` would do nothing for any subject."""
-        return not len(self.table) and not self._unfit
+        return not len(self.table) and not self._unfit and not self._unblocked
 
     def forget(self, subject_id: str) -> None:
         """A state listener: the subject's profile or consents changed."""
         self.table.discard(subject_id)
         self._unfit.discard(subject_id)
+        self._unblocked.discard(subject_id)
 
     def _current(self) -> None:
         if self.p.policy is not self.policy:  # e.g. a stop marker replaced it
@@ -233,7 +281,8 @@ class Lane:
 
     def _clear(self) -> None:
         self.table.clear()
-        self.decisions, self.ward, self._codes, self._unfit = [], [], {}, set()
+        self.decisions, self.ward, self._codes = [], [], {}
+        self._unfit, self._unblocked = set(), set()
 
     def __len__(self) -> int:
         return len(self.table)
@@ -254,12 +303,16 @@ class Lane:
         self._current()
         if not len(self.table) or self.p.schema_wait.queues:
             return None  # nothing compiled yet, or partitions wait behind the registry
-        raw, counts, spans, held, redacted = self.locator.screen(
+        raw, counts, spans, held, redacted, aside = self.locator.screen(
             values, timestamps, partitions, self.table, self._cutoff(arrival)
         )
         codes = memoryview(raw).cast("I")
+        hints = {
+            i: Hint(Envelope(sid, EPOCH + timedelta(microseconds=us)), self.decisions[code - 1])
+            for i, code, sid, us in aside
+        }
         if not counts:
-            return None
+            return Screened(codes, {}, hints=hints) if hints else None
         name, auditor = self.p.pipeline.name, self.p.auditor
         by_reason: dict[str, int] = {}
         for partition, code, n in counts:
@@ -271,19 +324,21 @@ class Lane:
         outputs: list[OutRecord] = []
         source = self.p.pipeline.source
         children: dict[int, int] = {}  # span -> its subject's code
+        by_chain: dict[int, list[tuple[str, Decision, str]]] = {}
         for i, at in held:  # children: an audit record each, as on the Python path
             part, code = partitions[i], codes[i]
             children[at] = code
-            ref = f"{source}/{part}/{offsets[i]}"
-            decision = self.decisions[code - 1]
-            outputs.append(auditor.decision(f"{name}/{part}", name, spans[at][0], decision, ref))
+            event = (spans[at][0], self.decisions[code - 1], f"{source}/{part}/{offsets[i]}")
+            by_chain.setdefault(part, []).append(event)
+        for part, events in by_chain.items():
+            outputs += auditor.decisions(f"{name}/{part}", name, events)
         adults = [span for at, span in enumerate(spans) if at not in children]
         for observer in self.p.observers:
             if adults:
                 observer.adults_passed(name, adults, arrival)
             for at, code in children.items():
                 outputs += self._routed(observer, spans[at], code, arrival)
-        return Screened(codes, by_reason, outputs, dict(redacted))
+        return Screened(codes, by_reason, outputs, dict(redacted), hints)
 
     def _routed(
         self, observer: RouteObserver, span: tuple[str, int, int], code: int, arrival: float

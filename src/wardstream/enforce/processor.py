@@ -25,7 +25,7 @@ from wardstream.domain.subject import SubjectProfile
 from wardstream.enforce.auditor import Auditor
 from wardstream.enforce.deadletters import DeadLetters, NoValue
 from wardstream.enforce.hooks import Routed, RouteObserver
-from wardstream.enforce.lane import Lane
+from wardstream.enforce.lane import Hint, Lane
 from wardstream.enforce.quarantine import Entry, QuarantineBook, quarantine_id
 from wardstream.enforce.records import (
     DROPPED,
@@ -118,12 +118,15 @@ class PipelineProcessor:
         return self.sink.sealer is not None
 
     # -- the event path -------------------------------------------------------------
-    def submit(self, rec: InRecord) -> Outcome | None:
+    def submit(self, rec: InRecord, hint: Hint | None = None) -> Outcome | None:
         """The outcome of ``rec``, or None while it waits (for current state, or for the
-        schema registry: see ``schema_wait``)."""
+        schema registry: see ``schema_wait``). ``hint``: the lane's decision for it (an
+        aside entry's, ``enforce.lane``), taken unless one of the subject's events waits."""
         if self.schema_wait.blocks(rec.partition):
             self.schema_wait.add(rec)  # behind an earlier event of its partition
             return None
+        if hint is not None and (rec.partition, hint.envelope.subject_id) not in self._held:
+            return self._route(rec, None, hint.envelope, hint.decision, learn=False)
         try:
             return self._submit(rec)
         except RegistryError as exc:  # cannot decode now: wait, never decide blind
@@ -224,9 +227,17 @@ class PipelineProcessor:
         return decide(facts, subject, consents, self.pipeline, self.policy, consent_at=consent_at)
 
     def _route(
-        self, rec: InRecord, value: dict[str, Any] | None, env: Envelope, decision: Decision
+        self,
+        rec: InRecord,
+        value: dict[str, Any] | None,
+        env: Envelope,
+        decision: Decision,
+        *,
+        learn: bool = True,
     ) -> Outcome:
-        outcome = self._routed(rec, value, env, decision)
+        """``learn``: the lane may compile the subject's entry from this decision (not
+        for a decision the lane gave)."""
+        outcome = self._routed(rec, value, env, decision, learn)
         if self.observers:
             routed = Routed(
                 self.pipeline.name,
@@ -241,7 +252,12 @@ class PipelineProcessor:
         return outcome
 
     def _routed(
-        self, rec: InRecord, value: dict[str, Any] | None, env: Envelope, decision: Decision
+        self,
+        rec: InRecord,
+        value: dict[str, Any] | None,
+        env: Envelope,
+        decision: Decision,
+        learn: bool,
     ) -> Outcome:
         chain, sink, sid = f"{self.pipeline.name}/{rec.partition}", self.sink, env.subject_id
         if decision.action is Action.REDACT:
@@ -264,12 +280,16 @@ class PipelineProcessor:
         if decision.action is Action.QUARANTINE:
             held = self._quarantine(rec, env, decision)
             audit = self._audit(chain, env, decision, rec)
+            if learn:
+                self._learn_blocked(sid, env)
             return Outcome(rec, QUARANTINE, [*held, audit], decision.reason.value)
         if decision.action is Action.DEADLETTER:
             return self._dead_letter(
                 rec, MissingSubject(Origin(rec.topic, rec.partition, rec.offset))
             )
         audit = self._audit(chain, env, decision, rec)
+        if learn:
+            self._learn_blocked(sid, env)
         return Outcome(rec, DROPPED, [audit], decision.reason.value)
 
     def _learn_child(self, sid: str, env: Envelope) -> None:
@@ -277,6 +297,12 @@ class PipelineProcessor:
         if self.lane is not None and sid not in self._held_subjects:
             profile, consents = self.state.subjects.get(sid), self.state.consents.get(sid)
             self.lane.learn_child(sid, profile, consents, env.event_time)
+
+    def _learn_blocked(self, sid: str, env: Envelope) -> None:
+        """A child's event quarantined or dropped: its next events may be hinted."""
+        if self.lane is not None and sid not in self._held_subjects:
+            profile, consents = self.state.subjects.get(sid), self.state.consents.get(sid)
+            self.lane.learn_blocked(sid, profile, consents, env.event_time)
 
     def _audit(
         self,

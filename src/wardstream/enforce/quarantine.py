@@ -103,26 +103,28 @@ class QuarantineBook:
     def hold(self, entry: Entry, *, rule: str, now: datetime) -> list[OutRecord]:
         """The QUARANTINED record, after the key record of a data key created for it."""
         keys: list[OutRecord] = []
-        entry = replace(entry, subject_ref=self.refs(entry.subject_id))
-        clear = entry
+        ref, rec = self.refs(entry.subject_id), entry.record
+        key_id, sealed = None, None
         if self.ring is not None:
             key_id, data_key, keys = self.ring.data_key(entry.subject_id)
-            sealed = seal_record(data_key, entry.quarantine_id, entry.record)
-            entry = replace(entry, record=sealed, key_id=key_id, sealed=seal_meta(data_key, entry))
-        rec = entry.record
+            sealed = seal_meta(data_key, entry)
+            rec = seal_record(data_key, entry.quarantine_id, rec)
+        e = entry  # the entry as kept: payload sealed, subject id and times in the clear
+        entry = Entry(e.quarantine_id, e.pipeline, e.subject_id, e.reason, rec, e.event_time,
+                      e.expires_at, key_id, ref, sealed)  # fmt: skip
         datum = {
             **self._head(entry, QUARANTINED, now),
             "rule": rule,
             "key": rec.key,
             "value": rec.value,
             "headers": [{"key": k, "value": v} for k, v in rec.headers],
-            "origin_timestamp": None if entry.sealed else _time(rec.timestamp_ms),
-            "event_time": None if entry.sealed else entry.event_time,
-            "encryption": _encryption(entry.key_id),
-            "sealed": entry.sealed,
+            "origin_timestamp": None if sealed else _time(rec.timestamp_ms),
+            "event_time": None if sealed else entry.event_time,
+            "encryption": _encryption(key_id),
+            "sealed": sealed,
         }
-        self._add(replace(entry, record=replace(rec, timestamp_ms=clear.record.timestamp_ms)))
-        return [*keys, OutRecord(self.topic, entry.subject_ref.encode(), self._codec.encode(datum))]
+        self._add(entry)
+        return [*keys, OutRecord(self.topic, ref.encode(), self._codec.encode(datum))]
 
     def _head(self, entry: Entry, status: str, now: datetime) -> dict[str, Any]:
         rec = entry.record

@@ -306,22 +306,10 @@ def consented_route_between(
     absent), so the two cannot differ. This is what the native lane
     (``wardstream.enforce.lane``) evaluates for consented children.
     """
-    if subject is None or policy.service_stopped or when.tzinfo is None:
+    found = _childhood(subject, consents, pipeline, policy, when)
+    if found is None or subject is None:
         return None
-    prep = prepare(subject, consents, pipeline, policy)
-    facts = prep.facts
-    if facts.deregistered_at is not None:
-        return None
-    band = facts.band_at(when)
-    if band is ADULT:
-        return None
-    if band is CHILD:
-        start, end = NEVER, facts.child_until
-    elif band is MINOR:
-        start, end = facts.child_until, facts.minor_until
-    else:
-        start, end = NEVER, ALWAYS
-    groups = prep.minor if band is MINOR else prep.child
+    _, start, end, groups = found
     if len(groups) > 1 or (groups and len(groups[0].ok) != 1):
         return None
     if groups:
@@ -344,16 +332,90 @@ def consented_route_between(
             for at in (when, start)
             for present in (held | rest, held)
         ]
-        found = asked[0]
-        if found.action is not (REDACT if held else PASS) or found.remove_fields != held:
+        shaped = asked[0]
+        if shaped.action is not (REDACT if held else PASS) or shaped.remove_fields != held:
             return None
-        if any(other != found for other in asked[1:]):
+        if any(other != shaped for other in asked[1:]):
             return None
-        decisions.append(found)
+        decisions.append(shaped)
     first = decisions[0]
     if any(d.consent_id != first.consent_id or d.age_band is not first.age_band for d in decisions):
         return None  # what the lane's pass log and seen marks keep of a subject's batch
     return ConsentedRoute(start, end, fields, tuple(decisions))
+
+
+def blocked_between(
+    subject: SubjectProfile | None,
+    consents: ConsentLedger | None,
+    pipeline: Pipeline,
+    policy: PolicyContext,
+    when: datetime,
+    everything: frozenset[str],
+) -> tuple[datetime, datetime, Decision] | None:
+    """The event times ``[start, end)`` around ``when`` over which ``decide`` quarantines
+    or drops this child's (minor's, unknown-age subject's) events in ``pipeline`` with one
+    decision whichever fields they hold, and that decision; None when there is no such
+    interval.
+
+    Within one age band and between two moments at which a grant starts or ends, no
+    grant becomes usable or stops being so: a consent gate that finds none active blocks
+    every event alike, whatever it holds (as do a closed purpose and an unknown age
+    quarantined). The state is fixed (a change of it drops the answer), and the decision
+    is asked of ``decide`` (at ``start`` and ``when``, with every field and with none), so
+    the two cannot differ. The native lane (``wardstream.enforce.lane``) hands such events
+    to the Python path with this decision, which it then need not decode to take.
+    """
+    found = _childhood(subject, consents, pipeline, policy, when)
+    if found is None or subject is None:
+        return None
+    _, start, end, groups = found
+    for group in groups:
+        for grant in group.ok:
+            for moment in (grant.effective_at, grant.expires_at):
+                if moment is None:
+                    continue
+                if moment <= when:
+                    start = max(start, moment)
+                else:
+                    end = min(end, moment)
+    sid = subject.subject_id
+    decision = decide(EventFacts(sid, when, everything), subject, consents, pipeline, policy)
+    if decision.action not in (QUARANTINE, DROP):
+        return None
+    for at in (start, when):
+        for present in (everything, frozenset()):
+            facts_at = EventFacts(sid, at, present)
+            if decide(facts_at, subject, consents, pipeline, policy) != decision:
+                return None
+    return start, end, decision
+
+
+def _childhood(
+    subject: SubjectProfile | None,
+    consents: ConsentLedger | None,
+    pipeline: Pipeline,
+    policy: PolicyContext,
+    when: datetime,
+) -> tuple[AgeBand, datetime, datetime, tuple[Screened, ...]] | None:
+    """The age band at ``when`` of a subject who is no adult then, its interval
+    ``[start, end)`` and the consent party groups screened for it; None for an adult, a
+    deregistered or absent subject, a stopped service or a naive time."""
+    if subject is None or policy.service_stopped or when.tzinfo is None:
+        return None
+    prep = prepare(subject, consents, pipeline, policy)
+    facts = prep.facts
+    if facts.deregistered_at is not None:
+        return None
+    band = facts.band_at(when)
+    if band is ADULT:
+        return None
+    if band is CHILD:
+        start, end = NEVER, facts.child_until
+    elif band is MINOR:
+        start, end = facts.child_until, facts.minor_until
+    else:
+        start, end = NEVER, ALWAYS
+    return band, start, end, prep.minor if band is MINOR else prep.child
 
 
 def _plan(subject: SubjectProfile | None, pipeline: Pipeline, policy: PolicyContext) -> PackPlan:

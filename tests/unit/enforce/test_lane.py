@@ -279,7 +279,7 @@ class Delivery:
     def before_produce(self) -> None: ...
 
 
-def _run(lane: bool) -> tuple[list[tuple[Any, ...]], dict[Any, int], list[Any], int]:
+def _run(lane: bool) -> tuple[list[tuple[Any, ...]], dict[Any, int], list[Any], int, list[str]]:
     clock = Clock()
     clock.now = NOW + 60  # state current: children are decided at once
     p = processor(clock)
@@ -290,25 +290,30 @@ def _run(lane: bool) -> tuple[list[tuple[Any, ...]], dict[Any, int], list[Any], 
     p.state.put_subject("kid-3", subject(born(10), subject_id="kid-3"))
     narrow = grant(categories=["identifier"], subject_id="kid-3")
     p.state.consents["kid-3"] = ConsentLedger("kid-3", (narrow,))
+    p.state.put_subject("kid-4", subject(born(10), subject_id="kid-4"))  # no consent
+    decided: list[str] = []  # the subjects of the events the Python path decoded and decided
+    python_path = p._submit
+    p._submit = lambda rec: decided.append(rec.key.decode()) or python_path(rec)  # type: ignore[method-assign]
     enforcer = Enforcer([p], p.state, p.auditor, p.book, Metrics(), wall=clock)
     producer = Producer()
     fast = FastEngineSettings()
     e = FastEngine(enforcer, None, producer, None, Delivery(), fast, exactly_once=False, wall=clock)  # type: ignore[arg-type]
     e.progress.update({("app.taps", 0): Progress(), ("app.taps", 1): Progress()})
     forged = [("ward-decision", b"PASS"), ("trace", b"t-1")]
-    first = [Message(0, "adult-1"), Message(1, "kid-1"), Message(10, "kid-3")]
-    e.batches.handle(first)  # the Python path learns adult-1, kid-1 and kid-3
+    first = [Message(0, "adult-1"), Message(1, "kid-1"), Message(10, "kid-3"), Message(11, "kid-4")]
+    e.batches.handle(first)  # the Python path learns adult-1, kid-1, kid-3 and kid-4
     batch = [
         Message(i, sid, forged if i == 7 else None)
         for i, sid in enumerate(
-            ["adult-1", "kid-1", "adult-1", "kid-2", "adult-1", "adult-1", "kid-3", "kid-3"],
+            ["adult-1", "kid-1", "adult-1", "kid-2", "adult-1", "adult-1", "kid-3", "kid-3"]
+            + ["kid-4", "adult-1", "kid-4"],
             start=2,
         )
     ]
     e.batches.handle(batch)
     counts = {k: v for k, v in enforcer.metrics.decisions.items()}
     summaries = [c._counts for c in p.auditor._counters.values()]
-    return producer.sent, counts, summaries, len(p.lane) if p.lane is not None else 0
+    return producer.sent, counts, summaries, len(p.lane) if p.lane is not None else 0, decided
 
 
 def _view(sent: list[tuple[Any, ...]]) -> tuple[list[Any], list[Any]]:
@@ -320,16 +325,19 @@ def _view(sent: list[tuple[Any, ...]]) -> tuple[list[Any], list[Any]]:
 
 def test_the_fast_engine_sends_the_same_with_the_lane_as_without() -> None:
     with_lane, without = _run(lane=True), _run(lane=False)
-    assert with_lane[3] == 4, "adult-1, then the consented kid-1, kid-2 and kid-3 were learnt"
+    assert with_lane[3] == 5, "adult-1, the consented kid-1, kid-2 and kid-3, blocked kid-4"
     assert _view(with_lane[0]) == _view(without[0])
+    held = [s for s in with_lane[0] if s[0] == "ward.quarantine"]
+    assert len(held) == 3, "kid-4's events are quarantined"
+    assert with_lane[4].count("kid-4") == 1 and without[4].count("kid-4") == 3, "hinted"
     redacted = [s for s in with_lane[0] if s[2] == b"kid-3" and s[0] == "app.taps.lawful"]
     assert len(redacted) == 3 and all(b"/p/" not in s[1] for s in redacted)
     assert all(("ward-decision", b"REDACT") in s[3] for s in redacted)
     assert with_lane[1] == without[1]
     assert with_lane[2] == without[2]
     adults = [s for s in with_lane[0] if s[2] == b"adult-1"]
-    assert len(adults) == 5
-    assert adults[-1][3] == (
+    assert len(adults) == 6
+    assert adults[4][3] == (  # offset 7, with the forged header
         ("trace", b"t-1"),
         ("ward-age-band", b"adult"),
         ("ward-decision", b"PASS"),
@@ -362,7 +370,7 @@ def test_the_faust_engine_takes_the_same_lane() -> None:
         FaustEvent(FaustMessage("app.taps", 0, 2, b"adult-1", values[0], 1.5, {"trace": b"t"})),
         FaustEvent(FaustMessage("app.taps", 0, 3, b"kid-1", values[1], 1.5)),
     ]
-    (adult, child), first = lanes(enforcer, events, NOW)  # type: ignore[arg-type]
+    (adult, child), first, _ = lanes(enforcer, events, NOW)  # type: ignore[arg-type]
     assert child is None and first == []  # the Python path's: kid-1 was not learnt
     assert adult is not None and adult.topic == "app.taps.lawful"
     assert (adult.key, adult.value, adult.timestamp_ms) == (b"adult-1", values[0], 1500)
@@ -371,3 +379,22 @@ def test_the_faust_engine_takes_the_same_lane() -> None:
         ("ward-age-band", b"adult"),
         ("ward-decision", b"PASS"),
     )
+
+
+def test_the_faust_engine_hands_a_blocked_childs_event_to_submit_with_its_hint() -> None:
+    p = processor(Clock())
+    p.state.caught_up_at = NOW + 60  # current: the child's event is decided at once
+    p.state.put_subject("kid-9", subject(born(10), subject_id="kid-9"))  # no consent
+    enforcer = Enforcer([p], p.state, p.auditor, p.book, Metrics())
+    first = p.submit(record(1, "kid-9"))
+    assert first is not None and first.destination == "quarantine"
+    value = record(2, "kid-9").value
+    event = FaustEvent(FaustMessage("app.taps", 0, 2, b"kid-9", value, 1.5))
+    (out,), _, hints = lanes(enforcer, [event], NOW)  # type: ignore[list-item]
+    assert out is None and list(hints) == [0]
+    hint = hints[0]
+    assert hint.decision.reason.value == first.reason and hint.envelope.subject_id == "kid-9"
+    again = enforcer.submit(record(2, "kid-9"), hint)
+    assert again is not None and again.destination == "quarantine"
+    assert again.reason == first.reason
+    assert [o.topic for o in again.outputs] == [o.topic for o in first.outputs]

@@ -15,6 +15,7 @@ from itertools import count
 
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 from tests.unit.audit.test_audit_encode import FASTAVRO, records
 
 import wardstream._native as _native
@@ -85,3 +86,29 @@ def test_a_wrong_type_is_a_chain_error() -> None:
     _, native = writers()
     with pytest.raises(ChainError, match="TypeError"):
         native.write(at=T, worker="w", pipeline="p", action="TAGGED", rule=3)  # type: ignore[arg-type]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(records, min_size=1, max_size=6))
+def test_a_batch_sealed_at_once_is_the_records_written_one_by_one(
+    batch: list[AuditRecord],
+) -> None:
+    """``write_many`` (``seal_audits``): the bytes, hashes and chain head of writing each
+    record in turn, with the Python encoder as with the native sealer."""
+    one_by_one, _ = writers()
+    many = ChainWriter("p/0", encode_audit, None, new_id=ids(), batch=_native.seal_audits)
+    rows = []
+    for record in batch:
+        rows.append(
+            (str(record.action), record.rule, record.reason, record.subject_ref,
+             record.event_ref, record.consent_id, list(record.fields_redacted))
+        )  # fmt: skip
+    expected = [
+        one_by_one.write(at=T, worker="w", pipeline="p", action=a, rule=r, reason=why,
+                         subject_ref=ref, event_ref=e, consent_id=c, fields_redacted=f)
+        for a, r, why, ref, e, c, f in rows
+    ]  # fmt: skip
+    assert many.write_many(at=T, worker="w", pipeline="p", rows=rows) == expected
+    assert many.last_hash == one_by_one.last_hash and many.next_seq == len(batch)
+    python = ChainWriter("p/0", encode_audit, None, new_id=ids())  # no batch sealer
+    assert python.write_many(at=T, worker="w", pipeline="p", rows=rows) == expected

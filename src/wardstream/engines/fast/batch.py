@@ -72,6 +72,7 @@ class Batches:
         partitions, offsets = [m.partition() for m in messages], [m.offset() for m in messages]
         found = self.enforcer.screen(topic, values, stamps, partitions, offsets, arrival)
         codes, lane = (found[0].codes, found[1]) if found else (bytes(len(messages)), None)
+        hints = found[0].hints if found else {}
         sink = lane.sink if lane is not None else ""
         if found is not None:
             self.delivery.before_produce()
@@ -100,7 +101,7 @@ class Batches:
                 tuple(original) if original else (),
                 arrival,
             )
-            outcome = submit(record)
+            outcome = submit(record, hints.get(i)) if hints else submit(record)
             if outcome is None:
                 self.progress[(topic, partitions[i])].held.add(record.offset)
             else:

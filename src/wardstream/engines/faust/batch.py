@@ -9,17 +9,19 @@ from typing import Any
 from faust.types import EventT
 
 from wardstream.enforce.enforcer import Enforcer
+from wardstream.enforce.lane import Hint
 from wardstream.enforce.records import InRecord, OutRecord
 
 
 def lanes(
     enforcer: Enforcer, events: list[EventT], now: float
-) -> tuple[list[OutRecord | None], list[OutRecord]]:
+) -> tuple[list[OutRecord | None], list[OutRecord], dict[int, Hint]]:
     """Per event, its sink record when the lane passes it (one native call per source in
-    the batch; ``Enforcer.screen``), else None; and the records to send first (children's
-    audit records and seen marks)."""
+    the batch; ``Enforcer.screen``), else None; the records to send first (children's
+    audit records and seen marks); and the lane's hints for ``submit`` by event index."""
     out: list[OutRecord | None] = [None] * len(events)
     first: list[OutRecord] = []
+    hints: dict[int, Hint] = {}
     by_source: dict[str, list[int]] = {}
     for i, event in enumerate(events):
         by_source.setdefault(event.message.topic, []).append(i)
@@ -32,13 +34,14 @@ def lanes(
             continue
         screened, lane = found
         first += screened.outputs
+        hints.update((indices[j], hint) for j, hint in screened.hints.items())
         for j, code in enumerate(screened.codes):
             if code:
                 m = ms[j]
                 headers = tuple(lane.headers(code, _headers(m)))
                 value = screened.redacted.get(j, m.value)  # a shaped entry's fields removed
                 out[indices[j]] = OutRecord(lane.sink, m.key, value, headers, stamps[j])
-    return out, first
+    return out, first, hints
 
 
 def in_record(event: EventT, now: float) -> InRecord:

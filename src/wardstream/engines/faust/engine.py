@@ -145,8 +145,8 @@ class FaustEngine:
                 generation, fetched = self._generation, self.app.consumer_generation_id
                 # fetched before a rebalance: read again from the commit
                 events = [e for e in events if self._current(e.message, fetched)]
-                passes, outputs = lanes(self.enforcer, events, now)
-                for event, passed in zip(events, passes, strict=True):
+                passes, outputs, hints = lanes(self.enforcer, events, now)
+                for i, (event, passed) in enumerate(zip(events, passes, strict=True)):
                     m = event.message
                     if passed is not None:  # the lane: sent as it came
                         outputs.append(passed)
@@ -154,7 +154,7 @@ class FaustEngine:
                         done.append(event)
                         continue
                     record = in_record(event, now)
-                    outcome = self.enforcer.submit(record)
+                    outcome = self.enforcer.submit(record, hints.get(i))
                     read[(m.topic, m.partition)] = m.offset + 1
                     if outcome is None:
                         key = (m.topic, m.partition, m.offset)
