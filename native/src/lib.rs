@@ -6,6 +6,7 @@ pub mod consent;
 pub mod lane;
 pub mod locate;
 pub mod profile;
+pub mod quarantined;
 pub mod read;
 pub mod schema;
 pub mod shape;

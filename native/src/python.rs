@@ -9,6 +9,7 @@ use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
 use crate::audit;
 use crate::lane::{self, Entry, Table};
 use crate::locate::{Locator, SubjectId};
+use crate::quarantined;
 use crate::schema::SchemaError;
 use crate::shape::Shape;
 
@@ -286,6 +287,66 @@ fn schema_error(e: SchemaError) -> PyErr {
     PyValueError::new_err((kind, e.to_string()))
 }
 
+/// `encode_quarantined(...) -> bytes`: a QuarantinedEvent's schemaless Avro bytes; the
+/// arguments are its fields in the schema's order (times in epoch milliseconds; the
+/// `encryption` record as `key_id` and `alg`).
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+#[pyo3(signature = (quarantine_id, pipeline, subject_id, reason, rule, key, value, headers,
+    origin_topic, origin_partition, origin_offset, origin_timestamp_ms, event_time_ms,
+    quarantined_at_ms, expires_at_ms, status, key_id, alg, subject_ref, sealed))]
+fn encode_quarantined<'py>(
+    py: Python<'py>,
+    quarantine_id: &str,
+    pipeline: &str,
+    subject_id: &str,
+    reason: &str,
+    rule: Option<&str>,
+    key: Option<&[u8]>,
+    value: Option<&[u8]>,
+    headers: Vec<(String, Option<Vec<u8>>)>,
+    origin_topic: &str,
+    origin_partition: i32,
+    origin_offset: i64,
+    origin_timestamp_ms: Option<i64>,
+    event_time_ms: Option<i64>,
+    quarantined_at_ms: i64,
+    expires_at_ms: i64,
+    status: &str,
+    key_id: Option<&str>,
+    alg: &str,
+    subject_ref: Option<&str>,
+    sealed: Option<&[u8]>,
+) -> Bound<'py, PyBytes> {
+    let held = quarantined::Held {
+        quarantine_id,
+        pipeline,
+        subject_id,
+        reason,
+        rule,
+        key,
+        value,
+        headers: headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_deref()))
+            .collect(),
+        origin_topic,
+        origin_partition,
+        origin_offset,
+        origin_timestamp_ms,
+        event_time_ms,
+        quarantined_at_ms,
+        expires_at_ms,
+        status,
+        key_id,
+        alg,
+        subject_ref,
+        sealed,
+        ..quarantined::Held::default()
+    };
+    PyBytes::new(py, &quarantined::encode(&held))
+}
+
 /// One decision's record of a batch: `(audit_id, action, rule, reason, subject_ref,
 /// event_ref, consent_id, fields_redacted)`.
 type Row = (
@@ -350,6 +411,7 @@ fn seal_audits<'py>(
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(seal_audit, m)?)?;
     m.add_function(wrap_pyfunction!(seal_audits, m)?)?;
+    m.add_function(wrap_pyfunction!(encode_quarantined, m)?)?;
     m.add_class::<AvroLocator>()?;
     m.add_class::<LaneTable>()?;
     crate::python_store::register(m)?;

@@ -13,6 +13,7 @@
 
 use crate::schema::{Plan, SchemaError};
 use crate::walk::Walk;
+use crate::wire::put_long;
 
 /// Probes per shape: 2^4 codes at most.
 pub const MAX_PROBES: usize = 4;
@@ -121,13 +122,8 @@ impl Shape {
 
 /// Avro's zigzag varint of `n`.
 fn zigzag(n: i64) -> Vec<u8> {
-    let mut z = ((n << 1) ^ (n >> 63)) as u64;
     let mut out = Vec::new();
-    while z >= 0x80 {
-        out.push((z as u8) | 0x80);
-        z >>= 7;
-    }
-    out.push(z as u8);
+    put_long(&mut out, n);
     out
 }
 

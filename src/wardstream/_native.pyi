@@ -174,3 +174,29 @@ def seal_audits(
     ``prev_hash``), all at ``at_ms``, without counts, deadline or attrs; each row is
     ``(audit_id, action, rule, reason, subject_ref, event_ref, consent_id,
     fields_redacted)``: their written bytes and the last record's hash."""
+
+def encode_quarantined(
+    quarantine_id: str,
+    pipeline: str,
+    subject_id: str,
+    reason: str,
+    rule: str | None,
+    key: bytes | None,
+    value: bytes | None,
+    headers: list[tuple[str, bytes | None]],
+    origin_topic: str,
+    origin_partition: int,
+    origin_offset: int,
+    origin_timestamp_ms: int | None,
+    event_time_ms: int | None,
+    quarantined_at_ms: int,
+    expires_at_ms: int,
+    status: str,
+    key_id: str | None,
+    alg: str,
+    subject_ref: str | None,
+    sealed: bytes | None,
+) -> bytes:
+    """A QuarantinedEvent's schemaless Avro bytes (fields in the schema's order, times in
+    epoch milliseconds, ``encryption`` as ``key_id`` and ``alg``; no missing categories
+    or blocking fields)."""

@@ -26,15 +26,18 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
 
+import wardstream._native as _native
 from wardstream.crypto import ALGORITHM, KeyUnavailable, open_sealed, seal
+from wardstream.domain.audit import epoch_millis
 from wardstream.enforce.datakeys import KeyRing, seal_record
 from wardstream.enforce.records import Headers, InRecord, OutRecord
 from wardstream.errors import WardstreamError
 from wardstream.serde import AvroCodec, Origin, record_schema
 
 QUARANTINED, RELEASED, EXPIRED = "QUARANTINED", "RELEASED", "EXPIRED"
+MAX_UNREAD = 100_000
+"""Own QUARANTINED records remembered until read back (see ``QuarantineBook.load``)."""
 
 
 def quarantine_id(record: InRecord) -> str:
@@ -95,6 +98,9 @@ class QuarantineBook:
         self._codec = AvroCodec(record_schema("QuarantinedEvent"))
         self._open: dict[str, Entry] = {}
         self._by_subject: dict[str, set[str]] = {}  # subject ref -> quarantine ids
+        # QUARANTINED records this book wrote and has not read back yet, by quarantine id:
+        # reading one back changes nothing (``hold`` opened the entry), so it is not decoded
+        self._written: dict[str, bytes] = {}
 
     def __len__(self) -> int:
         return len(self._open)
@@ -112,36 +118,42 @@ class QuarantineBook:
         e = entry  # the entry as kept: payload sealed, subject id and times in the clear
         entry = Entry(e.quarantine_id, e.pipeline, e.subject_id, e.reason, rec, e.event_time,
                       e.expires_at, key_id, ref, sealed)  # fmt: skip
-        datum = {
-            **self._head(entry, QUARANTINED, now),
-            "rule": rule,
-            "key": rec.key,
-            "value": rec.value,
-            "headers": [{"key": k, "value": v} for k, v in rec.headers],
-            "origin_timestamp": None if sealed else _time(rec.timestamp_ms),
-            "event_time": None if sealed else entry.event_time,
-            "encryption": _encryption(key_id),
-            "sealed": sealed,
-        }
         self._add(entry)
-        return [*keys, OutRecord(self.topic, ref.encode(), self._codec.encode(datum))]
+        written = self._encode(entry, QUARANTINED, now, rule)
+        if len(self._written) >= MAX_UNREAD:
+            self._written.clear()  # never read back (another worker's state topic?)
+        self._written[entry.quarantine_id] = written
+        return [*keys, OutRecord(self.topic, ref.encode(), written)]
 
-    def _head(self, entry: Entry, status: str, now: datetime) -> dict[str, Any]:
-        rec = entry.record
-        return {
-            "quarantine_id": entry.quarantine_id,
-            "pipeline": entry.pipeline,
-            "subject_id": "" if self.ring is not None else entry.subject_id,
-            "subject_ref": entry.subject_ref,
-            "reason": entry.reason,
-            "headers": [],
-            "origin_topic": rec.topic,
-            "origin_partition": rec.partition,
-            "origin_offset": rec.offset,
-            "quarantined_at": now,
-            "expires_at": entry.expires_at,
-            "status": status,
-        }
+    def _encode(self, entry: Entry, status: str, now: datetime, rule: str | None = None) -> bytes:
+        """The record of ``entry``: with ``rule`` a QUARANTINED one with its payload (and
+        times in the clear unless sealed), without a RELEASED or EXPIRED marker. Encoded
+        natively: fastavro's bytes for the same datum (``test_quarantine_encode.py``)."""
+        rec, full = entry.record, rule is not None
+        clear = full and not entry.sealed
+        et = entry.event_time
+        return _native.encode_quarantined(
+            entry.quarantine_id,
+            entry.pipeline,
+            "" if self.ring is not None else entry.subject_id,
+            entry.reason,
+            rule,
+            rec.key if full else None,
+            rec.value if full else None,
+            list(rec.headers) if full else [],
+            rec.topic,
+            rec.partition,
+            rec.offset,
+            rec.timestamp_ms if clear else None,
+            epoch_millis(et) if clear and et is not None else None,
+            epoch_millis(now),
+            epoch_millis(entry.expires_at),
+            status,
+            entry.key_id if full else None,
+            ALGORITHM,
+            entry.subject_ref,
+            entry.sealed if full else None,
+        )
 
     def open(self, entry: Entry) -> Entry:
         """The entry in the clear (payload, subject id, times); ``KeyUnavailable``
@@ -169,13 +181,15 @@ class QuarantineBook:
         return self.ring is not None and self.ring.is_destroyed(entry.key_id)
 
     def close(self, entry: Entry, status: str, now: datetime) -> OutRecord:
-        datum = self._head(entry, status, now)
         self._remove(entry.quarantine_id)
-        return OutRecord(self.topic, entry.subject_ref.encode(), self._codec.encode(datum))
+        return OutRecord(self.topic, entry.subject_ref.encode(), self._encode(entry, status, now))
 
     # -- state ----------------------------------------------------------------------
     def load(self, value: bytes, origin: Origin) -> None:
         """Fold one record of the quarantine topic into the open entries."""
+        mine = self._written.pop(_leading_string(value), None)
+        if mine == value:
+            return  # this book's own QUARANTINED record: opened when it was written
         d = self._codec.decode(value, origin=origin)
         if d.get("status", QUARANTINED) != QUARANTINED:
             self._remove(d["quarantine_id"])
@@ -240,8 +254,12 @@ class QuarantineBook:
                     del self._by_subject[entry.subject_ref]
 
 
-def _encryption(key_id: str | None) -> dict[str, Any] | None:
-    return None if key_id is None else {"key_id": key_id, "alg": ALGORITHM}
+def _leading_string(value: bytes) -> str:
+    """The first field of a record if it is a short string (the quarantine id), else ""."""
+    n = value[0] if value else 1
+    if n & 1 or n >= 0x80:  # negative or not a one-byte length: no id of ours
+        return ""
+    return value[1 : 1 + (n >> 1)].decode("utf-8", errors="replace")
 
 
 def _time(ms: int | None) -> datetime | None:

@@ -69,7 +69,8 @@ class Trigger:
 @dataclass(slots=True)
 class LifecycleState:
     seen: dict[str, dict[str, lr.SeenMark]] = field(default_factory=dict)
-    seen_changes: int = 0  # bumped per seen mark read: the retention sweep runs when it moves
+    seen_changed: set[tuple[str, str]] = field(default_factory=set)
+    """(subject id, pipeline) of the seen marks read since the retention sweep looked."""
     unconfirmed: dict[tuple[str, str], lr.SeenMark] = field(default_factory=dict)
     stops: dict[str, datetime] = field(default_factory=dict)
     holds: dict[str, LegalHold] = field(default_factory=dict)
@@ -289,7 +290,7 @@ class StateApplier:
         if legacy:
             self.lifecycle.legacy[(origin.topic, key)] = subject_id
         self.lifecycle.seen.setdefault(subject_id, {})[pipeline] = mark
-        self.lifecycle.seen_changes += 1
+        self.lifecycle.seen_changed.add((subject_id, pipeline))
         if self.lifecycle.unconfirmed.get((subject_id, pipeline)) == mark:
             del self.lifecycle.unconfirmed[(subject_id, pipeline)]
 

@@ -81,7 +81,7 @@ class LifecycleIssuer:
         self.incidents_topic = ""
         self._last_sweep = 0.0
         self.expiring = ExpiryIndex()  # fed by the StateApplier (``expiring``)
-        self._retained_at: tuple[datetime, int] | None = None
+        self._retained_at: datetime | None = None
         self._deletions = AvroCodec(record_schema("DeletionRequest"))
         self._notices = AvroCodec(record_schema("GuardianNotice"))
         self._corrections = AvroCodec(record_schema("Correction"))
@@ -149,11 +149,20 @@ class LifecycleIssuer:
         seen, p = self.lifecycle.seen, self.policy
         ledgers = [self.state.consents.get(s) for s in sorted(self.expiring.due(now))]
         out = sweeps.expiries([x for x in ledgers if x is not None], self.pipelines, now, p)
-        # retention cut-offs move once per grid step: sweep the marks when it or they change
-        grid_now = sweeps.on_grid(now, self.grid)
-        if self._retained_at != (grid_now, self.lifecycle.seen_changes):
-            self._retained_at = (grid_now, self.lifecycle.seen_changes)
+        # retention cut-offs move once per grid step: then every mark is swept, in
+        # between only the marks read since (a mark swept before gives what it gave)
+        grid_now, changed = sweeps.on_grid(now, self.grid), self.lifecycle.seen_changed
+        if self._retained_at != grid_now:
+            self._retained_at = grid_now
             out += sweeps.retention(seen, self.pipelines, grid_now, p)
+        elif changed:
+            marks: dict[str, dict[str, lr.SeenMark]] = {}
+            for sid, name in changed:
+                mark = seen.get(sid, {}).get(name)
+                if mark is not None:
+                    marks.setdefault(sid, {})[name] = mark
+            out += sweeps.retention(marks, self.pipelines, grid_now, p)
+        changed.clear()
         every = [pipeline.name for pipeline in self.pipelines]
         return out + sweeps.stops(self.lifecycle.stops, seen, every, p)
 

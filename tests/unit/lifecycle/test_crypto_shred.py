@@ -150,6 +150,27 @@ def test_a_loaded_entry_opens_with_the_keys_read_back() -> None:
                        refs=REFS.ref).open(entry)  # fmt: skip
 
 
+def test_a_book_reading_back_its_own_record_keeps_its_entry_as_written() -> None:
+    """Not decoded again (``hold`` opened the entry): the entry keeps the subject id it
+    knows, and an entry closed meanwhile is not opened again by the read-back."""
+    book, _ = _book()
+    _, held = book.hold(_entry(_record()), rule="r", now=NOW)
+    origin = Origin("ward.quarantine", 0, 0)
+    book.load(held.value or b"", origin)
+    [entry] = book.entries()
+    assert entry.subject_id == "kid-1", "not replaced by the decoded (sealed) entry"
+    [second] = book.hold(_entry(_record(), "q-2"), rule="r", now=NOW)
+    [closed] = [e for e in book.entries() if e.quarantine_id == "q-2"]
+    book.close(closed, "RELEASED", NOW)
+    book.load(second.value or b"", origin)
+    assert [e.quarantine_id for e in book.entries()] == ["q-1"]
+    # the same id written by another worker (other bytes) is read as usual
+    other, _ = _book()
+    _, theirs = other.hold(_entry(_record(), "q-2"), rule="r", now=NOW)
+    book.load(theirs.value or b"", origin)
+    assert sorted(e.quarantine_id for e in book.entries()) == ["q-1", "q-2"]
+
+
 def test_an_unencrypted_entry_stays_readable() -> None:
     plain = QuarantineBook("ward.quarantine", refs=REFS.ref)
     [held] = plain.hold(_entry(_record()), rule="r", now=NOW)

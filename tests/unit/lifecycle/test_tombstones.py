@@ -180,3 +180,23 @@ def test_compensation_is_audited_on_the_leaders_chain_or_the_workers_own(
     audits = [auditor.decode(o.value, Origin("a", 0, 0)) for o in out if o.topic == "ward.audit"]
     assert [(a.chain, a.action) for a in audits] == [(chain, "DELETION_ISSUED")]
     assert issuer.chain == "_control/0"  # the leader's chain again for what follows
+
+
+def test_retention_sweeps_every_mark_per_grid_step_and_new_marks_in_between() -> None:
+    """A mark read between two grid steps is swept at once; the others, whose cut-off
+    has not moved, wait for the next step (they gave their candidates already)."""
+    issuer, _ = _issuer()
+    lifecycle, grid = issuer.lifecycle, issuer.grid
+    now = T0.replace(minute=0, second=0, microsecond=0) + grid / 4
+
+    def expired(at: datetime) -> list[str]:
+        found = [c.record for c in issuer._sweep(at)]
+        return sorted(d.subject_id for d in found if d.reason is D.RETENTION_EXPIRED)
+
+    assert expired(now) == []  # kid-1's mark is a day old
+    lifecycle.seen["kid-2"] = {"clickstream": SeenMark(T0 - 40 * DAY, T0 - 40 * DAY)}
+    lifecycle.seen["kid-3"] = {"clickstream": SeenMark(T0 - 40 * DAY, T0 - 40 * DAY)}
+    lifecycle.seen_changed.add(("kid-2", "clickstream"))  # as the applier notes a mark read
+    assert expired(now) == ["kid-2"]
+    assert expired(now + grid / 4) == [], "nothing new within the step"
+    assert expired(now + grid) == ["kid-2", "kid-3"], "the next step sweeps every mark"
