@@ -122,7 +122,8 @@ pub struct Span {
 /// span index): a child's event has its own audit record; and the value to send instead
 /// of the original for each record a shape removed fields from (index, bytes); and
 /// each record of an `aside` entry (index, code, subject, event time), whose code in
-/// `codes` is 0.
+/// `codes` is 0; and the first event (subject, event time) of each subject without an
+/// entry, so that the Python side may compile entries before the batch is screened again.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Screen {
     pub codes: Vec<u32>,
@@ -131,6 +132,7 @@ pub struct Screen {
     pub held: Vec<(usize, usize)>,
     pub redacted: Vec<(usize, Vec<u8>)>,
     pub aside: Vec<(usize, u32, String, i64)>,
+    pub unknown: Vec<(String, i64)>,
 }
 
 /// Screen a batch. `values[i]` is None for a record without a value; `partitions`
@@ -148,13 +150,10 @@ pub fn screen(
         codes: Vec::with_capacity(values.len()),
         ..Screen::default()
     };
-    if table.is_empty() {
-        out.codes.resize(values.len(), 0);
-        return out;
-    }
     let mut counts: HashMap<(i32, u32), u32> = HashMap::new();
     let mut seen: HashMap<String, usize> = HashMap::new();
     let mut behind: HashSet<String> = HashSet::new(); // held subjects that took the Python path
+    let mut unknown: HashSet<String> = HashSet::new();
     for (i, value) in values.iter().enumerate() {
         let number;
         let found = value.and_then(|bytes| locator.locate(bytes, timestamps[i]).ok());
@@ -174,6 +173,10 @@ pub fn screen(
         } else {
             table.get(subject) // one lookup per record
         };
+        if entry.is_none() && !subject.is_empty() && !unknown.contains(subject) {
+            unknown.insert(subject.to_owned());
+            out.unknown.push((subject.to_owned(), micros));
+        }
         let held = entry.is_some_and(|e| e.held);
         let mut code = match entry {
             Some(e) if !(held && behind.contains(subject)) => {
@@ -410,18 +413,21 @@ mod tests {
     }
 
     #[test]
-    fn an_empty_table_sends_everything_to_python() {
+    fn an_empty_table_sends_everything_to_python_and_names_each_subject_once() {
         let locator = Locator::new(SCHEMA, Some("user_id"), Some("ts"), true).unwrap();
-        let v = click("adult", 3);
+        let values = [click("adult", 3), click("adult", 1), click("kid", 2)];
+        let refs: Vec<Option<&[u8]>> = values.iter().map(|v| Some(&v[..])).collect();
         let s = screen(
             &locator,
             &Table::default(),
-            &[Some(&v[..])],
-            &[None],
-            &[0],
+            &refs,
+            &[None; 3],
+            &[0; 3],
             i64::MAX,
         );
-        assert_eq!(s.codes, vec![0]);
+        assert_eq!(s.codes, vec![0, 0, 0]);
         assert!(s.spans.is_empty() && s.counts.is_empty());
+        let unknown = vec![("adult".to_string(), 3_000), ("kid".to_string(), 2_000)];
+        assert_eq!(s.unknown, unknown);
     }
 }

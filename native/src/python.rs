@@ -102,7 +102,8 @@ impl AvroLocator {
     /// code, `(subject, first, last)` per subject in the lane (epoch microseconds), and
     /// `(index, span index)` per passed event of a held (child's) entry, and `(index,
     /// bytes)`, the value to send, per event a shaped entry removed fields from, and
-    /// `(index, code, subject, micros)` per event of an aside entry (code 0 in `codes`).
+    /// `(index, code, subject, micros)` per event of an aside entry (code 0 in `codes`),
+    /// and `(subject, micros)` of the first event of each subject without an entry.
     /// `cutoff`: held entries' events at or before it are past the hold.
     fn screen<'py>(
         &self,
@@ -144,6 +145,7 @@ impl AvroLocator {
                 found.held.into_pyobject(py)?.into_any(),
                 redacted.into_any(),
                 found.aside.into_pyobject(py)?.into_any(),
+                found.unknown.into_pyobject(py)?.into_any(),
             ],
         )
     }

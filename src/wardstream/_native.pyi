@@ -34,7 +34,8 @@ class AvroLocator:
         (subject, first, last) spans,
         (index, span index) of each passed event of a held entry, (index, value to send)
         of each event a shaped entry removed fields from, (index, code, subject, micros)
-        of each event of an aside entry, code 0 in codes); held entries' events
+        of each event of an aside entry, code 0 in codes; (subject, micros) of the first
+        event of each subject without an entry); held entries' events
         pass only at or before ``cutoff`` (epoch microseconds)."""
 
 Screen = tuple[
@@ -44,6 +45,7 @@ Screen = tuple[
     list[tuple[int, int]],
     list[tuple[int, bytes]],
     list[tuple[int, int, str, int]],
+    list[tuple[str, int]],
 ]
 
 class LaneTable:

@@ -38,7 +38,9 @@ event or deciding again. Everything else (unknown ages, children without a simpl
 consent, non-canonical values, undecodable bytes, subjects not in the table) takes the
 Python path, unchanged.
 
-Entries are learnt from the Python path's own decisions and dropped whenever the
+Entries are learnt from the Python path's own decisions, and compiled ahead for the
+subjects of a batch that have none (from the state alone, as the Python path would after
+deciding their first event; the batch is then screened again), and dropped whenever the
 subject's state changes (a state listener) or the policy object is replaced (a stop
 marker): a table entry is never older than the state it was compiled from.
 """
@@ -105,6 +107,11 @@ class Host(Protocol):
     def timing(self) -> Holds: ...
 
     @property
+    def waiting_subjects(self) -> set[str]:
+        """Subjects with an event waiting in the Python path (no entry for them)."""
+        ...
+
+    @property
     def codec(self) -> Codec: ...
 
     @property
@@ -153,6 +160,7 @@ class Lane:
         # state changes
         self._unfit: set[str] = set()
         self._unblocked: set[str] = set()
+        self._tried: set[str] = set()  # compiled ahead to nothing
         self.children = not processor.seals_fields
         # every field an event can carry, as the Python path's presence probe names them
         self.everything = presence_names(processor.schema, processor.pipeline.fields)
@@ -177,13 +185,18 @@ class Lane:
         return cls(processor, locator)
 
     # -- the table ------------------------------------------------------------------
-    def learn(self, subject_id: str, profile: SubjectProfile | None) -> None:
-        """Compile ``profile`` into the table (after the Python path passed an adult)."""
+    def learn(
+        self, subject_id: str, profile: SubjectProfile | None, when: datetime | None = None
+    ) -> bool:
+        """Compile ``profile`` into the table (after the Python path passed an adult; with
+        ``when``, only if the subject is an adult then): whether it was."""
         self._current()
         found = adult_pass_from(profile, self.p.pipeline, self.policy)
-        if found is not None:
-            since, decision = found
-            self._set(subject_id, decision, _micros(since), I64_MAX, held=False)
+        if found is None or (when is not None and found[0] > when):
+            return False
+        since, decision = found
+        self._set(subject_id, decision, _micros(since), I64_MAX, held=False)
+        return True
 
     def learn_child(
         self,
@@ -191,12 +204,13 @@ class Lane:
         profile: SubjectProfile | None,
         consents: ConsentLedger | None,
         when: datetime,
-    ) -> None:
+    ) -> bool:
         """Compile a consented child's route around ``when`` (after the Python path
-        passed or redacted its event at ``when`` and has none of its events waiting)."""
+        passed or redacted its event at ``when`` and has none of its events waiting):
+        whether there is one."""
         self._current()
         if not self.children or subject_id in self._unfit:
-            return
+            return False
         found = consented_route_between(
             profile, consents, self.p.pipeline, self.policy, when, self.everything
         )
@@ -204,8 +218,10 @@ class Lane:
         if found is not None and shape is not None:
             start, end = _micros(found.start), _micros(found.end)
             self._set(subject_id, found.decisions[0], start, end, held=True, shape=shape)
-        elif len(self._unfit) < MAX_UNFIT:
+            return True
+        if len(self._unfit) < MAX_UNFIT:
             self._unfit.add(subject_id)
+        return False
 
     def learn_blocked(
         self,
@@ -213,12 +229,13 @@ class Lane:
         profile: SubjectProfile | None,
         consents: ConsentLedger | None,
         when: datetime,
-    ) -> None:
+    ) -> bool:
         """Compile a blocked child's interval around ``when`` (after the Python path
-        quarantined or dropped its event at ``when`` and has none of its events waiting)."""
+        quarantined or dropped its event at ``when`` and has none of its events waiting):
+        whether there is one."""
         self._current()
         if subject_id in self._unblocked:
-            return
+            return False
         found = blocked_between(
             profile, consents, self.p.pipeline, self.policy, when, self.everything
         )
@@ -226,8 +243,10 @@ class Lane:
             start, end, decision = found
             code = self._code(decision)
             self.table.set(subject_id, _micros(start), code, _micros(end), True, 0, True)
-        elif len(self._unblocked) < MAX_UNFIT:
+            return True
+        if len(self._unblocked) < MAX_UNFIT:
             self._unblocked.add(subject_id)
+        return False
 
     def _shape(self, route: ConsentedRoute) -> int | None:
         """The native shape of a route that redacts (None: the native side cannot)."""
@@ -266,13 +285,14 @@ class Lane:
 
     def knows_nobody(self) -> bool:
         """Nothing here to forget: ``forget`` would do nothing for any subject."""
-        return not len(self.table) and not self._unfit and not self._unblocked
+        return not (len(self.table) or self._unfit or self._unblocked or self._tried)
 
     def forget(self, subject_id: str) -> None:
         """A state listener: the subject's profile or consents changed."""
         self.table.discard(subject_id)
         self._unfit.discard(subject_id)
         self._unblocked.discard(subject_id)
+        self._tried.discard(subject_id)
 
     def _current(self) -> None:
         if self.p.policy is not self.policy:  # e.g. a stop marker replaced it
@@ -282,7 +302,7 @@ class Lane:
     def _clear(self) -> None:
         self.table.clear()
         self.decisions, self.ward, self._codes = [], [], {}
-        self._unfit, self._unblocked = set(), set()
+        self._unfit, self._unblocked, self._tried = set(), set(), set()
 
     def __len__(self) -> int:
         return len(self.table)
@@ -301,11 +321,13 @@ class Lane:
         (``Enforcer.screen`` records the metrics). The caller sends ``outputs``, then
         each passed record's value unchanged to the sink, with :meth:`headers`."""
         self._current()
-        if not len(self.table) or self.p.schema_wait.queues:
-            return None  # nothing compiled yet, or partitions wait behind the registry
-        raw, counts, spans, held, redacted, aside = self.locator.screen(
-            values, timestamps, partitions, self.table, self._cutoff(arrival)
-        )
+        if self.p.schema_wait.queues:
+            return None  # partitions wait behind the registry
+        cutoff = self._cutoff(arrival)
+        found = self.locator.screen(values, timestamps, partitions, self.table, cutoff)
+        if found[6] and self._ahead(found[6]):  # screened again with the entries compiled
+            found = self.locator.screen(values, timestamps, partitions, self.table, cutoff)
+        raw, counts, spans, held, redacted, aside, _ = found
         codes = memoryview(raw).cast("I")
         hints = {
             i: Hint(Envelope(sid, EPOCH + timedelta(microseconds=us)), self.decisions[code - 1])
@@ -339,6 +361,25 @@ class Lane:
             for at, code in children.items():
                 outputs += self._routed(observer, spans[at], code, arrival)
         return Screened(codes, by_reason, outputs, dict(redacted), hints)
+
+    def _ahead(self, unknown: list[tuple[str, int]]) -> bool:
+        """Compile entries for subjects of a batch that have none (each at its first event
+        in the batch), from the state alone: whether any was."""
+        state, waiting, learnt = self.p.state, self.p.waiting_subjects, False
+        for subject_id, micros in unknown:
+            if subject_id in waiting or subject_id in self._tried:
+                continue
+            profile, consents = state.subjects.get(subject_id), state.consents.get(subject_id)
+            when = EPOCH + timedelta(microseconds=micros)
+            if (
+                self.learn(subject_id, profile, when)
+                or self.learn_child(subject_id, profile, consents, when)
+                or self.learn_blocked(subject_id, profile, consents, when)
+            ):
+                learnt = True
+            elif len(self._tried) < MAX_UNFIT:
+                self._tried.add(subject_id)
+        return learnt
 
     def _routed(
         self, observer: RouteObserver, span: tuple[str, int, int], code: int, arrival: float

@@ -114,6 +114,10 @@ class PipelineProcessor:
         self.lane = Lane.of(self)
 
     @property
+    def waiting_subjects(self) -> set[str]:
+        return self._held_subjects
+
+    @property
     def seals_fields(self) -> bool:
         return self.sink.sealer is not None
 

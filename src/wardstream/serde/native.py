@@ -123,7 +123,7 @@ class NativeLocator:
         cutoff: int,
     ) -> _native.Screen:
         """Validate and locate a batch and evaluate ``lane`` on it: ``(codes, counts,
-        spans, held, redacted, aside)``, see ``wardstream.enforce.lane``."""
+        spans, held, redacted, aside, unknown)``, see ``wardstream.enforce.lane``."""
         values, stamps = list(values), list(timestamps)
         return self._native.screen(values, stamps, list(partitions), lane, cutoff)
 

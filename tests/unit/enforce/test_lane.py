@@ -77,6 +77,7 @@ class Host:
     codec: Codec = CODEC
     timing: Timing = field(default_factory=Timing)
     seals_fields: bool = False
+    waiting_subjects: set[str] = field(default_factory=set)
 
 
 def _profile(draw: Any) -> SubjectProfile | None:
@@ -184,20 +185,89 @@ def test_the_lane_passes_a_consented_child_exactly_as_decide_does(case: tuple[An
             assert i not in screened.redacted
 
 
+@dataclass
+class PlainState:
+    """The state as the lane reads it, in plain dicts (the cases' ledgers hold consents
+    with defects the state store's encoding refuses)."""
+
+    subjects: dict[str, SubjectProfile]
+    consents: dict[str, ConsentLedger]
+    caught_up_at: float = NOW + 3600
+
+    def listen(self, *_: Any) -> None: ...
+
+
+@LANE_RUNS
+@given(cases())
+def test_entries_compiled_ahead_decide_exactly_as_decide_does(case: tuple[Any, ...]) -> None:
+    """Nothing learnt: the screen compiles the subject's entry from the state at its
+    first event in the batch; every event it passes, redacts or hints gets ``decide``'s
+    decision for that event."""
+    profile, ledger, pipe, pol, times, pages = case
+    state = PlainState({"s-1": profile} if profile else {}, {"s-1": ledger} if ledger else {})
+    lane = Lane.of(Host(pipe, pol, state=state))  # type: ignore[arg-type]
+    assert lane is not None
+    values = [
+        CODEC.encode({"user_id": "s-1", "page": p, "ts": t})
+        for t, p in zip(times, pages, strict=True)
+    ]
+    n = len(values)
+    screened = lane.screen(values, [None] * n, [0] * n, list(range(n)), NOW)
+    codes = screened.codes if screened is not None else bytes(n)
+    hints = screened.hints if screened is not None else {}
+    for i, (when, page) in enumerate(zip(times, pages, strict=True)):
+        present = frozenset({"user_id", "ts"} | ({"page"} if page else set()))
+        expected = decide(EventFacts("s-1", when, present), profile, ledger, pipe, pol)
+        if codes[i]:
+            assert lane.decisions[codes[i] - 1] == expected, (profile, when)
+        if i in hints:
+            assert hints[i].decision == expected, (profile, when)
+
+
 def test_the_python_path_fills_the_lane_and_state_changes_empty_it() -> None:
     p = processor(Clock())
     assert p.lane is not None and len(p.lane) == 0
-    value = CODEC.encode({"user_id": "adult-1", "page": None, "ts": T0})
-    assert p.lane.screen([value], [None], [0], [0], NOW) is None  # nothing learnt yet
     assert p.submit(record(1, "adult-1")) is not None  # decided in Python, and learnt
+    assert len(p.lane) == 1
+    value = CODEC.encode({"user_id": "adult-1", "page": None, "ts": T0})
     screened = p.lane.screen([value], [None], [3], [3], NOW)
     assert screened is not None and list(screened.codes) == [1]
     assert screened.by_reason == {"ADULT": 1}
     # a corrected birth date makes them a child: the entry goes with the state change
     p.state.put_subject("adult-1", subject(born(10), subject_id="adult-1"))
-    assert len(p.lane) == 0 and p.lane.screen([value], [None], [0], [0], NOW) is None
-    p.submit(record(2, "adult-1"))
-    assert len(p.lane) == 0  # an unconsented child's quarantine teaches the lane nothing
+    assert len(p.lane) == 0
+    p.state.caught_up_at = NOW + 60  # current: the child's event is decided at once
+    outcome = p.submit(record(2, "adult-1"))
+    assert outcome is not None and outcome.destination == "quarantine"
+    [(hinted, _)] = [(i, h) for i, h in p.lane.screen([value], [None], [0], [0], NOW).hints.items()]  # type: ignore[union-attr]
+    assert hinted == 0, "an unconsented child's events are quarantined on the lane's hint"
+
+
+def test_the_lane_compiles_entries_ahead_for_the_subjects_of_a_batch() -> None:
+    """A batch's subjects without an entry get one from the state alone (as the Python
+    path would learn it after their first event), and the batch is screened again;
+    subjects with an event waiting, or no state, get none."""
+    p = processor(Clock())
+    assert p.lane is not None
+    p.state.caught_up_at = NOW + 60
+    values = [
+        CODEC.encode({"user_id": sid, "page": None, "ts": T0})
+        for sid in ("adult-1", "kid-1", "nobody", "adult-1")
+    ]
+    n = len(values)
+    screened = p.lane.screen(values, [None] * n, [0] * n, list(range(n)), NOW)
+    assert screened is not None and list(screened.codes)[:2] != [0, 0]
+    assert [bool(c) for c in screened.codes] == [True, True, False, True]
+    assert len(p.lane) == 2
+    decisions = [p.lane.decisions[c - 1].age_band for c in screened.codes if c]
+    assert decisions == [AgeBand.ADULT, AgeBand.CHILD, AgeBand.ADULT]
+    assert [r.topic for r in screened.outputs].count("ward.audit") == 1, "kid-1's record"
+    # a subject with an event waiting in the Python path is not compiled ahead
+    q = processor(Clock())
+    assert q.lane is not None and q.submit(record(1, "kid-2")) is None  # waits
+    kid = CODEC.encode({"user_id": "kid-2", "page": None, "ts": T0})
+    q.state.caught_up_at = NOW + 60
+    assert q.lane.screen([kid], [None], [0], [2], NOW) is None and len(q.lane) == 0
 
 
 def test_a_child_with_an_event_waiting_has_no_entry_until_it_is_decided() -> None:
@@ -301,7 +371,7 @@ def _run(lane: bool) -> tuple[list[tuple[Any, ...]], dict[Any, int], list[Any], 
     e.progress.update({("app.taps", 0): Progress(), ("app.taps", 1): Progress()})
     forged = [("ward-decision", b"PASS"), ("trace", b"t-1")]
     first = [Message(0, "adult-1"), Message(1, "kid-1"), Message(10, "kid-3"), Message(11, "kid-4")]
-    e.batches.handle(first)  # the Python path learns adult-1, kid-1, kid-3 and kid-4
+    e.batches.handle(first)  # the lane compiles adult-1, kid-1, kid-3 and kid-4 ahead
     batch = [
         Message(i, sid, forged if i == 7 else None)
         for i, sid in enumerate(
@@ -326,10 +396,12 @@ def _view(sent: list[tuple[Any, ...]]) -> tuple[list[Any], list[Any]]:
 def test_the_fast_engine_sends_the_same_with_the_lane_as_without() -> None:
     with_lane, without = _run(lane=True), _run(lane=False)
     assert with_lane[3] == 5, "adult-1, the consented kid-1, kid-2 and kid-3, blocked kid-4"
+    assert len(without[4]) == 15  # every event
     assert _view(with_lane[0]) == _view(without[0])
     held = [s for s in with_lane[0] if s[0] == "ward.quarantine"]
     assert len(held) == 3, "kid-4's events are quarantined"
-    assert with_lane[4].count("kid-4") == 1 and without[4].count("kid-4") == 3, "hinted"
+    assert with_lane[4] == [], "every subject compiled ahead: nothing decoded in Python"
+    assert without[4].count("kid-4") == 3
     redacted = [s for s in with_lane[0] if s[2] == b"kid-3" and s[0] == "app.taps.lawful"]
     assert len(redacted) == 3 and all(b"/p/" not in s[1] for s in redacted)
     assert all(("ward-decision", b"REDACT") in s[3] for s in redacted)
