@@ -349,6 +349,51 @@ fn encode_quarantined<'py>(
     PyBytes::new(py, &quarantined::encode(&held))
 }
 
+/// Sealed parts of a quarantined event: key, value, header values, subject and times.
+type SealedParts<'py> = (
+    Option<Bound<'py, PyBytes>>,
+    Option<Bound<'py, PyBytes>>,
+    Vec<(String, Option<Bound<'py, PyBytes>>)>,
+    Bound<'py, PyBytes>,
+);
+
+/// `seal_quarantined(...)`: a quarantined event's key, value and header values sealed
+/// under `data_key` (None stays None), and its subject id and times; see
+/// `wardstream/_native.pyi`.
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+fn seal_quarantined<'py>(
+    py: Python<'py>,
+    data_key: &[u8],
+    quarantine_id: &str,
+    key: Option<&[u8]>,
+    value: Option<&[u8]>,
+    headers: Vec<(String, Option<Vec<u8>>)>,
+    subject_id: &str,
+    origin_timestamp_ms: Option<i64>,
+    event_time_ms: Option<i64>,
+) -> PyResult<SealedParts<'py>> {
+    let sealer = quarantined::Sealer::new(data_key, quarantine_id)
+        .map_err(|_| PyValueError::new_err("a data key is 32 bytes"))?;
+    let part =
+        |name: &str, plain: Option<&[u8]>| plain.map(|p| PyBytes::new(py, &sealer.seal(name, p)));
+    let sealed_headers = headers
+        .iter()
+        .enumerate()
+        .map(|(i, (name, v))| {
+            let place = format!("header|{i}|{name}");
+            (name.clone(), part(&place, v.as_deref()))
+        })
+        .collect();
+    let meta = sealer.seal_meta(subject_id, origin_timestamp_ms, event_time_ms);
+    Ok((
+        part("key", key),
+        part("value", value),
+        sealed_headers,
+        PyBytes::new(py, &meta),
+    ))
+}
+
 /// One decision's record of a batch: `(audit_id, action, rule, reason, subject_ref,
 /// event_ref, consent_id, fields_redacted)`.
 type Row = (
@@ -414,6 +459,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(seal_audit, m)?)?;
     m.add_function(wrap_pyfunction!(seal_audits, m)?)?;
     m.add_function(wrap_pyfunction!(encode_quarantined, m)?)?;
+    m.add_function(wrap_pyfunction!(seal_quarantined, m)?)?;
     m.add_class::<AvroLocator>()?;
     m.add_class::<LaneTable>()?;
     crate::python_store::register(m)?;

@@ -1,8 +1,86 @@
 //! The schemaless Avro bytes of a QuarantinedEvent (`schemas/QuarantinedEvent.avsc`),
-//! byte for byte what fastavro writes for the datum `enforce.quarantine` builds.
-//! Nothing here decides anything: the quarantine book gives every field.
+//! byte for byte what fastavro writes for the datum `enforce.quarantine` builds, and
+//! the sealing of its payload (`enforce.datakeys.seal_record`, `quarantine.seal_meta`):
+//! AES-256-GCM under the subject's data key, a random 12-byte nonce per part, written
+//! `nonce || ciphertext || tag`, the part's place as associated data. Nothing here
+//! decides anything: the quarantine book gives every field and the key.
+
+use aes_gcm::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
+use aes_gcm::Aes256Gcm;
 
 use crate::wire::put_long;
+
+/// A data key that is not 32 bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BadKey;
+
+/// Seals the parts of one quarantined event under one data key.
+pub struct Sealer<'a> {
+    cipher: Aes256Gcm,
+    quarantine_id: &'a str,
+}
+
+impl<'a> Sealer<'a> {
+    pub fn new(data_key: &[u8], quarantine_id: &'a str) -> Result<Self, BadKey> {
+        let cipher = Aes256Gcm::new_from_slice(data_key).map_err(|_| BadKey)?;
+        Ok(Sealer {
+            cipher,
+            quarantine_id,
+        })
+    }
+
+    /// `nonce || ciphertext || tag` of `plain`, bound to `<quarantine id>|<part>`.
+    pub fn seal(&self, part: &str, plain: &[u8]) -> Vec<u8> {
+        let aad = format!("{}|{part}", self.quarantine_id);
+        let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
+        let payload = Payload {
+            msg: plain,
+            aad: aad.as_bytes(),
+        };
+        // encryption into a Vec fails only past GCM's length limit (64 GiB)
+        let sealed = self
+            .cipher
+            .encrypt(&nonce, payload)
+            .expect("a payload under 64 GiB");
+        let mut out = Vec::with_capacity(12 + sealed.len());
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&sealed);
+        out
+    }
+
+    /// The sealed subject id and times (`quarantine.open_meta` reads the JSON).
+    pub fn seal_meta(
+        &self,
+        subject_id: &str,
+        origin_ms: Option<i64>,
+        event_ms: Option<i64>,
+    ) -> Vec<u8> {
+        let number = |v: Option<i64>| v.map_or_else(|| "null".to_string(), |n| n.to_string());
+        let meta = format!(
+            r#"{{"subject_id": {}, "origin_timestamp": {}, "event_time": {}}}"#,
+            json_string(subject_id),
+            number(origin_ms),
+            number(event_ms)
+        );
+        self.seal("subject", meta.as_bytes())
+    }
+}
+
+/// A JSON string literal of `s` (RFC 8259 escapes).
+fn json_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
 
 /// A QuarantinedEvent's fields, in the schema's order (times in epoch milliseconds;
 /// `key_id`: the `encryption` record, with `alg`).
@@ -95,6 +173,35 @@ pub fn encode(h: &Held<'_>) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sealed_part_opens_with_its_key_and_place_only() {
+        let key = [7u8; 32];
+        let sealer = Sealer::new(&key, "q-1").unwrap();
+        let sealed = sealer.seal("value", b"payload");
+        assert_eq!(sealed.len(), 12 + 7 + 16);
+        assert_ne!(
+            sealed,
+            sealer.seal("value", b"payload"),
+            "a fresh nonce each time"
+        );
+        let cipher = Aes256Gcm::new_from_slice(&key).unwrap();
+        let open = |aad: &[u8]| {
+            let payload = Payload {
+                msg: &sealed[12..],
+                aad,
+            };
+            cipher.decrypt(sealed[..12].into(), payload)
+        };
+        assert_eq!(open(b"q-1|value").unwrap(), b"payload");
+        assert!(open(b"q-1|key").is_err() && open(b"q-2|value").is_err());
+        assert!(Sealer::new(&key[..16], "q").is_err());
+    }
+
+    #[test]
+    fn the_sealed_meta_is_json_with_its_string_escaped() {
+        assert_eq!(json_string("a\"b\\c\u{1}é"), "\"a\\\"b\\\\c\\u0001é\"");
+    }
 
     #[test]
     fn the_smallest_record_is_its_strings_and_zeros() {

@@ -202,3 +202,18 @@ def encode_quarantined(
     """A QuarantinedEvent's schemaless Avro bytes (fields in the schema's order, times in
     epoch milliseconds, ``encryption`` as ``key_id`` and ``alg``; no missing categories
     or blocking fields)."""
+
+def seal_quarantined(
+    data_key: bytes,
+    quarantine_id: str,
+    key: bytes | None,
+    value: bytes | None,
+    headers: list[tuple[str, bytes | None]],
+    subject_id: str,
+    origin_timestamp_ms: int | None,
+    event_time_ms: int | None,
+) -> tuple[bytes | None, bytes | None, list[tuple[str, bytes | None]], bytes]:
+    """A quarantined event's key, value and header values sealed under ``data_key``
+    (AES-256-GCM, ``nonce || ciphertext || tag``, bound to ``<quarantine id>|key``,
+    ``|value``, ``|header|<i>|<name>``; None stays None), and its subject id and times
+    sealed as JSON bound to ``<quarantine id>|subject``. ValueError: not a 32-byte key."""

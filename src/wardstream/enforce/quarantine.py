@@ -28,9 +28,9 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import wardstream._native as _native
-from wardstream.crypto import ALGORITHM, KeyUnavailable, open_sealed, seal
+from wardstream.crypto import ALGORITHM, KeyUnavailable, open_sealed
 from wardstream.domain.audit import epoch_millis
-from wardstream.enforce.datakeys import KeyRing, seal_record
+from wardstream.enforce.datakeys import KeyRing
 from wardstream.enforce.records import Headers, InRecord, OutRecord
 from wardstream.errors import WardstreamError
 from wardstream.serde import AvroCodec, Origin, record_schema
@@ -65,11 +65,24 @@ def _meta_aad(quarantine_id: str) -> bytes:
     return f"{quarantine_id}|subject".encode()
 
 
-def seal_meta(data_key: bytes, entry: Entry) -> bytes:
-    et = entry.event_time
-    meta = {"subject_id": entry.subject_id, "origin_timestamp": entry.record.timestamp_ms,
-            "event_time": None if et is None else _millis(et)}  # fmt: skip
-    return seal(data_key, _meta_aad(entry.quarantine_id), json.dumps(meta).encode())
+def seal_natively(data_key: bytes, entry: Entry) -> tuple[InRecord, bytes]:
+    """``entry``'s record with key, value and header values sealed (as
+    ``datakeys.seal_record`` seals them), and its subject id and times sealed as JSON
+    (what ``open_meta`` reads): one native call (``_native.seal_quarantined``)."""
+    rec, et = entry.record, entry.event_time
+    key, value, headers, sealed = _native.seal_quarantined(
+        data_key,
+        entry.quarantine_id,
+        rec.key,
+        rec.value,
+        list(rec.headers),
+        entry.subject_id,
+        rec.timestamp_ms,
+        None if et is None else _millis(et),
+    )
+    record = InRecord(rec.topic, rec.partition, rec.offset, key, value, rec.timestamp_ms,
+                      tuple(headers), rec.arrival)  # fmt: skip
+    return record, sealed
 
 
 def open_meta(data_key: bytes, entry: Entry) -> Entry:
@@ -113,8 +126,7 @@ class QuarantineBook:
         key_id, sealed = None, None
         if self.ring is not None:
             key_id, data_key, keys = self.ring.data_key(entry.subject_id)
-            sealed = seal_meta(data_key, entry)
-            rec = seal_record(data_key, entry.quarantine_id, rec)
+            rec, sealed = seal_natively(data_key, entry)
         e = entry  # the entry as kept: payload sealed, subject id and times in the clear
         entry = Entry(e.quarantine_id, e.pipeline, e.subject_id, e.reason, rec, e.event_time,
                       e.expires_at, key_id, ref, sealed)  # fmt: skip

@@ -1,18 +1,23 @@
 """The quarantine book's records, encoded natively, are fastavro's bytes for the datum
-the book wrote before (the schema's every field), and Apache avro reads them back."""
+the book wrote before (the schema's every field), and Apache avro reads them back; the
+payload and subject sealed natively open with the Python reader (``QuarantineBook.open``)
+and with nothing else."""
 
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import avro.io
 import avro.schema
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wardstream.crypto import ALGORITHM
+from wardstream.crypto import ALGORITHM, MasterKey, SealBroken
+from wardstream.enforce.datakeys import KeyRing
 from wardstream.enforce.quarantine import EXPIRED, QUARANTINED, RELEASED, Entry, QuarantineBook
 from wardstream.enforce.records import InRecord
 from wardstream.serde import AvroCodec, record_schema
@@ -96,3 +101,24 @@ def test_the_native_encoding_is_fastavros(
     assert written == reference(book, entry, status, now, rule)
     decoded = avro.io.DatumReader(APACHE).read(avro.io.BinaryDecoder(io.BytesIO(written)))
     assert decoded["quarantine_id"] == entry.quarantine_id and decoded["status"] == status
+
+
+@settings(max_examples=300, deadline=None)
+@given(records, st.text(min_size=1, max_size=20), st.none() | moments)
+def test_a_natively_sealed_entry_opens_with_the_python_reader(
+    rec: InRecord, subject_id: str, event_time: datetime | None
+) -> None:
+    ring = KeyRing(MasterKey(b"m" * 32), "ward.keys", refs=lambda s: "ref:" + s)
+    book = QuarantineBook("ward.quarantine", ring, refs=ring.refs)
+    entry = Entry("q-1", "p", subject_id, "NO_CONSENT", rec, event_time, EPOCH)
+    book.hold(entry, rule="r", now=EPOCH)
+    [held] = book.entries()
+    assert held.record.value != rec.value or rec.value is None, "sealed"
+    sealed = replace(held, subject_id="")  # as another worker loads it
+    opened = book.open(sealed)
+    assert opened.record == rec and opened.subject_id == subject_id
+    ms = None if event_time is None else int(event_time.timestamp() * 1000)
+    assert opened.event_time == (None if ms is None else datetime.fromtimestamp(ms / 1000, UTC))
+    if rec.value is not None:  # bound to its place: another entry's id does not open it
+        with pytest.raises(SealBroken):
+            book.open(replace(sealed, quarantine_id="q-2"))
