@@ -22,6 +22,7 @@ so two workers never release the same event.
 from __future__ import annotations
 
 import hashlib
+import heapq
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -114,6 +115,10 @@ class QuarantineBook:
         # QUARANTINED records this book wrote and has not read back yet, by quarantine id:
         # reading one back changes nothing (``hold`` opened the entry), so it is not decoded
         self._written: dict[str, bytes] = {}
+        # what ``closing`` looks at instead of every entry
+        self._due: list[tuple[datetime, str]] = []  # (expires_at, quarantine id): a heap
+        self._overdue: set[str] = set()  # past their window and still open
+        self._by_key: dict[str, set[str]] = {}  # data key id -> quarantine ids
 
     def __len__(self) -> int:
         return len(self._open)
@@ -252,18 +257,48 @@ class QuarantineBook:
     def entries(self) -> list[Entry]:
         return list(self._open.values())
 
+    def closing(self, now: datetime) -> list[Entry]:
+        """The open entries past their window at ``now`` or whose data key was destroyed
+        (what ``Releases.expire`` closes, where it owns them), by expiry: found through
+        an expiry heap and the entries of each data key, not by reading every entry."""
+        due, opened = self._due, self._open
+        while due and due[0][0] <= now:
+            _, qid = heapq.heappop(due)
+            entry = opened.get(qid)
+            if entry is not None and entry.expires_at <= now:
+                self._overdue.add(qid)
+        for qid in [q for q in self._overdue if q not in opened or opened[q].expires_at > now]:
+            self._overdue.discard(qid)  # closed, or held again (its new expiry is queued)
+        found = set(self._overdue)
+        if self.ring is not None:
+            destroyed = self.ring.store.destroyed
+            for key_id in self._by_key.keys() & destroyed:
+                found |= self._by_key[key_id]
+        return sorted((opened[q] for q in found), key=lambda e: (e.expires_at, e.quarantine_id))
+
     def _add(self, entry: Entry) -> None:
-        self._open[entry.quarantine_id] = entry
-        self._by_subject.setdefault(entry.subject_ref, set()).add(entry.quarantine_id)
+        qid = entry.quarantine_id
+        self._open[qid] = entry
+        self._by_subject.setdefault(entry.subject_ref, set()).add(qid)
+        heapq.heappush(self._due, (entry.expires_at, qid))
+        if entry.key_id is not None:
+            self._by_key.setdefault(entry.key_id, set()).add(qid)
 
     def _remove(self, qid: str) -> None:
         entry = self._open.pop(qid, None)
         if entry is not None:
-            ids = self._by_subject.get(entry.subject_ref)
-            if ids is not None:
-                ids.discard(qid)
-                if not ids:
-                    del self._by_subject[entry.subject_ref]
+            self._overdue.discard(qid)
+            _unindex(self._by_subject, entry.subject_ref, qid)
+            if entry.key_id is not None:
+                _unindex(self._by_key, entry.key_id, qid)
+
+
+def _unindex(index: dict[str, set[str]], key: str, qid: str) -> None:
+    ids = index.get(key)
+    if ids is not None:
+        ids.discard(qid)
+        if not ids:
+            del index[key]
 
 
 def _leading_string(value: bytes) -> str:

@@ -116,7 +116,7 @@ class Releases:
     def expire(self, owns: Callable[[int], bool]) -> list[OutRecord]:
         now = datetime.fromtimestamp(self.p.wall(), UTC)
         outputs: list[OutRecord] = []
-        for entry in self.p.book.entries():
+        for entry in self.p.book.closing(now):
             if entry.pipeline != self.p.pipeline.name or not owns(entry.record.partition):
                 continue
             if self.p.book.is_shredded(entry):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -198,6 +199,28 @@ def test_shred_tombstones_the_key_audits_a_receipt_and_the_payload_is_gone() -> 
     with pytest.raises(KeyDestroyed):
         book.open(entry)
     assert shredder(ring, _audit)("kid-1", "del-1") == [], "nothing left to destroy"
+
+
+def test_the_book_finds_what_to_close_without_reading_every_entry() -> None:
+    """``closing``: entries past their window, and every entry of a destroyed key; not an
+    entry held again with a later window, nor one closed already."""
+    book, ring = _book()
+    late = NOW + timedelta(days=2)
+    for qid, subject, expires in [
+        ("q-1", "kid-1", NOW),
+        ("q-2", "kid-2", late),
+        ("q-3", "kid-2", late),
+    ]:
+        book.hold(replace(_entry(_record(), qid, subject), expires_at=expires), rule="r", now=NOW)
+    assert book.closing(NOW - timedelta(seconds=1)) == []
+    assert [e.quarantine_id for e in book.closing(NOW)] == ["q-1"]
+    book.hold(replace(_entry(_record(), "q-1"), expires_at=late), rule="r", now=NOW)  # a replay
+    assert book.closing(NOW + timedelta(days=1)) == []
+    shredder(ring, _audit)("kid-2", "del-1")
+    assert [e.quarantine_id for e in book.closing(NOW)] == ["q-2", "q-3"]
+    [q2] = [e for e in book.entries() if e.quarantine_id == "q-2"]
+    book.close(q2, "EXPIRED", NOW)
+    assert [e.quarantine_id for e in book.closing(late)] == ["q-1", "q-3"]
 
 
 def entry_key(entry: Entry) -> bytes:
