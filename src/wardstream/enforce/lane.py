@@ -7,11 +7,11 @@ steps 1-4). The Python policy compiles that into one table entry per subject:
 :func:`~wardstream.policy.decide.adult_pass_from` says from which event time on
 ``decide`` passes the subject's events as an adult's, and with which decision. A
 consented child's decision also rests on one grant: over the event times
-:func:`~wardstream.policy.decide.consented_pass_between` gives, ``decide`` passes
-every event of the subject, whatever fields it holds, with one decision; such an
-entry is *held*: its events pass only once past the consent-consistent hold (the
-state was caught up at or after ``min(event time, arrival) + state_lateness``), and
-a child with an event waiting in the Python path has no entry.
+:func:`~wardstream.policy.decide.consented_route_between` gives, ``decide`` passes
+every event of the subject with one decision, or (see below) redacts by the fields it
+holds; such an entry is *held*: its events pass only once past the consent-consistent
+hold (the state was caught up at or after ``min(event time, arrival) +
+state_lateness``), and a child with an event waiting in the Python path has no entry.
 
 The native side (``wardstream._native.LaneTable``) only evaluates the table: for a
 batch of schemaless Avro values it validates every record completely, finds subject
