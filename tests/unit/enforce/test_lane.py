@@ -157,18 +157,11 @@ def test_the_lane_passes_a_consented_child_exactly_as_decide_does(case: tuple[An
     assert lane is not None
     for when in times:
         lane.learn_child("s-1", profile, ledger, when)
-    values = [
-        CODEC.encode({"user_id": "s-1", "page": p, "ts": t})
-        for t, p in zip(times, pages, strict=True)
-    ]
-    n = len(values)
-    screened = lane.screen(values, [None] * n, [0] * n, list(range(n)), NOW)
-    codes = screened.codes if screened is not None else bytes(n)
-    for code, when, page in zip(codes, times, pages, strict=True):
-        present = frozenset({"user_id", "ts"} | ({"page"} if page else set()))
-        expected = decide(EventFacts("s-1", when, present), profile, ledger, pipe, pol)
+    values, screened = _screen_one_subject(lane, times, pages)
+    codes = screened.codes if screened is not None else bytes(len(values))
+    for code, expected in zip(codes, _decided(case), strict=True):
         if code:
-            assert lane.decisions[code - 1] == expected, (profile, when)
+            assert lane.decisions[code - 1] == expected, (profile, expected)
     if screened is None:
         return
     # one audit record per child's event passed, with its ref
@@ -207,21 +200,41 @@ def test_entries_compiled_ahead_decide_exactly_as_decide_does(case: tuple[Any, .
     state = PlainState({"s-1": profile} if profile else {}, {"s-1": ledger} if ledger else {})
     lane = Lane.of(Host(pipe, pol, state=state))  # type: ignore[arg-type]
     assert lane is not None
+    values, screened = _screen_one_subject(lane, times, pages)
+    codes = screened.codes if screened is not None else bytes(len(values))
+    hints = screened.hints if screened is not None else {}
+    for i, expected in enumerate(_decided(case)):
+        if codes[i]:
+            assert lane.decisions[codes[i] - 1] == expected, (profile, expected)
+        if i in hints:
+            assert hints[i].decision == expected, (profile, expected)
+
+
+def _screen_one_subject(
+    lane: Lane, times: list[datetime], pages: list[str | None]
+) -> tuple[list[bytes], Any]:
+    """Subject s-1's events at ``times`` (with or without a page), screened as one batch."""
     values = [
         CODEC.encode({"user_id": "s-1", "page": p, "ts": t})
         for t, p in zip(times, pages, strict=True)
     ]
     n = len(values)
-    screened = lane.screen(values, [None] * n, [0] * n, list(range(n)), NOW)
-    codes = screened.codes if screened is not None else bytes(n)
-    hints = screened.hints if screened is not None else {}
-    for i, (when, page) in enumerate(zip(times, pages, strict=True)):
-        present = frozenset({"user_id", "ts"} | ({"page"} if page else set()))
-        expected = decide(EventFacts("s-1", when, present), profile, ledger, pipe, pol)
-        if codes[i]:
-            assert lane.decisions[codes[i] - 1] == expected, (profile, when)
-        if i in hints:
-            assert hints[i].decision == expected, (profile, when)
+    return values, lane.screen(values, [None] * n, [0] * n, list(range(n)), NOW)
+
+
+def _decided(case: tuple[Any, ...]) -> list[Any]:
+    """``decide``'s decision for each event of a case (the reference)."""
+    profile, ledger, pipe, pol, times, pages = case
+    return [
+        decide(
+            EventFacts("s-1", when, frozenset({"user_id", "ts"} | ({"page"} if page else set()))),
+            profile,
+            ledger,
+            pipe,
+            pol,
+        )
+        for when, page in zip(times, pages, strict=True)
+    ]
 
 
 def test_the_python_path_fills_the_lane_and_state_changes_empty_it() -> None:
