@@ -4,10 +4,10 @@ one native call.
 Most events of a stream are adults'; their decision depends only on the subject's
 profile and the policy, never on consents, fields or holds (``policy.decide``,
 steps 1-4). The Python policy compiles that into one table entry per subject:
-:func:`~wardstream.policy.decide.adult_pass_from` says from which event time on
+:func:`~wardstream.policy.routes.adult_pass_from` says from which event time on
 ``decide`` passes the subject's events as an adult's, and with which decision. A
 consented child's decision also rests on one grant: over the event times
-:func:`~wardstream.policy.decide.consented_route_between` gives, ``decide`` passes
+:func:`~wardstream.policy.routes.consented_route_between` gives, ``decide`` passes
 every event of the subject with one decision, or (see below) redacts by the fields it
 holds; such an entry is *held*: its events pass only once past the consent-consistent
 hold (the state was caught up at or after ``min(event time, arrival) +
@@ -22,7 +22,7 @@ event its own audit record, as the Python path does, plus the pass log and
 ``ward.seen`` marks per subject and batch.
 
 A child whose consent leaves out a category gets a *shaped* entry:
-:func:`~wardstream.policy.decide.consented_route_between` gives the few fields whose
+:func:`~wardstream.policy.routes.consented_route_between` gives the few fields whose
 presence decides (those the grant leaves out) and ``decide``'s decision for each
 combination of them; the native side reads which of them an event holds, picks that
 decision, and sends the value with the removed fields set to null (the redaction plan's
@@ -31,7 +31,7 @@ decode, redact and re-encode (``_native.LaneTable.shape`` refuses schemas where 
 not be: a union of several non-null types, a removal to a default).
 
 A child whose events are all quarantined or dropped alike for a while (no usable
-consent: :func:`~wardstream.policy.decide.blocked_between`) gets an *aside* entry: its
+consent: :func:`~wardstream.policy.routes.blocked_between`) gets an *aside* entry: its
 events do not pass; the engine hands them to ``submit`` with the decision (a
 :class:`Hint`), so the Python path carries out the quarantine without decoding the
 event or deciding again. Everything else (unknown ages, children without a simple
@@ -49,75 +49,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Protocol
+from datetime import timedelta
 
-import wardstream._native as _native
 from wardstream.domain.decision import Decision
-from wardstream.domain.pipeline import Pipeline
-from wardstream.domain.subject import SubjectProfile
-from wardstream.enforce.auditor import Auditor
 from wardstream.enforce.hooks import Routed, RouteObserver
+from wardstream.enforce.lane_table import I64_MAX, I64_MIN, Entries, Host
 from wardstream.enforce.records import SINK, Headers, OutRecord, forwarded_headers
-from wardstream.enforce.schema_wait import SchemaWait
-from wardstream.enforce.sink import ward_headers
-from wardstream.enforce.state import StateStore
-from wardstream.policy.age import ALWAYS, NEVER
-from wardstream.policy.context import PolicyContext
-from wardstream.policy.decide import (
-    ConsentedRoute,
-    adult_pass_from,
-    blocked_between,
-    consented_route_between,
-)
-from wardstream.policy.ledger import ConsentLedger
-from wardstream.serde import AvroCodec, AvroSchema, Codec, UnsupportedFormat, presence_names
+from wardstream.serde import AvroCodec, UnsupportedFormat
 from wardstream.serde.lazy import EPOCH, SUBJECT_FROM_KEY, Envelope
 from wardstream.serde.native import NativeLocator
-from wardstream.serde.redact import redaction_plan
-
-MAX_CODES = 1_000_000
-"""Decisions the lane keeps codes for (a consented child's names its consent: about one
-per child); past it the table starts afresh and is learnt again."""
-MAX_UNFIT = 100_000
-"""Children remembered as having no interval (more are asked again each time)."""
-I64_MIN, I64_MAX = -(2**63), 2**63 - 1
-MICROSECOND = timedelta(microseconds=1)
-
-
-class Holds(Protocol):
-    """The processor's timing, as the lane reads it (``processor.Timing``)."""
-
-    @property
-    def state_lateness(self) -> float: ...
-
-
-class Host(Protocol):
-    """What the lane reads of its pipeline processor."""
-
-    pipeline: Pipeline
-    policy: PolicyContext  # replaced, not mutated, when it changes
-    schema: AvroSchema
-    auditor: Auditor
-    observers: list[RouteObserver]
-    schema_wait: SchemaWait
-    state: StateStore
-
-    @property
-    def timing(self) -> Holds: ...
-
-    @property
-    def waiting_subjects(self) -> set[str]:
-        """Subjects with an event waiting in the Python path (no entry for them)."""
-        ...
-
-    @property
-    def codec(self) -> Codec: ...
-
-    @property
-    def seals_fields(self) -> bool:
-        """``encrypt: true`` sink fields: a child's event is re-encoded, never in the lane."""
-        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,25 +85,12 @@ class Hint:
     decision: Decision
 
 
-class Lane:
+class Lane(Entries):
     """The lane of one pipeline processor; see the module doc."""
 
     def __init__(self, processor: Host, locator: NativeLocator) -> None:
-        self.p, self.locator = processor, locator
+        super().__init__(processor, locator)
         self.sink = processor.pipeline.sink
-        self.table = _native.LaneTable()
-        self.policy = processor.policy
-        self.decisions: list[Decision] = []  # code - 1 -> the decision
-        self.ward: list[Headers] = []  # code - 1 -> its ward-* headers
-        self._codes: dict[Decision, int] = {}
-        # children with no interval (passing, or blocked): not asked again until their
-        # state changes
-        self._unfit: set[str] = set()
-        self._unblocked: set[str] = set()
-        self._tried: set[str] = set()  # compiled ahead to nothing
-        self.children = not processor.seals_fields
-        # every field an event can carry, as the Python path's presence probe names them
-        self.everything = presence_names(processor.schema, processor.pipeline.fields)
         processor.state.listen(self.forget, self.knows_nobody)
 
     @classmethod
@@ -183,129 +110,6 @@ class Lane:
         except UnsupportedFormat:
             return None
         return cls(processor, locator)
-
-    # -- the table ------------------------------------------------------------------
-    def learn(
-        self, subject_id: str, profile: SubjectProfile | None, when: datetime | None = None
-    ) -> bool:
-        """Compile ``profile`` into the table (after the Python path passed an adult; with
-        ``when``, only if the subject is an adult then): whether it was."""
-        self._current()
-        found = adult_pass_from(profile, self.p.pipeline, self.policy)
-        if found is None or (when is not None and found[0] > when):
-            return False
-        since, decision = found
-        self._set(subject_id, decision, _micros(since), I64_MAX, held=False)
-        return True
-
-    def learn_child(
-        self,
-        subject_id: str,
-        profile: SubjectProfile | None,
-        consents: ConsentLedger | None,
-        when: datetime,
-    ) -> bool:
-        """Compile a consented child's route around ``when`` (after the Python path
-        passed or redacted its event at ``when`` and has none of its events waiting):
-        whether there is one."""
-        self._current()
-        if not self.children or subject_id in self._unfit:
-            return False
-        found = consented_route_between(
-            profile, consents, self.p.pipeline, self.policy, when, self.everything
-        )
-        shape = 0 if found is None or not found.fields else self._shape(found)
-        if found is not None and shape is not None:
-            start, end = _micros(found.start), _micros(found.end)
-            self._set(subject_id, found.decisions[0], start, end, held=True, shape=shape)
-            return True
-        if len(self._unfit) < MAX_UNFIT:
-            self._unfit.add(subject_id)
-        return False
-
-    def learn_blocked(
-        self,
-        subject_id: str,
-        profile: SubjectProfile | None,
-        consents: ConsentLedger | None,
-        when: datetime,
-    ) -> bool:
-        """Compile a blocked child's interval around ``when`` (after the Python path
-        quarantined or dropped its event at ``when`` and has none of its events waiting):
-        whether there is one."""
-        self._current()
-        if subject_id in self._unblocked:
-            return False
-        found = blocked_between(
-            profile, consents, self.p.pipeline, self.policy, when, self.everything
-        )
-        if found is not None:
-            start, end, decision = found
-            code = self._code(decision)
-            self.table.set(subject_id, _micros(start), code, _micros(end), True, 0, True)
-            return True
-        if len(self._unblocked) < MAX_UNFIT:
-            self._unblocked.add(subject_id)
-        return False
-
-    def _shape(self, route: ConsentedRoute) -> int | None:
-        """The native shape of a route that redacts (None: the native side cannot)."""
-        cuts = []
-        for decision in route.decisions:
-            plan = redaction_plan(self.p.schema, decision.remove_fields)
-            if not plan.is_possible or any(step.value is not None for step in plan.steps):
-                return None  # quarantined instead, or set to a default: the Python path
-            cuts.append(list(plan.cleared))
-        if len(self.decisions) + len(route.decisions) > MAX_CODES:
-            self._clear()  # not between two codes of one shape
-        codes = [self._code(decision) for decision in route.decisions]
-        return self.locator.shape(self.table, list(route.fields), codes, cuts)
-
-    def _set(
-        self,
-        subject_id: str,
-        decision: Decision,
-        start: int,
-        end: int,
-        *,
-        held: bool,
-        shape: int = 0,
-    ) -> None:
-        self.table.set(subject_id, start, self._code(decision), end, held, shape)
-
-    def _code(self, decision: Decision) -> int:
-        code = self._codes.get(decision)
-        if code is None:
-            if len(self.decisions) >= MAX_CODES:
-                self._clear()
-            self.decisions.append(decision)
-            self.ward.append(ward_headers(decision))
-            code = self._codes[decision] = len(self.decisions)
-        return code
-
-    def knows_nobody(self) -> bool:
-        """Nothing here to forget: ``forget`` would do nothing for any subject."""
-        return not (len(self.table) or self._unfit or self._unblocked or self._tried)
-
-    def forget(self, subject_id: str) -> None:
-        """A state listener: the subject's profile or consents changed."""
-        self.table.discard(subject_id)
-        self._unfit.discard(subject_id)
-        self._unblocked.discard(subject_id)
-        self._tried.discard(subject_id)
-
-    def _current(self) -> None:
-        if self.p.policy is not self.policy:  # e.g. a stop marker replaced it
-            self._clear()
-            self.policy = self.p.policy
-
-    def _clear(self) -> None:
-        self.table.clear()
-        self.decisions, self.ward, self._codes = [], [], {}
-        self._unfit, self._unblocked, self._tried = set(), set(), set()
-
-    def __len__(self) -> int:
-        return len(self.table)
 
     # -- a batch --------------------------------------------------------------------
     def screen(
@@ -362,25 +166,6 @@ class Lane:
                 outputs += self._routed(observer, spans[at], code, arrival)
         return Screened(codes, by_reason, outputs, dict(redacted), hints)
 
-    def _ahead(self, unknown: list[tuple[str, int]]) -> bool:
-        """Compile entries for subjects of a batch that have none (each at its first event
-        in the batch), from the state alone: whether any was."""
-        state, waiting, learnt = self.p.state, self.p.waiting_subjects, False
-        for subject_id, micros in unknown:
-            if subject_id in waiting or subject_id in self._tried:
-                continue
-            profile, consents = state.subjects.get(subject_id), state.consents.get(subject_id)
-            when = EPOCH + timedelta(microseconds=micros)
-            if (
-                self.learn(subject_id, profile, when)
-                or self.learn_child(subject_id, profile, consents, when)
-                or self.learn_blocked(subject_id, profile, consents, when)
-            ):
-                learnt = True
-            elif len(self._tried) < MAX_UNFIT:
-                self._tried.add(subject_id)
-        return learnt
-
     def _routed(
         self, observer: RouteObserver, span: tuple[str, int, int], code: int, arrival: float
     ) -> list[OutRecord]:
@@ -408,9 +193,3 @@ class Lane:
         source record's)."""
         ward = self.ward[code - 1]
         return list(forwarded_headers(original, ward) if original else ward)
-
-
-def _micros(when: datetime) -> int:
-    if when == NEVER:
-        return I64_MIN
-    return I64_MAX if when == ALWAYS else (when - EPOCH) // MICROSECOND

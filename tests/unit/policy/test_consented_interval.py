@@ -25,12 +25,8 @@ from tests.unit.policy.test_policy_support import ledger as support_ledger
 from wardstream.domain.decision import EventFacts
 from wardstream.domain.enums import Action, AgeBand
 from wardstream.policy.age import ALWAYS, NEVER
-from wardstream.policy.decide import (
-    ConsentedRoute,
-    blocked_between,
-    consented_route_between,
-    decide,
-)
+from wardstream.policy.decide import decide
+from wardstream.policy.routes import ConsentedRoute, blocked_between, consented_route_between
 
 EVERYTHING = frozenset({"user_id", "page", "ts"})
 SHAPES = [frozenset(c) for n in range(4) for c in combinations(sorted(EVERYTHING), n)]
