@@ -212,7 +212,7 @@ class ChainWriter:
                     event_ref=event,
                     consent_id=consent,
                     fields_redacted=removed,
-                )  # fmt: skip
+                )
                 for action, rule, reason, ref, event, consent, removed in rows
             ]
         new_id = self._new_id

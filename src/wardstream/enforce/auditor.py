@@ -166,32 +166,27 @@ class Auditor:
         event_ref: str,
         action: AuditAction | None = None,
     ) -> OutRecord:
-        return self.write(
-            chain,
-            pipeline,
-            action or decision.audit_action or AuditAction.DROPPED,
-            subject_id=subject_id,
-            rule=decision.rule,
-            reason=decision.reason.value,
-            event_ref=event_ref,
-            consent_id=decision.consent_id,
-            fields_redacted=sorted(decision.remove_fields),
-        )
+        """The audit record of one decision (``action``: instead of the decision's own)."""
+        return self.decisions(chain, pipeline, [(subject_id, decision, event_ref)], action)[0]
 
     def decisions(
-        self, chain: str, pipeline: str, items: list[tuple[str, Decision, str]]
+        self,
+        chain: str,
+        pipeline: str,
+        items: list[tuple[str, Decision, str]],
+        action: AuditAction | None = None,
     ) -> list[OutRecord]:
-        """``decision`` for several events of ``chain`` at once (``(subject id, decision,
-        event ref)`` each, in order): the same records, written at one moment."""
+        """The audit records of several events of ``chain`` (``(subject id, decision,
+        event ref)`` each, in order), written at one moment and sealed at once."""
         rows: list[Row] = []
         seen: dict[int, tuple[str, str | None, str, str | None, list[str]]] = {}
         ref = self.pseudonymizer.ref
         for subject_id, decision, event_ref in items:
             common = seen.get(id(decision))
             if common is None:
-                action = decision.audit_action or AuditAction.DROPPED
+                done = action or decision.audit_action or AuditAction.DROPPED
                 common = seen[id(decision)] = (
-                    str(action),
+                    str(done),
                     decision.rule,
                     decision.reason.value,
                     self.consent_ref(decision.consent_id),

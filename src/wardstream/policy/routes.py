@@ -98,7 +98,7 @@ def consented_route_between(
     found = _childhood(subject, consents, pipeline, policy, when)
     if found is None or subject is None:
         return None
-    _, start, end, groups = found
+    start, end, groups = found
     if len(groups) > 1 or (groups and len(groups[0].ok) != 1):
         return None
     if groups:
@@ -116,15 +116,11 @@ def consented_route_between(
     decisions: list[Decision] = []
     for mask in range(1 << len(fields)):
         held = frozenset(f for i, f in enumerate(fields) if mask >> i & 1)
-        asked = [
-            decide(EventFacts(sid, at, present), subject, consents, pipeline, policy)
-            for at in (when, start)
-            for present in (held | rest, held)
-        ]
-        shaped = asked[0]
-        if shaped.action is not (REDACT if held else PASS) or shaped.remove_fields != held:
-            return None
-        if any(other != shaped for other in asked[1:]):
+        shaped = _one_decision(
+            subject, consents, pipeline, policy, (when, start), (held | rest, held)
+        )
+        expected = REDACT if held else PASS
+        if shaped is None or shaped.action is not expected or shaped.remove_fields != held:
             return None
         decisions.append(shaped)
     first = decisions[0]
@@ -157,7 +153,7 @@ def blocked_between(
     found = _childhood(subject, consents, pipeline, policy, when)
     if found is None or subject is None:
         return None
-    _, start, end, groups = found
+    start, end, groups = found
     for group in groups:
         for grant in group.ok:
             for moment in (grant.effective_at, grant.expires_at):
@@ -167,16 +163,31 @@ def blocked_between(
                     start = max(start, moment)
                 else:
                     end = min(end, moment)
-    sid = subject.subject_id
-    decision = decide(EventFacts(sid, when, everything), subject, consents, pipeline, policy)
-    if decision.action not in (QUARANTINE, DROP):
+    decision = _one_decision(
+        subject, consents, pipeline, policy, (when, start), (everything, frozenset())
+    )
+    if decision is None or decision.action not in (QUARANTINE, DROP):
         return None
-    for at in (start, when):
-        for present in (everything, frozenset()):
-            facts_at = EventFacts(sid, at, present)
-            if decide(facts_at, subject, consents, pipeline, policy) != decision:
-                return None
     return start, end, decision
+
+
+def _one_decision(
+    subject: SubjectProfile,
+    consents: ConsentLedger | None,
+    pipeline: Pipeline,
+    policy: PolicyContext,
+    times: tuple[datetime, ...],
+    shapes: tuple[frozenset[str], ...],
+) -> Decision | None:
+    """``decide``'s decision for events at each of ``times`` holding each of ``shapes``
+    when it is one and the same, else None."""
+    sid = subject.subject_id
+    asked = {
+        decide(EventFacts(sid, at, present), subject, consents, pipeline, policy)
+        for at in times
+        for present in shapes
+    }
+    return asked.pop() if len(asked) == 1 else None
 
 
 def _childhood(
@@ -185,9 +196,9 @@ def _childhood(
     pipeline: Pipeline,
     policy: PolicyContext,
     when: datetime,
-) -> tuple[AgeBand, datetime, datetime, tuple[Screened, ...]] | None:
-    """The age band at ``when`` of a subject who is no adult then, its interval
-    ``[start, end)`` and the consent party groups screened for it; None for an adult, a
+) -> tuple[datetime, datetime, tuple[Screened, ...]] | None:
+    """For a subject who is no adult at ``when``: the interval ``[start, end)`` of its age
+    band then and the consent party groups screened for it; None for an adult, a
     deregistered or absent subject, a stopped service or a naive time."""
     if subject is None or policy.service_stopped or when.tzinfo is None:
         return None
@@ -204,4 +215,4 @@ def _childhood(
         start, end = facts.child_until, facts.minor_until
     else:
         start, end = NEVER, ALWAYS
-    return band, start, end, prep.minor if band is MINOR else prep.child
+    return start, end, prep.minor if band is MINOR else prep.child
