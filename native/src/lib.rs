@@ -13,6 +13,7 @@ pub mod shape;
 pub mod store;
 pub mod walk;
 pub mod wire;
+pub mod words;
 
 #[cfg(feature = "python")]
 mod python;

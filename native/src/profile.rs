@@ -17,6 +17,7 @@ use std::ops::Range;
 
 use crate::store::{BlobTable, Full};
 use crate::wire::{index, long, short_string, time};
+use crate::words::Words;
 
 /// Birth dates the quick path reads, in days since 1970-01-01 (1870-01-01 ..= 2169-12-31).
 const DAY_MIN: i64 = -36_525;
@@ -47,54 +48,268 @@ pub fn read_value(v: &[u8], bands: usize) -> Option<Profile> {
 }
 
 /// Stores a value `read_value` reads under its subject id, without the id (the form
-/// `ProfileMap` stores); false, storing nothing, for one it does not read and for a
-/// profile deregistered now or before (the Python side must see those:
-/// deregistrations trigger deletions).
-pub fn store_profile(table: &mut BlobTable, v: &[u8], bands: usize) -> Result<bool, Full> {
-    let Some(p) = read_value(v, bands).filter(|p| !p.deregistered) else {
+/// `ProfileMap` stores, packed by `packer`); false, storing nothing, for one it does
+/// not read and for a profile deregistered now or before (the Python side must see
+/// those: deregistrations trigger deletions).
+pub fn store_profile(table: &mut BlobTable, v: &[u8], packer: &mut Packer) -> Result<bool, Full> {
+    let Some(p) = read_value(v, packer.bands).filter(|p| !p.deregistered) else {
         return Ok(false);
     };
     table.update(&v[p.id], |before, out| {
-        out.extend_from_slice(&v[p.rest..]);
-        before.is_none_or(|old| read_rest(old, bands) == Some(false))
+        if before.is_some_and(|old| packer.gone(old) != Some(false)) {
+            return false;
+        }
+        packer.pack(&v[p.rest..], out);
+        if let Some(old) = before {
+            packer.release(old);
+        }
+        true
     })
 }
 
-/// Reads the rest of a value (every field after the subject id), as the table
-/// stores it; whether the profile is deregistered, or None.
-pub fn read_rest(v: &[u8], bands: usize) -> Option<bool> {
-    let mut i = match *v.first()? {
-        0 => 1,
+/// Where the fields of the rest of a value (every field after the subject id) lie:
+/// the bytes of each varint and string, as `read_rest` reads them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Parts {
+    birth: Option<Range<usize>>,
+    band: Option<u8>,
+    jurisdiction: Option<Range<usize>>,
+    verification: Range<usize>,
+    vulnerable: bool,
+    deregistered: Option<Range<usize>>,
+    updated: Range<usize>,
+}
+
+fn parts(v: &[u8], bands: usize) -> Option<Parts> {
+    let (birth, mut i) = match *v.first()? {
+        0 => (None, 1),
         2 => {
             let (days, j) = long(v, 1)?;
             if !(DAY_MIN..=DAY_MAX).contains(&days) {
                 return None;
             }
-            j
+            (Some(1..j), j)
         }
         _ => return None,
     };
-    i = match *v.get(i)? {
-        0 => i + 1,
-        2 => index(v, i + 1, bands).map(|_| i + 2)?,
+    let band = match *v.get(i)? {
+        0 => None,
+        2 => {
+            index(v, i + 1, bands)?;
+            i += 1;
+            Some(v[i])
+        }
         _ => return None,
     };
-    i = match *v.get(i)? {
-        0 => i + 1,
-        2 => short_string(v, i + 1)?.end,
+    i += 1;
+    let jurisdiction = match *v.get(i)? {
+        0 => None,
+        2 => Some(short_string(v, i + 1)?),
         _ => return None,
     };
-    i = short_string(v, i)?.end; // verification
-    if *v.get(i)? > 1 {
-        return None; // vulnerable: a boolean is one byte, 0 or 1
-    }
+    i = jurisdiction.as_ref().map_or(i + 1, |r| r.end);
+    let verification = short_string(v, i)?;
+    i = verification.end;
+    let vulnerable = match *v.get(i)? {
+        0 => false,
+        1 => true,
+        _ => return None, // a boolean is one byte, 0 or 1
+    };
     let (deregistered, i) = match *v.get(i + 1)? {
-        0 => (false, i + 2),
-        2 => (true, time(v, i + 2)?.1),
+        0 => (None, i + 2),
+        2 => {
+            let end = time(v, i + 2)?.1;
+            (Some(i + 2..end), end)
+        }
         _ => return None,
     };
     let (_, end) = time(v, i)?; // updated_at
-    (end == v.len()).then_some(deregistered)
+    (end == v.len()).then_some(Parts {
+        birth,
+        band,
+        jurisdiction,
+        verification,
+        vulnerable,
+        deregistered,
+        updated: i..end,
+    })
+}
+
+/// Reads the rest of a value (every field after the subject id), as the table
+/// stores it unpacked; whether the profile is deregistered, or None.
+pub fn read_rest(v: &[u8], bands: usize) -> Option<bool> {
+    parts(v, bands).map(|p| p.deregistered.is_some())
+}
+
+/// The first byte of a packed profile: no stored value starts with it (a union branch
+/// whose first varint byte is 0xFF is negative, and the decoders reject it).
+pub const PACKED: u8 = 0xFF;
+const BIRTH: u8 = 1;
+const BAND: u8 = 2;
+const JURISDICTION: u8 = 4;
+const VULNERABLE: u8 = 8;
+const DEREGISTERED: u8 = 16;
+
+/// A profile table's values packed, a third to half of their Avro: `PACKED`, a byte
+/// of flags for the unions and the boolean, the birth date's varint, the age band's
+/// byte, the jurisdiction and verification method as codes in `words`, the
+/// deregistration's varint and `updated_at`'s. Exact: a packed value unpacks to the
+/// very bytes it was packed from. Nothing here reads what a profile means, beyond
+/// whether it carries a `deregistered_at` (`gone`).
+#[derive(Debug, Default, Clone)]
+pub struct Packer {
+    pub bands: usize,
+    words: Words,
+}
+
+/// What a packed value holds, as `Packer::unpack` reads it.
+struct Packed<'a> {
+    flags: u8,
+    birth: &'a [u8],
+    band: Option<u8>,
+    jurisdiction: Option<u8>,
+    verification: u8,
+    deregistered: &'a [u8],
+    updated: &'a [u8],
+}
+
+impl Packer {
+    /// `bands`: the schema's age bands.
+    pub fn new(bands: usize) -> Self {
+        Packer {
+            bands,
+            words: Words::default(),
+        }
+    }
+
+    /// Writes the value `v` (the rest of a profile's value) as the table stores it:
+    /// packed when `read_rest` reads it and `words` has room for its words, else as it is.
+    pub fn pack(&mut self, v: &[u8], out: &mut Vec<u8>) {
+        if !self.try_pack(v, out) {
+            out.extend_from_slice(v);
+        }
+    }
+
+    fn try_pack(&mut self, v: &[u8], out: &mut Vec<u8>) -> bool {
+        let Some(p) = parts(v, self.bands) else {
+            return false;
+        };
+        let jurisdiction = match &p.jurisdiction {
+            None => None,
+            Some(r) => match self.words.take(&v[r.clone()]) {
+                None => return false,
+                code => code,
+            },
+        };
+        let Some(verification) = self.words.take(&v[p.verification.clone()]) else {
+            if let Some(code) = jurisdiction {
+                self.words.release(code);
+            }
+            return false;
+        };
+        let flag = |present: bool, flag: u8| if present { flag } else { 0 };
+        out.push(PACKED);
+        out.push(
+            flag(p.birth.is_some(), BIRTH)
+                | flag(p.band.is_some(), BAND)
+                | flag(jurisdiction.is_some(), JURISDICTION)
+                | flag(p.vulnerable, VULNERABLE)
+                | flag(p.deregistered.is_some(), DEREGISTERED),
+        );
+        out.extend_from_slice(&v[p.birth.unwrap_or_default()]);
+        out.extend(p.band);
+        out.extend(jurisdiction);
+        out.push(verification);
+        out.extend_from_slice(&v[p.deregistered.unwrap_or_default()]);
+        out.extend_from_slice(&v[p.updated]);
+        true
+    }
+
+    /// Writes the value `stored` was made from by `pack`; None for a packed value
+    /// `pack` did not write (a stored value is never one).
+    pub fn unpack(&self, stored: &[u8], out: &mut Vec<u8>) -> Option<()> {
+        if stored.first() != Some(&PACKED) {
+            out.extend_from_slice(stored);
+            return Some(());
+        }
+        let p = read_packed(stored)?;
+        let union = |out: &mut Vec<u8>, bytes: &[u8], present: bool| {
+            out.push(if present { 2 } else { 0 });
+            out.extend_from_slice(bytes);
+        };
+        union(out, p.birth, p.flags & BIRTH != 0);
+        union(out, &[], p.band.is_some());
+        out.extend(p.band);
+        out.push(if p.jurisdiction.is_some() { 2 } else { 0 });
+        for code in p.jurisdiction.into_iter().chain([p.verification]) {
+            let word = self.words.get(code)?;
+            out.push((word.len() << 1) as u8); // a short string's one-byte length
+            out.extend_from_slice(word);
+        }
+        out.push(u8::from(p.flags & VULNERABLE != 0));
+        union(out, p.deregistered, p.flags & DEREGISTERED != 0);
+        out.extend_from_slice(p.updated);
+        Some(())
+    }
+
+    /// The table no longer holds `stored`: its words have one use fewer.
+    pub fn release(&mut self, stored: &[u8]) {
+        if let Some(p) = read_packed(stored) {
+            for code in p.jurisdiction.into_iter().chain([p.verification]) {
+                self.words.release(code);
+            }
+        }
+    }
+
+    /// Whether the profile stored so carries a `deregistered_at`; None for a value
+    /// `read_rest` does not read.
+    pub fn gone(&self, stored: &[u8]) -> Option<bool> {
+        match read_packed(stored) {
+            Some(p) => Some(p.flags & DEREGISTERED != 0),
+            None => read_rest(stored, self.bands),
+        }
+    }
+
+    /// Words kept now (their codes in use).
+    pub fn words(&self) -> usize {
+        self.words.len()
+    }
+}
+
+fn read_packed(p: &[u8]) -> Option<Packed<'_>> {
+    if p.first() != Some(&PACKED) {
+        return None;
+    }
+    let flags = *p.get(1)?;
+    let varint = |i: usize, present: bool| -> Option<(&[u8], usize)> {
+        if !present {
+            return Some((&[], i));
+        }
+        let end = long(p, i)?.1;
+        Some((&p[i..end], end))
+    };
+    let (birth, mut i) = varint(2, flags & BIRTH != 0)?;
+    let byte = |i: &mut usize, present: bool| -> Option<Option<u8>> {
+        if !present {
+            return Some(None);
+        }
+        *i += 1;
+        p.get(*i - 1).copied().map(Some)
+    };
+    let band = byte(&mut i, flags & BAND != 0)?;
+    let jurisdiction = byte(&mut i, flags & JURISDICTION != 0)?;
+    let verification = byte(&mut i, true)??;
+    let (deregistered, i) = varint(i, flags & DEREGISTERED != 0)?;
+    let (updated, end) = varint(i, true)?;
+    (end == p.len()).then_some(Packed {
+        flags,
+        birth,
+        band,
+        jurisdiction,
+        verification,
+        deregistered,
+        updated,
+    })
 }
 
 #[cfg(test)]
@@ -172,14 +387,82 @@ mod tests {
 
     #[test]
     fn a_profile_is_stored_without_its_id_unless_gone_now_or_before() {
-        let mut table = BlobTable::new();
+        let (mut table, mut packer) = (BlobTable::new(), Packer::new(3));
         let usual = value(b"u1", Some(1), None);
-        assert_eq!(store_profile(&mut table, &usual, 3), Ok(true));
-        assert_eq!(table.get(b"u1"), Some(&usual[3..]));
+        assert_eq!(store_profile(&mut table, &usual, &mut packer), Ok(true));
+        assert_eq!(unpacked(&packer, table.get(b"u1").unwrap()), &usual[3..]);
         let gone = value(b"u1", None, Some(5));
-        assert_eq!(store_profile(&mut table, &gone, 3), Ok(false)); // now
-        table.put(b"u1", &gone[3..], |_| ()).unwrap();
-        assert_eq!(store_profile(&mut table, &usual, 3), Ok(false)); // before
-        assert_eq!(table.get(b"u1"), Some(&gone[3..]));
+        assert_eq!(store_profile(&mut table, &gone, &mut packer), Ok(false)); // now
+        let mut stored = Vec::new();
+        packer.pack(&gone[3..], &mut stored);
+        let old = table.put(b"u1", &stored, |old| old.to_vec()).unwrap();
+        packer.release(&old.unwrap());
+        assert_eq!(store_profile(&mut table, &usual, &mut packer), Ok(false)); // before
+        assert_eq!(unpacked(&packer, table.get(b"u1").unwrap()), &gone[3..]);
+        assert_eq!(packer.words(), 2); // the second profile's words, not the first's twice
+    }
+
+    fn unpacked(packer: &Packer, stored: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        packer.unpack(stored, &mut out).unwrap();
+        out
+    }
+
+    #[test]
+    fn a_packed_profile_unpacks_to_the_very_bytes_it_was_packed_from() {
+        let mut packer = Packer::new(3);
+        for v in [
+            value(b"u1", Some(12_000), None),
+            value(b"u2", None, Some(1_704_067_200_000)),
+            value(b"u3", Some(-36_525), None),
+        ] {
+            let mut stored = Vec::new();
+            packer.pack(&v[3..], &mut stored);
+            assert_eq!(stored[0], PACKED);
+            assert!(stored.len() + 8 <= v.len() - 3); // words as codes, unions as flags
+            assert_eq!(unpacked(&packer, &stored), &v[3..]);
+            assert_eq!(packer.gone(&stored), read_rest(&v[3..], 3));
+        }
+        assert_eq!(packer.words(), 2); // "CN" and "none", once each
+    }
+
+    #[test]
+    fn a_value_packing_does_not_read_is_stored_as_it_is() {
+        let mut packer = Packer::new(3);
+        let mut odd = value(b"u1", Some(1), None)[3..].to_vec();
+        odd.push(0); // trailing bytes
+        let mut stored = Vec::new();
+        packer.pack(&odd, &mut stored);
+        assert_eq!(stored, odd);
+        assert_eq!(unpacked(&packer, &stored), odd);
+        assert_eq!(packer.words(), 0);
+        assert_eq!(packer.gone(&stored), None);
+    }
+
+    #[test]
+    fn words_no_stored_value_uses_are_forgotten() {
+        let mut packer = Packer::new(3);
+        let mut a = Vec::new();
+        packer.pack(&value(b"u1", Some(1), None)[3..], &mut a);
+        let mut b = Vec::new();
+        packer.pack(&value(b"u2", Some(2), None)[3..], &mut b);
+        packer.release(&a);
+        assert_eq!(packer.words(), 2);
+        packer.release(&b);
+        assert_eq!(packer.words(), 0);
+        assert!(packer.unpack(&b, &mut Vec::new()).is_none()); // its words are gone
+    }
+
+    #[test]
+    fn with_every_code_taken_a_value_is_stored_as_it_is() {
+        let mut packer = Packer::new(3);
+        for k in 0..255u32 {
+            assert!(packer.words.take(&k.to_le_bytes()).is_some());
+        }
+        let v = value(b"u1", Some(1), None);
+        let mut stored = Vec::new();
+        packer.pack(&v[3..], &mut stored); // "CN" takes the last code, "none" finds none
+        assert_eq!(stored, &v[3..]);
+        assert_eq!(packer.words(), 255); // "CN" given back
     }
 }

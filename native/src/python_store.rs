@@ -5,9 +5,10 @@ use pyo3::exceptions::{PyMemoryError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
 
+use crate::consent;
+use crate::profile::{self, Packer};
 use crate::store::chunk::load_run;
 use crate::store::{BlobTable, Full};
-use crate::{consent, profile};
 
 /// Hands `store` the value of each row from `start` on while the rows are records of
 /// `topic` with a value (not a tombstone) and `store` takes them; where it stopped.
@@ -43,17 +44,46 @@ fn full_error(full: Full) -> PyErr {
 }
 
 /// bytes -> bytes for millions of small entries (the state's profiles and ledgers).
+/// A profile table (`profile_bands` given) packs its values (`profile::Packer`) and
+/// hands them out unpacked: Python sees the same bytes either way.
 #[pyclass(name = "BlobTable", module = "wardstream._native")]
 struct PyBlobTable {
     inner: BlobTable,
+    packer: Option<Packer>,
+    scratch: Vec<u8>,
+}
+
+impl PyBlobTable {
+    /// A stored value as it was put.
+    fn out<'py>(&self, py: Python<'py>, stored: &[u8]) -> Bound<'py, PyBytes> {
+        let Some(packer) = &self.packer else {
+            return PyBytes::new(py, stored);
+        };
+        let mut value = Vec::with_capacity(2 * stored.len());
+        // A stored value always unpacks (the table packed it, with words it holds).
+        let _ = packer.unpack(stored, &mut value);
+        PyBytes::new(py, &value)
+    }
+
+    /// A value no longer stored: its words have one use fewer; as it was put.
+    fn released<'py>(&mut self, py: Python<'py>, old: &[u8]) -> Bound<'py, PyBytes> {
+        let value = self.out(py, old);
+        if let Some(packer) = &mut self.packer {
+            packer.release(old);
+        }
+        value
+    }
 }
 
 #[pymethods]
 impl PyBlobTable {
     #[new]
-    fn new() -> Self {
+    #[pyo3(signature = (profile_bands=None))]
+    fn new(profile_bands: Option<usize>) -> Self {
         PyBlobTable {
             inner: BlobTable::new(),
+            packer: profile_bands.map(Packer::new),
+            scratch: Vec::new(),
         }
     }
 
@@ -66,7 +96,7 @@ impl PyBlobTable {
     }
 
     fn get<'py>(&self, py: Python<'py>, key: &[u8]) -> Option<Bound<'py, PyBytes>> {
-        self.inner.get(key).map(|value| PyBytes::new(py, value))
+        self.inner.get(key).map(|stored| self.out(py, stored))
     }
 
     /// Sets `key` to `value`; the value it had, or None.
@@ -76,36 +106,62 @@ impl PyBlobTable {
         key: &[u8],
         value: &[u8],
     ) -> PyResult<Option<Bound<'py, PyBytes>>> {
-        let old = self.inner.put(key, value, |old| PyBytes::new(py, old));
-        old.map_err(full_error)
+        let Some(packer) = &mut self.packer else {
+            let old = self.inner.put(key, value, |old| PyBytes::new(py, old));
+            return old.map_err(full_error);
+        };
+        if value.first() == Some(&profile::PACKED) {
+            return Err(PyValueError::new_err(
+                "a profile value starts as a packed one would; no value the decoders accept does",
+            ));
+        }
+        let mut stored = std::mem::take(&mut self.scratch);
+        stored.clear();
+        packer.pack(value, &mut stored);
+        let old = self.inner.put(key, &stored, |old| old.to_vec());
+        if old.is_err() {
+            packer.release(&stored);
+        }
+        self.scratch = stored;
+        Ok(old.map_err(full_error)?.map(|old| self.released(py, &old)))
     }
 
     /// Removes `key`; the value it had, or None.
     fn pop<'py>(&mut self, py: Python<'py>, key: &[u8]) -> Option<Bound<'py, PyBytes>> {
-        self.inner.pop(key, |old| PyBytes::new(py, old))
+        let old = self.inner.pop(key, |old| old.to_vec())?;
+        Some(self.released(py, &old))
     }
 
     /// Puts the leading run of a snapshot chunk's records with this head byte (the
     /// stored form of this table's topic) from `start` on; `(stopped_at, loaded)`.
     fn load_run(&mut self, chunk: &[u8], head: u8, start: usize) -> PyResult<(usize, usize)> {
-        let run = load_run(&mut self.inner, chunk, head, start).map_err(full_error)?;
+        let (packer, stored) = (&mut self.packer, &mut self.scratch);
+        let run = load_run(&mut self.inner, chunk, head, start, |table, key, value| {
+            let Some(packer) = packer else {
+                return table.put(key, value, |_| ()).map(drop);
+            };
+            stored.clear();
+            packer.pack(value, stored);
+            table.put(key, stored, |_| ()).map(drop) // a new key: no old value to release
+        });
+        let run = run.map_err(full_error)?;
         Ok((run.stopped_at, run.loaded))
     }
 
     /// Stores the leading run of `ward.subjects` rows `(topic, partition, offset, key,
-    /// value)` from `start` on that `profile::store_profile` takes (`bands`: the
-    /// schema's age bands); where it stopped. The caller applies that row record by
-    /// record.
+    /// value)` from `start` on that `profile::store_profile` takes; where it stopped.
+    /// The caller applies that row record by record. A profile table's only.
     fn absorb_profiles(
         &mut self,
         rows: &Bound<'_, PyList>,
         start: usize,
         topic: &str,
-        bands: usize,
     ) -> PyResult<usize> {
-        let table = &mut self.inner;
+        let (table, Some(packer)) = (&mut self.inner, &mut self.packer) else {
+            return Err(PyValueError::new_err("not a profile table"));
+        };
         absorb_run(rows, start, topic, |v| {
-            profile::store_profile(table, v, bands)
+            profile::store_profile(table, v, packer)
         })
     }
 
@@ -129,6 +185,16 @@ impl PyBlobTable {
 
     fn nbytes(&self) -> usize {
         self.inner.nbytes()
+    }
+
+    /// Words a profile table keeps for its packed values now (0 for any other table).
+    fn words(&self) -> usize {
+        self.packer.as_ref().map_or(0, Packer::words)
+    }
+
+    /// `(arena bytes used, arena capacity, index bytes)`.
+    fn footprint(&self) -> (usize, usize, usize) {
+        self.inner.footprint()
     }
 
     fn compact(&mut self) {
@@ -193,7 +259,7 @@ impl Entries {
             return Ok(Some(key.into_any()));
         }
         Ok(Some(
-            PyTuple::new(py, [key, PyBytes::new(py, value)])?.into_any(),
+            PyTuple::new(py, [key, table.out(py, value)])?.into_any(),
         ))
     }
 }

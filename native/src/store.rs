@@ -97,6 +97,15 @@ impl BlobTable {
         self.arena.capacity() + self.index.allocation_size()
     }
 
+    /// Bytes of records in the arena (live and dead), of the arena's capacity, and of the index.
+    pub fn footprint(&self) -> (usize, usize, usize) {
+        (
+            self.arena.len(),
+            self.arena.capacity(),
+            self.index.allocation_size(),
+        )
+    }
+
     /// Bytes of dead records in the arena, not yet compacted away.
     pub fn dead_bytes(&self) -> usize {
         self.dead

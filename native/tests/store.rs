@@ -213,7 +213,7 @@ fn a_chunks_leading_run_of_stored_records_goes_into_the_table() {
         (0x80, Some(b"d"), b"after it: left too"),
     ]);
     let mut table = BlobTable::new();
-    let run = load_run(&mut table, &data, 0x80, 0).unwrap();
+    let run = load_run(&mut table, &data, 0x80, 0, load).unwrap();
     assert_eq!(run.loaded, 2);
     assert_eq!(
         data[run.stopped_at], 0x00,
@@ -222,7 +222,7 @@ fn a_chunks_leading_run_of_stored_records_goes_into_the_table() {
     assert_eq!(table.get(b"a"), Some(&b"1"[..]));
     assert_eq!(table.get(b"b"), Some(&b""[..]));
     assert_eq!(table.len(), 2);
-    let again = load_run(&mut table, &data, 0x80, run.stopped_at).unwrap();
+    let again = load_run(&mut table, &data, 0x80, run.stopped_at, load).unwrap();
     assert_eq!(again.loaded, 0);
     assert_eq!(again.stopped_at, run.stopped_at);
 }
@@ -233,7 +233,7 @@ fn a_record_cut_short_or_without_a_key_is_left_to_the_caller() {
     let whole = chunk(&[(0x80, Some(b"a"), b"1"), (0x80, Some(b"b"), b"22")]);
     for cut in 0..whole.len() {
         let mut table = BlobTable::new();
-        let run = load_run(&mut table, &whole[..cut], 0x80, 0).unwrap();
+        let run = load_run(&mut table, &whole[..cut], 0x80, 0, load).unwrap();
         let first = 1 + 4 + 1 + 4 + 1;
         assert_eq!(run.loaded, usize::from(cut >= first), "cut at {cut}");
         assert_eq!(run.stopped_at, if cut >= first { first } else { 0 });
@@ -244,7 +244,7 @@ fn a_record_cut_short_or_without_a_key_is_left_to_the_caller() {
         chunk(&[(0x80, Some(b"\xff\xfe"), b"x")]),
         chunk(&[(0x80, Some(b"a"), b"1"), (0x80, Some(b"a"), b"again")]),
     ] {
-        let run = load_run(&mut table, &odd, 0x80, 0).unwrap();
+        let run = load_run(&mut table, &odd, 0x80, 0, load).unwrap();
         let skipped = &odd[run.stopped_at..];
         assert!(!skipped.is_empty(), "the odd record is left to the caller");
     }
@@ -254,4 +254,12 @@ fn a_record_cut_short_or_without_a_key_is_left_to_the_caller() {
         "a key held already is left"
     );
     assert_eq!(table.len(), 1);
+}
+
+fn load(
+    table: &mut BlobTable,
+    key: &[u8],
+    value: &[u8],
+) -> Result<(), wardstream_native::store::Full> {
+    table.put(key, value, |_| ()).map(drop)
 }

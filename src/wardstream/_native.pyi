@@ -100,7 +100,9 @@ def seal_audit(
 class BlobTable:
     """bytes -> bytes in one arena (native/src/store.rs); see wardstream.state.table."""
 
-    def __init__(self) -> None: ...
+    def __init__(self, profile_bands: int | None = None) -> None:
+        """``profile_bands`` (the schema's age bands): a profile table, whose values are
+        stored packed (native/src/profile.rs) and handed out as they were put."""
     def __len__(self) -> int: ...
     def __contains__(self, key: bytes) -> bool: ...
     def __iter__(self) -> Iterator[bytes]: ...
@@ -121,7 +123,6 @@ class BlobTable:
         rows: list[tuple[str, int, int, bytes | None, bytes | None]],
         start: int,
         topic: str,
-        bands: int,
     ) -> int:
         """Puts the leading run of ``topic``'s rows from ``start`` on whose values are usual
         ``SubjectProfile`` records (``bands`` age bands), keyed by subject id, without it;
@@ -138,6 +139,12 @@ class BlobTable:
         """Appends the leading run of ``topic``'s rows from ``start`` on that are usual
         ``ConsentEvent`` grants to their subject's ledger, packed; (where it stopped, the
         grants with an expiry packed as ``ExpiryIndex`` packs them)."""
+
+    def footprint(self) -> tuple[int, int, int]:
+        """(arena bytes used, arena capacity, index bytes)."""
+
+    def words(self) -> int:
+        """Words a profile table keeps for its packed values now (0 for any other)."""
 
     def nbytes(self) -> int:
         """Bytes allocated: the arena and the index."""

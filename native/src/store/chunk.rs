@@ -19,11 +19,18 @@ pub struct Run {
 }
 
 /// Puts the records of `chunk` from `start` on whose head byte is `head`, in
-/// order, into `table`. Stops at the first record with another head, cut short,
+/// order, into `table`, each with `put` (which may store the value in another
+/// form, as long as it holds the same). Stops at the first record with another head, cut short,
 /// without a key, with a key that is not UTF-8 or that the table holds already,
 /// and leaves it (and everything after it) to the caller, which reads and judges
 /// it record by record as before.
-pub fn load_run(table: &mut BlobTable, chunk: &[u8], head: u8, start: usize) -> Result<Run, Full> {
+pub fn load_run(
+    table: &mut BlobTable,
+    chunk: &[u8],
+    head: u8,
+    start: usize,
+    mut put: impl FnMut(&mut BlobTable, &[u8], &[u8]) -> Result<(), Full>,
+) -> Result<Run, Full> {
     let mut run = Run {
         stopped_at: start,
         loaded: 0,
@@ -32,7 +39,7 @@ pub fn load_run(table: &mut BlobTable, chunk: &[u8], head: u8, start: usize) -> 
         if std::str::from_utf8(key).is_err() || table.contains(key) {
             break;
         }
-        table.put(key, value, |_| ())?;
+        put(table, key, value)?;
         run.stopped_at = end;
         run.loaded += 1;
     }

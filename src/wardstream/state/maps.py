@@ -2,8 +2,9 @@
 
 Both are ``MutableMapping[str, ...]`` (``get``, ``[]``, ``in``, ``pop``,
 ``values()``, ...). Underneath, a ``BlobTable`` holds each subject's Avro
-value bytes: a profile without its subject id (the key says it), a ledger as
-its consent events one after another (packed: a third to a half of their Avro).
+value bytes: a profile without its subject id (the key says it; the table
+packs it to about half, and hands it back as it was), a ledger as its consent
+events one after another (packed: a third to a half of their Avro).
 ``get`` decodes on a miss and keeps the object in a bounded two-generation
 cache: a subject looked up again soon gets the same object, so the policy memo
 on it stays valid; one not looked up for a while is decoded again (equal, not
@@ -18,7 +19,7 @@ worker rather than guess (a missing profile would read as "age unknown").
 
 from __future__ import annotations
 
-from collections.abc import Iterator, MutableMapping, ValuesView
+from collections.abc import Callable, Iterator, MutableMapping, ValuesView
 from typing import Generic, TypeVar
 
 from wardstream.domain.consent import ConsentEvent
@@ -45,8 +46,9 @@ class StateCorrupt(WardstreamError):
 class _CachedMap(MutableMapping[str, V], Generic[V]):
     """The cache, the side dict and the mapping protocol; subclasses store and decode."""
 
-    def __init__(self, cache_size: int) -> None:
-        self.table = BlobTable()
+    def __init__(self, cache_size: int, new_table: Callable[[], BlobTable] = BlobTable) -> None:
+        self._new_table = new_table
+        self.table = new_table()
         self._hot: dict[str, V] = {}
         self._warm: dict[str, V] = {}
         self._half = max(1, cache_size // 2)
@@ -147,7 +149,7 @@ class _CachedMap(MutableMapping[str, V], Generic[V]):
         return None if stored is None else self._safely(subject_id, stored)
 
     def clear(self) -> None:
-        self.table = BlobTable()
+        self.table = self._new_table()
         self._hot, self._warm, self._pinned = {}, {}, {}
 
 
@@ -164,8 +166,8 @@ class ProfileMap(_CachedMap[SubjectProfile]):
     """Subject id -> ``SubjectProfile``; stores each value without its subject id."""
 
     def __init__(self, codec: ProfileCodec | None = None, cache_size: int = CACHE_SIZE) -> None:
-        super().__init__(cache_size)
-        self.codec = codec or ProfileCodec()
+        self.codec = codec = codec or ProfileCodec()
+        super().__init__(cache_size, lambda: BlobTable(profile_bands=len(codec.bands)))
         self.gone: set[bytes] = set()
         """Ids whose profile has a deregistered_at (a snapshot replays them: they trigger)."""
 
@@ -238,7 +240,7 @@ class ProfileMap(_CachedMap[SubjectProfile]):
         must know that nobody else is to be told of these changes (``StateApplier``)."""
         if self._hot or self._warm or self._pinned or not self.codec.quick:
             return start
-        return self.table.absorb_profiles(rows, start, topic, len(self.codec.bands))
+        return self.table.absorb_profiles(rows, start, topic)
 
     def load_stored(self, key: bytes, stored: bytes) -> None:
         """Store a value in the table's own form (from a snapshot), as ``swap`` would have."""

@@ -8,16 +8,20 @@ the read progresses and stop only when it makes none; /readyz says why it is not
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
 
+import pytest
 from confluent_kafka import TopicPartition
 from prometheus_client import CollectorRegistry
 
 from wardstream.config.settings import Settings
 from wardstream.enforce.state import StateStore
+from wardstream.engines.fast import state_feed
 from wardstream.engines.fast.state_feed import StateFeed
 from wardstream.engines.fast.web import WebServer
 from wardstream.engines.faust.clients import make_app
@@ -74,6 +78,55 @@ def test_a_state_read_that_progresses_has_no_time_limit() -> None:
     assert applier.applied == 1000
     assert clock.now > 5 * 20, "the read went on far longer than the stall limit"
     assert feed.progress().records_read == 1000
+
+
+def test_memory_freed_by_the_first_read_is_given_back_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    given = []
+    monkeypatch.setattr(state_feed, "give_back", lambda: given.append(len(given)))
+    feed, _, clock = feed_with(3, then_ready=True)
+    assert feed.wait_ready(5.0, lambda: False, feed._beat, clock)  # type: ignore[attr-defined]
+    assert given == [0]
+    feed._queue.put(2.0)  # a later round of catching up
+    feed.apply_pending()
+    assert given == [0] and feed.state.caught_up_at == 2.0
+
+
+# 100 MiB in chunks below mmap's threshold, each followed by a small pin, so that freeing
+# them leaves holes in the heap (which free() itself keeps), then give_back. In a process
+# of its own: what else a test process loaded would share its heap.
+FREE_AND_GIVE_BACK = """
+import ctypes, ctypes.util, os
+from wardstream.engines.memory import give_back
+libc = ctypes.CDLL(ctypes.util.find_library("c"))
+if not hasattr(libc, "malloc_trim"):
+    raise SystemExit("not glibc")
+libc.malloc.restype, libc.malloc.argtypes = ctypes.c_void_p, [ctypes.c_size_t]
+libc.free.argtypes = [ctypes.c_void_p]
+rss = lambda: int(open("/proc/self/statm").read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+chunks, pins = [], []
+for _ in range(1600):
+    chunks.append(libc.malloc(64 * 1024))
+    ctypes.memset(chunks[-1], 1, 64 * 1024)
+    pins.append(libc.malloc(64))
+for c in chunks:
+    libc.free(c)
+before = rss()
+give_back()
+print(before - rss())
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/statm").exists(), reason="reads Linux's /proc")
+def test_give_back_returns_freed_memory_to_the_system() -> None:
+    done = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", FREE_AND_GIVE_BACK], capture_output=True, text=True, check=False
+    )
+    if "not glibc" in done.stderr:
+        pytest.skip("not glibc: give_back does nothing here")
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout) > 50 * 2**20, "the freed 100 MiB stayed with the process"
 
 
 def test_a_state_read_without_progress_gives_up_after_the_stall_limit() -> None:

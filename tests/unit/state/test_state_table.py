@@ -4,13 +4,18 @@ compaction and odd entries."""
 from __future__ import annotations
 
 import random
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.unit.lifecycle.test_state_apply import SUBJECTS
+from tests.unit.state.test_state_codecs import mutate, mutations, profiles, usual_profiles
 
+from wardstream.state.profile_codec import id_head
 from wardstream.state.table import BlobTable
 
+EPOCH_2024 = datetime(2024, 1, 1, tzinfo=UTC)
 KEYS = st.one_of(
     st.binary(max_size=12),
     st.sampled_from([b"", b"\0", b"a\0b", b"kid-1", b"kid-10", b"kid-1\0"]),
@@ -105,3 +110,66 @@ def test_it_holds_a_few_bytes_beyond_the_data_per_entry() -> None:
     for i in range(100_000):
         table.put(b"subject-%08d" % i, b"v" * 20)
     assert table.nbytes() < 100_000 * (16 + 20 + 40)
+
+
+# -- a profile table: values packed, handed out as they were put -------------------------
+def rest(data: dict[str, object], key: bytes = b"kid-1") -> bytes:
+    """A profile's value as ``ProfileMap`` stores it: without its subject id."""
+    return SUBJECTS.encode({**data, "subject_id": key.decode()})[len(id_head(key)) + len(key) :]
+
+
+PROFILE_VALUES = st.one_of(
+    usual_profiles.map(rest),
+    usual_profiles.map(rest),
+    profiles.map(rest),
+    st.tuples(usual_profiles.map(rest), mutations).map(lambda vs: mutate(*vs)),
+    st.binary(max_size=40).filter(lambda v: not v.startswith(b"\xff")),
+)
+PROFILE_OPS = st.lists(
+    st.tuples(st.sampled_from(["put", "put", "pop", "get", "compact"]), KEYS, PROFILE_VALUES),
+    max_size=100,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(PROFILE_OPS)
+def test_a_profile_table_answers_like_a_dict_and_keeps_no_word_it_does_not_use(
+    ops: list[tuple[str, bytes, bytes]],
+) -> None:
+    table, model = BlobTable(profile_bands=3), {}
+    for op, key, value in ops:
+        if op == "put":
+            assert table.put(key, value) == model.get(key)
+            model[key] = value
+        elif op == "pop":
+            assert table.pop(key) == model.pop(key, None)
+        elif op == "compact":
+            table.compact()
+        else:
+            assert table.get(key) == model.get(key)
+    same(table, model)
+    for key in list(model):
+        table.pop(key)
+    assert table.words() == 0  # nothing of a removed subject stays behind
+
+
+def test_a_usual_profile_is_stored_in_about_half_its_bytes() -> None:
+    data = {
+        "birth_date": None, "age_band": "CHILD", "jurisdiction": "CN",
+        "verification": "guardian_declared", "vulnerable": False, "deregistered_at": None,
+        "updated_at": EPOCH_2024,
+    }  # fmt: skip
+    plain, packed = BlobTable(), BlobTable(profile_bands=3)
+    for i in range(1000):
+        key, value = b"kid-%04d" % i, rest(data, b"kid-%04d" % i)
+        plain.put(key, value)
+        packed.put(key, value)
+        assert packed.get(key) == value
+    assert packed.footprint()[0] < 0.6 * plain.footprint()[0]  # keys and heads included
+    assert packed.words() == 2
+
+
+def test_a_profile_table_refuses_a_value_that_starts_as_a_packed_one() -> None:
+    with pytest.raises(ValueError, match="packed"):
+        BlobTable(profile_bands=3).put(b"k", b"\xff\x00")
+    assert BlobTable().put(b"k", b"\xff\x00") is None  # any other table takes any bytes

@@ -30,6 +30,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 from wardstream.enforce.hooks import StateTarget
 from wardstream.enforce.state import StateStore
 from wardstream.engines.health import StateProgress
+from wardstream.engines.memory import give_back
 from wardstream.errors import RestartNeeded
 from wardstream.kafka.tail import partitions_of, read_to_end
 
@@ -102,6 +103,8 @@ class StateFeed:
                 if self._reached is not None and item.ends:
                     self._reached(item.ends)
                 self.state.caught_up_at = item.moment
+                if not self.ready:
+                    give_back()  # what the first read freed
                 self.ready = True
             elif isinstance(item, BaseException):
                 raise StateReaderFailed(

@@ -31,6 +31,7 @@ from aiokafka.errors import KafkaError, KafkaTimeoutError
 from wardstream.enforce.hooks import StateTarget
 from wardstream.enforce.state import StateStore
 from wardstream.engines.health import StateProgress
+from wardstream.engines.memory import give_back
 
 log = logging.getLogger(__name__)
 RETRY_S = 1.0
@@ -117,4 +118,6 @@ class StateReader:
         if self._reached is not None:
             self._reached({(tp.topic, tp.partition): end for tp, end in ends.items()})
         self.state.caught_up_at = moment
+        if not self.ready.is_set():
+            give_back()  # what the first read freed
         self.ready.set()
