@@ -17,7 +17,6 @@ The engine thread owns it, as it owns the state: ``write`` runs between batches.
 
 from __future__ import annotations
 
-import gc
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -26,6 +25,7 @@ from pathlib import Path
 from wardstream.crypto import SealBroken
 from wardstream.enforce.hooks import StateTarget
 from wardstream.enforce.state import StateStore
+from wardstream.engines.memory import collector_paused
 from wardstream.engines.snapshot_file import (
     discard,
     read_chunks,
@@ -123,8 +123,8 @@ class Snapshots:
         """``restore`` with the facts read from Kafka now (``facts``); sets ``start``."""
         if self.facts is None:
             raise SnapshotUnreadable("no way to read the state topics' facts was given")
-        gc.freeze()  # start-up objects out of the collector's sight, as in StateFeed.start
-        self.start = self.restore(self.facts(), beat)
+        with collector_paused():  # as during the first read (engines/memory.py)
+            self.start = self.restore(self.facts(), beat)
         return self.start
 
     def restore(self, facts: TopicFacts, beat: Callable[[], None] = lambda: None) -> Start:

@@ -7,6 +7,7 @@ the read progresses and stop only when it makes none; /readyz says why it is not
 
 from __future__ import annotations
 
+import gc
 import json
 import subprocess
 import sys
@@ -21,7 +22,7 @@ from prometheus_client import CollectorRegistry
 
 from wardstream.config.settings import Settings
 from wardstream.enforce.state import StateStore
-from wardstream.engines.fast import state_feed
+from wardstream.engines import memory
 from wardstream.engines.fast.state_feed import StateFeed
 from wardstream.engines.fast.web import WebServer
 from wardstream.engines.faust.clients import make_app
@@ -80,17 +81,33 @@ def test_a_state_read_that_progresses_has_no_time_limit() -> None:
     assert feed.progress().records_read == 1000
 
 
-def test_memory_freed_by_the_first_read_is_given_back_once(
+def test_the_collector_pauses_for_the_first_read_and_its_freed_memory_is_given_back_once(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    given = []
-    monkeypatch.setattr(state_feed, "give_back", lambda: given.append(len(given)))
+    given: list[bool] = []
+    monkeypatch.setattr(memory, "give_back", lambda: given.append(gc.isenabled()))
     feed, _, clock = feed_with(3, then_ready=True)
-    assert feed.wait_ready(5.0, lambda: False, feed._beat, clock)  # type: ignore[attr-defined]
-    assert given == [0]
-    feed._queue.put(2.0)  # a later round of catching up
-    feed.apply_pending()
-    assert given == [0] and feed.state.caught_up_at == 2.0
+    try:
+        feed.start = lambda: memory.first_read_begins()  # type: ignore[method-assign]
+        feed.start()
+        assert not gc.isenabled()
+        assert feed.wait_ready(5.0, lambda: False, feed._beat, clock)  # type: ignore[attr-defined]
+        assert given == [True] and gc.isenabled()
+        feed._queue.put(2.0)  # a later round of catching up
+        feed.apply_pending()
+        assert given == [True] and feed.state.caught_up_at == 2.0
+    finally:
+        gc.enable()
+
+
+def test_a_feed_stopped_before_it_was_ready_runs_the_collector_again() -> None:
+    feed, _, _ = feed_with(0, then_ready=False)
+    try:
+        memory.first_read_begins()
+        feed.stop()
+        assert gc.isenabled()
+    finally:
+        gc.enable()
 
 
 # 100 MiB in chunks below mmap's threshold, each followed by a small pin, so that freeing

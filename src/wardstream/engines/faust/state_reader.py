@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -31,7 +30,7 @@ from aiokafka.errors import KafkaError, KafkaTimeoutError
 from wardstream.enforce.hooks import StateTarget
 from wardstream.enforce.state import StateStore
 from wardstream.engines.health import StateProgress
-from wardstream.engines.memory import give_back
+from wardstream.engines.memory import first_read_begins, first_read_done
 
 log = logging.getLogger(__name__)
 RETRY_S = 1.0
@@ -69,7 +68,7 @@ class StateReader:
         return self.applier.rejected
 
     async def run(self) -> None:
-        gc.freeze()  # as the fast engine's StateFeed.start: start-up objects out of GC's sight
+        first_read_begins()  # the collector paused until the state is caught up
         consumer = self._factory()
         await consumer.start()
         try:
@@ -85,6 +84,8 @@ class StateReader:
                     continue
                 await asyncio.sleep(0.05)
         finally:
+            if not self.ready.is_set():
+                first_read_done()
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await consumer.stop()
 
@@ -119,5 +120,5 @@ class StateReader:
             self._reached({(tp.topic, tp.partition): end for tp, end in ends.items()})
         self.state.caught_up_at = moment
         if not self.ready.is_set():
-            give_back()  # what the first read freed
+            first_read_done()
         self.ready.set()
