@@ -27,6 +27,8 @@ pub struct Shape {
     /// The symbol number of `GRANTED`.
     pub granted: usize,
     pub categories: Vec<Vec<u8>>,
+    /// The purposes the operator declares (`policy.purposes`); others are kept spelled out.
+    pub purposes: Vec<Vec<u8>>,
 }
 
 /// Where a usual event's parts lie, what it is and when it expires.
@@ -36,6 +38,8 @@ pub struct Event {
     pub subject_field: Range<usize>,
     /// The subject id's bytes.
     pub subject: Range<usize>,
+    /// The `purposes` array, whole.
+    pub purposes: Range<usize>,
     /// The `data_categories` array, whole.
     pub categories: Range<usize>,
     pub granted: bool,
@@ -58,9 +62,10 @@ pub fn read(v: &[u8], shape: &Shape) -> Option<Event> {
         _ => string(v, i + 1)?.end, // guardian_ref
     };
     let granted = index(v, i, shape.actions)? == shape.granted;
-    i = strings(v, i + 1, |_| Some(()))?; // purposes
+    let purposes = i + 1..strings(v, i + 1, |_| Some(()))?;
+    i = purposes.end;
     let start = i;
-    i = strings(v, i, |name| code_of(shape, name).map(|_| ()))?;
+    i = strings(v, i, |name| code_of(&shape.categories, name).map(|_| ()))?;
     let categories = start..i;
     i = strings(v, i, |_| Some(()))?; // third_party_recipients
     if *v.get(i)? > 1 {
@@ -83,6 +88,7 @@ pub fn read(v: &[u8], shape: &Shape) -> Option<Event> {
     (string(v, i)?.end == v.len()).then_some(Event {
         subject_field,
         subject,
+        purposes,
         categories,
         granted,
         expires_ms,
@@ -94,32 +100,70 @@ pub fn read(v: &[u8], shape: &Shape) -> Option<Event> {
 pub const PACKED: u8 = 0xFF;
 
 /// Writes `v` (which `read` read as `e`) packed: `PACKED`, the value without its
-/// subject id (the ledger's key says it), its data categories as a count and one
-/// byte per category (their numbers in `shape.categories`) instead of their names.
-/// A third to a half of a usual event. False, writing nothing, past 255 categories.
+/// subject id (the ledger's key says it), its purposes and data categories each as
+/// a count and one byte per name (their numbers in `shape.purposes` and
+/// `shape.categories`) instead of the names. Purposes the operator does not declare
+/// stay spelled out: `SPELLED` and the array as it is. A third to a half of a usual
+/// event. False, writing nothing, past 127 purposes or 255 categories.
 pub fn pack(v: &[u8], e: &Event, shape: &Shape, out: &mut Vec<u8>) -> bool {
     let start = out.len();
     out.push(PACKED);
     out.extend_from_slice(&v[..e.subject_field.start]);
-    out.extend_from_slice(&v[e.subject_field.end..e.categories.start]);
-    let count = out.len();
-    out.push(0);
-    let codes = strings(v, e.categories.start, |name| {
-        out.push(code_of(shape, name)?);
-        Some(())
-    });
-    let n = out.len() - count - 1;
-    if codes.is_none() || n > 255 {
+    out.extend_from_slice(&v[e.subject_field.end..e.purposes.start]);
+    let coded = codes(v, e.purposes.start, &shape.purposes, 127, out);
+    if !coded {
+        out.push(SPELLED);
+        out.extend_from_slice(&v[e.purposes.clone()]);
+    }
+    if !codes(v, e.categories.start, &shape.categories, 255, out) {
         out.truncate(start);
         return false;
     }
-    out[count] = n as u8;
     out.extend_from_slice(&v[e.categories.end..]);
     true
 }
 
+/// The mark of purposes kept spelled out in a packed event (a count is at most 127).
+const SPELLED: u8 = 0x80;
+
+/// Writes the string array at `v[i]` as a count and the numbers of its names in
+/// `names`; false, writing nothing, for a name not there or more than `most` names.
+fn codes(v: &[u8], i: usize, names: &[Vec<u8>], most: usize, out: &mut Vec<u8>) -> bool {
+    let count = out.len();
+    out.push(0);
+    let coded = strings(v, i, |name| {
+        out.push(code_of(names, name)?);
+        Some(())
+    });
+    let n = out.len() - count - 1;
+    if coded.is_none() || n > most {
+        out.truncate(count);
+        return false;
+    }
+    out[count] = n as u8;
+    true
+}
+
+/// Writes, as one Avro block, the names a count and its numbers at `p[i]` stand
+/// for; the index after them.
+fn names(p: &[u8], i: usize, names: &[Vec<u8>], out: &mut Vec<u8>) -> Option<usize> {
+    let n = *p.get(i)? as usize;
+    let codes = p.get(i + 1..i + 1 + n)?;
+    if n > 0 {
+        put_long(out, n as i64);
+        for &code in codes {
+            let name = names.get(code as usize)?;
+            put_long(out, name.len() as i64);
+            out.extend_from_slice(name);
+        }
+    }
+    out.push(0);
+    Some(i + 1 + n)
+}
+
 /// Writes the Avro value of a `pack`ed event of `subject`: it decodes to the event
-/// packed (the categories in one block). None for bytes `pack` did not write.
+/// packed (the purposes and categories each in one block). None for bytes `pack` did
+/// not write.
 pub fn unpack(p: &[u8], subject: &[u8], shape: &Shape, out: &mut Vec<u8>) -> Option<()> {
     let v = p.strip_prefix(&[PACKED])?;
     let id = string(v, 0)?.end;
@@ -130,23 +174,20 @@ pub fn unpack(p: &[u8], subject: &[u8], shape: &Shape, out: &mut Vec<u8>) -> Opt
         _ => string(v, i + 1)?.end,
     };
     index(v, i, shape.actions)?;
-    let count = strings(v, i + 1, |_| Some(()))?;
-    let n = *v.get(count)? as usize;
-    let codes = v.get(count + 1..count + 1 + n)?;
     out.extend_from_slice(&v[..id]);
     put_long(out, subject.len() as i64);
     out.extend_from_slice(subject);
-    out.extend_from_slice(&v[id..count]);
-    if n > 0 {
-        put_long(out, n as i64);
-        for &code in codes {
-            let name = shape.categories.get(code as usize)?;
-            put_long(out, name.len() as i64);
-            out.extend_from_slice(name);
-        }
-    }
-    out.push(0);
-    out.extend_from_slice(&v[count + 1 + n..]);
+    out.extend_from_slice(&v[id..=i]);
+    i += 1;
+    i = if *v.get(i)? == SPELLED {
+        let end = strings(v, i + 1, |_| Some(()))?;
+        out.extend_from_slice(&v[i + 1..end]);
+        end
+    } else {
+        names(v, i, &shape.purposes, out)?
+    };
+    i = names(v, i, &shape.categories, out)?;
+    out.extend_from_slice(&v[i..]);
     Some(())
 }
 
@@ -220,9 +261,9 @@ pub fn store_grant(
     Ok(stored)
 }
 
-/// A data category's number in `shape.categories`.
-fn code_of(shape: &Shape, name: &[u8]) -> Option<u8> {
-    let k = shape.categories.iter().position(|c| c == name)?;
+/// A name's number in `names`.
+fn code_of(names: &[Vec<u8>], name: &[u8]) -> Option<u8> {
+    let k = names.iter().position(|c| c == name)?;
     u8::try_from(k).ok()
 }
 
@@ -255,6 +296,7 @@ mod tests {
             actions: 3,
             granted: 0,
             categories: vec![b"identifier".to_vec(), b"content".to_vec()],
+            purposes: vec![b"analytics".to_vec(), b"learning".to_vec()],
         }
     }
 
@@ -329,6 +371,31 @@ mod tests {
         }
         let mut out = Vec::new();
         assert!(unpack(b"\xff\x02", b"kid-1", &shape(), &mut out).is_none()); // cut short
+    }
+
+    #[test]
+    fn purposes_the_operator_does_not_declare_stay_spelled_out() {
+        let v = grant(0, b"content", false);
+        let at = v.windows(9).position(|w| w == b"\x10learning").unwrap();
+        let mut odd = v.clone();
+        odd[at + 1..at + 9].copy_from_slice(b"research");
+        let (mut declared, mut spelled, mut back) = (Vec::new(), Vec::new(), Vec::new());
+        assert!(pack(
+            &v,
+            &read(&v, &shape()).unwrap(),
+            &shape(),
+            &mut declared
+        ));
+        assert!(pack(
+            &odd,
+            &read(&odd, &shape()).unwrap(),
+            &shape(),
+            &mut spelled
+        ));
+        assert!(!declared.windows(8).any(|w| w == b"learning"));
+        assert!(spelled.windows(8).any(|w| w == b"research"));
+        unpack(&spelled, b"kid-1", &shape(), &mut back).unwrap();
+        assert_eq!(back, odd);
     }
 
     #[test]

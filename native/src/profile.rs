@@ -141,17 +141,18 @@ pub fn read_rest(v: &[u8], bands: usize) -> Option<bool> {
     parts(v, bands).map(|p| p.deregistered.is_some())
 }
 
-/// The first byte of a packed profile: no stored value starts with it (a union branch
-/// whose first varint byte is 0xFF is negative, and the decoders reject it).
-pub const PACKED: u8 = 0xFF;
+/// The bits set in the first byte of a packed profile, whose other five are its flags.
+/// No stored value starts so: a union branch whose varint starts with 0xE0-0xFF is 48
+/// or more (or -48 or less) of a union of two, and the decoders reject it.
+pub const PACKED: u8 = 0xE0;
 const BIRTH: u8 = 1;
 const BAND: u8 = 2;
 const JURISDICTION: u8 = 4;
 const VULNERABLE: u8 = 8;
 const DEREGISTERED: u8 = 16;
 
-/// A profile table's values packed, a third to half of their Avro: `PACKED`, a byte
-/// of flags for the unions and the boolean, the birth date's varint, the age band's
+/// A profile table's values packed, about half of their Avro: a byte of `PACKED` and
+/// flags for the unions and the boolean, the birth date's varint, the age band's
 /// byte, the jurisdiction and verification method as codes in `words`, the
 /// deregistration's varint and `updated_at`'s. Exact: a packed value unpacks to the
 /// very bytes it was packed from. Nothing here reads what a profile means, beyond
@@ -208,9 +209,9 @@ impl Packer {
             return false;
         };
         let flag = |present: bool, flag: u8| if present { flag } else { 0 };
-        out.push(PACKED);
         out.push(
-            flag(p.birth.is_some(), BIRTH)
+            PACKED
+                | flag(p.birth.is_some(), BIRTH)
                 | flag(p.band.is_some(), BAND)
                 | flag(jurisdiction.is_some(), JURISDICTION)
                 | flag(p.vulnerable, VULNERABLE)
@@ -228,7 +229,7 @@ impl Packer {
     /// Writes the value `stored` was made from by `pack`; None for a packed value
     /// `pack` did not write (a stored value is never one).
     pub fn unpack(&self, stored: &[u8], out: &mut Vec<u8>) -> Option<()> {
-        if stored.first() != Some(&PACKED) {
+        if !is_packed(stored) {
             out.extend_from_slice(stored);
             return Some(());
         }
@@ -276,11 +277,16 @@ impl Packer {
     }
 }
 
+/// Whether a stored value is packed (`PACKED`'s bits set in its first byte).
+pub fn is_packed(stored: &[u8]) -> bool {
+    stored.first().is_some_and(|b| b & PACKED == PACKED)
+}
+
 fn read_packed(p: &[u8]) -> Option<Packed<'_>> {
-    if p.first() != Some(&PACKED) {
+    if !is_packed(p) {
         return None;
     }
-    let flags = *p.get(1)?;
+    let flags = p[0] & !PACKED;
     let varint = |i: usize, present: bool| -> Option<(&[u8], usize)> {
         if !present {
             return Some((&[], i));
@@ -288,7 +294,7 @@ fn read_packed(p: &[u8]) -> Option<Packed<'_>> {
         let end = long(p, i)?.1;
         Some((&p[i..end], end))
     };
-    let (birth, mut i) = varint(2, flags & BIRTH != 0)?;
+    let (birth, mut i) = varint(1, flags & BIRTH != 0)?;
     let byte = |i: &mut usize, present: bool| -> Option<Option<u8>> {
         if !present {
             return Some(None);
@@ -418,7 +424,7 @@ mod tests {
         ] {
             let mut stored = Vec::new();
             packer.pack(&v[3..], &mut stored);
-            assert_eq!(stored[0], PACKED);
+            assert!(is_packed(&stored));
             assert!(stored.len() + 8 <= v.len() - 3); // words as codes, unions as flags
             assert_eq!(unpacked(&packer, &stored), &v[3..]);
             assert_eq!(packer.gone(&stored), read_rest(&v[3..], 3));

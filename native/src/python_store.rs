@@ -110,7 +110,7 @@ impl PyBlobTable {
             let old = self.inner.put(key, value, |old| PyBytes::new(py, old));
             return old.map_err(full_error);
         };
-        if value.first() == Some(&profile::PACKED) {
+        if profile::is_packed(value) {
             return Err(PyValueError::new_err(
                 "a profile value starts as a packed one would; no value the decoders accept does",
             ));
@@ -274,7 +274,8 @@ struct ConsentShape {
 #[pymethods]
 impl ConsentShape {
     #[new]
-    fn new(enums: (usize, usize, usize), categories: Vec<Vec<u8>>) -> Self {
+    #[pyo3(signature = (enums, categories, purposes=Vec::new()))]
+    fn new(enums: (usize, usize, usize), categories: Vec<Vec<u8>>, purposes: Vec<Vec<u8>>) -> Self {
         let (granted_by, actions, granted) = enums;
         ConsentShape {
             inner: consent::Shape {
@@ -282,6 +283,7 @@ impl ConsentShape {
                 actions,
                 granted,
                 categories,
+                purposes,
             },
         }
     }

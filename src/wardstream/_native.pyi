@@ -158,9 +158,12 @@ class BlobTable:
 
 class ConsentShape:
     """What the native consent reader needs: ``enums`` (granted_by's and action's sizes,
-    GRANTED's number) and the data categories known, as UTF-8."""
+    GRANTED's number), the data categories known and the purposes declared, as UTF-8
+    (a packed event names each as a byte; other purposes stay spelled out)."""
 
-    def __init__(self, enums: tuple[int, int, int], categories: list[bytes]) -> None: ...
+    def __init__(
+        self, enums: tuple[int, int, int], categories: list[bytes], purposes: list[bytes] = ...
+    ) -> None: ...
     def entry(self, value: bytes) -> bytes | None:
         """The ledger entry of an event: a two-byte length, the event (packed when usual);
         None past 65,535 bytes, or for an unpackable event whose first byte is 0xFF."""

@@ -48,6 +48,8 @@ from wardstream.kafka.topic_facts import topic_facts
 from wardstream.lifecycle.wiring import COMPACTED_KINDS, attach
 from wardstream.policy.context import PolicyContext
 from wardstream.serde import Origin, RegistryError, load_schema, make_codec
+from wardstream.state.consent_codec import ConsentCodec
+from wardstream.state.maps import LedgerMap
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +159,8 @@ def build_enforcer(
     w = settings.worker
     if settings.state.snapshot_dir is not None:
         snapshot_key(settings)  # a missing or malformed key stops start-up before Kafka
-    state = StateStore()
+    # the declared purposes stored as a byte each in consent ledgers
+    state = StateStore(consents=LedgerMap(ConsentCodec(settings.policy.purposes)))
     signer = signing_key(settings)
     if signer is None:
         log.warning(

@@ -8,6 +8,8 @@ category, a negative array block, a far timestamp, ...) goes to fastavro and
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from wardstream._native import ConsentShape
 from wardstream.domain.consent import ConsentEvent
 from wardstream.domain.enums import ConsentAction, DataCategory, GrantedBy
@@ -40,7 +42,9 @@ _new = object.__new__
 class ConsentCodec:
     """Decode (quick or full) and encode ``ConsentEvent`` values; one per thread."""
 
-    def __init__(self) -> None:
+    def __init__(self, purposes: Iterable[str] = ()) -> None:
+        """``purposes``: those the operator declares (``policy.purposes``); a ledger stores
+        each as a byte (``shape``), others spelled out."""
         schema = record_schema("ConsentEvent")
         self.full = AvroCodec(schema)
         fields = schema.parsed["fields"]
@@ -49,8 +53,9 @@ class ConsentCodec:
         self.actions = tuple(ConsentAction(s) for s in fields[4]["type"]["symbols"])
         granted = self.actions.index(ConsentAction.GRANTED)
         names = [c.value.encode() for c in DataCategory]
-        self.shape = ConsentShape((len(self.by), len(self.actions), granted), names)
-        """What the native reader needs (enum sizes, GRANTED's number, the categories)."""
+        declared = [p.encode() for p in sorted(set(purposes))]
+        self.shape = ConsentShape((len(self.by), len(self.actions), granted), names, declared)
+        """What the native reader needs (enum sizes, GRANTED's number, the names it codes)."""
 
     def decode(self, value: bytes, origin: Origin) -> ConsentEvent:
         """The event in ``value``; raises as the full decoder does (DecodeError, ValueError)."""

@@ -23,6 +23,7 @@ ORIGIN = Origin("ward.subjects", 0, 7)
 FULL_SUBJECT = AvroCodec(record_schema("SubjectProfile"))
 FULL_CONSENT = AvroCodec(record_schema("ConsentEvent"))
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+PURPOSES = ("analytics", "learning", "payments")  # declared: a ledger stores them as bytes
 REJECTED = (DecodeError, ValueError, KeyError, TypeError)  # what StateApplier counts as rejected
 
 times = st.integers(-(2**40), 2**43).map(lambda ms: EPOCH + timedelta(milliseconds=ms))
@@ -47,7 +48,7 @@ def consent_dicts(text: Any, time: Any) -> Any:
         "granted_by": st.sampled_from(["GUARDIAN", "SUBJECT"]),
         "guardian_ref": st.none() | text,
         "action": st.sampled_from(["GRANTED", "WITHDRAWN", "REFUSED"]),
-        "purposes": names,
+        "purposes": st.lists(text | st.sampled_from(PURPOSES), max_size=4),
         "data_categories": st.lists(
             st.sampled_from([c.value for c in DataCategory] + ["teleport"]), max_size=4
         ),
@@ -145,7 +146,8 @@ def test_a_stored_ledger_reads_back_the_events_it_was_given(
     events: list[dict[str, Any]], steps: Any
 ) -> None:
     """Packed or not (native/src/consent.rs), every event a ledger took reads back equal."""
-    ledgers, taken = LedgerMap(), []
+    codec = ConsentCodec(PURPOSES)
+    ledgers, taken = LedgerMap(codec), []
     for i, data in enumerate(events):
         value = FULL_CONSENT.encode(data | {"subject_id": "kid-1"})
         if i == len(events) - 1:
@@ -156,7 +158,7 @@ def test_a_stored_ledger_reads_back_the_events_it_was_given(
         ledgers.add(event, value)
         taken.append(event)
     if taken:
-        fresh = LedgerMap()
+        fresh = LedgerMap(codec)
         fresh.table = ledgers.table  # nothing cached: every event decoded from the table
         assert fresh["kid-1"].events == tuple(taken)
         assert [
@@ -168,11 +170,15 @@ def test_a_stored_ledger_reads_back_the_events_it_was_given(
 def test_a_usual_event_is_stored_packed_without_its_subject_id() -> None:
     event = grant(subject_id="kid-1", categories=("identifier", "behaviour", "location"))
     value = FULL_CONSENT.encode(event.to_dict())
-    entry = LedgerMap().codec.shape.entry(value)
+    declared = LedgerMap(ConsentCodec(event.purposes))
+    entry = declared.codec.shape.entry(value)
     assert entry is not None and entry[2] == 0xFF  # packed
     assert b"kid-1" not in entry and b"behaviour" not in entry
+    assert not any(p.encode() in entry for p in event.purposes)  # declared: a byte each
+    spelled = LedgerMap().codec.shape.entry(value)
+    assert spelled is not None and all(p.encode() in spelled for p in event.purposes)
     assert len(entry) < len(value) - 30
-    ledgers = LedgerMap()
+    ledgers = declared
     ledgers.add(event, value)
     assert ledgers.table.get(b"kid-1") == entry
     assert ledgers.values_of(b"kid-1", entry) == [value]
@@ -205,3 +211,14 @@ def test_usual_records_take_the_quick_path(monkeypatch: pytest.MonkeyPatch) -> N
 def test_quick_times_are_exact_to_the_millisecond(ms: int) -> None:
     assert to_utc(ms) == EPOCH + timedelta(milliseconds=ms)
     assert to_utc(ms).tzinfo is UTC
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.integers(0xE0, 0xFF), st.binary(max_size=40))
+def test_no_profile_the_decoder_accepts_starts_as_a_packed_one_after_its_id(
+    first: int, tail: bytes
+) -> None:
+    """The profile table tells its packed values by a first byte of 0xE0-0xFF
+    (native/src/profile.rs): the rest of no value the decoders accept starts so."""
+    with pytest.raises(REJECTED):
+        ProfileCodec().decode(b"\x04u1" + bytes((first,)) + tail, ORIGIN)
