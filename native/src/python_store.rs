@@ -3,7 +3,7 @@
 
 use pyo3::exceptions::{PyMemoryError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 
 use crate::consent;
 use crate::profile::{self, Packer};
@@ -309,7 +309,33 @@ impl ConsentShape {
     }
 }
 
+/// The offset of the last of `rows` `(topic, partition, offset, key, value)` of each
+/// topic partition: `{(topic, partition): offset}`. A snapshot notes them per batch.
+#[pyfunction]
+fn last_offsets<'py>(py: Python<'py>, rows: &Bound<'py, PyList>) -> PyResult<Bound<'py, PyDict>> {
+    let out = PyDict::new(py);
+    let mut last: Option<(Bound<'py, PyAny>, Bound<'py, PyAny>, Bound<'py, PyAny>)> = None;
+    for row in rows.iter() {
+        let row = row.cast_into::<PyTuple>()?;
+        let (topic, partition) = (row.get_item(0)?, row.get_item(1)?);
+        let offset = row.get_item(2)?;
+        if let Some((t, p, o)) = &mut last {
+            if topic.eq(&*t)? && partition.eq(&*p)? {
+                *o = offset;
+                continue;
+            }
+            out.set_item((&*t, &*p), &*o)?;
+        }
+        last = Some((topic, partition, offset));
+    }
+    if let Some((t, p, o)) = last {
+        out.set_item((t, p), o)?;
+    }
+    Ok(out)
+}
+
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(last_offsets, m)?)?;
     m.add_class::<PyBlobTable>()?;
     m.add_class::<ConsentShape>()?;
     m.add_class::<Entries>()?;

@@ -97,6 +97,11 @@ def seal_audit(
     """An AuditRecord's written bytes and hash (see wardstream.audit.chain.Sealer)."""
 
 # The state store (wardstream.state.table imports it).
+def last_offsets(
+    rows: list[tuple[str, int, int, bytes | None, bytes | None]],
+) -> dict[tuple[str, int], int]:
+    """The offset of the last row of each (topic, partition)."""
+
 class BlobTable:
     """bytes -> bytes in one arena (native/src/store.rs); see wardstream.state.table."""
 

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from tests.unit.conftest import RECORDS, REFS
 from tests.unit.policy.test_policy_support import (
     T0,
@@ -24,6 +26,7 @@ from tests.unit.policy.test_policy_support import (
     withdraw,
 )
 
+from wardstream._native import last_offsets
 from wardstream.crypto import SealBroken
 from wardstream.crypto.derive import SNAPSHOT_PURPOSE, derive_key
 from wardstream.domain.consent import ConsentEvent
@@ -141,6 +144,15 @@ def test_a_batch_of_rows_sets_the_positions_each_row_would(tmp_path: Path) -> No
     batch.snaps.apply_rows(log.rows[3:])
     assert (batch.snaps.positions, batch.snaps.floor) == (one.snaps.positions, one.snaps.floor)
     assert sorted(batch.state.subjects.table.items()) == sorted(one.state.subjects.table.items())
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["a", "b"]), st.integers(0, 2), st.integers(0, 99))))
+def test_the_last_offset_of_each_partition_is_its_last_rows(
+    rows: list[tuple[str, int, int]],
+) -> None:
+    full = [(t, p, o, None, b"v") for t, p, o in rows]
+    assert last_offsets(full) == {(t, p): o for t, p, o in rows}
 
 
 def snapshot_after(tmp_path: Path, clock: Clock, log: Log) -> Worker:
