@@ -52,14 +52,20 @@ pub fn read_value(v: &[u8], bands: usize) -> Option<Profile> {
 /// not read and for a profile deregistered now or before (the Python side must see
 /// those: deregistrations trigger deletions).
 pub fn store_profile(table: &mut BlobTable, v: &[u8], packer: &mut Packer) -> Result<bool, Full> {
-    let Some(p) = read_value(v, packer.bands).filter(|p| !p.deregistered) else {
+    let Some(id) = short_string(v, 0).filter(|id| !id.is_empty()) else {
         return Ok(false);
     };
-    table.update(&v[p.id], |before, out| {
+    let rest = &v[id.end..];
+    let Some(p) = parts(rest, packer.bands).filter(|p| p.deregistered.is_none()) else {
+        return Ok(false);
+    };
+    table.update(&v[id], |before, out| {
         if before.is_some_and(|old| packer.gone(old) != Some(false)) {
             return false;
         }
-        packer.pack(&v[p.rest..], out);
+        if !packer.try_pack(rest, &p, out) {
+            out.extend_from_slice(rest);
+        }
         if let Some(old) = before {
             packer.release(old);
         }
@@ -186,15 +192,14 @@ impl Packer {
     /// Writes the value `v` (the rest of a profile's value) as the table stores it:
     /// packed when `read_rest` reads it and `words` has room for its words, else as it is.
     pub fn pack(&mut self, v: &[u8], out: &mut Vec<u8>) {
-        if !self.try_pack(v, out) {
+        let packed = parts(v, self.bands).is_some_and(|p| self.try_pack(v, &p, out));
+        if !packed {
             out.extend_from_slice(v);
         }
     }
 
-    fn try_pack(&mut self, v: &[u8], out: &mut Vec<u8>) -> bool {
-        let Some(p) = parts(v, self.bands) else {
-            return false;
-        };
+    /// Packs `v`, whose parts `p` are, unless `words` has no room for its words.
+    fn try_pack(&mut self, v: &[u8], p: &Parts, out: &mut Vec<u8>) -> bool {
         let jurisdiction = match &p.jurisdiction {
             None => None,
             Some(r) => match self.words.take(&v[r.clone()]) {
@@ -217,12 +222,12 @@ impl Packer {
                 | flag(p.vulnerable, VULNERABLE)
                 | flag(p.deregistered.is_some(), DEREGISTERED),
         );
-        out.extend_from_slice(&v[p.birth.unwrap_or_default()]);
+        out.extend_from_slice(&v[p.birth.clone().unwrap_or_default()]);
         out.extend(p.band);
         out.extend(jurisdiction);
         out.push(verification);
-        out.extend_from_slice(&v[p.deregistered.unwrap_or_default()]);
-        out.extend_from_slice(&v[p.updated]);
+        out.extend_from_slice(&v[p.deregistered.clone().unwrap_or_default()]);
+        out.extend_from_slice(&v[p.updated.clone()]);
         true
     }
 

@@ -192,6 +192,16 @@ impl PyBlobTable {
         self.packer.as_ref().map_or(0, Packer::words)
     }
 
+    /// Makes room for `additional` more keys at once (a bulk read that knows its size).
+    fn reserve(&mut self, additional: usize) {
+        self.inner.reserve(additional);
+    }
+
+    /// Gives back room `reserve` made and no keys came to use.
+    fn shrink_index(&mut self) {
+        self.inner.shrink_index();
+    }
+
     /// `(arena bytes used, arena capacity, index bytes)`.
     fn footprint(&self) -> (usize, usize, usize) {
         self.inner.footprint()

@@ -145,6 +145,12 @@ class BlobTable:
         ``ConsentEvent`` grants to their subject's ledger, packed; (where it stopped, the
         grants with an expiry packed as ``ExpiryIndex`` packs them)."""
 
+    def reserve(self, additional: int) -> None:
+        """Room for ``additional`` more keys at once (a bulk read that knows its size)."""
+
+    def shrink_index(self) -> None:
+        """Gives back room ``reserve`` made and no keys came to use."""
+
     def footprint(self) -> tuple[int, int, int]:
         """(arena bytes used, arena capacity, index bytes)."""
 

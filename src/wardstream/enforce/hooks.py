@@ -14,6 +14,7 @@ lifecycle imports the enforcer, never the other way round.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -60,6 +61,9 @@ class StateTarget(Protocol):
     ) -> None: ...
 
     def apply_rows(self, rows: list[Row]) -> None: ...
+
+    def expect(self, counts: Mapping[str, int]) -> None:
+        """The read starting brings about this many records of each topic (or fewer)."""
 
 
 class LifecycleHook(Protocol):

@@ -46,6 +46,11 @@ class StateStore:
         self.listeners.append(listener)
         self.idle.append(idle)
 
+    def settle(self) -> None:
+        """After a bulk read: room the maps reserved for it and did not use goes back."""
+        self.subjects.settle()
+        self.consents.settle()
+
     def quiet(self) -> bool:
         """True while no listener needs to hear of a change: a bulk read may skip them
         (a listener added without its idle check is never skipped)."""

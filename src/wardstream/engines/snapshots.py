@@ -104,6 +104,9 @@ class Snapshots:
             if tp not in self.floor:
                 self.floor[tp] = offset
 
+    def expect(self, counts: Mapping[str, int]) -> None:
+        self.applier.expect(counts)
+
     def apply_rows(self, rows: list[Row]) -> None:
         self.applier.apply_rows(rows)
         for tp, offset in last_offsets(rows).items():  # natively: millions at start-up

@@ -9,7 +9,7 @@ them in batches of rows ``(topic, partition, offset, key, value)``.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
@@ -88,6 +88,17 @@ def read_to_end(
         if rows:
             on_rows(rows)
     return ends
+
+
+def records_per_topic(
+    start: Mapping[tuple[str, int], int], ends: Mapping[tuple[str, int], int]
+) -> dict[str, int]:
+    """Records per topic from ``start`` (a partition not in it: from offset 0, an
+    estimate from above) to ``ends``."""
+    counts: dict[str, int] = {}
+    for (topic, partition), end in ends.items():
+        counts[topic] = counts.get(topic, 0) + max(0, end - start.get((topic, partition), 0))
+    return counts
 
 
 def lag(

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -215,6 +215,16 @@ class StateApplier:
             if len(self.rejects) < MAX_REJECTS:
                 error = exc if isinstance(exc, DecodeError) else _invalid(origin, exc)
                 self.rejects.append(Rejected(origin, key, value, error))
+
+    def expect(self, counts: Mapping[str, int]) -> None:
+        """A read that brings about ``counts`` records of each topic starts: the state
+        makes room for that many subjects at once (``StateStore.settle`` gives back what
+        compacted-away or repeated keys left unused)."""
+        for topic, n in counts.items():
+            if topic == self.names.subjects:
+                self.state.subjects.reserve(n)
+            elif topic == self.names.consents:
+                self.state.consents.reserve(n)
 
     def apply_rows(self, rows: list[Row]) -> None:
         """``apply`` each row ``(topic, partition, offset, key, value)``, in order.

@@ -150,6 +150,14 @@ class _CachedMap(MutableMapping[str, V], Generic[V]):
 
     def clear(self) -> None:
         self.table = self._new_table()
+
+    def reserve(self, additional: int) -> None:
+        """Room in the table for ``additional`` more subjects at once (a bulk read's)."""
+        self.table.reserve(additional)
+
+    def settle(self) -> None:
+        """Give back the room ``reserve`` made and no subject came to use."""
+        self.table.shrink_index()
         self._hot, self._warm, self._pinned = {}, {}, {}
 
 

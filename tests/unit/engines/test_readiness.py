@@ -23,12 +23,12 @@ from prometheus_client import CollectorRegistry
 from wardstream.config.settings import Settings
 from wardstream.enforce.state import StateStore
 from wardstream.engines import memory
-from wardstream.engines.fast.state_feed import StateFeed
+from wardstream.engines.fast.state_feed import StateFeed, _Expect
 from wardstream.engines.fast.web import WebServer
 from wardstream.engines.faust.clients import make_app
 from wardstream.engines.health import StateProgress, liveness, readiness
 from wardstream.kafka.librdkafka import consumer_config
-from wardstream.kafka.tail import lag
+from wardstream.kafka.tail import lag, records_per_topic
 
 
 class Applier:
@@ -37,9 +37,13 @@ class Applier:
 
     def __init__(self) -> None:
         self.applied = 0
+        self.expected: list[dict[str, int]] = []
 
     def apply(self, topic: str, partition: int, offset: int, key: Any, value: Any) -> None:
         self.applied += 1
+
+    def expect(self, counts: dict[str, int]) -> None:
+        self.expected.append(counts)
 
     def apply_rows(self, rows: list[Any]) -> None:
         self.applied += len(rows)
@@ -98,6 +102,17 @@ def test_the_collector_pauses_for_the_first_read_and_its_freed_memory_is_given_b
         assert given == [True] and feed.state.caught_up_at == 2.0
     finally:
         gc.enable()
+
+
+def test_the_first_read_is_expected_at_once_and_unused_room_given_back_when_caught_up() -> None:
+    feed, applier, clock = feed_with(1, then_ready=True)
+    ends = {("subjects", 0): 700, ("subjects", 1): 300, ("consents", 0): 50}
+    feed._queue.put(_Expect(records_per_topic({("subjects", 1): 100}, ends)))
+    feed.state.subjects.reserve(100_000)  # as the applier does on that expectation
+    room = feed.state.subjects.table.footprint()[2]
+    assert feed.wait_ready(5.0, lambda: False, feed._beat, clock)  # type: ignore[attr-defined]
+    assert applier.expected == [{"subjects": 900, "consents": 50}]
+    assert feed.state.subjects.table.footprint()[2] < room / 50
 
 
 def test_a_feed_stopped_before_it_was_ready_runs_the_collector_again() -> None:

@@ -24,6 +24,10 @@ class Applier:
 
     def __init__(self) -> None:
         self.applied: list[tuple[str, int, int]] = []
+        self.expected: list[dict[str, int]] = []
+
+    def expect(self, counts: dict[str, int]) -> None:
+        self.expected.append(dict(counts))
 
     def apply(self, topic: str, partition: int, offset: int, key: Any, value: Any) -> None:
         self.applied.append((topic, partition, offset))
@@ -74,6 +78,7 @@ def test_a_timeout_is_waited_out_and_the_reader_catches_up(monkeypatch: pytest.M
 
     asyncio.run(main())
     assert applier.applied == [("subjects", 0, 0), ("subjects", 0, 1)]
+    assert applier.expected == [{"subjects": 2}]  # room for the first read, told once
     assert state.caught_up_at == 42.0
 
 

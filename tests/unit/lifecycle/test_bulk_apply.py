@@ -244,3 +244,13 @@ def test_grants_take_the_native_run_and_withdrawals_are_applied_one_by_one(
     [trigger] = a.lifecycle.triggers
     assert trigger.body == (ConsentLedger("kid-1", tuple(events[:2])), events[2])
     assert a.expiring.due(expires) == {"kid-1"}  # type: ignore[union-attr]
+
+
+def test_an_expected_read_makes_room_in_the_maps_of_its_topics() -> None:
+    a = applier()
+    empty = [m.table.footprint()[2] for m in (a.state.subjects, a.state.consents)]
+    a.expect({"ward.subjects": 50_000, "ward.consents": 20_000, "ward.quarantine": 10**9})
+    room = [m.table.footprint()[2] for m in (a.state.subjects, a.state.consents)]
+    assert room[0] > 50_000 * 5 > room[1] > 20_000 * 5 > max(empty)
+    a.apply_rows(usual(3))
+    assert facts(a) == facts(one_by_one(usual(3)))

@@ -173,3 +173,19 @@ def test_a_profile_table_refuses_a_value_that_starts_as_a_packed_one() -> None:
     with pytest.raises(ValueError, match="packed"):
         BlobTable(profile_bands=3).put(b"k", b"\xe0\x00")
     assert BlobTable().put(b"k", b"\xe0\x00") is None  # any other table takes any bytes
+
+
+def test_room_reserved_for_a_bulk_read_and_not_used_is_given_back() -> None:
+    reserved, grown = BlobTable(), BlobTable()
+    reserved.reserve(200_000)
+    big = reserved.footprint()[2]
+    for i in range(1000):
+        for t in (reserved, grown):
+            t.put(b"s-%d" % i, b"v%d" % i)
+    assert reserved.footprint()[2] == big  # no growth while the keys came
+    reserved.shrink_index()
+    assert reserved.footprint()[2] < big / 50
+    same(reserved, {b"s-%d" % i: b"v%d" % i for i in range(1000)})
+    before = grown.footprint()[2]
+    grown.shrink_index()  # a table that grew by itself is at least half full: kept as it is
+    assert grown.footprint()[2] == before

@@ -31,7 +31,7 @@ from wardstream.enforce.state import StateStore
 from wardstream.engines.health import StateProgress
 from wardstream.engines.memory import first_read_begins, first_read_done
 from wardstream.errors import RestartNeeded
-from wardstream.kafka.tail import partitions_of, read_to_end
+from wardstream.kafka.tail import end_offsets, partitions_of, read_to_end, records_per_topic
 
 log = logging.getLogger(__name__)
 QUEUE_BATCHES = 32  # of up to 5,000 records each
@@ -102,8 +102,11 @@ class StateFeed:
                     self._reached(item.ends)
                 self.state.caught_up_at = item.moment
                 if not self.ready:
+                    self.state.settle()
                     first_read_done()
                 self.ready = True
+            elif isinstance(item, _Expect):
+                self.applier.expect(item.counts)
             elif isinstance(item, BaseException):
                 raise StateReaderFailed(
                     f"the state reader stopped ({type(item).__name__}: {item}); check that the "
@@ -166,6 +169,7 @@ class StateFeed:
                     for tp in tps
                 ]
             )
+            self._put(_Expect(records_per_topic(start, end_offsets(consumer, tps))))
             eof: dict[tuple[str, int], int] = {}
             while not self._stop.is_set():
                 self._catch_up(consumer, tps, eof)
@@ -194,6 +198,13 @@ class StateFeed:
                 return
             except queue.Full:
                 continue
+
+
+@dataclass(frozen=True, slots=True)
+class _Expect:
+    """The first read brings about this many records of each topic."""
+
+    counts: dict[str, int]
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,6 +31,7 @@ from wardstream.enforce.hooks import StateTarget
 from wardstream.enforce.state import StateStore
 from wardstream.engines.health import StateProgress
 from wardstream.engines.memory import first_read_begins, first_read_done
+from wardstream.kafka.tail import records_per_topic
 
 log = logging.getLogger(__name__)
 RETRY_S = 1.0
@@ -103,6 +104,10 @@ class StateReader:
     async def _catch_up(self, consumer: AIOKafkaConsumer, tps: list[TopicPartition]) -> None:
         moment = self.wall()
         ends = await consumer.end_offsets(tps)
+        if not self.ready.is_set():  # the first read: room for it at once
+            at = {(tp.topic, tp.partition): await consumer.position(tp) for tp in tps}
+            till = {(tp.topic, tp.partition): end for tp, end in ends.items()}
+            self.applier.expect(records_per_topic(at, till))
         while True:
             positions = {tp: await consumer.position(tp) for tp in tps}
             behind = [tp for tp in tps if positions[tp] < ends[tp]]
@@ -120,5 +125,6 @@ class StateReader:
             self._reached({(tp.topic, tp.partition): end for tp, end in ends.items()})
         self.state.caught_up_at = moment
         if not self.ready.is_set():
+            self.state.settle()
             first_read_done()
         self.ready.set()
