@@ -37,10 +37,9 @@ def same(table: BlobTable, model: dict[bytes, bytes]) -> None:
         assert key in table
 
 
-@settings(max_examples=300, deadline=None)
-@given(OPS)
-def test_it_answers_like_a_dict(ops: list[tuple[str, bytes, bytes]]) -> None:
-    table, model = BlobTable(), {}
+def run(table: BlobTable, ops: list[tuple[str, bytes, bytes]]) -> dict[bytes, bytes]:
+    """Applies ``ops`` to ``table`` and to a dict, checking each answer; the dict."""
+    model: dict[bytes, bytes] = {}
     for op, key, value in ops:
         if op == "put":
             assert table.put(key, value) == model.get(key)
@@ -53,6 +52,13 @@ def test_it_answers_like_a_dict(ops: list[tuple[str, bytes, bytes]]) -> None:
             assert table.get(key) == model.get(key)
             assert (key in table) == (key in model)
     same(table, model)
+    return model
+
+
+@settings(max_examples=300, deadline=None)
+@given(OPS)
+def test_it_answers_like_a_dict(ops: list[tuple[str, bytes, bytes]]) -> None:
+    run(BlobTable(), ops)
 
 
 def test_it_keeps_every_entry_through_growth_and_compaction() -> None:
@@ -136,18 +142,8 @@ PROFILE_OPS = st.lists(
 def test_a_profile_table_answers_like_a_dict_and_keeps_no_word_it_does_not_use(
     ops: list[tuple[str, bytes, bytes]],
 ) -> None:
-    table, model = BlobTable(profile_bands=3), {}
-    for op, key, value in ops:
-        if op == "put":
-            assert table.put(key, value) == model.get(key)
-            model[key] = value
-        elif op == "pop":
-            assert table.pop(key) == model.pop(key, None)
-        elif op == "compact":
-            table.compact()
-        else:
-            assert table.get(key) == model.get(key)
-    same(table, model)
+    table = BlobTable(profile_bands=3)
+    model = run(table, ops)
     for key in list(model):
         table.pop(key)
     assert table.words() == 0  # nothing of a removed subject stays behind
