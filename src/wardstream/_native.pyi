@@ -130,9 +130,9 @@ class BlobTable:
         topic: str,
     ) -> int:
         """Puts the leading run of ``topic``'s rows from ``start`` on whose values are usual
-        ``SubjectProfile`` records (``bands`` age bands), keyed by subject id, without it;
-        stops at a tombstone, another topic, an unusual value and a profile deregistered
-        before or now. Where it stopped."""
+        ``SubjectProfile`` records, keyed by subject id, without it (a profile table's
+        only); stops at a tombstone, another topic, an unusual value and a profile
+        deregistered before or now. Where it stopped."""
 
     def absorb_grants(
         self,
