@@ -134,9 +134,7 @@ class Entries:
             start, end = _micros(found.start), _micros(found.end)
             self._set(subject_id, found.decisions[0], start, end, held=True, shape=shape)
             return True
-        if len(self._unfit) < MAX_UNFIT:
-            self._unfit.add(subject_id)
-        return False
+        return _remember(self._unfit, subject_id)
 
     def learn_blocked(
         self,
@@ -156,12 +154,9 @@ class Entries:
         )
         if found is not None:
             start, end, decision = found
-            code = self._code(decision)
-            self.table.set(subject_id, _micros(start), code, _micros(end), True, 0, True)
+            self._set(subject_id, decision, _micros(start), _micros(end), held=True, aside=True)
             return True
-        if len(self._unblocked) < MAX_UNFIT:
-            self._unblocked.add(subject_id)
-        return False
+        return _remember(self._unblocked, subject_id)
 
     def _shape(self, route: ConsentedRoute) -> int | None:
         """The native shape of a route that redacts (None: the native side cannot)."""
@@ -185,8 +180,9 @@ class Entries:
         *,
         held: bool,
         shape: int = 0,
+        aside: bool = False,
     ) -> None:
-        self.table.set(subject_id, start, self._code(decision), end, held, shape)
+        self.table.set(subject_id, start, self._code(decision), end, held, shape, aside)
 
     def _code(self, decision: Decision) -> int:
         code = self._codes.get(decision)
@@ -246,3 +242,10 @@ def _micros(when: datetime) -> int:
     if when == NEVER:
         return I64_MIN
     return I64_MAX if when == ALWAYS else (when - EPOCH) // MICROSECOND
+
+
+def _remember(misses: set[str], subject_id: str) -> bool:
+    """Note a subject no route was found for (up to ``MAX_UNFIT``); False."""
+    if len(misses) < MAX_UNFIT:
+        misses.add(subject_id)
+    return False
