@@ -9,11 +9,15 @@
 //! from adulthood on; a consented child's is `held`: its events must also be past the
 //! consent-consistent hold (`ready`). Nothing of the law is here: an event passes
 //! when its subject is in the table, its time is in the entry's interval and, for a
-//! held entry, it is ready; every other event (no entry, outside, not ready,
-//! undecodable) gets code 0 and takes the Python path, and so does every later event
-//! of a held subject in the batch (the Python path keeps a subject's events in order
-//! behind one it holds). The Python side fills entries from its own decisions and
-//! drops a subject's entry whenever its state changes.
+//! held entry, it is ready and no earlier event of its subject waits. A held entry's
+//! event that must wait (not ready, or behind a waiting one) is *hinted*: handed to the
+//! Python path with its code, which keeps it undecoded until it is past the hold and
+//! then sends it with that code unless the subject's state changed meanwhile; its
+//! subject is then *waiting* (all its events are hinted, in order) until the Python
+//! side says none waits (`Table::unwait`). Every other event (no entry, outside the
+//! interval, undecodable) gets code 0 and takes the Python path, and a held subject's
+//! later events of the batch wait behind it. The Python side fills entries from its own
+//! decisions and drops a subject's entry whenever its state changes.
 
 use std::collections::{HashMap, HashSet};
 
@@ -47,11 +51,14 @@ impl Entry {
     }
 }
 
-/// Subject id -> entry, and the shapes entries name.
+/// Subject id -> entry, the shapes entries name, and the subjects with an event waiting
+/// in the Python path (independent of the entries: the order of a subject's events
+/// holds whether or not it has an entry).
 #[derive(Debug, Default, Clone)]
 pub struct Table {
     map: HashMap<String, Entry>,
     shapes: Vec<Shape>,
+    waiting: HashSet<String>,
 }
 
 impl Table {
@@ -76,9 +83,29 @@ impl Table {
         self.map.remove(subject).is_some()
     }
 
+    /// Every entry and shape (not the waiting subjects: their events still wait).
     pub fn clear(&mut self) {
         self.map.clear();
         self.shapes.clear();
+    }
+
+    /// `subject` has an event waiting: its events are hinted until `unwait`.
+    pub fn wait(&mut self, subject: &str) {
+        if !self.waiting.contains(subject) {
+            self.waiting.insert(subject.to_owned());
+        }
+    }
+
+    pub fn unwait(&mut self, subject: &str) -> bool {
+        self.waiting.remove(subject)
+    }
+
+    pub fn waits(&self, subject: &str) -> bool {
+        self.waiting.contains(subject)
+    }
+
+    pub fn waiting(&self) -> usize {
+        self.waiting.len()
     }
 
     pub fn len(&self) -> usize {
@@ -116,14 +143,28 @@ pub struct Span {
     pub last: i64,
 }
 
+/// A record handed to the Python path with its code (its code in `Screen::codes` is 0):
+/// an `aside` entry's, carried out at once, or (`waits`) a held entry's that waits (see
+/// the module doc), with the value to send instead of the original when its shape
+/// removed fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hinted {
+    pub index: usize,
+    pub code: u32,
+    pub subject: String,
+    pub micros: i64,
+    pub waits: bool,
+    pub value: Option<Vec<u8>>,
+}
+
 /// A batch screened: per record its code (0: the Python path); per (partition, code)
 /// how many passed; per subject the span of its passed events (the compensation
 /// log's input), in first-seen order; and each passed record of a held entry (index,
 /// span index): a child's event has its own audit record; and the value to send instead
-/// of the original for each record a shape removed fields from (index, bytes); and
-/// each record of an `aside` entry (index, code, subject, event time), whose code in
-/// `codes` is 0; and the first event (subject, event time) of each subject without an
-/// entry, so that the Python side may compile entries before the batch is screened again.
+/// of the original for each passed record a shape removed fields from (index, bytes);
+/// the hinted records; and the first event (subject, event time) of each subject
+/// without an entry, so that the Python side may compile entries before the batch is
+/// screened again.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Screen {
     pub codes: Vec<u32>,
@@ -131,16 +172,16 @@ pub struct Screen {
     pub spans: Vec<Span>,
     pub held: Vec<(usize, usize)>,
     pub redacted: Vec<(usize, Vec<u8>)>,
-    pub aside: Vec<(usize, u32, String, i64)>,
+    pub hinted: Vec<Hinted>,
     pub unknown: Vec<(String, i64)>,
 }
 
 /// Screen a batch. `values[i]` is None for a record without a value; `partitions`
 /// and `timestamps` (epoch ms) are per record; `cutoff` says which events are past
-/// the hold (see `ready`).
+/// the hold (see `ready`). The subjects of hinted records that wait are marked waiting.
 pub fn screen(
     locator: &Locator,
-    table: &Table,
+    table: &mut Table,
     values: &[Option<&[u8]>],
     timestamps: &[Option<i64>],
     partitions: &[i32],
@@ -152,7 +193,8 @@ pub fn screen(
     };
     let mut counts: HashMap<(i32, u32), u32> = HashMap::new();
     let mut seen: HashMap<String, usize> = HashMap::new();
-    let mut behind: HashSet<String> = HashSet::new(); // held subjects that took the Python path
+    // held subjects whose events of this batch wait, in the Python path or hinted
+    let mut behind: HashSet<String> = HashSet::new();
     let mut unknown: HashSet<String> = HashSet::new();
     for (i, value) in values.iter().enumerate() {
         let number;
@@ -173,43 +215,48 @@ pub fn screen(
         } else {
             table.get(subject) // one lookup per record
         };
-        if entry.is_none() && !subject.is_empty() && !unknown.contains(subject) {
-            unknown.insert(subject.to_owned());
-            out.unknown.push((subject.to_owned(), micros));
-        }
-        let held = entry.is_some_and(|e| e.held);
-        let mut code = match entry {
-            Some(e) if !(held && behind.contains(subject)) => {
-                e.code_at(micros, ready(micros, cutoff))
+        let Some(e) = entry else {
+            if !subject.is_empty() && !unknown.contains(subject) {
+                unknown.insert(subject.to_owned());
+                out.unknown.push((subject.to_owned(), micros));
             }
-            _ => 0,
+            out.codes.push(0);
+            continue;
         };
-        if let (Some(e), Some(bytes)) = (entry, value) {
-            if code != 0 && e.shape != 0 {
-                let shape = &table.shapes[e.shape as usize - 1];
-                code = match shape.route(locator.plan(), bytes) {
-                    Some((shaped, redacted)) => {
-                        if let Some(redacted) = redacted {
-                            out.redacted.push((i, redacted));
-                        }
-                        shaped
-                    }
-                    None => 0,
-                };
-            }
+        let mut code = e.code_at(micros, true);
+        let mut redacted = None;
+        if let (true, Some(bytes)) = (code != 0 && e.shape != 0, value) {
+            let shape = &table.shapes[e.shape as usize - 1];
+            (code, redacted) = shape.route(locator.plan(), bytes).unwrap_or((0, None));
         }
-        if code != 0 && entry.is_some_and(|e| e.aside) {
-            // taken in order by the Python path, never held there: not behind
-            out.aside.push((i, code, subject.to_owned(), micros));
+        if code == 0 {
+            if e.held {
+                behind.insert(subject.to_owned());
+            }
             out.codes.push(0);
             continue;
         }
-        out.codes.push(code);
-        if code == 0 {
-            if held {
-                behind.insert(subject.to_owned());
+        if e.held {
+            let waits = !ready(micros, cutoff) || behind.contains(subject) || table.waits(subject);
+            if waits || e.aside {
+                if waits && !behind.contains(subject) {
+                    behind.insert(subject.to_owned());
+                }
+                out.hinted.push(Hinted {
+                    index: i,
+                    code,
+                    subject: subject.to_owned(),
+                    micros,
+                    waits,
+                    value: redacted,
+                });
+                out.codes.push(0);
+                continue;
             }
-            continue;
+        }
+        out.codes.push(code);
+        if let Some(redacted) = redacted {
+            out.redacted.push((i, redacted));
         }
         *counts.entry((partitions[i], code)).or_insert(0) += 1;
         let at = match seen.get(subject) {
@@ -229,9 +276,12 @@ pub fn screen(
                 out.spans.len() - 1
             }
         };
-        if held {
+        if e.held {
             out.held.push((i, at));
         }
+    }
+    for hinted in out.hinted.iter().filter(|h| h.waits) {
+        table.wait(&hinted.subject);
     }
     let mut counts: Vec<_> = counts.into_iter().map(|((p, c), n)| (p, c, n)).collect();
     counts.sort_unstable();
@@ -298,8 +348,19 @@ mod tests {
         assert!(!t.discard("a"));
     }
 
+    fn hint(index: usize, code: u32, subject: &str, ms: i64, waits: bool) -> Hinted {
+        Hinted {
+            index,
+            code,
+            subject: subject.to_owned(),
+            micros: ms * 1_000,
+            waits,
+            value: None,
+        }
+    }
+
     #[test]
-    fn a_held_subject_stays_behind_its_first_event_that_takes_the_python_path() {
+    fn a_held_subject_waits_behind_its_first_event_that_is_not_ready() {
         let locator = Locator::new(SCHEMA, Some("user_id"), Some("ts"), true).unwrap();
         let mut table = Table::default();
         let kid = Entry {
@@ -314,17 +375,53 @@ mod tests {
         table.set("adult", adult(0, 1));
         let values = [
             click("kid", 1),
-            click("kid", 9), // not ready: held by the Python path
+            click("kid", 9), // not ready: hinted, it waits
             click("adult", 9),
-            click("kid", 2), // ready, but behind the held one
+            click("kid", 2), // ready, but behind the waiting one
         ];
         let refs: Vec<Option<&[u8]>> = values.iter().map(|v| Some(&v[..])).collect();
-        let s = screen(&locator, &table, &refs, &[None; 4], &[0; 4], 5_000);
+        let s = screen(&locator, &mut table, &refs, &[None; 4], &[0; 4], 5_000);
         assert_eq!(s.codes, vec![2, 0, 1, 0]);
         assert_eq!(s.held, vec![(0, 0)]);
-        let all = screen(&locator, &table, &refs, &[None; 4], &[0; 4], i64::MAX);
+        let waiting = vec![hint(1, 2, "kid", 9, true), hint(3, 2, "kid", 2, true)];
+        assert_eq!(s.hinted, waiting);
+        assert!(table.waits("kid") && !table.waits("adult"));
+        // the next batch: everything ready, but the subject still waits
+        let all = screen(&locator, &mut table, &refs, &[None; 4], &[0; 4], i64::MAX);
+        assert_eq!(all.codes, vec![0, 0, 1, 0]);
+        assert_eq!(all.hinted.len(), 3);
+        assert!(table.unwait("kid"));
+        let all = screen(&locator, &mut table, &refs, &[None; 4], &[0; 4], i64::MAX);
         assert_eq!(all.codes, vec![2, 2, 1, 2]);
         assert_eq!(all.held, vec![(0, 0), (1, 0), (3, 0)]);
+        assert!(all.hinted.is_empty());
+        table.clear();
+        table.wait("kid");
+        assert_eq!(
+            table.waiting(),
+            1,
+            "clearing the entries keeps the order of events"
+        );
+    }
+
+    #[test]
+    fn a_held_subject_whose_event_takes_the_python_path_waits_behind_it() {
+        let locator = Locator::new(SCHEMA, Some("user_id"), Some("ts"), true).unwrap();
+        let mut table = Table::default();
+        let kid = Entry {
+            from: 2_000,
+            until: i64::MAX,
+            code: 2,
+            held: true,
+            shape: 0,
+            aside: false,
+        };
+        table.set("kid", kid);
+        let values = [click("kid", 1), click("kid", 3)]; // before the entry, then in it
+        let refs: Vec<Option<&[u8]>> = values.iter().map(|v| Some(&v[..])).collect();
+        let s = screen(&locator, &mut table, &refs, &[None; 2], &[0; 2], i64::MAX);
+        assert_eq!(s.codes, vec![0, 0]);
+        assert_eq!(s.hinted, vec![hint(1, 2, "kid", 3, true)]);
     }
 
     #[test]
@@ -346,7 +443,7 @@ mod tests {
         refs.push(None);
         let ts = vec![None; refs.len()];
         let parts = [0, 0, 1, 1, 1, 0, 0];
-        let s = screen(&locator, &table, &refs, &ts, &parts, i64::MIN);
+        let s = screen(&locator, &mut table, &refs, &ts, &parts, i64::MIN);
         assert_eq!(s.codes, vec![1, 0, 0, 2, 1, 0, 0]);
         assert_eq!(s.counts, vec![(0, 1, 1), (1, 1, 1), (1, 2, 1)]);
         let spans: Vec<_> = s
@@ -382,11 +479,25 @@ mod tests {
         let bare = [click("kid", 1), vec![0]].concat();
         let with_geo = [click("kid", 2), vec![2, 2, b'R']].concat();
         let refs = [Some(&bare[..]), Some(&with_geo[..])];
-        let s = screen(&locator, &table, &refs, &[None; 2], &[0; 2], i64::MAX);
+        let s = screen(&locator, &mut table, &refs, &[None; 2], &[0; 2], i64::MAX);
         assert_eq!(s.codes, vec![5, 6]);
         assert_eq!(s.redacted, vec![(1, [click("kid", 2), vec![0]].concat())]);
         assert_eq!(s.held, vec![(0, 0), (1, 0)]);
         assert_eq!(s.counts, vec![(0, 5, 1), (0, 6, 1)]);
+        let early = screen(&locator, &mut table, &refs, &[None; 2], &[0; 2], i64::MIN);
+        let cut = Some([click("kid", 2), vec![0]].concat());
+        let waiting = [
+            hint(0, 5, "kid", 1, true),
+            Hinted {
+                value: cut,
+                ..hint(1, 6, "kid", 2, true)
+            },
+        ];
+        assert_eq!(
+            early.hinted, waiting,
+            "a waiting event's code and value by its fields"
+        );
+        assert!(early.redacted.is_empty());
         table.clear();
         assert!(table.shapes.is_empty());
     }
@@ -406,9 +517,12 @@ mod tests {
         table.set("kid", blocked);
         let values = [click("kid", 1), click("kid", 9), click("kid", 2)];
         let refs: Vec<Option<&[u8]>> = values.iter().map(|v| Some(&v[..])).collect();
-        let s = screen(&locator, &table, &refs, &[None; 3], &[0; 3], 5_000);
+        let s = screen(&locator, &mut table, &refs, &[None; 3], &[0; 3], 5_000);
         assert_eq!(s.codes, vec![0, 0, 0]);
-        assert_eq!(s.aside, vec![(0, 7, "kid".to_string(), 1_000)]);
+        // ready: carried out at once; past the interval: the Python path, and the
+        // subject's next event waits behind it
+        let hinted = vec![hint(0, 7, "kid", 1, false), hint(2, 7, "kid", 2, true)];
+        assert_eq!(s.hinted, hinted);
         assert!(s.spans.is_empty() && s.counts.is_empty() && s.held.is_empty());
     }
 
@@ -419,7 +533,7 @@ mod tests {
         let refs: Vec<Option<&[u8]>> = values.iter().map(|v| Some(&v[..])).collect();
         let s = screen(
             &locator,
-            &Table::default(),
+            &mut Table::default(),
             &refs,
             &[None; 3],
             &[0; 3],

@@ -102,7 +102,7 @@ impl AvroLocator {
     /// code, `(subject, first, last)` per subject in the lane (epoch microseconds), and
     /// `(index, span index)` per passed event of a held (child's) entry, and `(index,
     /// bytes)`, the value to send, per event a shaped entry removed fields from, and
-    /// `(index, code, subject, micros)` per event of an aside entry (code 0 in `codes`),
+    /// `(index, code, subject, micros, waits, value)` per hinted event (code 0 in `codes`),
     /// and `(subject, micros)` of the first event of each subject without an entry.
     /// `cutoff`: held entries' events at or before it are past the hold.
     fn screen<'py>(
@@ -111,7 +111,7 @@ impl AvroLocator {
         values: Vec<Option<Bound<'py, PyBytes>>>,
         timestamps: Vec<Option<i64>>,
         partitions: Vec<i32>,
-        lane: PyRef<'py, LaneTable>,
+        mut lane: PyRefMut<'py, LaneTable>,
         cutoff: i64,
     ) -> PyResult<Bound<'py, PyTuple>> {
         if timestamps.len() != values.len() || partitions.len() != values.len() {
@@ -124,7 +124,7 @@ impl AvroLocator {
             .iter()
             .map(|v| v.as_ref().map(|b| b.as_bytes()))
             .collect();
-        let (inner, table) = (&self.inner, &lane.table);
+        let (inner, table) = (&self.inner, &mut lane.table);
         let found =
             py.detach(|| lane::screen(inner, table, &data, &timestamps, &partitions, cutoff));
         let codes: Vec<u8> = found.codes.iter().flat_map(|c| c.to_ne_bytes()).collect();
@@ -136,6 +136,12 @@ impl AvroLocator {
         for (i, bytes) in &found.redacted {
             redacted.append((*i, PyBytes::new(py, bytes)))?;
         }
+        let hinted = PyList::empty(py);
+        for h in &found.hinted {
+            let value = h.value.as_deref().map(|v| PyBytes::new(py, v));
+            let subject = PyString::new(py, &h.subject);
+            hinted.append((h.index, h.code, subject, h.micros, h.waits, value))?;
+        }
         PyTuple::new(
             py,
             [
@@ -144,7 +150,7 @@ impl AvroLocator {
                 spans.into_any(),
                 found.held.into_pyobject(py)?.into_any(),
                 redacted.into_any(),
-                found.aside.into_pyobject(py)?.into_any(),
+                hinted.into_any(),
                 found.unknown.into_pyobject(py)?.into_any(),
             ],
         )
@@ -219,6 +225,20 @@ impl LaneTable {
 
     fn clear(&mut self) {
         self.table.clear();
+    }
+
+    fn wait(&mut self, subject: &str) {
+        self.table.wait(subject);
+    }
+
+    fn unwait(&mut self, subjects: Vec<String>) {
+        for subject in &subjects {
+            self.table.unwait(subject);
+        }
+    }
+
+    fn waiting(&self) -> usize {
+        self.table.waiting()
     }
 
     fn __len__(&self) -> usize {

@@ -33,10 +33,12 @@ class AvroLocator:
         """(codes per value as native-endian u32s, (partition, code, n) counts,
         (subject, first, last) spans,
         (index, span index) of each passed event of a held entry, (index, value to send)
-        of each event a shaped entry removed fields from, (index, code, subject, micros)
-        of each event of an aside entry, code 0 in codes; (subject, micros) of the first
+        of each passed event a shaped entry removed fields from, (index, code, subject,
+        micros, waits, value to send or None) of each hinted event (an aside entry's, or
+        a held entry's that waits), code 0 in codes; (subject, micros) of the first
         event of each subject without an entry); held entries' events
-        pass only at or before ``cutoff`` (epoch microseconds)."""
+        pass only at or before ``cutoff`` (epoch microseconds) and when their subject
+        does not wait (the subjects of hinted events that wait are marked waiting)."""
 
 Screen = tuple[
     bytes,
@@ -44,7 +46,7 @@ Screen = tuple[
     list[tuple[str, int, int]],
     list[tuple[int, int]],
     list[tuple[int, bytes]],
-    list[tuple[int, int, str, int]],
+    list[tuple[int, int, str, int, bool, bytes | None]],
     list[tuple[str, int]],
 ]
 
@@ -72,7 +74,13 @@ class LaneTable:
         the value sent; ValueError ``(kind, message)`` when the native side cannot
         (not nullable, an ambiguous union in the schema, more than 4 probes)."""
     def discard(self, subject: str) -> bool: ...
-    def clear(self) -> None: ...
+    def clear(self) -> None:
+        """Every entry and shape (the waiting subjects stay)."""
+    def wait(self, subject: str) -> None:
+        """``subject`` has an event waiting: its events are hinted until ``unwait``."""
+    def unwait(self, subjects: list[str]) -> None: ...
+    def waiting(self) -> int:
+        """How many subjects wait."""
     def __len__(self) -> int: ...
 
 def seal_audit(

@@ -11,7 +11,12 @@ consented child's decision also rests on one grant: over the event times
 every event of the subject with one decision, or (see below) redacts by the fields it
 holds; such an entry is *held*: its events pass only once past the consent-consistent
 hold (the state was caught up at or after ``min(event time, arrival) +
-state_lateness``), and a child with an event waiting in the Python path has no entry.
+state_lateness``). A held entry's event that is not past it yet is *hinted* (a
+:class:`Hint` that waits): the Python path keeps it, undecoded, with the entry's
+decision, and sends it with that decision once past the hold unless the subject's state
+or the policy changed meanwhile (then it decodes and decides it as any other). From then
+on until none of its events waits, the subject's events are hinted too, so they keep
+their order.
 
 The native side (``wardstream._native.LaneTable``) only evaluates the table: for a
 batch of schemaless Avro values it validates every record completely, finds subject
@@ -59,6 +64,10 @@ from wardstream.serde import AvroCodec, UnsupportedFormat
 from wardstream.serde.lazy import EPOCH, SUBJECT_FROM_KEY, Envelope
 from wardstream.serde.native import NativeLocator
 
+Hinted = tuple[int, int, str, int, bool, bytes | None]
+"""A hinted record as ``_native.AvroLocator.screen`` gives it: index, code, subject id,
+event time (epoch micros), whether it waits, the value to send instead or None."""
+
 
 @dataclass(frozen=True, slots=True)
 class Screened:
@@ -77,12 +86,18 @@ class Screened:
 
 @dataclass(frozen=True, slots=True)
 class Hint:
-    """An event of an aside entry: who and when, and the decision ``decide`` gives it
-    (compiled from the same state; ``PipelineProcessor.submit`` routes it unless the
-    subject has an event waiting)."""
+    """A record the lane hands to ``submit`` undecoded: who and when, and the decision
+    ``decide`` gives it (compiled from the same state). An aside entry's is carried out
+    at once unless one of the subject's events waits; one that ``waits`` is kept until
+    past the hold and then sent with ``decision`` if the table's ``still(stamp, subject)``
+    (else decided afresh). ``value``: what to send instead of the record's value (a
+    shaped entry's fields removed)."""
 
     envelope: Envelope
     decision: Decision
+    waits: bool = False
+    value: bytes | None = None
+    stamp: int = 0
 
 
 class Lane(Entries):
@@ -131,12 +146,9 @@ class Lane(Entries):
         found = self.locator.screen(values, timestamps, partitions, self.table, cutoff)
         if found[6] and self._ahead(found[6]):  # screened again with the entries compiled
             found = self.locator.screen(values, timestamps, partitions, self.table, cutoff)
-        raw, counts, spans, held, redacted, aside, _ = found
+        raw, counts, spans, held, redacted, hinted, _ = found
         codes = memoryview(raw).cast("I")
-        hints = {
-            i: Hint(Envelope(sid, EPOCH + timedelta(microseconds=us)), self.decisions[code - 1])
-            for i, code, sid, us in aside
-        }
+        hints = self._hints(hinted) if hinted else {}
         if not counts:
             return Screened(codes, {}, hints=hints) if hints else None
         name, auditor = self.p.pipeline.name, self.p.auditor
@@ -165,6 +177,17 @@ class Lane(Entries):
             for at, code in children.items():
                 outputs += self._routed(observer, spans[at], code, arrival)
         return Screened(codes, by_reason, outputs, dict(redacted), hints)
+
+    def _hints(self, hinted: list[Hinted]) -> dict[int, Hint]:
+        """The hints of a batch; the subjects of those that wait are marked."""
+        stamp, decisions, marked = self.stamp, self.decisions, self.marked
+        hints = {}
+        for i, code, sid, us, waits, value in hinted:
+            when = EPOCH + timedelta(microseconds=us)
+            hints[i] = Hint(Envelope(sid, when), decisions[code - 1], waits, value, stamp)
+            if waits:
+                marked.add(sid)  # the native table marked it waiting
+        return hints
 
     def _routed(
         self, observer: RouteObserver, span: tuple[str, int, int], code: int, arrival: float

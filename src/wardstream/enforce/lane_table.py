@@ -5,11 +5,17 @@ Entries come from :mod:`wardstream.policy.routes` (which asks ``decide`` itself)
 the Python path decided a subject's event, or ahead of a batch from the state alone;
 a subject's entry goes whenever its state changes (a state listener) or the policy
 object is replaced (a stop marker).
+
+The table also keeps which subjects have an event waiting (``wait``, ``settle``), so
+that their events stay in order, and *stamps* what it hands out: a hint (an event kept
+undecoded with its entry's decision) still stands when neither the subject's state nor
+the policy changed since it was made (``still``).
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from itertools import count
 from typing import Protocol
 
 import wardstream._native as _native
@@ -43,6 +49,8 @@ MAX_UNFIT = 100_000
 """Children remembered as having no interval (more are asked again each time)."""
 I64_MIN, I64_MAX = -(2**63), 2**63 - 1
 MICROSECOND = timedelta(microseconds=1)
+_STAMPS = count(1)
+"""Stamps of every lane of the process: a lane made anew never honours an older one's."""
 
 
 class Holds(Protocol):
@@ -65,11 +73,6 @@ class Host(Protocol):
 
     @property
     def timing(self) -> Holds: ...
-
-    @property
-    def waiting_subjects(self) -> set[str]:
-        """Subjects with an event waiting in the Python path (no entry for them)."""
-        ...
 
     @property
     def codec(self) -> Codec: ...
@@ -95,6 +98,9 @@ class Entries:
         self._unfit: set[str] = set()
         self._unblocked: set[str] = set()
         self._tried: set[str] = set()  # compiled ahead to nothing
+        self.marked: set[str] = set()  # waiting in the native table: their events in order
+        self.stamp = self.cleared = next(_STAMPS)  # the table's last change, its last clear
+        self.changed: dict[str, int] = {}  # marked subject -> stamp of its state's last change
         self.children = not processor.seals_fields
         # every field an event can carry, as the Python path's presence probe names them
         self.everything = presence_names(processor.schema, processor.pipeline.fields)
@@ -121,8 +127,7 @@ class Entries:
         when: datetime,
     ) -> bool:
         """Compile a consented child's route around ``when`` (after the Python path
-        passed or redacted its event at ``when`` and has none of its events waiting):
-        whether there is one."""
+        passed or redacted its event at ``when``): whether there is one."""
         self._current()
         if not self.children or subject_id in self._unfit:
             return False
@@ -144,8 +149,7 @@ class Entries:
         when: datetime,
     ) -> bool:
         """Compile a blocked child's interval around ``when`` (after the Python path
-        quarantined or dropped its event at ``when`` and has none of its events waiting):
-        whether there is one."""
+        quarantined or dropped its event at ``when``): whether there is one."""
         self._current()
         if subject_id in self._unblocked:
             return False
@@ -196,7 +200,7 @@ class Entries:
 
     def knows_nobody(self) -> bool:
         """Nothing here to forget: ``forget`` would do nothing for any subject."""
-        return not (len(self.table) or self._unfit or self._unblocked or self._tried)
+        return not (len(self.table) or self._unfit or self._unblocked or self._tried or self.marked)
 
     def forget(self, subject_id: str) -> None:
         """A state listener: the subject's profile or consents changed."""
@@ -204,6 +208,32 @@ class Entries:
         self._unfit.discard(subject_id)
         self._unblocked.discard(subject_id)
         self._tried.discard(subject_id)
+        if subject_id in self.marked:  # its hints no longer stand
+            self.stamp = self.changed[subject_id] = next(_STAMPS)
+
+    # -- waiting subjects -----------------------------------------------------------
+    def wait(self, subject_id: str) -> None:
+        """An event of ``subject_id`` waits in the Python path: its later events are
+        hinted (kept in order behind it) until ``settle`` finds none waiting."""
+        if subject_id not in self.marked:
+            self.table.wait(subject_id)
+            self.marked.add(subject_id)
+
+    def settle(self, waiting: set[str]) -> None:
+        """``waiting``: the subjects that still have an event waiting; the others'
+        events may pass again."""
+        gone = self.marked - waiting
+        if gone:
+            self.table.unwait(list(gone))
+            self.marked -= gone
+            for subject_id in gone:
+                self.changed.pop(subject_id, None)
+
+    def still(self, stamp: int, subject_id: str) -> bool:
+        """Whether what the table handed out for ``subject_id`` at ``stamp`` still
+        stands: neither its state nor the policy changed since."""
+        self._current()
+        return stamp >= self.cleared and stamp >= self.changed.get(subject_id, 0)
 
     def _current(self) -> None:
         if self.p.policy is not self.policy:  # e.g. a stop marker replaced it
@@ -211,6 +241,8 @@ class Entries:
             self.policy = self.p.policy
 
     def _clear(self) -> None:
+        self.stamp = self.cleared = next(_STAMPS)
+        self.changed = {}
         self.table.clear()
         self.decisions, self.ward, self._codes = [], [], {}
         self._unfit, self._unblocked, self._tried = set(), set(), set()
@@ -221,9 +253,9 @@ class Entries:
     def _ahead(self, unknown: list[tuple[str, int]]) -> bool:
         """Compile entries for subjects of a batch that have none (each at its first event
         in the batch), from the state alone: whether any was."""
-        state, waiting, learnt = self.p.state, self.p.waiting_subjects, False
+        state, learnt = self.p.state, False
         for subject_id, micros in unknown:
-            if subject_id in waiting or subject_id in self._tried:
+            if subject_id in self._tried:
                 continue
             profile, consents = state.subjects.get(subject_id), state.consents.get(subject_id)
             when = EPOCH + timedelta(microseconds=micros)

@@ -67,10 +67,11 @@ class Timing:
 @dataclass(slots=True)
 class _Waiting:
     record: InRecord
-    value: dict[str, Any]
+    value: dict[str, Any] | None  # None: not decoded (a hint's)
     envelope: Envelope
     ready_at: float
     give_up_at: float
+    hint: Hint | None = None
 
 
 class PipelineProcessor:
@@ -95,7 +96,7 @@ class PipelineProcessor:
         self._present = presence_probe(pipeline.fields)
         self.waiting: list[_Waiting] = []
         self._held: set[tuple[int, str]] = set()  # (partition, subject) with an event waiting
-        self._held_subjects: set[str] = set()  # their subjects: none of them in the lane
+        self._held_subjects: set[str] = set()  # their subjects
         self.dead_letters = DeadLetters(deadletter_topic, auditor, book.ring)
         self.sink = SinkWriter(pipeline, codec, schema, field_sealer(pipeline, book.ring))
         # told of every routed event (the lifecycle's pass log and seen marks)
@@ -114,23 +115,24 @@ class PipelineProcessor:
         self.lane = Lane.of(self)
 
     @property
-    def waiting_subjects(self) -> set[str]:
-        return self._held_subjects
-
-    @property
     def seals_fields(self) -> bool:
         return self.sink.sealer is not None
 
     # -- the event path -------------------------------------------------------------
     def submit(self, rec: InRecord, hint: Hint | None = None) -> Outcome | None:
         """The outcome of ``rec``, or None while it waits (for current state, or for the
-        schema registry: see ``schema_wait``). ``hint``: the lane's decision for it (an
-        aside entry's, ``enforce.lane``), taken unless one of the subject's events waits."""
+        schema registry: see ``schema_wait``). ``hint``: the lane's decision for it
+        (``enforce.lane``), taken at once unless it or an earlier event of the subject
+        waits, else when it is past the hold."""
         if self.schema_wait.blocks(rec.partition):
             self.schema_wait.add(rec)  # behind an earlier event of its partition
             return None
-        if hint is not None and (rec.partition, hint.envelope.subject_id) not in self._held:
-            return self._route(rec, None, hint.envelope, hint.decision, learn=False)
+        if hint is not None:
+            env = hint.envelope
+            if hint.waits or (rec.partition, env.subject_id) in self._held:
+                self._wait(rec, None, env, hint)
+                return None
+            return self._route(rec, None, env, hint.decision, learn=False)
         try:
             return self._submit(rec)
         except RegistryError as exc:  # cannot decode now: wait, never decide blind
@@ -154,15 +156,22 @@ class PipelineProcessor:
         except DecodeError as exc:
             return self._dead_letter(rec, exc)
         ready_at = min(env.event_time.timestamp(), rec.arrival) + self.timing.state_lateness
-        held = (rec.partition, env.subject_id)
-        if self.state.caught_up_at >= ready_at and held not in self._held:
+        held = (rec.partition, env.subject_id) in self._held
+        if self.state.caught_up_at >= ready_at and not held:
             return self._decide_and_route(rec, value, env)
-        self.waiting.append(_Waiting(rec, value, env, ready_at, rec.arrival + self.timing.max_hold))
-        self._held.add(held)  # the subject's later events of this partition wait behind it
-        if self.lane is not None and env.subject_id not in self._held_subjects:
-            self.lane.forget(env.subject_id)  # nor do they pass in the lane
-        self._held_subjects.add(env.subject_id)
+        self._wait(rec, value, env)
         return None
+
+    def _wait(
+        self, rec: InRecord, value: dict[str, Any] | None, env: Envelope, hint: Hint | None = None
+    ) -> None:
+        ready_at = min(env.event_time.timestamp(), rec.arrival) + self.timing.state_lateness
+        give_up_at = rec.arrival + self.timing.max_hold
+        self.waiting.append(_Waiting(rec, value, env, ready_at, give_up_at, hint))
+        self._held.add((rec.partition, env.subject_id))  # its later events wait behind it
+        self._held_subjects.add(env.subject_id)
+        if self.lane is not None:
+            self.lane.wait(env.subject_id)  # nor do they pass in the lane
 
     def poll(self) -> list[Outcome]:
         """Outcomes of waiting events that can now be decided or waited too long."""
@@ -182,13 +191,24 @@ class PipelineProcessor:
                 behind.add(held)
         self.waiting, self._held = still, behind
         self._held_subjects = {subject for _, subject in behind}
+        if self.lane is not None:
+            self.lane.settle(self._held_subjects)
         return done
 
     def _decided(self, w: _Waiting, done: list[Outcome]) -> bool:
-        """Decide ``w`` into ``done``; False (it keeps waiting) when the registry cannot
-        register the sink's schema for a re-encoded event just now."""
+        """Decide ``w`` into ``done`` (a hint that still stands as it said); False (it
+        keeps waiting) when the registry cannot register the sink's schema for a
+        re-encoded event just now."""
+        rec, env, hint, lane = w.record, w.envelope, w.hint, self.lane
         try:
-            done.append(self._decide_and_route(w.record, w.value, w.envelope))
+            if hint is not None and lane is not None and lane.still(hint.stamp, env.subject_id):
+                done.append(self._route(rec, None, env, hint.decision, learn=False, cut=hint.value))
+                return True
+            origin = Origin(rec.topic, rec.partition, rec.offset)
+            value = w.value if w.value is not None else self._decode(rec, origin)
+            done.append(self._decide_and_route(rec, value, env))
+        except DecodeError as exc:  # a hint's record, decoded only now
+            done.append(self._dead_letter(rec, exc))
         except RegistryError as exc:
             self.schema_wait.problem = exc.message
             return False
@@ -238,10 +258,11 @@ class PipelineProcessor:
         decision: Decision,
         *,
         learn: bool = True,
+        cut: bytes | None = None,
     ) -> Outcome:
         """``learn``: the lane may compile the subject's entry from this decision (not
-        for a decision the lane gave)."""
-        outcome = self._routed(rec, value, env, decision, learn)
+        for a decision the lane gave); ``cut``: a redaction's bytes, made by the lane."""
+        outcome = self._routed(rec, value, env, decision, learn, cut)
         if self.observers:
             routed = Routed(
                 self.pipeline.name,
@@ -262,22 +283,26 @@ class PipelineProcessor:
         env: Envelope,
         decision: Decision,
         learn: bool,
+        cut: bytes | None,
     ) -> Outcome:
         chain, sink, sid = f"{self.pipeline.name}/{rec.partition}", self.sink, env.subject_id
         if decision.action is Action.REDACT:
             try:
-                out = sink.record(rec, decision, sink.redacted(value, decision, sid))
+                kept = sink.redacted(value, decision, sid) if cut is None else cut
+                out = sink.record(rec, decision, kept)
             except RedactionImpossible:
                 decision = redaction_impossible(decision, self.policy)
             else:
                 audit = self._audit(chain, env, decision, rec)
-                self._learn_child(sid, env)
+                if learn:
+                    self._learn_child(sid, env)
                 return Outcome(rec, SINK, [*out, audit], decision.reason.value)
         if decision.action is Action.PASS:
             outputs = sink.record(rec, decision, sink.passed(rec, value, decision, sid))
             if decision.needs_own_audit_record:
                 outputs.append(self._audit(chain, env, decision, rec))
-                self._learn_child(sid, env)
+                if learn:
+                    self._learn_child(sid, env)
             else:
                 self.auditor.count_adult(chain, self.pipeline.name, decision.rule)
             return Outcome(rec, SINK, outputs, decision.reason.value)
@@ -298,13 +323,13 @@ class PipelineProcessor:
 
     def _learn_child(self, sid: str, env: Envelope) -> None:
         """A child's event passed or redacted: its next events may take the lane."""
-        if self.lane is not None and sid not in self._held_subjects:
+        if self.lane is not None:
             profile, consents = self.state.subjects.get(sid), self.state.consents.get(sid)
             self.lane.learn_child(sid, profile, consents, env.event_time)
 
     def _learn_blocked(self, sid: str, env: Envelope) -> None:
         """A child's event quarantined or dropped: its next events may be hinted."""
-        if self.lane is not None and sid not in self._held_subjects:
+        if self.lane is not None:
             profile, consents = self.state.subjects.get(sid), self.state.consents.get(sid)
             self.lane.learn_blocked(sid, profile, consents, env.event_time)
 

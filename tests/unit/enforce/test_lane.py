@@ -19,7 +19,15 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.unit.enforce.test_processor_order import CODEC, NOW, SCHEMA, Clock, processor, record
+from tests.unit.enforce.test_processor_order import (
+    CODEC,
+    NOW,
+    SCHEMA,
+    Clock,
+    processor,
+    record,
+    sunk,
+)
 from tests.unit.policy.test_policy_properties import _consent
 from tests.unit.policy.test_policy_support import T0, born, grant, pipeline, policy, subject
 
@@ -191,13 +199,17 @@ class PlainState:
 
 
 @LANE_RUNS
-@given(cases())
-def test_entries_compiled_ahead_decide_exactly_as_decide_does(case: tuple[Any, ...]) -> None:
+@given(cases(), st.booleans())
+def test_entries_compiled_ahead_decide_exactly_as_decide_does(
+    case: tuple[Any, ...], current: bool
+) -> None:
     """Nothing learnt: the screen compiles the subject's entry from the state at its
     first event in the batch; every event it passes, redacts or hints gets ``decide``'s
-    decision for that event."""
+    decision for that event, and a hint that waits (the state was read a minute ago:
+    the events of now are not past the hold) the value a redaction sends."""
     profile, ledger, pipe, pol, times, pages = case
     state = PlainState({"s-1": profile} if profile else {}, {"s-1": ledger} if ledger else {})
+    state.caught_up_at = NOW + 3600 if current else NOW - 60
     lane = Lane.of(Host(pipe, pol, state=state))  # type: ignore[arg-type]
     assert lane is not None
     values, screened = _screen_one_subject(lane, times, pages)
@@ -208,6 +220,13 @@ def test_entries_compiled_ahead_decide_exactly_as_decide_does(case: tuple[Any, .
             assert lane.decisions[codes[i] - 1] == expected, (profile, expected)
         if i in hints:
             assert hints[i].decision == expected, (profile, expected)
+            if hints[i].waits and expected.remove_fields:
+                kept = redact(
+                    CODEC.decode(values[i], origin=Origin.unknown()), SCHEMA, expected.remove_fields
+                )
+                assert hints[i].value == CODEC.encode(kept)
+            else:
+                assert hints[i].value is None
 
 
 def _screen_one_subject(
@@ -275,34 +294,38 @@ def test_the_lane_compiles_entries_ahead_for_the_subjects_of_a_batch() -> None:
     decisions = [p.lane.decisions[c - 1].age_band for c in screened.codes if c]
     assert decisions == [AgeBand.ADULT, AgeBand.CHILD, AgeBand.ADULT]
     assert [r.topic for r in screened.outputs].count("ward.audit") == 1, "kid-1's record"
-    # a subject with an event waiting in the Python path is not compiled ahead
+    # a subject with an event waiting in the Python path is compiled ahead too, but its
+    # events are hinted: they wait behind that one
     q = processor(Clock())
     assert q.lane is not None and q.submit(record(1, "kid-2")) is None  # waits
     kid = CODEC.encode({"user_id": "kid-2", "page": None, "ts": T0})
     q.state.caught_up_at = NOW + 60
-    assert q.lane.screen([kid], [None], [0], [2], NOW) is None and len(q.lane) == 0
+    behind = q.lane.screen([kid], [None], [0], [2], NOW)
+    assert behind is not None and list(behind.codes) == [0] and len(q.lane) == 1
+    assert behind.hints[0].waits and behind.hints[0].decision.action is Action.PASS
 
 
-def test_a_child_with_an_event_waiting_has_no_entry_until_it_is_decided() -> None:
+def test_a_childs_events_keep_their_order_behind_one_that_waits() -> None:
     """The Python path keeps a subject's events behind one that waits for current state;
-    the lane must not pass a later one meanwhile."""
+    the lane must not pass a later one meanwhile: it hints it, to wait too."""
     clock = Clock()
     p = processor(clock)
     assert p.lane is not None
     p.state.caught_up_at = NOW + 60  # current: kid-1's event passes, and kid-1 is learnt
     assert p.submit(record(1, "kid-1")) is not None and len(p.lane) == 1
     early = record(3, "kid-1", at=T0 - timedelta(hours=1))  # past the hold by its time
-    assert p.lane.screen([early.value], [None], [0], [3], NOW) is not None
+    assert list(p.lane.screen([early.value], [None], [0], [3], NOW).codes) == [1]  # type: ignore[union-attr]
     p.state.caught_up_at = NOW - 60  # stale: an event of now is not past the hold, an
     recent = record(2, "kid-1")  # hour-old one is (SPEC "State and time")
-    assert p.lane.screen([recent.value], [None], [0], [2], NOW) is None
-    assert p.lane.screen([early.value], [None], [0], [3], NOW) is not None
-    assert p.submit(recent) is None  # so the Python path holds it
-    assert p.lane.screen([early.value], [None], [0], [3], NOW) is None, "behind the waiting one"
+    screened = p.lane.screen([recent.value], [None], [0], [2], NOW)
+    assert screened is not None and list(screened.codes) == [0] and screened.hints[0].waits
+    assert p.submit(recent, screened.hints[0]) is None  # kept, undecoded
+    behind = p.lane.screen([early.value], [None], [0], [3], NOW)
+    assert behind is not None and list(behind.codes) == [0], "behind the waiting one"
+    assert p.submit(early, behind.hints[0]) is None
     p.state.caught_up_at = clock.now = NOW + 60
-    [waited] = p.poll()
-    assert waited.destination == "sink" and len(p.lane) == 0, "not learnt while it waited"
-    assert p.submit(early) is not None and len(p.lane) == 1, "learnt again once nothing waits"
+    assert sunk(p.poll()) == [2, 3] and len(p.lane) == 1, "in order; the entry stays"
+    assert list(p.lane.screen([early.value], [None], [0], [3], NOW).codes) == [1]  # type: ignore[union-attr]
 
 
 def test_a_stop_marker_empties_the_lane() -> None:

@@ -1,0 +1,172 @@
+"""Children's events that wait for the consent-consistent hold, kept by the lane's hint.
+
+A consented child's event that is not past the hold yet is hinted: the processor keeps it
+undecoded with the lane's decision and, once past the hold, sends it with that decision
+(the original bytes, or a shaped entry's redaction) unless the subject's state or the
+policy changed meanwhile; then it decodes and decides it afresh (SPEC, "State and
+time": decide with the newest state known at decision time).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from tests.unit.enforce.test_processor_order import (
+    CODEC,
+    LATENESS,
+    MAX_HOLD,
+    NOW,
+    SCHEMA,
+    Clock,
+    processor,
+    record,
+    sunk,
+)
+from tests.unit.policy.test_policy_support import T0, grant, withdraw
+
+from wardstream.domain.decision import EventFacts
+from wardstream.enforce.enforcer import Enforcer
+from wardstream.enforce.lane import Hint
+from wardstream.enforce.metrics import Metrics
+from wardstream.enforce.processor import PipelineProcessor
+from wardstream.enforce.records import H_DECISION, InRecord, Outcome
+from wardstream.policy.decide import decide
+from wardstream.policy.ledger import ConsentLedger
+from wardstream.serde import AvroCodec, Origin, redact
+
+
+def _hinted(p: PipelineProcessor, rec: InRecord) -> Hint:
+    """``rec`` screened by the lane (entries compiled ahead from the state): its hint."""
+    assert p.lane is not None and rec.value is not None
+    screened = p.lane.screen([rec.value], [None], [rec.partition], [rec.offset], NOW)
+    assert screened is not None and list(screened.codes) == [0]
+    return screened.hints[0]
+
+
+def _no_decoding(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*_: Any, **__: Any) -> Any:
+        raise AssertionError("a standing hint is sent without decoding its event")
+
+    monkeypatch.setattr(AvroCodec, "decode", refuse)
+
+
+def _released(p: PipelineProcessor, clock: Clock) -> list[Outcome]:
+    p.state.caught_up_at = clock.now = NOW + LATENESS
+    return p.poll()
+
+
+def test_a_waiting_childs_event_is_sent_with_its_hint_without_decoding(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = Clock()
+    p = processor(clock)  # the state was read a minute ago: kid-1's event must wait
+    rec = record(1, "kid-1")
+    hint = _hinted(p, rec)
+    assert hint.waits and p.lane is not None and p.lane.table.waiting() == 1
+    _no_decoding(monkeypatch)
+    assert p.submit(rec, hint) is None and len(p.waiting) == 1
+    assert p.poll() == [], "not past the hold yet"
+    [outcome] = _released(p, clock)
+    assert outcome.destination == "sink"
+    [sent, audit] = outcome.outputs
+    assert sent.value == rec.value and dict(sent.headers)[H_DECISION] == b"PASS"
+    assert audit.topic == "ward.audit"
+    assert p.lane.table.waiting() == 0 and len(p.lane) == 1, "the entry stays; nothing waits"
+
+
+def test_a_waiting_redaction_sends_the_lanes_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = Clock()
+    p = processor(clock)
+    narrow = grant(categories=("identifier",), subject_id="kid-1")  # no behaviour: no page
+    p.state.consents["kid-1"] = ConsentLedger("kid-1", (narrow,))
+    rec = record(1, "kid-1")
+    hint = _hinted(p, rec)
+    assert hint.decision.remove_fields == {"page"} and hint.value is not None
+    _no_decoding(monkeypatch)
+    assert p.submit(rec, hint) is None
+    [outcome] = _released(p, clock)
+    monkeypatch.undo()
+    kept = redact(CODEC.decode(rec.value or b"", origin=Origin.unknown()), SCHEMA, {"page"})
+    assert outcome.destination == "sink" and outcome.outputs[0].value == CODEC.encode(kept)
+
+
+def test_a_withdrawal_while_the_event_waits_blocks_it() -> None:
+    """The SPEC's test: a withdrawal that lands after the event, effective before its
+    time, blocks it, though the lane hinted a pass."""
+    clock = Clock()
+    p = processor(clock)
+    rec = record(1, "kid-1")
+    hint = _hinted(p, rec)
+    assert hint.decision.action.value == "PASS" and p.submit(rec, hint) is None
+    p.state.put_consent(withdraw("c1", at=T0 - timedelta(seconds=1), subject_id="kid-1"))
+    [outcome] = _released(p, clock)
+    assert outcome.destination != "sink"
+    expected = _decide(p, rec)
+    assert outcome.reason == expected.reason.value
+
+
+def test_a_stop_marker_while_the_event_waits_decides_it_afresh() -> None:
+    clock = Clock()
+    p = processor(clock)
+    rec = record(1, "kid-1")
+    assert p.submit(rec, _hinted(p, rec)) is None
+    p.policy = replace(p.policy, service_stopped=True)
+    [outcome] = _released(p, clock)
+    assert outcome.destination != "sink" and outcome.reason == _decide(p, rec).reason.value
+
+
+def test_another_subjects_change_leaves_the_hint_standing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = Clock()
+    p = processor(clock)
+    rec = record(1, "kid-1")
+    assert p.submit(rec, _hinted(p, rec)) is None
+    p.state.put_consent(withdraw("c1", at=T0 - timedelta(seconds=1), subject_id="kid-2"))
+    _no_decoding(monkeypatch)
+    assert sunk(_released(p, clock)) == [1]
+
+
+def test_a_hinted_event_that_waits_too_long_is_quarantined_as_state_not_current() -> None:
+    clock = Clock()
+    p = processor(clock)
+    rec = record(1, "kid-1")
+    assert p.submit(rec, _hinted(p, rec)) is None
+    clock.now = NOW + MAX_HOLD  # the state never caught up
+    [outcome] = p.poll()
+    assert outcome.destination == "quarantine" and outcome.reason == "STATE_NOT_CURRENT"
+    assert p.lane is not None and p.lane.table.waiting() == 0
+
+
+def test_a_revoked_partitions_hinted_events_go_and_the_subject_no_longer_waits() -> None:
+    clock = Clock()
+    p = processor(clock)
+    rec = record(1, "kid-1")
+    assert p.submit(rec, _hinted(p, rec)) is None
+    Enforcer([p], p.state, p.auditor, p.book, Metrics()).forget([("app.taps", 0)])
+    assert _released(p, clock) == []
+    assert p.lane is not None and p.lane.table.waiting() == 0
+
+
+def test_a_later_ready_event_waits_behind_a_hinted_one() -> None:
+    clock = Clock()
+    p = processor(clock)
+    first = record(1, "kid-1")
+    assert p.submit(first, _hinted(p, first)) is None
+    old = record(2, "kid-1", at=T0 - timedelta(hours=1))  # past the hold by its own time
+    later = _hinted(p, old)
+    assert later.waits, "behind the first"
+    assert p.submit(old, later) is None
+    assert sunk(_released(p, clock)) == [1, 2]
+
+
+def _decide(p: PipelineProcessor, rec: InRecord) -> Any:
+    """What ``decide`` says of ``rec`` with the processor's state and policy now."""
+    facts = EventFacts("kid-1", T0, frozenset({"user_id", "page", "ts"}))
+    state = p.state
+    return decide(
+        facts, state.subjects.get("kid-1"), state.consents.get("kid-1"), p.pipeline, p.policy
+    )
