@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import replace
 
 from wardstream.crypto import (
     KeyUnavailable,
@@ -87,7 +86,7 @@ def open_record(data_key: bytes, quarantine_id: str, rec: InRecord) -> InRecord:
         return None if data is None else open_sealed(data_key, _aad(quarantine_id, part), data)
 
     headers = tuple((k, o(_header_part(i, k), v)) for i, (k, v) in enumerate(rec.headers))
-    return replace(rec, key=o("key", rec.key), value=o("value", rec.value), headers=headers)
+    return rec._replace(key=o("key", rec.key), value=o("value", rec.value), headers=headers)
 
 
 class KeyRing:

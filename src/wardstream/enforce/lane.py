@@ -55,6 +55,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import NamedTuple
 
 from wardstream.domain.decision import Decision
 from wardstream.enforce.hooks import Routed, RouteObserver
@@ -84,14 +85,14 @@ class Screened:
     hints: dict[int, Hint] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
-class Hint:
+class Hint(NamedTuple):
     """A record the lane hands to ``submit`` undecoded: who and when, and the decision
-    ``decide`` gives it (compiled from the same state). An aside entry's is carried out
-    at once unless one of the subject's events waits; one that ``waits`` is kept until
-    past the hold and then sent with ``decision`` if the table's ``still(stamp, subject)``
-    (else decided afresh). ``value``: what to send instead of the record's value (a
-    shaped entry's fields removed)."""
+    ``decide`` gives it (compiled from the same state), which ``Lane.decision`` gives
+    while the hint stands: neither the subject's state nor the policy changed since
+    (else the record is decided afresh). An aside entry's is carried out at once unless
+    one of the subject's events waits; one that ``waits`` is kept until past the hold.
+    ``value``: what to send instead of the record's value (a shaped entry's fields
+    removed)."""
 
     envelope: Envelope
     decision: Decision
@@ -188,6 +189,10 @@ class Lane(Entries):
             if waits:
                 marked.add(sid)  # the native table marked it waiting
         return hints
+
+    def decision(self, hint: Hint) -> Decision | None:
+        """``hint``'s decision while it stands (``still``), else None."""
+        return hint.decision if self.still(hint.stamp, hint.envelope.subject_id) else None
 
     def _routed(
         self, observer: RouteObserver, span: tuple[str, int, int], code: int, arrival: float

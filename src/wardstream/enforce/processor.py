@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from wardstream.domain.decision import Decision, EventFacts
 from wardstream.domain.enums import Action, AgeBand, AuditAction
@@ -37,6 +37,7 @@ from wardstream.enforce.records import (
 )
 from wardstream.enforce.releases import Releases
 from wardstream.enforce.schema_wait import SchemaWait
+from wardstream.enforce.sent import Sent, sends
 from wardstream.enforce.sink import SinkWriter
 from wardstream.enforce.sink_fields import field_sealer
 from wardstream.enforce.state import StateStore
@@ -64,14 +65,16 @@ class Timing:
     quarantine_window: timedelta = timedelta(days=7)
 
 
-@dataclass(slots=True)
-class _Waiting:
+class _Waiting(NamedTuple):
+    """An event waiting: decoded (``value``), or a hint's."""
+
     record: InRecord
     value: dict[str, Any] | None  # None: not decoded (a hint's)
     envelope: Envelope
     ready_at: float
     give_up_at: float
-    hint: Hint | None = None
+    hint: Hint | None
+    held: tuple[int, str]  # (partition, subject): its later events there wait behind it
 
 
 class PipelineProcessor:
@@ -132,7 +135,9 @@ class PipelineProcessor:
             if hint.waits or (rec.partition, env.subject_id) in self._held:
                 self._wait(rec, None, env, hint)
                 return None
-            return self._route(rec, None, env, hint.decision, learn=False)
+            decision = self._hinted(hint)
+            if decision is not None:
+                return self._route(rec, None, env, decision, learn=False)
         try:
             return self._submit(rec)
         except RegistryError as exc:  # cannot decode now: wait, never decide blind
@@ -167,8 +172,9 @@ class PipelineProcessor:
     ) -> None:
         ready_at = min(env.event_time.timestamp(), rec.arrival) + self.timing.state_lateness
         give_up_at = rec.arrival + self.timing.max_hold
-        self.waiting.append(_Waiting(rec, value, env, ready_at, give_up_at, hint))
-        self._held.add((rec.partition, env.subject_id))  # its later events wait behind it
+        held = (rec.partition, env.subject_id)
+        self.waiting.append(_Waiting(rec, value, env, ready_at, give_up_at, hint, held))
+        self._held.add(held)
         self._held_subjects.add(env.subject_id)
         if self.lane is not None:
             self.lane.wait(env.subject_id)  # nor do they pass in the lane
@@ -179,31 +185,38 @@ class PipelineProcessor:
         now, caught_up = self.wall(), self.state.caught_up_at
         still = []
         behind: set[tuple[int, str]] = set()  # an earlier event of theirs still waits
+        sent = Sent(self.sink)
         for w in self.waiting:
-            held = (w.record.partition, w.envelope.subject_id)
-            ready = caught_up >= w.ready_at and held not in behind
-            if ready and self._decided(w, done):
+            ready = caught_up >= w.ready_at and w.held not in behind
+            if ready and self._decided(w, done, sent):
                 continue
             if now >= w.give_up_at:
                 done.append(self._stale(w))  # never reaches the sink: order is not at stake
             else:
                 still.append(w)
-                behind.add(held)
+                behind.add(w.held)
+        if sent.events:
+            sent.account(self.auditor, self.observers)
         self.waiting, self._held = still, behind
         self._held_subjects = {subject for _, subject in behind}
         if self.lane is not None:
             self.lane.settle(self._held_subjects)
         return done
 
-    def _decided(self, w: _Waiting, done: list[Outcome]) -> bool:
-        """Decide ``w`` into ``done`` (a hint that still stands as it said); False (it
-        keeps waiting) when the registry cannot register the sink's schema for a
-        re-encoded event just now."""
-        rec, env, hint, lane = w.record, w.envelope, w.hint, self.lane
+    def _decided(self, w: _Waiting, done: list[Outcome], sent: Sent) -> bool:
+        """Decide ``w`` into ``done`` (a hint that still stands as it said: into the sink
+        through ``sent``); False (it keeps waiting) when the registry cannot register the
+        sink's schema for a re-encoded event just now."""
+        rec, env, hint = w.record, w.envelope, w.hint
         try:
-            if hint is not None and lane is not None and lane.still(hint.stamp, env.subject_id):
-                done.append(self._route(rec, None, env, hint.decision, learn=False, cut=hint.value))
-                return True
+            decision = None if hint is None else self._hinted(hint)
+            if decision is not None and hint is not None:
+                if sends(decision, hint):
+                    done.append(sent.send(rec, hint, decision))
+                    return True
+                if decision.action is not Action.REDACT:  # a quarantine or a drop
+                    done.append(self._route(rec, None, env, decision, learn=False))
+                    return True
             origin = Origin(rec.topic, rec.partition, rec.offset)
             value = w.value if w.value is not None else self._decode(rec, origin)
             done.append(self._decide_and_route(rec, value, env))
@@ -213,6 +226,10 @@ class PipelineProcessor:
             self.schema_wait.problem = exc.message
             return False
         return True
+
+    def _hinted(self, hint: Hint) -> Decision | None:
+        """The lane's decision for a hinted event while it stands."""
+        return None if self.lane is None else self.lane.decision(hint)
 
     def _decode(self, rec: InRecord, origin: Origin) -> dict[str, Any]:
         if rec.value is None:
@@ -258,11 +275,10 @@ class PipelineProcessor:
         decision: Decision,
         *,
         learn: bool = True,
-        cut: bytes | None = None,
     ) -> Outcome:
         """``learn``: the lane may compile the subject's entry from this decision (not
-        for a decision the lane gave); ``cut``: a redaction's bytes, made by the lane."""
-        outcome = self._routed(rec, value, env, decision, learn, cut)
+        for a decision the lane gave)."""
+        outcome = self._routed(rec, value, env, decision, learn)
         if self.observers:
             routed = Routed(
                 self.pipeline.name,
@@ -283,13 +299,11 @@ class PipelineProcessor:
         env: Envelope,
         decision: Decision,
         learn: bool,
-        cut: bytes | None,
     ) -> Outcome:
         chain, sink, sid = f"{self.pipeline.name}/{rec.partition}", self.sink, env.subject_id
         if decision.action is Action.REDACT:
             try:
-                kept = sink.redacted(value, decision, sid) if cut is None else cut
-                out = sink.record(rec, decision, kept)
+                out = sink.record(rec, decision, sink.redacted(value, decision, sid))
             except RedactionImpossible:
                 decision = redaction_impossible(decision, self.policy)
             else:

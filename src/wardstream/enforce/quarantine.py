@@ -95,7 +95,7 @@ def open_meta(data_key: bytes, entry: Entry) -> Entry:
     return replace(
         entry,
         subject_id=str(meta["subject_id"]),
-        record=replace(entry.record, timestamp_ms=ts),
+        record=entry.record._replace(timestamp_ms=ts),
         event_time=None if et is None else _time(et),
     )
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from wardstream.serde.errors import MissingEventTime, MissingSubject
 from wardstream.serde.paths import get_path
@@ -23,8 +23,7 @@ TIME_FROM_TIMESTAMP = "timestamp"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-@dataclass(frozen=True, slots=True)
-class Envelope:
+class Envelope(NamedTuple):
     """Who an event is about and when it happened."""
 
     subject_id: str

@@ -29,13 +29,14 @@ from tests.unit.policy.test_policy_support import T0, grant, withdraw
 
 from wardstream.domain.decision import EventFacts
 from wardstream.enforce.enforcer import Enforcer
+from wardstream.enforce.hooks import Routed
 from wardstream.enforce.lane import Hint
 from wardstream.enforce.metrics import Metrics
 from wardstream.enforce.processor import PipelineProcessor
-from wardstream.enforce.records import H_DECISION, InRecord, Outcome
+from wardstream.enforce.records import H_DECISION, InRecord, Outcome, OutRecord
 from wardstream.policy.decide import decide
 from wardstream.policy.ledger import ConsentLedger
-from wardstream.serde import AvroCodec, Origin, redact
+from wardstream.serde import AvroCodec, Origin, record_schema, redact
 
 
 def _hinted(p: PipelineProcessor, rec: InRecord) -> Hint:
@@ -84,7 +85,8 @@ def test_a_waiting_redaction_sends_the_lanes_bytes(monkeypatch: pytest.MonkeyPat
     p.state.consents["kid-1"] = ConsentLedger("kid-1", (narrow,))
     rec = record(1, "kid-1")
     hint = _hinted(p, rec)
-    assert hint.decision.remove_fields == {"page"} and hint.value is not None
+    decision = p.lane.decision(hint)  # type: ignore[union-attr]
+    assert decision is not None and decision.remove_fields == {"page"} and hint.value is not None
     _no_decoding(monkeypatch)
     assert p.submit(rec, hint) is None
     [outcome] = _released(p, clock)
@@ -100,7 +102,9 @@ def test_a_withdrawal_while_the_event_waits_blocks_it() -> None:
     p = processor(clock)
     rec = record(1, "kid-1")
     hint = _hinted(p, rec)
-    assert hint.decision.action.value == "PASS" and p.submit(rec, hint) is None
+    decision = p.lane.decision(hint)  # type: ignore[union-attr]
+    assert decision is not None and decision.action.value == "PASS"
+    assert p.submit(rec, hint) is None
     p.state.put_consent(withdraw("c1", at=T0 - timedelta(seconds=1), subject_id="kid-1"))
     [outcome] = _released(p, clock)
     assert outcome.destination != "sink"
@@ -170,3 +174,62 @@ def _decide(p: PipelineProcessor, rec: InRecord) -> Any:
     return decide(
         facts, state.subjects.get("kid-1"), state.consents.get("kid-1"), p.pipeline, p.policy
     )
+
+
+class Observed:
+    """A route observer that keeps what it is told."""
+
+    def __init__(self) -> None:
+        self.told: list[Routed] = []
+
+    def routed_events(self) -> set[tuple[str, Any, str, str | None]]:
+        return {
+            (r.subject_id, r.event_time, r.destination, r.decision.consent_id) for r in self.told
+        }
+
+    def routed(self, event: Routed) -> list[OutRecord]:
+        self.told.append(event)
+        return []
+
+    def adults_passed(self, pipeline: str, spans: Any, wall: float) -> None: ...
+
+
+def test_events_sent_on_hints_are_audited_as_the_python_path_audits_them() -> None:
+    """Events of two children on two partitions, released in one poll: each outcome holds
+    its sink record and its audit record, which reads as the Python path's would (same
+    chain order, action, rule, reason, subject and event refs, consent); the observers
+    hear of each subject's first and last event."""
+    times = [T0, T0 - timedelta(seconds=1), T0 + timedelta(seconds=1)]
+    recs = [
+        record(offset, sid, at=at, partition=part)
+        for offset, (sid, part, at) in enumerate(
+            [(s, p, t) for s in ("kid-1", "kid-2") for p in (0, 1) for t in times]
+        )
+    ]
+
+    def run(hinted: bool) -> tuple[list[Outcome], Observed]:
+        clock, observed = Clock(), Observed()
+        p = processor(clock)
+        p.observers.append(observed)
+        for rec in recs:
+            assert p.submit(rec, _hinted(p, rec) if hinted else None) is None
+        return _released(p, clock), observed
+
+    (fast, seen_fast), (slow, seen_slow) = run(True), run(False)
+    assert [o.record.offset for o in fast] == [o.record.offset for o in slow]
+    for a, b in zip(fast, slow, strict=True):
+        assert [r.topic for r in a.outputs] == ["app.taps.lawful", "ward.audit"]
+        assert a.outputs[0] == b.outputs[0]
+        assert _audited(a.outputs[1].value) == _audited(b.outputs[1].value)
+    assert seen_fast.routed_events() <= seen_slow.routed_events()
+    ends = {
+        (r.subject_id, t, r.destination, r.decision.consent_id)
+        for r in seen_slow.told
+        for t in (min(times), max(times))
+    }
+    assert seen_fast.routed_events() == ends
+
+
+def _audited(value: bytes | None) -> dict[str, Any]:
+    datum = AvroCodec(record_schema("AuditRecord")).decode(value or b"", origin=Origin.unknown())
+    return {k: v for k, v in datum.items() if k not in ("audit_id", "at", "prev_hash", "hash")}

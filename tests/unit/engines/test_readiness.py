@@ -91,17 +91,21 @@ def test_the_collector_pauses_for_the_first_read_and_its_freed_memory_is_given_b
     given: list[bool] = []
     monkeypatch.setattr(memory, "give_back", lambda: given.append(gc.isenabled()))
     feed, _, clock = feed_with(3, then_ready=True)
+    thresholds = gc.get_threshold()
     try:
+        gc.set_threshold(700, 10, 10)  # Python's default
         feed.start = lambda: memory.first_read_begins()  # type: ignore[method-assign]
         feed.start()
         assert not gc.isenabled()
         assert feed.wait_ready(5.0, lambda: False, feed._beat, clock)  # type: ignore[attr-defined]
         assert given == [True] and gc.isenabled()
+        assert gc.get_threshold() == (700, 10, memory.FULL_COLLECTION_EVERY), "full ones rare"
         feed._queue.put(2.0)  # a later round of catching up
         feed.apply_pending()
         assert given == [True] and feed.state.caught_up_at == 2.0
     finally:
         gc.enable()
+        gc.set_threshold(*thresholds)
 
 
 def test_the_first_read_is_expected_at_once_and_unused_room_given_back_when_caught_up() -> None:

@@ -1,0 +1,79 @@
+"""Waiting children's events that the lane's hints send to the sink, accounted together.
+
+``PipelineProcessor.poll`` releases a hinted event past the hold whose hint still stands
+(``enforce.lane``) with the hint's decision: a pass sends the original bytes, a shaped
+entry's redaction the bytes the lane made. Its sink record is made at once, in the
+poll's order; its audit record, and the pass log and seen marks (the observers keep a
+subject's first and last event of each decision), once for all such events of the poll,
+as the lane does for a batch: one sealing call per chain.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from wardstream.domain.decision import Decision
+from wardstream.domain.enums import Action
+from wardstream.enforce.auditor import Auditor
+from wardstream.enforce.hooks import Routed, RouteObserver
+from wardstream.enforce.lane import Hint
+from wardstream.enforce.records import SINK, InRecord, Outcome
+from wardstream.enforce.sink import SinkWriter
+
+
+def sends(decision: Decision, hint: Hint) -> bool:
+    """Whether ``hint``'s event goes to the sink on ``decision`` with bytes at hand (no
+    re-encoding)."""
+    action = decision.action
+    return action is Action.PASS or (action is Action.REDACT and hint.value is not None)
+
+
+@dataclass
+class Sent:
+    """The events of one poll sent on their hints, to account for at its end."""
+
+    sink: SinkWriter
+    events: list[tuple[Outcome, Hint, Decision]] = field(default_factory=list)
+
+    def send(self, rec: InRecord, hint: Hint, decision: Decision) -> Outcome:
+        """The outcome of ``rec`` sent on ``hint``'s ``decision`` (``sends``); its audit
+        record comes with ``account``."""
+        value = rec.value if hint.value is None else hint.value
+        outcome = Outcome(rec, SINK, self.sink.record(rec, decision, value), decision.reason.value)
+        self.events.append((outcome, hint, decision))
+        return outcome
+
+    def account(self, auditor: Auditor, observers: list[RouteObserver]) -> None:
+        """Each event's audit record, then the observers' records, into its outcome."""
+        name = self.sink.pipeline.name
+        by_chain: dict[int, list[tuple[Outcome, Hint, Decision]]] = {}
+        for event in self.events:
+            by_chain.setdefault(event[0].record.partition, []).append(event)
+        for partition, events in by_chain.items():
+            rows = [(h.envelope.subject_id, d, o.record.ref) for o, h, d in events]
+            audits = auditor.decisions(f"{name}/{partition}", name, rows)
+            for (outcome, _, _), audit in zip(events, audits, strict=True):
+                outcome.outputs.append(audit)
+        if observers:
+            self._observed(name, observers)
+
+    def _observed(self, name: str, observers: list[RouteObserver]) -> None:
+        spans: dict[tuple[str, Decision], tuple[Outcome, Hint, Hint]] = {}
+        for outcome, hint, decision in self.events:
+            key = (hint.envelope.subject_id, decision)
+            seen = spans.get(key)
+            if seen is None:
+                spans[key] = (outcome, hint, hint)
+                continue
+            first, last = seen[1], seen[2]
+            if hint.envelope.event_time < first.envelope.event_time:
+                first = hint
+            if hint.envelope.event_time > last.envelope.event_time:
+                last = hint
+            spans[key] = (outcome, first, last)  # the records go with the latest outcome
+        for (subject_id, decision), (outcome, first, last) in spans.items():
+            arrival = outcome.record.arrival
+            for hint in (first, last) if last is not first else (first,):
+                routed = Routed(name, subject_id, hint.envelope.event_time, SINK, decision, arrival)
+                for observer in observers:
+                    outcome.outputs.extend(observer.routed(routed))
