@@ -98,12 +98,19 @@ class Enforcer:
             metrics.decided_many(name, SINK, reason, arrival, now, n)
         return screened, lane
 
-    def tick(self, owns: Owns, *, flush: bool = False) -> Tick:
-        tick = Tick()
+    def release(self) -> list[Outcome]:
+        """Outcomes of waiting events that can now be decided or waited too long (also
+        part of ``tick``; an engine may call it more often: it costs what it releases)."""
+        outcomes: list[Outcome] = []
         for processor in self.by_source.values():
-            for outcome in processor.poll():
-                self.metrics.decided(processor.pipeline.name, outcome, self.wall())
-                tick.outcomes.append(outcome)
+            if processor.waiting or processor.schema_wait.queues:
+                for outcome in processor.poll():
+                    self.metrics.decided(processor.pipeline.name, outcome, self.wall())
+                    outcomes.append(outcome)
+        return outcomes
+
+    def tick(self, owns: Owns, *, flush: bool = False) -> Tick:
+        tick = Tick(self.release())
         if not self._revisited_all and self.state.caught_up_at > 0:
             # once, after the first catch-up: entries loaded after their state was applied
             self._revisited_all = True
@@ -158,8 +165,9 @@ class Enforcer:
         """Drop waiting events of revoked partitions: unacked, the new owner redoes them."""
         gone = set(revoked)
         for p in self.by_source.values():
-            p.waiting = [w for w in p.waiting if (w.record.topic, w.record.partition) not in gone]
-            p.schema_wait.forget(part for topic, part in gone if topic == p.pipeline.source)
+            parts = [part for topic, part in gone if topic == p.pipeline.source]
+            p.forget(parts)
+            p.schema_wait.forget(parts)
 
 
 def _bind(owns: Owns, topic: str) -> Callable[[int], bool]:

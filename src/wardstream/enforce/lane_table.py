@@ -14,6 +14,7 @@ the policy changed since it was made (``still``).
 
 from __future__ import annotations
 
+from collections.abc import Container
 from datetime import datetime, timedelta
 from itertools import count
 from typing import Protocol
@@ -219,10 +220,10 @@ class Entries:
             self.table.wait(subject_id)
             self.marked.add(subject_id)
 
-    def settle(self, waiting: set[str]) -> None:
+    def settle(self, waiting: Container[str]) -> None:
         """``waiting``: the subjects that still have an event waiting; the others'
         events may pass again."""
-        gone = self.marked - waiting
+        gone = {subject_id for subject_id in self.marked if subject_id not in waiting}
         if gone:
             self.table.unwait(list(gone))
             self.marked -= gone

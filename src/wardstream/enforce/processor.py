@@ -7,13 +7,17 @@ up at a wall-clock moment at or after ``min(event time, arrival) +
 state_lateness`` (SPEC, "State and time"); ``poll`` hands back the events that
 became decidable, and quarantines with STATE_NOT_CURRENT those that waited
 ``max_hold``; a subject's later event waits behind its earlier one of the partition.
+Waiting events leave in their order of arrival: one not past the hold keeps those behind
+it waiting too, so a ``poll`` costs what it releases, not what waits (an event whose time
+is earlier than one before it may wait up to ``state_lateness`` longer than it had to).
 ``releases`` re-decide quarantined events on state changes and close expired ones.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
@@ -97,9 +101,9 @@ class PipelineProcessor:
         self.timing, self.wall = timing, wall
         self.locator = EventLocator(pipeline.subject, pipeline.event_time)
         self._present = presence_probe(pipeline.fields)
-        self.waiting: list[_Waiting] = []
-        self._held: set[tuple[int, str]] = set()  # (partition, subject) with an event waiting
-        self._held_subjects: set[str] = set()  # their subjects
+        self.waiting: deque[_Waiting] = deque()  # in arrival order
+        self._held: dict[tuple[int, str], int] = {}  # (partition, subject) -> events waiting
+        self._held_subjects: dict[str, int] = {}  # subject -> its entries in _held
         self.dead_letters = DeadLetters(deadletter_topic, auditor, book.ring)
         self.sink = SinkWriter(pipeline, codec, schema, field_sealer(pipeline, book.ring))
         # told of every routed event (the lifecycle's pass log and seen marks)
@@ -174,34 +178,68 @@ class PipelineProcessor:
         give_up_at = rec.arrival + self.timing.max_hold
         held = (rec.partition, env.subject_id)
         self.waiting.append(_Waiting(rec, value, env, ready_at, give_up_at, hint, held))
-        self._held.add(held)
-        self._held_subjects.add(env.subject_id)
+        n = self._held.get(held, 0)
+        self._held[held] = n + 1
+        if not n:
+            self._held_subjects[env.subject_id] = self._held_subjects.get(env.subject_id, 0) + 1
         if self.lane is not None:
             self.lane.wait(env.subject_id)  # nor do they pass in the lane
 
     def poll(self) -> list[Outcome]:
         """Outcomes of waiting events that can now be decided or waited too long."""
         done = self.schema_wait.drain(self._submit) if self.schema_wait.queues else []
-        now, caught_up = self.wall(), self.state.caught_up_at
-        still = []
-        behind: set[tuple[int, str]] = set()  # an earlier event of theirs still waits
-        sent = Sent(self.sink)
-        for w in self.waiting:
-            ready = caught_up >= w.ready_at and w.held not in behind
-            if ready and self._decided(w, done, sent):
-                continue
-            if now >= w.give_up_at:
+        now, caught_up, waiting = self.wall(), self.state.caught_up_at, self.waiting
+        kept: list[_Waiting] = []  # ready, but the registry cannot take it just now
+        behind: set[tuple[int, str]] = set()  # their partition and subject
+        sent, left = Sent(self.sink), False
+        while waiting:
+            w = waiting[0]
+            if caught_up >= w.ready_at and w.held not in behind:
+                if not self._decided(w, done, sent):
+                    kept.append(waiting.popleft())
+                    behind.add(w.held)
+                    continue
+            elif now >= w.give_up_at:
                 done.append(self._stale(w))  # never reaches the sink: order is not at stake
+            elif w.held in behind:
+                kept.append(waiting.popleft())
+                continue
             else:
-                still.append(w)
-                behind.add(w.held)
+                break  # not past the hold: those behind it wait too
+            waiting.popleft()
+            left = self._unhold(w.held) or left
+        waiting.extendleft(reversed(kept))
         if sent.events:
             sent.account(self.auditor, self.observers)
-        self.waiting, self._held = still, behind
-        self._held_subjects = {subject for _, subject in behind}
-        if self.lane is not None:
-            self.lane.settle(self._held_subjects)
+        if left and self.lane is not None:
+            self.lane.settle(self._held_subjects.keys())
         return done
+
+    def _unhold(self, held: tuple[int, str]) -> bool:
+        """One event of ``held`` no longer waits: whether its subject's last one."""
+        n = self._held[held] - 1
+        if n:
+            self._held[held] = n
+            return False
+        del self._held[held]
+        subject = held[1]
+        if self._held_subjects[subject] > 1:
+            self._held_subjects[subject] -= 1
+            return False
+        del self._held_subjects[subject]
+        return True
+
+    def forget(self, partitions: Iterable[int]) -> None:
+        """Drop the waiting events of revoked ``partitions`` (unacknowledged: their new
+        owner reads them again)."""
+        gone = set(partitions)
+        kept = deque(w for w in self.waiting if w.record.partition not in gone)
+        self.waiting = deque()
+        self._held, self._held_subjects = {}, {}
+        for w in kept:
+            self._wait(w.record, w.value, w.envelope, w.hint)
+        if self.lane is not None:
+            self.lane.settle(self._held_subjects.keys())
 
     def _decided(self, w: _Waiting, done: list[Outcome], sent: Sent) -> bool:
         """Decide ``w`` into ``done`` (a hint that still stands as it said: into the sink

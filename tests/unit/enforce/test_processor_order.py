@@ -141,3 +141,16 @@ def test_an_adults_event_is_never_held_even_behind_the_same_subjects_waiting_one
     assert sunk([p.submit(record(2, "newcomer"))]) == [2]
     p.state.caught_up_at = NOW + LATENESS
     assert sunk(list(p.poll())) == [1]  # an adult's now too
+
+
+def test_waiting_events_leave_in_arrival_order() -> None:
+    """A poll stops at the first event not past the hold: one behind it whose own time is
+    earlier waits with it (at most state_lateness longer than it had to)."""
+    clock = Clock()
+    p = processor(clock)
+    assert p.submit(record(1, "kid-1", at=T0)) is None
+    assert p.submit(record(2, "kid-2", at=T0 - timedelta(seconds=1))) is None
+    p.state.caught_up_at = NOW - 1 + LATENESS  # past the hold for offset 2's time only
+    assert sunk(list(p.poll())) == []
+    p.state.caught_up_at = NOW + LATENESS
+    assert sunk(list(p.poll())) == [1, 2] and not p.waiting

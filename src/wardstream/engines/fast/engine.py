@@ -4,7 +4,8 @@ Glue only, like the Faust engine: source records become ``InRecord``, the
 ``Enforcer`` decides, every ``OutRecord`` is produced as is. The loop takes a
 batch (wait for the first record, then whatever is already fetched), hands it to
 ``batch.Batches`` (the lane for the whole batch, ``submit`` for the rest),
-ticks the enforcer every ``tick_interval_s`` and commits every
+releases held events that may leave after every batch, ticks the enforcer every
+``tick_interval_s`` and commits every
 ``commit_interval_s``. Held events (waiting for current state) are not
 decided, so a partition's committed offset stops at its lowest held event;
 the commit's metadata names the events after it that are decided, so a
@@ -24,6 +25,7 @@ from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 
 from wardstream.enforce.auditor import chains_of
 from wardstream.enforce.enforcer import Enforcer
+from wardstream.enforce.records import Outcome
 from wardstream.engines.fast.batch import Batches, EngineStopped
 from wardstream.engines.fast.delivery import Delivery
 from wardstream.engines.fast.state_feed import StateFeed, StateReaderFailed
@@ -103,7 +105,9 @@ class FastEngine:
                 self._turn()
                 caught_up = self._step()
                 now = self.clock()
-                if now >= next_tick:
+                if now < next_tick:
+                    self._decided(self.enforcer.release())  # as soon as they may leave
+                else:
                     self._tick()
                     next_tick = now + self.fast.tick_interval_s
                     if self.snapshots is not None and self.snapshots.due():
@@ -161,13 +165,17 @@ class FastEngine:
         for key in self.registry_waiting:
             if key in self.progress:
                 self._pause(key)  # resumed by a commit once its events are decoded
-        for outcome in tick.outcomes:
+        self._decided(tick.outcomes)
+        self.batches.send(tick.outputs)
+
+    def _decided(self, outcomes: list[Outcome]) -> None:
+        """Send held events' outcomes; their offsets may be committed after them."""
+        for outcome in outcomes:
             self.batches.send(outcome.outputs)
             r = outcome.record
             prog = self.progress.get((r.topic, r.partition))
             if prog is not None:
                 prog.held.discard(r.offset)
-        self.batches.send(tick.outputs)
 
     def _note_lag(self) -> None:
         """Records behind each source's log end, from the watermarks librdkafka already
