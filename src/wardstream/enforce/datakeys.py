@@ -39,6 +39,8 @@ from wardstream.enforce.records import InRecord, OutRecord
 
 KEY_DESTROYED = "KEY_DESTROYED"
 SINK_KEY_LABEL = "sink-key/v1"
+MAX_UNWRAPPED = 100_000
+"""Subjects' quarantine keys a ring keeps unwrapped (past it, it starts afresh)."""
 """HKDF label of the sink key derived from the master key (when none is configured)."""
 
 __all__ = [
@@ -117,6 +119,11 @@ class KeyRing:
         if self.store.refs is None:
             self.store.refs = refs
         self._by_id = {k.key_id: k for k in (master, *self.retired, self.sink, *self.retired_sinks)}
+        # subject ref -> its key for quarantines, unwrapped (an AES unwrap and a sort were
+        # a tenth of a quarantine); dropped whenever the ref's keys change, so a destroyed
+        # key is never held here after the store read its tombstone
+        self._unwrapped: dict[str, tuple[str, bytes]] = {}
+        self.store.watchers.append(self._unwrapped_changed)
 
     def __repr__(self) -> str:
         return f"KeyRing(topic={self.topic!r}, {self.store!r})"
@@ -157,11 +164,26 @@ class KeyRing:
     ) -> tuple[str, bytes] | None:
         """The subject's oldest key of ``wrapper``'s family that unwraps (current wrapper
         first), or None. A key that does not unwrap is never chosen."""
-        family = self.family(wrapper or self.master)
+        ref = self.ref(subject_id)
+        kept = wrapper is None or wrapper is self.master
+        found = self._unwrapped.get(ref) if kept else None
+        if found is None:
+            found = self._existing(ref, wrapper or self.master)
+            if kept and found is not None:
+                self._keep(ref, found)
+        return found
+
+    def _keep(self, ref: str, found: tuple[str, bytes]) -> None:
+        if len(self._unwrapped) >= MAX_UNWRAPPED:
+            self._unwrapped.clear()
+        self._unwrapped[ref] = found
+
+    def _existing(self, ref: str, wrapper: MasterKey) -> tuple[str, bytes] | None:
+        family = self.family(wrapper)
         ids = {k.key_id for k in family} | ({LEGACY} if family[0] is self.master else set())
         candidates = [
             (s.wrapped_by != family[0].key_id, kid, s)
-            for kid, s in self.store.of(self.ref(subject_id))
+            for kid, s in self.store.of(ref)
             if s.wrapped_by in ids
         ]
         for _, key_id, stored in sorted(candidates, key=lambda c: (c[0], c[1])):
@@ -170,6 +192,9 @@ class KeyRing:
             except KeyUnavailable:
                 continue
         return None
+
+    def _unwrapped_changed(self, ref: str) -> None:
+        self._unwrapped.pop(ref, None)
 
     # -- sealing --------------------------------------------------------------------
     def data_key(
@@ -194,6 +219,8 @@ class KeyRing:
             gone.deletion_id if gone is not None else None,
         )
         self.store.put(key_id, stored)
+        if wrapper is self.master:  # the subject's only key of the family: existing's choice
+            self._keep(ref, (key_id, data_key))
         return (
             key_id,
             data_key,

@@ -158,6 +158,9 @@ class KeyStore:
     """Record keys of live keys whose tombstone was just read: their segments must roll
     (``lifecycle.shredding.Shredder.roll`` takes them). A tombstone of a key already
     destroyed (a roll, a repeat) is not added, so rolls do not beget rolls."""
+    watchers: list[Callable[[str], None]] = field(default_factory=list)
+    """Told the subject ref whenever its keys change (a key written, destroyed, or a
+    deletion noted): what ``KeyRing`` keeps unwrapped goes with it."""
 
     def __repr__(self) -> str:
         return f"KeyStore({len(self.keys)} keys)"
@@ -179,6 +182,7 @@ class KeyStore:
             self.put(*parsed)
 
     def put(self, key_id: str, stored: StoredKey) -> None:
+        self._changed(stored.owner)
         self.keys[key_id] = stored
         self.by_owner.setdefault(stored.owner, set()).add(key_id)
         gone = self.deleted.get(stored.owner)
@@ -192,6 +196,7 @@ class KeyStore:
     def forget(self, key_id: str) -> None:
         stored = self.keys.pop(key_id, None)
         if stored is not None:
+            self._changed(stored.owner)
             ids = self.by_owner.get(stored.owner, set())
             ids.discard(key_id)
             if not ids:
@@ -199,12 +204,17 @@ class KeyStore:
         self.late.pop(key_id, None)
         self.destroyed.add(key_id)
 
+    def _changed(self, owner: str) -> None:
+        for watcher in self.watchers:
+            watcher(owner)
+
     def of(self, owner: str) -> list[tuple[str, StoredKey]]:
         """The live keys of a subject ref, by key id."""
         return [(kid, self.keys[kid]) for kid in sorted(self.by_owner.get(owner, ()))]
 
     def note_deleted(self, owner: str, deletion_id: str, until_ms: int) -> None:
         """A shredding deletion of ``owner``: its keys created until ``until_ms`` must go."""
+        self._changed(owner)
         self.deleted[owner] = Deleted(deletion_id, until_ms)
         for key_id, stored in self.of(owner):
             if (stored.created_ms or 0) <= until_ms and stored.after != deletion_id:

@@ -240,6 +240,31 @@ def test_a_tombstone_read_from_the_topic_destroys_the_key_on_every_worker() -> N
     assert fresh.key_id != entry.key_id and book.open(fresh).record == _record()
 
 
+def test_a_subjects_key_is_unwrapped_once_and_not_kept_past_its_tombstone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    book, ring = _book()
+    unwrapped: list[str] = []
+    unwrap = ring.unwrap
+    monkeypatch.setattr(ring, "unwrap", lambda kid, s: unwrapped.append(kid) or unwrap(kid, s))
+    book.hold(_entry(_record()), rule="r", now=NOW)  # a new key: nothing to unwrap
+    [entry] = book.entries()
+    ring.store.put("k-other", replace(ring.store.keys[entry.key_id], owner="ref-other"))
+    ring.store.forget("k-other")  # another subject's keys change: this one's stays kept
+    for n in range(2, 5):
+        book.hold(_entry(_record(), f"q-{n}"), rule="r", now=NOW)
+    assert len(book.entries()) == 4 and unwrapped == [], "the key the ring made is kept"
+    ring._unwrapped.clear()  # as after a restart: the key is read from the store
+    book.hold(_entry(_record(), "q-5"), rule="r", now=NOW)
+    book.hold(_entry(_record(), "q-6"), rule="r", now=NOW)
+    assert unwrapped == [entry.key_id], "unwrapped once"
+    ring.store.apply(entry_key(entry), None)  # its tombstone
+    assert ring.existing("kid-1") is None, "a destroyed key is never handed out again"
+    book.hold(_entry(_record(), "q-7"), rule="r", now=NOW)
+    fresh = next(e for e in book.entries() if e.quarantine_id == "q-7")
+    assert fresh.key_id != entry.key_id
+
+
 # -- fail closed ------------------------------------------------------------------------
 def test_no_master_key_means_no_worker(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("MASTER_KEY", "MASTER_KEY_FILE", "ENCRYPT_QUARANTINE"):
