@@ -35,7 +35,7 @@ BatchSealer = Callable[..., tuple[list[bytes], str]]
 """Consecutive records of a chain sealed at once (the native core's ``seal_audits``):
 ``(at_ms, worker, pipeline, chain, seq, prev_hash, rows)``, see :meth:`ChainWriter.write_many`."""
 
-Row = tuple[str, str | None, str | None, str | None, str | None, str | None, list[str]]
+Row = tuple[str, str | None, str | None, str | None, str | None, str | None, Sequence[str]]
 """A record of :meth:`ChainWriter.write_many`: ``(action, rule, reason, subject_ref,
 event_ref, consent_id, fields_redacted)``."""
 

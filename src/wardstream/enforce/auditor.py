@@ -39,6 +39,10 @@ from wardstream.serde import AvroCodec, Origin, record_schema
 CONTROL = "_control"
 """The pipeline name of lifecycle and state records."""
 CONTROL_CHAIN = "_control/0"
+MAX_COMMONS = 100_000
+"""Decisions whose audit fields an auditor keeps made (a consented child's names its
+consent: about one per child); past it, it starts afresh."""
+Common = tuple[str, str | None, str, str | None, tuple[str, ...]]
 Clock = Callable[[], datetime]
 
 
@@ -92,6 +96,7 @@ class Auditor:
         self._checkpoints = CheckpointClock(checkpoint_interval, clock)
         self._signed: dict[str, int] = {}  # chain -> seq vouched for up to (signed or taken over)
         self._unsigned: dict[str, Head] = {}  # heads of handed-over chains not yet signed
+        self._commons: dict[int, tuple[Decision, Common]] = {}  # see _common
 
     # -- start-up -------------------------------------------------------------------
     def resume(self, records: Iterable[AuditRecord]) -> None:
@@ -179,19 +184,12 @@ class Auditor:
         """The audit records of several events of ``chain`` (``(subject id, decision,
         event ref)`` each, in order), written at one moment and sealed at once."""
         rows: list[Row] = []
-        seen: dict[int, tuple[str, str | None, str, str | None, list[str]]] = {}
-        ref = self.pseudonymizer.ref
+        ref, commons = self.pseudonymizer.ref, self._commons
         for subject_id, decision, event_ref in items:
-            common = seen.get(id(decision))
+            kept = commons.get(id(decision)) if action is None else None
+            common = kept[1] if kept is not None and kept[0] is decision else None
             if common is None:
-                done = action or decision.audit_action or AuditAction.DROPPED
-                common = seen[id(decision)] = (
-                    str(done),
-                    decision.rule,
-                    decision.reason.value,
-                    self.consent_ref(decision.consent_id),
-                    sorted(decision.remove_fields),
-                )
+                common = self._common(decision, action)
             name, rule, reason, consent, removed = common
             rows.append((name, rule, reason, ref(subject_id), event_ref, consent, removed))
         writer = self._writer(chain)
@@ -200,6 +198,22 @@ class Auditor:
         )
         key = chain.encode()
         return [OutRecord(self.topic, key, value) for value in written]
+
+    def _common(self, decision: Decision, action: AuditAction | None) -> Common:
+        """What every audit record of ``decision`` holds (kept per decision object)."""
+        done = action or decision.audit_action or AuditAction.DROPPED
+        common = (
+            str(done),
+            decision.rule,
+            decision.reason.value,
+            self.consent_ref(decision.consent_id),
+            tuple(sorted(decision.remove_fields)),
+        )
+        if action is None:
+            if len(self._commons) >= MAX_COMMONS:
+                self._commons.clear()
+            self._commons[id(decision)] = (decision, common)  # kept alive: its id stays its
+        return common
 
     def consent_ref(self, consent_id: str | None) -> str | None:
         """Consent ids are the operator's and may embed a subject id: pseudonymise them too."""

@@ -218,6 +218,6 @@ class Lane(Entries):
 
     def headers(self, code: int, original: Headers | None) -> list[tuple[str, bytes | None]]:
         """The sink record's headers for a record of ``code`` (``original``: the
-        source record's)."""
+        source record's); one list per code when there are none (do not change it)."""
         ward = self.ward[code - 1]
-        return list(forwarded_headers(original, ward) if original else ward)
+        return list(forwarded_headers(original, tuple(ward))) if original else ward

@@ -25,7 +25,6 @@ from wardstream.domain.pipeline import Pipeline
 from wardstream.domain.subject import SubjectProfile
 from wardstream.enforce.auditor import Auditor
 from wardstream.enforce.hooks import RouteObserver
-from wardstream.enforce.records import Headers
 from wardstream.enforce.schema_wait import SchemaWait
 from wardstream.enforce.sink import ward_headers
 from wardstream.enforce.state import StateStore
@@ -92,7 +91,7 @@ class Entries:
         self.table = _native.LaneTable()
         self.policy = processor.policy
         self.decisions: list[Decision] = []  # code - 1 -> the decision
-        self.ward: list[Headers] = []  # code - 1 -> its ward-* headers
+        self.ward: list[list[tuple[str, bytes | None]]] = []  # code - 1 -> its ward-* headers
         self._codes: dict[Decision, int] = {}
         # children with no interval (passing, or blocked): not asked again until their
         # state changes
@@ -195,7 +194,7 @@ class Entries:
             if len(self.decisions) >= MAX_CODES:
                 self._clear()
             self.decisions.append(decision)
-            self.ward.append(ward_headers(decision))
+            self.ward.append(list(ward_headers(decision)))
             code = self._codes[decision] = len(self.decisions)
         return code
 
