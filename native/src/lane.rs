@@ -163,8 +163,8 @@ pub struct Hinted {
 /// span index): a child's event has its own audit record; and the value to send instead
 /// of the original for each passed record a shape removed fields from (index, bytes);
 /// the hinted records; and the first event (subject, event time) of each subject
-/// without an entry, so that the Python side may compile entries before the batch is
-/// screened again.
+/// without an entry, so that the Python side may compile entries, and the index of
+/// every record of such subjects, which it then screens again (`only`).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Screen {
     pub codes: Vec<u32>,
@@ -174,11 +174,15 @@ pub struct Screen {
     pub redacted: Vec<(usize, Vec<u8>)>,
     pub hinted: Vec<Hinted>,
     pub unknown: Vec<(String, i64)>,
+    pub unplaced: Vec<usize>,
 }
 
 /// Screen a batch. `values[i]` is None for a record without a value; `partitions`
 /// and `timestamps` (epoch ms) are per record; `cutoff` says which events are past
-/// the hold (see `ready`). The subjects of hinted records that wait are marked waiting.
+/// the hold (see `ready`); `only`: the indices to screen, in order (the others get
+/// code 0 and nothing else: records of subjects without an entry in an earlier screen
+/// of the batch, whose entries were compiled since; a subject's outcome depends on its
+/// own records only). The subjects of hinted records that wait are marked waiting.
 pub fn screen(
     locator: &Locator,
     table: &mut Table,
@@ -186,17 +190,27 @@ pub fn screen(
     timestamps: &[Option<i64>],
     partitions: &[i32],
     cutoff: i64,
+    only: Option<&[usize]>,
 ) -> Screen {
     let mut out = Screen {
-        codes: Vec::with_capacity(values.len()),
+        codes: vec![0; values.len()],
         ..Screen::default()
+    };
+    let all: Vec<usize>;
+    let indices = match only {
+        Some(indices) => indices,
+        None => {
+            all = (0..values.len()).collect();
+            &all
+        }
     };
     let mut counts: HashMap<(i32, u32), u32> = HashMap::new();
     let mut seen: HashMap<String, usize> = HashMap::new();
     // held subjects whose events of this batch wait, in the Python path or hinted
     let mut behind: HashSet<String> = HashSet::new();
     let mut unknown: HashSet<String> = HashSet::new();
-    for (i, value) in values.iter().enumerate() {
+    for &i in indices {
+        let value = &values[i];
         let number;
         let found = value.and_then(|bytes| locator.locate(bytes, timestamps[i]).ok());
         let (subject, micros) = match found {
@@ -216,11 +230,13 @@ pub fn screen(
             table.get(subject) // one lookup per record
         };
         let Some(e) = entry else {
-            if !subject.is_empty() && !unknown.contains(subject) {
-                unknown.insert(subject.to_owned());
-                out.unknown.push((subject.to_owned(), micros));
+            if !subject.is_empty() {
+                if !unknown.contains(subject) {
+                    unknown.insert(subject.to_owned());
+                    out.unknown.push((subject.to_owned(), micros));
+                }
+                out.unplaced.push(i);
             }
-            out.codes.push(0);
             continue;
         };
         let mut code = e.code_at(micros, true);
@@ -233,7 +249,6 @@ pub fn screen(
             if e.held {
                 behind.insert(subject.to_owned());
             }
-            out.codes.push(0);
             continue;
         }
         if e.held {
@@ -250,11 +265,10 @@ pub fn screen(
                     waits,
                     value: redacted,
                 });
-                out.codes.push(0);
                 continue;
             }
         }
-        out.codes.push(code);
+        out.codes[i] = code;
         if let Some(redacted) = redacted {
             out.redacted.push((i, redacted));
         }
@@ -380,18 +394,36 @@ mod tests {
             click("kid", 2), // ready, but behind the waiting one
         ];
         let refs: Vec<Option<&[u8]>> = values.iter().map(|v| Some(&v[..])).collect();
-        let s = screen(&locator, &mut table, &refs, &[None; 4], &[0; 4], 5_000);
+        let s = screen(
+            &locator, &mut table, &refs, &[None; 4], &[0; 4], 5_000, None,
+        );
         assert_eq!(s.codes, vec![2, 0, 1, 0]);
         assert_eq!(s.held, vec![(0, 0)]);
         let waiting = vec![hint(1, 2, "kid", 9, true), hint(3, 2, "kid", 2, true)];
         assert_eq!(s.hinted, waiting);
         assert!(table.waits("kid") && !table.waits("adult"));
         // the next batch: everything ready, but the subject still waits
-        let all = screen(&locator, &mut table, &refs, &[None; 4], &[0; 4], i64::MAX);
+        let all = screen(
+            &locator,
+            &mut table,
+            &refs,
+            &[None; 4],
+            &[0; 4],
+            i64::MAX,
+            None,
+        );
         assert_eq!(all.codes, vec![0, 0, 1, 0]);
         assert_eq!(all.hinted.len(), 3);
         assert!(table.unwait("kid"));
-        let all = screen(&locator, &mut table, &refs, &[None; 4], &[0; 4], i64::MAX);
+        let all = screen(
+            &locator,
+            &mut table,
+            &refs,
+            &[None; 4],
+            &[0; 4],
+            i64::MAX,
+            None,
+        );
         assert_eq!(all.codes, vec![2, 2, 1, 2]);
         assert_eq!(all.held, vec![(0, 0), (1, 0), (3, 0)]);
         assert!(all.hinted.is_empty());
@@ -419,7 +451,15 @@ mod tests {
         table.set("kid", kid);
         let values = [click("kid", 1), click("kid", 3)]; // before the entry, then in it
         let refs: Vec<Option<&[u8]>> = values.iter().map(|v| Some(&v[..])).collect();
-        let s = screen(&locator, &mut table, &refs, &[None; 2], &[0; 2], i64::MAX);
+        let s = screen(
+            &locator,
+            &mut table,
+            &refs,
+            &[None; 2],
+            &[0; 2],
+            i64::MAX,
+            None,
+        );
         assert_eq!(s.codes, vec![0, 0]);
         assert_eq!(s.hinted, vec![hint(1, 2, "kid", 3, true)]);
     }
@@ -443,7 +483,7 @@ mod tests {
         refs.push(None);
         let ts = vec![None; refs.len()];
         let parts = [0, 0, 1, 1, 1, 0, 0];
-        let s = screen(&locator, &mut table, &refs, &ts, &parts, i64::MIN);
+        let s = screen(&locator, &mut table, &refs, &ts, &parts, i64::MIN, None);
         assert_eq!(s.codes, vec![1, 0, 0, 2, 1, 0, 0]);
         assert_eq!(s.counts, vec![(0, 1, 1), (1, 1, 1), (1, 2, 1)]);
         let spans: Vec<_> = s
@@ -479,12 +519,28 @@ mod tests {
         let bare = [click("kid", 1), vec![0]].concat();
         let with_geo = [click("kid", 2), vec![2, 2, b'R']].concat();
         let refs = [Some(&bare[..]), Some(&with_geo[..])];
-        let s = screen(&locator, &mut table, &refs, &[None; 2], &[0; 2], i64::MAX);
+        let s = screen(
+            &locator,
+            &mut table,
+            &refs,
+            &[None; 2],
+            &[0; 2],
+            i64::MAX,
+            None,
+        );
         assert_eq!(s.codes, vec![5, 6]);
         assert_eq!(s.redacted, vec![(1, [click("kid", 2), vec![0]].concat())]);
         assert_eq!(s.held, vec![(0, 0), (1, 0)]);
         assert_eq!(s.counts, vec![(0, 5, 1), (0, 6, 1)]);
-        let early = screen(&locator, &mut table, &refs, &[None; 2], &[0; 2], i64::MIN);
+        let early = screen(
+            &locator,
+            &mut table,
+            &refs,
+            &[None; 2],
+            &[0; 2],
+            i64::MIN,
+            None,
+        );
         let cut = Some([click("kid", 2), vec![0]].concat());
         let waiting = [
             hint(0, 5, "kid", 1, true),
@@ -517,7 +573,9 @@ mod tests {
         table.set("kid", blocked);
         let values = [click("kid", 1), click("kid", 9), click("kid", 2)];
         let refs: Vec<Option<&[u8]>> = values.iter().map(|v| Some(&v[..])).collect();
-        let s = screen(&locator, &mut table, &refs, &[None; 3], &[0; 3], 5_000);
+        let s = screen(
+            &locator, &mut table, &refs, &[None; 3], &[0; 3], 5_000, None,
+        );
         assert_eq!(s.codes, vec![0, 0, 0]);
         // ready: carried out at once; past the interval: the Python path, and the
         // subject's next event waits behind it
@@ -538,10 +596,66 @@ mod tests {
             &[None; 3],
             &[0; 3],
             i64::MAX,
+            None,
         );
         assert_eq!(s.codes, vec![0, 0, 0]);
         assert!(s.spans.is_empty() && s.counts.is_empty());
         let unknown = vec![("adult".to_string(), 3_000), ("kid".to_string(), 2_000)];
         assert_eq!(s.unknown, unknown);
+        assert_eq!(s.unplaced, vec![0, 1, 2]);
+    }
+
+    #[test]
+    fn screening_the_records_of_new_entries_again_gives_what_a_whole_screen_gives() {
+        let locator = Locator::new(SCHEMA, Some("user_id"), Some("ts"), true).unwrap();
+        let values = [
+            click("adult", 3),
+            click("kid", 2),
+            click("new", 4),
+            click("kid", 9),
+            click("new", 1),
+        ];
+        let refs: Vec<Option<&[u8]>> = values.iter().map(|v| Some(&v[..])).collect();
+        let kid = Entry {
+            from: 0,
+            until: i64::MAX,
+            code: 2,
+            held: true,
+            shape: 0,
+            aside: false,
+        };
+        let mut table = Table::default();
+        table.set("adult", adult(0, 1));
+        table.set("kid", kid);
+        let first = screen(
+            &locator, &mut table, &refs, &[None; 5], &[0; 5], 5_000, None,
+        );
+        assert_eq!(first.unplaced, vec![2, 4]);
+        table.set("new", adult(0, 3)); // compiled meanwhile
+        let again = screen(
+            &locator,
+            &mut table,
+            &refs,
+            &[None; 5],
+            &[0; 5],
+            5_000,
+            Some(&first.unplaced),
+        );
+        let mut whole_table = table.clone();
+        whole_table.unwait("kid");
+        let whole = screen(
+            &locator,
+            &mut whole_table,
+            &refs,
+            &[None; 5],
+            &[0; 5],
+            5_000,
+            None,
+        );
+        let merged: Vec<u32> = (0..5).map(|i| first.codes[i] | again.codes[i]).collect();
+        assert_eq!(merged, whole.codes);
+        assert_eq!(again.codes, vec![0, 0, 3, 0, 3]);
+        assert_eq!(again.counts, vec![(0, 3, 2)]);
+        assert!(again.hinted.is_empty() && again.unplaced.is_empty());
     }
 }

@@ -103,8 +103,11 @@ impl AvroLocator {
     /// `(index, span index)` per passed event of a held (child's) entry, and `(index,
     /// bytes)`, the value to send, per event a shaped entry removed fields from, and
     /// `(index, code, subject, micros, waits, value)` per hinted event (code 0 in `codes`),
-    /// and `(subject, micros)` of the first event of each subject without an entry.
-    /// `cutoff`: held entries' events at or before it are past the hold.
+    /// and `(subject, micros)` of the first event of each subject without an entry, and
+    /// the index of each record of such subjects. `cutoff`: held entries' events at or
+    /// before it are past the hold; `only`: the indices to screen (see `lane::screen`).
+    #[pyo3(signature = (values, timestamps, partitions, lane, cutoff, only = None))]
+    #[allow(clippy::too_many_arguments)]
     fn screen<'py>(
         &self,
         py: Python<'py>,
@@ -113,6 +116,7 @@ impl AvroLocator {
         partitions: Vec<i32>,
         mut lane: PyRefMut<'py, LaneTable>,
         cutoff: i64,
+        only: Option<Vec<usize>>,
     ) -> PyResult<Bound<'py, PyTuple>> {
         if timestamps.len() != values.len() || partitions.len() != values.len() {
             return Err(PyValueError::new_err((
@@ -125,8 +129,18 @@ impl AvroLocator {
             .map(|v| v.as_ref().map(|b| b.as_bytes()))
             .collect();
         let (inner, table) = (&self.inner, &mut lane.table);
+        if only
+            .as_ref()
+            .is_some_and(|o| o.iter().any(|&i| i >= values.len()))
+        {
+            return Err(PyValueError::new_err((
+                "length",
+                "an index past the values",
+            )));
+        }
+        let only = only.as_deref();
         let found =
-            py.detach(|| lane::screen(inner, table, &data, &timestamps, &partitions, cutoff));
+            py.detach(|| lane::screen(inner, table, &data, &timestamps, &partitions, cutoff, only));
         let codes: Vec<u8> = found.codes.iter().flat_map(|c| c.to_ne_bytes()).collect();
         let spans = PyList::empty(py);
         for span in &found.spans {
@@ -152,6 +166,7 @@ impl AvroLocator {
                 redacted.into_any(),
                 hinted.into_any(),
                 found.unknown.into_pyobject(py)?.into_any(),
+                found.unplaced.into_pyobject(py)?.into_any(),
             ],
         )
     }

@@ -29,6 +29,7 @@ class AvroLocator:
         partitions: list[int],
         lane: LaneTable,
         cutoff: int,
+        only: list[int] | None = None,
     ) -> Screen:
         """(codes per value as native-endian u32s, (partition, code, n) counts,
         (subject, first, last) spans,
@@ -36,7 +37,9 @@ class AvroLocator:
         of each passed event a shaped entry removed fields from, (index, code, subject,
         micros, waits, value to send or None) of each hinted event (an aside entry's, or
         a held entry's that waits), code 0 in codes; (subject, micros) of the first
-        event of each subject without an entry); held entries' events
+        event of each subject without an entry, the index of every record of such
+        subjects); ``only``: screen these indices alone (the others: code 0 and nothing
+        else); held entries' events
         pass only at or before ``cutoff`` (epoch microseconds) and when their subject
         does not wait (the subjects of hinted events that wait are marked waiting)."""
 
@@ -48,6 +51,7 @@ Screen = tuple[
     list[tuple[int, bytes]],
     list[tuple[int, int, str, int, bool, bytes | None]],
     list[tuple[str, int]],
+    list[int],
 ]
 
 class LaneTable:

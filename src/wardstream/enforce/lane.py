@@ -57,6 +57,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import NamedTuple
 
+import wardstream._native as _native
 from wardstream.domain.decision import Decision
 from wardstream.enforce.hooks import Routed, RouteObserver
 from wardstream.enforce.lane_table import I64_MAX, I64_MIN, Entries, Host
@@ -145,9 +146,12 @@ class Lane(Entries):
             return None  # partitions wait behind the registry
         cutoff = self._cutoff(arrival)
         found = self.locator.screen(values, timestamps, partitions, self.table, cutoff)
-        if found[6] and self._ahead(found[6]):  # screened again with the entries compiled
-            found = self.locator.screen(values, timestamps, partitions, self.table, cutoff)
-        raw, counts, spans, held, redacted, hinted, _ = found
+        if found[6] and self._ahead(found[6]):  # their records screened with the entries
+            again = self.locator.screen(
+                values, timestamps, partitions, self.table, cutoff, found[7]
+            )
+            found = _merged(found, again)
+        raw, counts, spans, held, redacted, hinted, _, _ = found
         codes = memoryview(raw).cast("I")
         hints = self._hints(hinted) if hinted else {}
         if not counts:
@@ -221,3 +225,28 @@ class Lane(Entries):
         source record's); one list per code when there are none (do not change it)."""
         ward = self.ward[code - 1]
         return list(forwarded_headers(original, tuple(ward))) if original else ward
+
+
+def _merged(first: _native.Screen, again: _native.Screen) -> _native.Screen:
+    """A batch's screen with its unplaced records screened again (``only``): what one
+    screen with those entries would give (a subject's outcome rests on its own records;
+    these had none in ``first``)."""
+    raw = bytearray(first[0])
+    codes, later = memoryview(raw).cast("I"), memoryview(again[0]).cast("I")
+    for i in first[7]:
+        codes[i] = later[i]
+    counts: dict[tuple[int, int], int] = {}
+    for partition, code, n in (*first[1], *again[1]):
+        counts[(partition, code)] = counts.get((partition, code), 0) + n
+    shift = len(first[2])
+    held = sorted([*first[3], *((i, at + shift) for i, at in again[3])])
+    return (
+        bytes(raw),
+        sorted((p, c, n) for (p, c), n in counts.items()),
+        first[2] + again[2],
+        held,
+        first[4] + again[4],
+        first[5] + again[5],
+        again[6],
+        again[7],
+    )

@@ -121,11 +121,13 @@ class NativeLocator:
         partitions: Sequence[int],
         lane: _native.LaneTable,
         cutoff: int,
+        only: list[int] | None = None,
     ) -> _native.Screen:
         """Validate and locate a batch and evaluate ``lane`` on it: ``(codes, counts,
-        spans, held, redacted, aside, unknown)``, see ``wardstream.enforce.lane``."""
+        spans, held, redacted, hinted, unknown, unplaced)``, see
+        ``wardstream.enforce.lane``; ``only``: screen these indices alone."""
         values, stamps = list(values), list(timestamps)
-        return self._native.screen(values, stamps, list(partitions), lane, cutoff)
+        return self._native.screen(values, stamps, list(partitions), lane, cutoff, only)
 
     def shape(
         self, lane: _native.LaneTable, probes: list[str], codes: list[int], cuts: list[list[str]]

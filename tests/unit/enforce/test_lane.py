@@ -51,7 +51,8 @@ from wardstream.kafka.librdkafka import FastEngineSettings
 from wardstream.policy.context import PolicyContext
 from wardstream.policy.decide import decide
 from wardstream.policy.ledger import ConsentLedger
-from wardstream.serde import AvroCodec, AvroSchema, Codec, Origin
+from wardstream.serde import AvroCodec, AvroSchema, Codec, Origin, record_schema
+from wardstream.serde.lazy import EPOCH
 from wardstream.serde.redact import redact
 
 JURISDICTIONS = [None, "CN", "US", "GB", "DE", "FR", "SI"]
@@ -509,3 +510,46 @@ def test_the_faust_engine_hands_a_blocked_childs_event_to_submit_with_its_hint()
     assert again is not None and again.destination == "quarantine"
     assert again.reason == first.reason
     assert [o.topic for o in again.outputs] == [o.topic for o in first.outputs]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["adult-1", "adult-2", "kid-1", "kid-2", "nobody"]), min_size=1, max_size=12
+    ),
+    st.lists(st.sampled_from([-7200, -1, 0, 1]), min_size=12, max_size=12),
+    st.booleans(),
+)
+def test_records_screened_again_after_entries_are_compiled_match_one_screen(
+    subjects: list[str], seconds: list[int], current: bool
+) -> None:
+    """The screen compiles entries for a batch's subjects without one and screens only
+    their records again: the same codes, counts, hints and audit records as one screen
+    of the batch with every entry compiled before it."""
+
+    def screened(ahead: bool) -> Any:
+        p = processor(Clock())
+        p.state.caught_up_at = NOW + 60 if current else NOW - 60
+        assert p.lane is not None
+        p.state.put_subject("adult-2", subject(born(40), subject_id="adult-2"))
+        p.submit(record(0, "adult-1"))  # one entry learnt the usual way
+        values = [
+            CODEC.encode({"user_id": sid, "page": None, "ts": T0 + timedelta(seconds=s)})
+            for sid, s in zip(subjects, seconds, strict=False)
+        ]
+        if ahead:
+            p.lane._ahead([(sid, (T0 - EPOCH) // timedelta(microseconds=1)) for sid in subjects])
+        n = len(values)
+        found = p.lane.screen(values, [None] * n, [i % 2 for i in range(n)], list(range(n)), NOW)
+        if found is None:
+            return None
+        hints = {i: (h.waits, h.decision) for i, h in found.hints.items()}
+        audited = [_audit_fields(r.value) for r in found.outputs if r.topic == "ward.audit"]
+        return list(found.codes), found.by_reason, hints, found.redacted, audited
+
+    assert screened(False) == screened(True)
+
+
+def _audit_fields(value: bytes | None) -> tuple[Any, ...]:
+    datum = AvroCodec(record_schema("AuditRecord")).decode(value or b"", origin=Origin.unknown())
+    return tuple(datum[k] for k in ("chain", "seq", "action", "subject_ref", "event_ref"))
