@@ -6,21 +6,18 @@ once. A child's or unknown-age event waits until the state reader was caught
 up at a wall-clock moment at or after ``min(event time, arrival) +
 state_lateness`` (SPEC, "State and time"); ``poll`` hands back the events that
 became decidable, and quarantines with STATE_NOT_CURRENT those that waited
-``max_hold``; a subject's later event waits behind its earlier one of the partition.
-Waiting events leave in their order of arrival: one not past the hold keeps those behind
-it waiting too, so a ``poll`` costs what it releases, not what waits (an event whose time
-is earlier than one before it may wait up to ``state_lateness`` longer than it had to).
-``releases`` re-decide quarantined events on state changes and close expired ones.
+``max_hold``; a subject's later event waits behind its earlier one of the partition
+(``enforce.waiting``). ``releases`` re-decide quarantined events on state changes and
+close expired ones.
 """
 
 from __future__ import annotations
 
 import time
-from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any
 
 from wardstream.domain.decision import Decision, EventFacts
 from wardstream.domain.enums import Action, AgeBand, AuditAction
@@ -45,6 +42,7 @@ from wardstream.enforce.sent import Sent, sends
 from wardstream.enforce.sink import SinkWriter
 from wardstream.enforce.sink_fields import field_sealer
 from wardstream.enforce.state import StateStore
+from wardstream.enforce.waiting import Queue, Waiting
 from wardstream.policy.age import age_band_at
 from wardstream.policy.context import PolicyContext
 from wardstream.policy.decide import decide, redaction_impossible, state_not_current
@@ -69,18 +67,6 @@ class Timing:
     quarantine_window: timedelta = timedelta(days=7)
 
 
-class _Waiting(NamedTuple):
-    """An event waiting: decoded (``value``), or a hint's."""
-
-    record: InRecord
-    value: dict[str, Any] | None  # None: not decoded (a hint's)
-    envelope: Envelope
-    ready_at: float
-    give_up_at: float
-    hint: Hint | None
-    held: tuple[int, str]  # (partition, subject): its later events there wait behind it
-
-
 class PipelineProcessor:
     def __init__(
         self,
@@ -101,9 +87,7 @@ class PipelineProcessor:
         self.timing, self.wall = timing, wall
         self.locator = EventLocator(pipeline.subject, pipeline.event_time)
         self._present = presence_probe(pipeline.fields)
-        self.waiting: deque[_Waiting] = deque()  # in arrival order
-        self._held: dict[tuple[int, str], int] = {}  # (partition, subject) -> events waiting
-        self._held_subjects: dict[str, int] = {}  # subject -> its entries in _held
+        self.waiting = Queue()
         self.dead_letters = DeadLetters(deadletter_topic, auditor, book.ring)
         self.sink = SinkWriter(pipeline, codec, schema, field_sealer(pipeline, book.ring))
         # told of every routed event (the lifecycle's pass log and seen marks)
@@ -136,7 +120,7 @@ class PipelineProcessor:
             return None
         if hint is not None:
             env = hint.envelope
-            if hint.waits or (rec.partition, env.subject_id) in self._held:
+            if hint.waits or self.waiting.holds((rec.partition, env.subject_id)):
                 self._wait(rec, None, env, hint)
                 return None
             decision = self._hinted(hint)
@@ -164,9 +148,8 @@ class PipelineProcessor:
                 value = self._decode(rec, origin)
         except DecodeError as exc:
             return self._dead_letter(rec, exc)
-        ready_at = min(env.event_time.timestamp(), rec.arrival) + self.timing.state_lateness
-        held = (rec.partition, env.subject_id) in self._held
-        if self.state.caught_up_at >= ready_at and not held:
+        held = self.waiting.holds((rec.partition, env.subject_id))
+        if self.state.caught_up_at >= self._ready_at(rec, env) and not held:
             return self._decide_and_route(rec, value, env)
         self._wait(rec, value, env)
         return None
@@ -174,74 +157,41 @@ class PipelineProcessor:
     def _wait(
         self, rec: InRecord, value: dict[str, Any] | None, env: Envelope, hint: Hint | None = None
     ) -> None:
-        ready_at = min(env.event_time.timestamp(), rec.arrival) + self.timing.state_lateness
         give_up_at = rec.arrival + self.timing.max_hold
         held = (rec.partition, env.subject_id)
-        self.waiting.append(_Waiting(rec, value, env, ready_at, give_up_at, hint, held))
-        n = self._held.get(held, 0)
-        self._held[held] = n + 1
-        if not n:
-            self._held_subjects[env.subject_id] = self._held_subjects.get(env.subject_id, 0) + 1
+        ready_at = self._ready_at(rec, env)
+        self.waiting.add(Waiting(rec, value, env, ready_at, give_up_at, hint, held))
         if self.lane is not None:
             self.lane.wait(env.subject_id)  # nor do they pass in the lane
+
+    def _ready_at(self, rec: InRecord, env: Envelope) -> float:
+        """When the state must have been caught up for ``rec`` to be decided (SPEC)."""
+        return min(env.event_time.timestamp(), rec.arrival) + self.timing.state_lateness
 
     def poll(self) -> list[Outcome]:
         """Outcomes of waiting events that can now be decided or waited too long."""
         done = self.schema_wait.drain(self._submit) if self.schema_wait.queues else []
-        now, caught_up, waiting = self.wall(), self.state.caught_up_at, self.waiting
-        kept: list[_Waiting] = []  # ready, but the registry cannot take it just now
-        behind: set[tuple[int, str]] = set()  # their partition and subject
-        sent, left = Sent(self.sink), False
-        while waiting:
-            w = waiting[0]
-            if caught_up >= w.ready_at and w.held not in behind:
-                if not self._decided(w, done, sent):
-                    kept.append(waiting.popleft())
-                    behind.add(w.held)
-                    continue
-            elif now >= w.give_up_at:
-                done.append(self._stale(w))  # never reaches the sink: order is not at stake
-            elif w.held in behind:
-                kept.append(waiting.popleft())
-                continue
-            else:
-                break  # not past the hold: those behind it wait too
-            waiting.popleft()
-            left = self._unhold(w.held) or left
-        waiting.extendleft(reversed(kept))
+        sent = Sent(self.sink)
+        left = self.waiting.release(
+            self.wall(),
+            self.state.caught_up_at,
+            lambda w: self._decided(w, done, sent),
+            lambda w: done.append(self._stale(w)),
+        )
         if sent.events:
             sent.account(self.auditor, self.observers)
         if left and self.lane is not None:
-            self.lane.settle(self._held_subjects.keys())
+            self.lane.settle(self.waiting.subjects)
         return done
-
-    def _unhold(self, held: tuple[int, str]) -> bool:
-        """One event of ``held`` no longer waits: whether its subject's last one."""
-        n = self._held[held] - 1
-        if n:
-            self._held[held] = n
-            return False
-        del self._held[held]
-        subject = held[1]
-        if self._held_subjects[subject] > 1:
-            self._held_subjects[subject] -= 1
-            return False
-        del self._held_subjects[subject]
-        return True
 
     def forget(self, partitions: Iterable[int]) -> None:
         """Drop the waiting events of revoked ``partitions`` (unacknowledged: their new
         owner reads them again)."""
-        gone = set(partitions)
-        kept = deque(w for w in self.waiting if w.record.partition not in gone)
-        self.waiting = deque()
-        self._held, self._held_subjects = {}, {}
-        for w in kept:
-            self._wait(w.record, w.value, w.envelope, w.hint)
+        self.waiting.forget(partitions)
         if self.lane is not None:
-            self.lane.settle(self._held_subjects.keys())
+            self.lane.settle(self.waiting.subjects)
 
-    def _decided(self, w: _Waiting, done: list[Outcome], sent: Sent) -> bool:
+    def _decided(self, w: Waiting, done: list[Outcome], sent: Sent) -> bool:
         """Decide ``w`` into ``done`` (a hint that still stands as it said: into the sink
         through ``sent``); False (it keeps waiting) when the registry cannot register the
         sink's schema for a re-encoded event just now."""
@@ -410,7 +360,7 @@ class PipelineProcessor:
         )
         return self.book.hold(entry, rule=decision.rule, now=now)
 
-    def _stale(self, w: _Waiting) -> Outcome:
+    def _stale(self, w: Waiting) -> Outcome:
         env, profile = w.envelope, self.state.subjects.get(w.envelope.subject_id)
         facts = EventFacts(env.subject_id, env.event_time)
         decision = state_not_current(facts, profile, self.pipeline, self.policy)
