@@ -219,14 +219,22 @@ def drive(enforcer: Enforcer, batch: list[InRecord]) -> int:
     if found:
         for i, value in found[0].redacted.items():
             values[i] = value
+    ready = []  # blocked children's: carried out together, after the batch's others
     for i, rec in enumerate(batch):
         code = codes[i]
         if code and lane is not None:
             sent.append((lane.sink, values[i], rec.key, lane.headers(code, None), stamps[i]))
             continue
-        outcome = enforcer.submit(rec, hints.get(i))
+        hint = hints.get(i)
+        if hint is not None and not hint.waits:
+            ready.append((rec, hint))
+            continue
+        outcome = enforcer.submit(rec, hint)
         if outcome is not None:
             sent.extend(outcome.outputs)
+    for carried in enforcer.carry_out(first.topic, ready) if ready else []:
+        if carried is not None:
+            sent.extend(carried.outputs)
     return len(sent)
 
 

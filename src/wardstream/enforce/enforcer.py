@@ -72,6 +72,20 @@ class Enforcer:
             self.metrics.decided(processor.pipeline.name, outcome, self.wall())
         return outcome
 
+    def carry_out(self, topic: str, items: list[tuple[InRecord, Hint]]) -> list[Outcome | None]:
+        """``submit`` for the records of a batch of ``topic`` the lane hinted ready
+        (``Hint.waits`` false), at once: their outcomes, in order (see
+        ``PipelineProcessor.carry_out``)."""
+        processor = self.by_source[topic]
+        name = processor.pipeline.name
+        self.metrics.received(name, len(items))
+        outcomes = processor.carry_out(items)
+        now = self.wall()
+        for outcome in outcomes:
+            if outcome is not None:
+                self.metrics.decided(name, outcome, now)
+        return outcomes
+
     def screen(
         self,
         topic: str,

@@ -25,6 +25,7 @@ from wardstream.domain.pipeline import Pipeline
 from wardstream.domain.subject import SubjectProfile
 from wardstream.enforce.auditor import Auditor
 from wardstream.enforce.deadletters import DeadLetters, NoValue
+from wardstream.enforce.hinted import Hinted, sends
 from wardstream.enforce.hooks import Routed, RouteObserver
 from wardstream.enforce.lane import Hint, Lane
 from wardstream.enforce.quarantine import Entry, QuarantineBook, quarantine_id
@@ -38,7 +39,6 @@ from wardstream.enforce.records import (
 )
 from wardstream.enforce.releases import Releases
 from wardstream.enforce.schema_wait import SchemaWait
-from wardstream.enforce.sent import Sent, sends
 from wardstream.enforce.sink import SinkWriter
 from wardstream.enforce.sink_fields import field_sealer
 from wardstream.enforce.state import StateStore
@@ -58,6 +58,8 @@ from wardstream.serde import (
     presence_probe,
 )
 from wardstream.serde.lazy import Envelope
+
+_BLOCKS = (Action.QUARANTINE, Action.DROP)
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,15 +173,15 @@ class PipelineProcessor:
     def poll(self) -> list[Outcome]:
         """Outcomes of waiting events that can now be decided or waited too long."""
         done = self.schema_wait.drain(self._submit) if self.schema_wait.queues else []
-        sent = Sent(self.sink)
+        hinted = Hinted(self.sink)
         left = self.waiting.release(
             self.wall(),
             self.state.caught_up_at,
-            lambda w: self._decided(w, done, sent),
+            lambda w: self._decided(w, done, hinted),
             lambda w: done.append(self._stale(w)),
         )
-        if sent.events:
-            sent.account(self.auditor, self.observers)
+        if hinted.events:
+            hinted.account(self.auditor, self.observers)
         if left and self.lane is not None:
             self.lane.settle(self.waiting.subjects)
         return done
@@ -191,19 +193,43 @@ class PipelineProcessor:
         if self.lane is not None:
             self.lane.settle(self.waiting.subjects)
 
-    def _decided(self, w: Waiting, done: list[Outcome], sent: Sent) -> bool:
-        """Decide ``w`` into ``done`` (a hint that still stands as it said: into the sink
-        through ``sent``); False (it keeps waiting) when the registry cannot register the
+    def carry_out(self, items: list[tuple[InRecord, Hint]]) -> list[Outcome | None]:
+        """``submit`` for a batch's records the lane hinted ready (blocked children's,
+        none waiting), their audit records sealed together: what ``submit`` gives each.
+        The lane hints every event of a subject with one waiting to wait, so these
+        precede any of their subjects' events that wait."""
+        hinted = Hinted(self.sink)
+        out: list[Outcome | None] = []
+        for rec, hint in items:
+            decision = self._hinted(hint)
+            if decision is not None and decision.action in _BLOCKS:
+                out.append(self._blocked(rec, hint, decision, hinted))
+            else:
+                out.append(self.submit(rec))
+        if hinted.events:
+            hinted.account(self.auditor, self.observers)
+        return out
+
+    def _blocked(self, rec: InRecord, hint: Hint, decision: Decision, hinted: Hinted) -> Outcome:
+        """A quarantine or a drop on ``hint``: its audit record comes with ``hinted``."""
+        if decision.action is Action.QUARANTINE:
+            held = self._quarantine(rec, hint.envelope, decision)
+            return hinted.add(Outcome(rec, QUARANTINE, held, decision.reason.value), hint, decision)
+        return hinted.add(Outcome(rec, DROPPED, [], decision.reason.value), hint, decision)
+
+    def _decided(self, w: Waiting, done: list[Outcome], hinted: Hinted) -> bool:
+        """Decide ``w`` into ``done`` (a hint that still stands as it said, accounted
+        with ``hinted``); False (it keeps waiting) when the registry cannot register the
         sink's schema for a re-encoded event just now."""
         rec, env, hint = w.record, w.envelope, w.hint
         try:
             decision = None if hint is None else self._hinted(hint)
             if decision is not None and hint is not None:
                 if sends(decision, hint):
-                    done.append(sent.send(rec, hint, decision))
+                    done.append(hinted.send(rec, hint, decision))
                     return True
-                if decision.action is not Action.REDACT:  # a quarantine or a drop
-                    done.append(self._route(rec, None, env, decision, learn=False))
+                if decision.action in _BLOCKS:
+                    done.append(self._blocked(rec, hint, decision, hinted))
                     return True
             origin = Origin(rec.topic, rec.partition, rec.offset)
             value = w.value if w.value is not None else self._decode(rec, origin)

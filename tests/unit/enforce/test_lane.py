@@ -424,11 +424,17 @@ def _run(lane: bool) -> tuple[list[tuple[Any, ...]], dict[Any, int], list[Any], 
     return producer.sent, counts, summaries, len(p.lane) if p.lane is not None else 0, decided
 
 
-def _view(sent: list[tuple[Any, ...]]) -> tuple[list[Any], list[Any]]:
-    """The sink records in order, whole; the audit records by key (their ids are random,
-    and the lane writes its children's before the batch's other records)."""
+def _view(sent: list[tuple[Any, ...]]) -> tuple[dict[str, list[Any]], list[Any]]:
+    """Each topic's records in order, whole (the order between topics is no one's: the
+    quarantines of a batch's blocked children follow its other records); the audit
+    records by key (their ids are random, and the lane writes its children's before the
+    batch's other records)."""
     audit = sorted((s[2], s[1].split(b"\x02", 1)[0][-3:]) for s in sent if s[0] == "ward.audit")
-    return [s for s in sent if s[0] != "ward.audit"], [key for key, _ in audit]
+    topics: dict[str, list[Any]] = {}
+    for s in sent:
+        if s[0] != "ward.audit":
+            topics.setdefault(s[0], []).append(s)
+    return topics, [key for key, _ in audit]
 
 
 def test_the_fast_engine_sends_the_same_with_the_lane_as_without() -> None:

@@ -3,8 +3,10 @@
 A batch (one consume) is split by source; each source's records go through the
 lane in one native call (``Enforcer.screen``), whose records are produced as they
 came with the decision's headers (after the children's audit records and seen marks
-it made), and the rest through ``Enforcer.submit``, in their order. A record held
-for state is marked in its partition's progress, so the commit stops before it.
+it made), and the rest through ``Enforcer.submit``, in their order, except those the
+lane hinted ready (blocked children's), which ``Enforcer.carry_out`` takes together
+after them. A record held for state is marked in its partition's progress, so the
+commit stops before it.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from typing import Any
 from confluent_kafka import KafkaError, Producer
 
 from wardstream.enforce.enforcer import Enforcer
-from wardstream.enforce.records import InRecord, OutRecord
+from wardstream.enforce.lane import Hint
+from wardstream.enforce.records import InRecord, Outcome, OutRecord
 from wardstream.engines.fast.delivery import Delivery
 from wardstream.engines.offsets import Progress
 from wardstream.errors import RestartNeeded
@@ -66,7 +69,8 @@ class Batches:
 
     def _source(self, topic: str, messages: list[Any], arrival: float) -> None:
         """One source's records of a batch, in order: the lane sends its records as they
-        are (one native call for the batch), the others go through ``submit``."""
+        are (one native call for the batch), the others go through ``submit`` (those it
+        hinted ready through ``carry_out``, after them)."""
         values = [m.value() for m in messages]
         stamps = [ts if kind else None for kind, ts in (m.timestamp() for m in messages)]
         partitions, offsets = [m.partition() for m in messages], [m.offset() for m in messages]
@@ -79,7 +83,8 @@ class Batches:
             self.send(found[0].outputs)  # children's audit records and seen marks
             for i, value in found[0].redacted.items():
                 values[i] = value  # what a shaped entry left of it
-        produce, submit, send = self.producer.produce, self.enforcer.submit, self.send
+        produce, submit = self.producer.produce, self.enforcer.submit
+        ready: list[tuple[InRecord, Hint]] = []  # blocked children's, carried out together
         for i, m in enumerate(messages):
             code = codes[i]
             if code and lane is not None:
@@ -101,11 +106,22 @@ class Batches:
                 tuple(original) if original else (),
                 arrival,
             )
-            outcome = submit(record, hints.get(i)) if hints else submit(record)
-            if outcome is None:
-                self.progress[(topic, partitions[i])].held.add(record.offset)
-            else:
-                send(outcome.outputs)
+            hint = hints.get(i) if hints else None
+            if hint is not None and not hint.waits:
+                ready.append((record, hint))
+                continue
+            self._sent(record, submit(record, hint))
+        if ready:
+            carried = self.enforcer.carry_out(topic, ready)
+            for (record, _), outcome in zip(ready, carried, strict=True):
+                self._sent(record, outcome)
+
+    def _sent(self, record: InRecord, outcome: Outcome | None) -> None:
+        """Send ``record``'s outcome, or mark it held (the commit stops before it)."""
+        if outcome is None:
+            self.progress[(record.topic, record.partition)].held.add(record.offset)
+        else:
+            self.send(outcome.outputs)
 
     def _consumer_error(self, m: Any) -> None:
         err: KafkaError = m.error()

@@ -1,11 +1,13 @@
-"""Waiting children's events that the lane's hints send to the sink, accounted together.
+"""Events decided on the lane's hints, accounted together.
 
-``PipelineProcessor.poll`` releases a hinted event past the hold whose hint still stands
-(``enforce.lane``) with the hint's decision: a pass sends the original bytes, a shaped
-entry's redaction the bytes the lane made. Its sink record is made at once, in the
-poll's order; its audit record, and the pass log and seen marks (the observers keep a
-subject's first and last event of each decision), once for all such events of the poll,
-as the lane does for a batch: one sealing call per chain.
+The lane hands the Python path some events with their decision (``enforce.lane``
+``Hint``): a blocked child's, quarantined or dropped at once, and a child's that waited
+for the consent-consistent hold, released with its decision once past it. Their records
+are made one by one, in order (a pass sends the original bytes, a shaped entry's
+redaction the bytes the lane made, a quarantine its sealed record); their audit records
+(one sealing call per chain) and what the route observers make of them (the pass log and
+``ward.seen`` marks, which keep a subject's first and last event: they are told those
+of each subject and decision) once for all of a batch or a poll, as the lane does.
 """
 
 from __future__ import annotations
@@ -29,17 +31,22 @@ def sends(decision: Decision, hint: Hint) -> bool:
 
 
 @dataclass
-class Sent:
-    """The events of one poll sent on their hints, to account for at its end."""
+class Hinted:
+    """The outcomes of one batch or poll decided on hints, to account for at its end."""
 
     sink: SinkWriter
     events: list[tuple[Outcome, Hint, Decision]] = field(default_factory=list)
 
     def send(self, rec: InRecord, hint: Hint, decision: Decision) -> Outcome:
-        """The outcome of ``rec`` sent on ``hint``'s ``decision`` (``sends``); its audit
-        record comes with ``account``."""
+        """The outcome of ``rec`` sent to the sink on ``hint``'s ``decision``
+        (``sends``); its audit record comes with ``account``."""
         value = rec.value if hint.value is None else hint.value
         outcome = Outcome(rec, SINK, self.sink.record(rec, decision, value), decision.reason.value)
+        self.events.append((outcome, hint, decision))
+        return outcome
+
+    def add(self, outcome: Outcome, hint: Hint, decision: Decision) -> Outcome:
+        """An outcome made elsewhere (a quarantine, a drop), to account for."""
         self.events.append((outcome, hint, decision))
         return outcome
 
@@ -58,9 +65,9 @@ class Sent:
             self._observed(name, observers)
 
     def _observed(self, name: str, observers: list[RouteObserver]) -> None:
-        spans: dict[tuple[str, Decision], tuple[Outcome, Hint, Hint]] = {}
+        spans: dict[tuple[str, Decision, str], tuple[Outcome, Hint, Hint]] = {}
         for outcome, hint, decision in self.events:
-            key = (hint.envelope.subject_id, decision)
+            key = (hint.envelope.subject_id, decision, outcome.destination)
             seen = spans.get(key)
             if seen is None:
                 spans[key] = (outcome, hint, hint)
@@ -71,9 +78,10 @@ class Sent:
             if hint.envelope.event_time > last.envelope.event_time:
                 last = hint
             spans[key] = (outcome, first, last)  # the records go with the latest outcome
-        for (subject_id, decision), (outcome, first, last) in spans.items():
+        for (subject_id, decision, where), (outcome, first, last) in spans.items():
             arrival = outcome.record.arrival
             for hint in (first, last) if last is not first else (first,):
-                routed = Routed(name, subject_id, hint.envelope.event_time, SINK, decision, arrival)
+                when = hint.envelope.event_time
+                routed = Routed(name, subject_id, when, where, decision, arrival)
                 for observer in observers:
                     outcome.outputs.extend(observer.routed(routed))
