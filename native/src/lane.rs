@@ -323,6 +323,13 @@ mod tests {
         out
     }
 
+    fn child(from: i64, code: u32) -> Entry {
+        Entry {
+            held: true,
+            ..adult(from, code)
+        }
+    }
+
     fn adult(from: i64, code: u32) -> Entry {
         Entry {
             from,
@@ -377,14 +384,7 @@ mod tests {
     fn a_held_subject_waits_behind_its_first_event_that_is_not_ready() {
         let locator = Locator::new(SCHEMA, Some("user_id"), Some("ts"), true).unwrap();
         let mut table = Table::default();
-        let kid = Entry {
-            from: 0,
-            until: i64::MAX,
-            code: 2,
-            held: true,
-            shape: 0,
-            aside: false,
-        };
+        let kid = child(0, 2);
         table.set("kid", kid);
         table.set("adult", adult(0, 1));
         let values = [
@@ -440,14 +440,7 @@ mod tests {
     fn a_held_subject_whose_event_takes_the_python_path_waits_behind_it() {
         let locator = Locator::new(SCHEMA, Some("user_id"), Some("ts"), true).unwrap();
         let mut table = Table::default();
-        let kid = Entry {
-            from: 2_000,
-            until: i64::MAX,
-            code: 2,
-            held: true,
-            shape: 0,
-            aside: false,
-        };
+        let kid = child(2_000, 2);
         table.set("kid", kid);
         let values = [click("kid", 1), click("kid", 3)]; // before the entry, then in it
         let refs: Vec<Option<&[u8]>> = values.iter().map(|v| Some(&v[..])).collect();
@@ -616,14 +609,7 @@ mod tests {
             click("new", 1),
         ];
         let refs: Vec<Option<&[u8]>> = values.iter().map(|v| Some(&v[..])).collect();
-        let kid = Entry {
-            from: 0,
-            until: i64::MAX,
-            code: 2,
-            held: true,
-            shape: 0,
-            aside: false,
-        };
+        let kid = child(0, 2);
         let mut table = Table::default();
         table.set("adult", adult(0, 1));
         table.set("kid", kid);
