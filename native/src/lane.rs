@@ -40,10 +40,10 @@ pub struct Entry {
 }
 
 impl Entry {
-    /// The code for an event at `micros`, or 0 (`ready`: past the hold, which only a
-    /// held entry asks for).
-    pub fn code_at(&self, micros: i64, ready: bool) -> u32 {
-        if self.from <= micros && micros < self.until && (ready || !self.held) {
+    /// The code for an event at `micros`, or 0 outside the entry's interval (whether a
+    /// held entry's event may pass now is `screen`'s: see `ready`).
+    pub fn code_at(&self, micros: i64) -> u32 {
+        if self.from <= micros && micros < self.until {
             self.code
         } else {
             0
@@ -121,10 +121,8 @@ impl Table {
     }
 
     /// The decision code for an event of `subject` at `micros`, or 0.
-    pub fn code(&self, subject: &str, micros: i64, ready: bool) -> u32 {
-        self.map
-            .get(subject)
-            .map_or(0, |e| e.code_at(micros, ready))
+    pub fn code(&self, subject: &str, micros: i64) -> u32 {
+        self.map.get(subject).map_or(0, |e| e.code_at(micros))
     }
 }
 
@@ -239,7 +237,7 @@ pub fn screen(
             }
             continue;
         };
-        let mut code = e.code_at(micros, true);
+        let mut code = e.code_at(micros);
         let mut redacted = None;
         if let (true, Some(bytes)) = (code != 0 && e.shape != 0, value) {
             let shape = &table.shapes[e.shape as usize - 1];
@@ -346,26 +344,17 @@ mod tests {
         let mut t = Table::default();
         t.set("a", adult(1_000, 3));
         let kid = Entry {
-            from: 0,
             until: 2_000,
-            code: 4,
-            held: true,
-            shape: 0,
-            aside: false,
+            ..child(0, 4)
         };
         t.set("k", kid);
-        assert_eq!(t.code("a", 999, false), 0);
-        assert_eq!(t.code("a", 1_000, false), 3);
-        assert_eq!(t.code("b", 5_000, true), 0);
-        assert_eq!(t.code("k", 1_999, true), 4);
-        assert_eq!(
-            t.code("k", 1_999, false),
-            0,
-            "a held entry waits for the hold"
-        );
-        assert_eq!(t.code("k", 2_000, true), 0, "until is exclusive");
+        assert_eq!(t.code("a", 999), 0);
+        assert_eq!(t.code("a", 1_000), 3);
+        assert_eq!(t.code("b", 5_000), 0);
+        assert_eq!(t.code("k", 1_999), 4);
+        assert_eq!(t.code("k", 2_000), 0, "until is exclusive");
         assert!(t.discard("a"));
-        assert_eq!(t.code("a", 5_000, true), 0);
+        assert_eq!(t.code("a", 5_000), 0);
         assert!(!t.discard("a"));
     }
 
