@@ -7,7 +7,9 @@ are made one by one, in order (a pass sends the original bytes, a shaped entry's
 redaction the bytes the lane made, a quarantine its sealed record); their audit records
 (one sealing call per chain) and what the route observers make of them (the pass log and
 ``ward.seen`` marks, which keep a subject's first and last event: they are told those
-of each subject and decision) once for all of a batch or a poll, as the lane does.
+of each subject and decision) once for all of a batch or a poll, as the lane does. Those
+are sealed after every other record of the batch or poll, so they leave with its last
+outcome: a chain's records must reach the audit topic in their order.
 """
 
 from __future__ import annotations
@@ -50,21 +52,23 @@ class Hinted:
         self.events.append((outcome, hint, decision))
         return outcome
 
-    def account(self, auditor: Auditor, observers: list[RouteObserver]) -> None:
-        """Each event's audit record, then the observers' records, into its outcome."""
-        name = self.sink.pipeline.name
+    def account(self, auditor: Auditor, observers: list[RouteObserver], last: Outcome) -> None:
+        """The events' audit records, then the observers' records, after the outputs of
+        ``last``, the outcome that leaves last."""
+        name, out = self.sink.pipeline.name, last.outputs
         by_chain: dict[int, list[tuple[Outcome, Hint, Decision]]] = {}
         for event in self.events:
             by_chain.setdefault(event[0].record.partition, []).append(event)
         for partition, events in by_chain.items():
             rows = [(h.envelope.subject_id, d, o.record.ref) for o, h, d in events]
-            audits = auditor.decisions(f"{name}/{partition}", name, rows)
-            for (outcome, _, _), audit in zip(events, audits, strict=True):
-                outcome.outputs.append(audit)
+            out += auditor.decisions(f"{name}/{partition}", name, rows)
         if observers:
-            self._observed(name, observers)
+            for routed in self._routed(name):
+                for observer in observers:
+                    out += observer.routed(routed)
 
-    def _observed(self, name: str, observers: list[RouteObserver]) -> None:
+    def _routed(self, name: str) -> list[Routed]:
+        """Each subject's first and last event of each decision and destination."""
         spans: dict[tuple[str, Decision, str], tuple[Outcome, Hint, Hint]] = {}
         for outcome, hint, decision in self.events:
             key = (hint.envelope.subject_id, decision, outcome.destination)
@@ -77,11 +81,9 @@ class Hinted:
                 first = hint
             if hint.envelope.event_time > last.envelope.event_time:
                 last = hint
-            spans[key] = (outcome, first, last)  # the records go with the latest outcome
-        for (subject_id, decision, where), (outcome, first, last) in spans.items():
-            arrival = outcome.record.arrival
-            for hint in (first, last) if last is not first else (first,):
-                when = hint.envelope.event_time
-                routed = Routed(name, subject_id, when, where, decision, arrival)
-                for observer in observers:
-                    outcome.outputs.extend(observer.routed(routed))
+            spans[key] = (outcome, first, last)
+        return [
+            Routed(name, sid, hint.envelope.event_time, where, decision, outcome.record.arrival)
+            for (sid, decision, where), (outcome, first, last) in spans.items()
+            for hint in ((first, last) if last is not first else (first,))
+        ]

@@ -181,7 +181,7 @@ class PipelineProcessor:
             lambda w: done.append(self._stale(w)),
         )
         if hinted.events:
-            hinted.account(self.auditor, self.observers)
+            hinted.account(self.auditor, self.observers, done[-1])
         if left and self.lane is not None:
             self.lane.settle(self.waiting.subjects)
         return done
@@ -207,7 +207,8 @@ class PipelineProcessor:
             else:
                 out.append(self.submit(rec))
         if hinted.events:
-            hinted.account(self.auditor, self.observers)
+            last = next(o for o in reversed(out) if o is not None)  # a hinted one, at least
+            hinted.account(self.auditor, self.observers, last)
         return out
 
     def _blocked(self, rec: InRecord, hint: Hint, decision: Decision, hinted: Hinted) -> Outcome:

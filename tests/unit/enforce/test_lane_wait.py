@@ -196,9 +196,9 @@ class Observed:
 
 def test_events_sent_on_hints_are_audited_as_the_python_path_audits_them() -> None:
     """Events of two children on two partitions, released in one poll: each outcome holds
-    its sink record and its audit record, which reads as the Python path's would (same
-    chain order, action, rule, reason, subject and event refs, consent); the observers
-    hear of each subject's first and last event."""
+    its sink record; the poll's audit records (after them) read as the Python path's
+    would, chain by chain in order (action, rule, reason, subject and event refs,
+    consent); the observers hear of each subject's first and last event."""
     times = [T0, T0 - timedelta(seconds=1), T0 + timedelta(seconds=1)]
     recs = [
         record(offset, sid, at=at, partition=part)
@@ -218,9 +218,8 @@ def test_events_sent_on_hints_are_audited_as_the_python_path_audits_them() -> No
     (fast, seen_fast), (slow, seen_slow) = run(True), run(False)
     assert [o.record.offset for o in fast] == [o.record.offset for o in slow]
     for a, b in zip(fast, slow, strict=True):
-        assert [r.topic for r in a.outputs] == ["app.taps.lawful", "ward.audit"]
-        assert a.outputs[0] == b.outputs[0]
-        assert _audited(a.outputs[1].value) == _audited(b.outputs[1].value)
+        assert a.outputs[0].topic == "app.taps.lawful" and a.outputs[0] == b.outputs[0]
+    assert _chains(fast) == _chains(slow) and len(_chains(fast)) == 2
     assert seen_fast.routed_events() <= seen_slow.routed_events()
     ends = {
         (r.subject_id, t, r.destination, r.decision.consent_id)
@@ -230,6 +229,34 @@ def test_events_sent_on_hints_are_audited_as_the_python_path_audits_them() -> No
     assert seen_fast.routed_events() == ends
 
 
-def _audited(value: bytes | None) -> dict[str, Any]:
+def _chains(outcomes: list[Outcome]) -> dict[str, list[dict[str, Any]]]:
+    """The audit records the outcomes send, by chain in the order they leave."""
+    codec, chains = AvroCodec(record_schema("AuditRecord")), {}
+    for out in (out for outcome in outcomes for out in outcome.outputs):
+        if out.topic == "ward.audit":
+            datum = codec.decode(out.value or b"", origin=Origin.unknown())
+            kept = {
+                k: v for k, v in datum.items() if k not in ("audit_id", "at", "prev_hash", "hash")
+            }
+            chains.setdefault(datum["chain"], []).append(kept)
+    return chains
+
+
+def test_a_polls_audit_records_leave_in_their_chains_order() -> None:
+    """Hinted events and events decided afresh released by one poll: sent in the
+    outcomes' order, each chain's audit records keep their sequence (the hinted ones'
+    are sealed last, so they leave last)."""
+    clock = Clock()
+    p = processor(clock)
+    first, second, third = record(1, "kid-1"), record(2, "kid-2"), record(3, "kid-1")
+    assert p.submit(first, _hinted(p, first)) is None
+    assert p.submit(second) is None  # decided afresh once past the hold
+    assert p.submit(third, _hinted(p, third)) is None
+    outputs = [out for outcome in _released(p, clock) for out in outcome.outputs]
+    seqs = [_seq(out.value) for out in outputs if out.topic == "ward.audit"]
+    assert len(seqs) == 3 and seqs == sorted(seqs)
+
+
+def _seq(value: bytes | None) -> int:
     datum = AvroCodec(record_schema("AuditRecord")).decode(value or b"", origin=Origin.unknown())
-    return {k: v for k, v in datum.items() if k not in ("audit_id", "at", "prev_hash", "hash")}
+    return int(datum["seq"])
