@@ -392,27 +392,13 @@ mod tests {
         assert_eq!(s.hinted, waiting);
         assert!(table.waits("kid") && !table.waits("adult"));
         // the next batch: everything ready, but the subject still waits
-        let all = screen(
-            &locator,
-            &mut table,
-            &refs,
-            &[None; 4],
-            &[0; 4],
-            i64::MAX,
-            None,
-        );
+        let ready =
+            |table: &mut Table| screen(&locator, table, &refs, &[None; 4], &[0; 4], i64::MAX, None);
+        let all = ready(&mut table);
         assert_eq!(all.codes, vec![0, 0, 1, 0]);
         assert_eq!(all.hinted.len(), 3);
         assert!(table.unwait("kid"));
-        let all = screen(
-            &locator,
-            &mut table,
-            &refs,
-            &[None; 4],
-            &[0; 4],
-            i64::MAX,
-            None,
-        );
+        let all = ready(&mut table);
         assert_eq!(all.codes, vec![2, 2, 1, 2]);
         assert_eq!(all.held, vec![(0, 0), (1, 0), (3, 0)]);
         assert!(all.hinted.is_empty());
