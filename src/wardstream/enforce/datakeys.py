@@ -39,9 +39,9 @@ from wardstream.enforce.records import InRecord, OutRecord
 
 KEY_DESTROYED = "KEY_DESTROYED"
 SINK_KEY_LABEL = "sink-key/v1"
+"""HKDF label of the sink key derived from the master key (when none is configured)."""
 MAX_UNWRAPPED = 100_000
 """Subjects' quarantine keys a ring keeps unwrapped (past it, it starts afresh)."""
-"""HKDF label of the sink key derived from the master key (when none is configured)."""
 
 __all__ = [
     "KEY_DESTROYED",
